@@ -1,0 +1,35 @@
+// Boots the API: env, connections, the app; stops cleanly on SIGTERM.
+import { createDb } from "@mailstate/db";
+import { createQueues, createRedis } from "@mailstate/queue";
+import { createLogger, EnvError, onShutdown } from "@mailstate/runtime";
+import { createApp } from "./app.ts";
+import { type ApiEnv, loadApiEnv } from "./env.ts";
+
+function loadEnvOrExit(): ApiEnv {
+  try {
+    return loadApiEnv();
+  } catch (error) {
+    if (!(error instanceof EnvError)) throw error;
+    console.error(`mailstate api: ${error.message}`);
+    process.exit(78); // EX_CONFIG
+  }
+}
+
+const env = loadEnvOrExit();
+const logger = createLogger("mailstate-api", env.LOG_LEVEL);
+const db = createDb({ databaseUrl: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE });
+const redis = createRedis(env.REDIS_URL, "producer");
+redis.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
+const queues = createQueues(redis, env.QUEUE_PREFIX);
+const app = createApp({ env, db, redis, queues, logger });
+
+const server = app.listen(env.PORT, env.HOST, () => {
+  logger.info({ port: env.PORT }, "api listening");
+});
+
+onShutdown(logger, async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await queues.close();
+  redis.disconnect();
+  await db.$disconnect();
+});

@@ -1,0 +1,24 @@
+import { EnvError } from "@mailstate/runtime";
+import { describe, expect, it } from "vitest";
+import { loadWorkerEnv } from "./env.ts";
+
+describe("worker env", () => {
+  it("applies the local defaults", () => {
+    expect(loadWorkerEnv({})).toMatchObject({
+      WORKER_CONCURRENCY: 32,
+      SOFT_BOUNCE_THRESHOLD: 3,
+      QUEUE_PREFIX: "{mailstate}",
+    });
+  });
+
+  it("input: SOFT_BOUNCE_THRESHOLD=0, DATABASE_URL=mysql://x → EnvError naming both", () => {
+    const run = () => loadWorkerEnv({ SOFT_BOUNCE_THRESHOLD: "0", DATABASE_URL: "mysql://x" });
+    expect(run).toThrow(EnvError);
+    expect(run).toThrow(/SOFT_BOUNCE_THRESHOLD:/);
+    expect(run).toThrow(/DATABASE_URL: must be a postgresql:\/\/ URL/);
+  });
+
+  it("input: QUEUE_PREFIX=a:b → EnvError naming QUEUE_PREFIX", () => {
+    expect(() => loadWorkerEnv({ QUEUE_PREFIX: "a:b" })).toThrow(/QUEUE_PREFIX:/);
+  });
+});

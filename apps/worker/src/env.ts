@@ -1,0 +1,17 @@
+// The worker's configuration, parsed once at boot; a bad value stops start-up naming the variable.
+import { commonEnv, parseEnv } from "@mailstate/runtime";
+import { z } from "zod";
+
+export const workerEnvSchema = z.object({
+  ...commonEnv,
+  /** Jobs handled at once by this process. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(32),
+  /** Transient bounces in a row that suppress an address. */
+  SOFT_BOUNCE_THRESHOLD: z.coerce.number().int().min(1).max(100).default(3),
+});
+
+export type WorkerEnv = z.infer<typeof workerEnvSchema>;
+
+export function loadWorkerEnv(source: NodeJS.ProcessEnv = process.env): WorkerEnv {
+  return parseEnv(workerEnvSchema, source);
+}

@@ -1,0 +1,31 @@
+// Boots the worker: env, connections, one BullMQ worker per queue; finishes jobs in hand on SIGTERM.
+import { createDb } from "@mailstate/db";
+import { createRedis } from "@mailstate/queue";
+import { createLogger, EnvError, onShutdown } from "@mailstate/runtime";
+import { loadWorkerEnv, type WorkerEnv } from "./env.ts";
+import { startWorkers } from "./workers.ts";
+
+function loadEnvOrExit(): WorkerEnv {
+  try {
+    return loadWorkerEnv();
+  } catch (error) {
+    if (!(error instanceof EnvError)) throw error;
+    console.error(`mailstate worker: ${error.message}`);
+    process.exit(78); // EX_CONFIG
+  }
+}
+
+const env = loadEnvOrExit();
+const logger = createLogger("mailstate-worker", env.LOG_LEVEL);
+const db = createDb({ databaseUrl: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE });
+const redis = createRedis(env.REDIS_URL, "worker");
+redis.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
+
+const workers = await startWorkers({ env, db, redis, logger });
+logger.info({ concurrency: env.WORKER_CONCURRENCY, prefix: env.QUEUE_PREFIX }, "worker ready");
+
+onShutdown(logger, async () => {
+  await workers.close();
+  redis.disconnect();
+  await db.$disconnect();
+});

@@ -1,0 +1,16 @@
+export type {
+  DeliveryEvent,
+  DeliveryState,
+  EngagementEvent,
+  EngagementKind,
+  EventStatus,
+  Notification,
+  Suppression,
+  SuppressionReason,
+} from "../generated/client/index.js";
+export { Prisma } from "../generated/client/index.js";
+export { createDb, type Db, type DbClient, type DbOptions, inTransaction, pingDb } from "./client.ts";
+export { engagement, type NewEngagement } from "./engagement.ts";
+export { events, type NewEvent } from "./events.ts";
+export { type NewNotification, type NotificationFilter, notifications, type Projection } from "./notifications.ts";
+export { type NewSuppression, softBounces, suppressions } from "./suppressions.ts";

@@ -1,0 +1,152 @@
+// Notifications: what the application recorded, and the projection of its event log.
+
+import { type DeliveryState, type Notification, Prisma } from "../generated/client/index.js";
+import type { DbClient } from "./client.ts";
+
+export interface NewNotification {
+  resendEmailId?: string | null;
+  recipients: string[];
+  from: string;
+  subject: string;
+  tenant?: string | null;
+  tags?: Record<string, string>;
+  category?: string | null;
+  metadata?: Prisma.InputJsonValue | null;
+  idempotencyKey?: string | null;
+  suppressionBypassed?: boolean;
+}
+
+export interface Projection {
+  state: DeliveryState;
+  stateChangedAt: Date | null;
+  stateEventType: string | null;
+  stateEventId: string | null;
+  openCount: number;
+  clickCount: number;
+  firstOpenedAt: Date | null;
+  firstClickedAt: Date | null;
+}
+
+export interface NotificationFilter {
+  email?: string;
+  resendEmailId?: string;
+  state?: DeliveryState;
+  tenant?: string;
+  /** id of the last row of the previous page */
+  cursor?: string;
+  limit: number;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
+}
+
+export const notifications = {
+  /**
+   * Insert, or return the existing row when the idempotency key or the Resend email id is already
+   * recorded. `created` says which.
+   */
+  async record(db: DbClient, input: NewNotification): Promise<{ notification: Notification; created: boolean }> {
+    const existing = await notifications.findExisting(db, input);
+    if (existing) return { notification: existing, created: false };
+    try {
+      const notification = await db.notification.create({
+        data: {
+          resendEmailId: input.resendEmailId ?? null,
+          recipients: input.recipients,
+          from: input.from,
+          subject: input.subject,
+          tenant: input.tenant ?? null,
+          tags: input.tags ?? {},
+          category: input.category ?? null,
+          metadata: input.metadata ?? Prisma.DbNull,
+          idempotencyKey: input.idempotencyKey ?? null,
+          suppressionBypassed: input.suppressionBypassed ?? false,
+        },
+      });
+      return { notification, created: true };
+    } catch (error) {
+      // A concurrent record of the same key won the race: answer with its row.
+      if (!isUniqueViolation(error)) throw error;
+      const winner = await notifications.findExisting(db, input);
+      if (!winner) throw error;
+      return { notification: winner, created: false };
+    }
+  },
+
+  async findExisting(db: DbClient, input: Pick<NewNotification, "idempotencyKey" | "resendEmailId">) {
+    if (input.idempotencyKey) {
+      const byKey = await db.notification.findUnique({ where: { idempotencyKey: input.idempotencyKey } });
+      if (byKey) return byKey;
+    }
+    if (input.resendEmailId) {
+      return db.notification.findUnique({ where: { resendEmailId: input.resendEmailId } });
+    }
+    return null;
+  },
+
+  findById(db: DbClient, id: string) {
+    return db.notification.findUnique({ where: { id } });
+  },
+
+  findByResendEmailId(db: DbClient, resendEmailId: string) {
+    return db.notification.findUnique({ where: { resendEmailId } });
+  },
+
+  /** Row lock for the rest of the transaction, so concurrent events of one notification serialize. */
+  async lockByResendEmailId(db: DbClient, resendEmailId: string): Promise<{ id: string } | null> {
+    const rows = await db.$queryRaw<{ id: string }[]>`
+      SELECT id::text AS id FROM notifications WHERE resend_email_id = ${resendEmailId} FOR UPDATE`;
+    return rows[0] ?? null;
+  },
+
+  async lockById(db: DbClient, id: string): Promise<boolean> {
+    const rows = await db.$queryRaw<{ id: string }[]>`
+      SELECT id::text AS id FROM notifications WHERE id = ${id}::uuid FOR UPDATE`;
+    return rows.length === 1;
+  },
+
+  /**
+   * Set the Resend email id once. Answers the row, or "conflict" when the notification already
+   * carries another id or another notification carries this one.
+   */
+  async attachResendEmailId(
+    db: DbClient,
+    id: string,
+    resendEmailId: string,
+  ): Promise<Notification | "not_found" | "conflict"> {
+    const current = await db.notification.findUnique({ where: { id } });
+    if (!current) return "not_found";
+    if (current.resendEmailId === resendEmailId) return current;
+    if (current.resendEmailId) return "conflict";
+    try {
+      return await db.notification.update({ where: { id }, data: { resendEmailId } });
+    } catch (error) {
+      if (isUniqueViolation(error)) return "conflict";
+      throw error;
+    }
+  },
+
+  saveProjection(db: DbClient, id: string, projection: Projection) {
+    return db.notification.update({ where: { id }, data: projection });
+  },
+
+  list(db: DbClient, filter: NotificationFilter) {
+    return db.notification.findMany({
+      where: {
+        ...(filter.email ? { recipients: { has: filter.email } } : {}),
+        ...(filter.resendEmailId ? { resendEmailId: filter.resendEmailId } : {}),
+        ...(filter.state ? { state: filter.state } : {}),
+        ...(filter.tenant ? { tenant: filter.tenant } : {}),
+      },
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      take: filter.limit,
+      ...(filter.cursor ? { cursor: { id: filter.cursor }, skip: 1 } : {}),
+    });
+  },
+
+  async countByState(db: DbClient): Promise<Record<string, number>> {
+    const rows = await db.notification.groupBy({ by: ["state"], _count: { _all: true } });
+    return Object.fromEntries(rows.map((row) => [row.state, row._count._all]));
+  },
+};

@@ -1,0 +1,172 @@
+import { createTestDatabase, type TestDatabase } from "@mailstate/test-support";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb, type Db, engagement, events, notifications, pingDb, softBounces, suppressions } from "./index.ts";
+
+let database: TestDatabase;
+let db: Db;
+
+beforeAll(async () => {
+  database = await createTestDatabase("repos");
+  db = createDb({ databaseUrl: database.url, poolSize: 4 });
+});
+
+afterAll(async () => {
+  await db.$disconnect();
+  await database.drop();
+});
+
+describe("the migration", () => {
+  it("applies to an empty database: every table exists", async () => {
+    const rows = await db.$queryRaw<{ table_name: string }[]>`
+      SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`;
+    expect(rows.map((row) => row.table_name)).toEqual([
+      "_prisma_migrations",
+      "delivery_events",
+      "engagement_events",
+      "notifications",
+      "soft_bounce_counters",
+      "suppressions",
+    ]);
+  });
+});
+
+describe("repositories round-trip", () => {
+  it("notifications: record, find by id and email id, idempotent on key, attach once", async () => {
+    const input = {
+      recipients: ["ada@example.com", "bob@example.com"],
+      from: "Acme <hello@acme.test>",
+      subject: "Welcome",
+      tenant: "acme",
+      tags: { flow: "welcome" },
+      category: "onboarding",
+      metadata: { userId: 42 },
+      idempotencyKey: "welcome-42",
+    };
+    const first = await notifications.record(db, input);
+    expect(first.created).toBe(true);
+    expect(first.notification).toMatchObject({ ...input, state: "recorded", resendEmailId: null });
+
+    const again = await notifications.record(db, { ...input, subject: "changed" });
+    expect(again).toEqual({ notification: first.notification, created: false });
+
+    const attached = await notifications.attachResendEmailId(db, first.notification.id, "re_1");
+    expect(attached).toMatchObject({ id: first.notification.id, resendEmailId: "re_1" });
+    expect(await notifications.attachResendEmailId(db, first.notification.id, "re_other")).toBe("conflict");
+    expect(await notifications.attachResendEmailId(db, "00000000-0000-0000-0000-000000000000", "re_2")).toBe(
+      "not_found",
+    );
+    expect((await notifications.findByResendEmailId(db, "re_1"))?.id).toBe(first.notification.id);
+
+    const byResendId = await notifications.record(db, { ...input, idempotencyKey: null, resendEmailId: "re_1" });
+    expect(byResendId.created).toBe(false);
+
+    const page = await notifications.list(db, { email: "bob@example.com", limit: 10 });
+    expect(page.map((row) => row.id)).toEqual([first.notification.id]);
+  });
+
+  it("notifications: the projection is written and read back", async () => {
+    const { notification } = await notifications.record(db, {
+      recipients: ["c@example.com"],
+      from: "a@acme.test",
+      subject: "s",
+    });
+    const at = new Date("2026-11-22T10:00:00.123Z");
+    await notifications.saveProjection(db, notification.id, {
+      state: "delivered",
+      stateChangedAt: at,
+      stateEventType: "email.delivered",
+      stateEventId: "msg_1",
+      openCount: 2,
+      clickCount: 1,
+      firstOpenedAt: at,
+      firstClickedAt: at,
+    });
+    const read = await notifications.findById(db, notification.id);
+    expect(read).toMatchObject({ state: "delivered", stateChangedAt: at, openCount: 2, clickCount: 1 });
+    expect((await notifications.countByState(db)).delivered).toBe(1);
+  });
+
+  it("delivery events: appended once per svix-id, raw payload kept as jsonb", async () => {
+    const event = {
+      svixId: "msg_append_1",
+      type: "email.sent",
+      occurredAt: new Date("2026-11-22T10:00:00.000Z"),
+      emailId: "re_events",
+      payload: { type: "email.sent", created_at: "2026-11-22T10:00:00.000Z", data: { email_id: "re_events" } },
+      notificationId: null,
+      status: "unmatched" as const,
+    };
+    expect(await events.append(db, event)).toBe(true);
+    expect(await events.append(db, event)).toBe(false);
+    const stored = await events.findBySvixId(db, "msg_append_1");
+    expect(stored).toMatchObject({ type: "email.sent", status: "unmatched", payload: event.payload });
+    expect(await events.countByStatus(db, "unmatched")).toBe(1);
+
+    const { notification } = await notifications.record(db, {
+      recipients: ["d@example.com"],
+      from: "a@acme.test",
+      subject: "s",
+      resendEmailId: "re_events",
+    });
+    expect(await events.adoptUnmatched(db, "re_events", notification.id)).toBe(1);
+    const adopted = await events.listForNotification(db, notification.id);
+    expect(adopted.map((row) => [row.svixId, row.status])).toEqual([["msg_append_1", "applied"]]);
+  });
+
+  it("engagement: opens and clicks with link, user agent and ip, once per svix-id", async () => {
+    const { notification } = await notifications.record(db, {
+      recipients: ["e@example.com"],
+      from: "a@acme.test",
+      subject: "s",
+    });
+    const click = {
+      svixId: "msg_click_1",
+      notificationId: notification.id,
+      kind: "clicked" as const,
+      occurredAt: new Date("2026-11-22T10:05:00.000Z"),
+      link: "https://acme.test/welcome",
+      userAgent: "Mozilla/5.0",
+      ipAddress: "203.0.113.7",
+    };
+    expect(await engagement.append(db, click)).toBe(true);
+    expect(await engagement.append(db, click)).toBe(false);
+    expect(await engagement.listForNotification(db, notification.id)).toMatchObject([click]);
+  });
+
+  it("suppressions: one row per address, first reason wins, expiry honoured, removable", async () => {
+    expect(await suppressions.add(db, { email: "f@example.com", reason: "hard_bounce", sourceEventId: "msg_b" })).toBe(
+      true,
+    );
+    expect(await suppressions.add(db, { email: "f@example.com", reason: "complaint" })).toBe(false);
+    expect(await suppressions.find(db, "f@example.com")).toMatchObject({
+      reason: "hard_bounce",
+      sourceEventId: "msg_b",
+    });
+
+    await suppressions.add(db, { email: "g@example.com", reason: "manual", expiresAt: new Date(Date.now() - 1_000) });
+    expect(await suppressions.find(db, "g@example.com")).toBeNull();
+    expect((await suppressions.findMany(db, ["f@example.com", "g@example.com"])).map((row) => row.email)).toEqual([
+      "f@example.com",
+    ]);
+
+    expect(await suppressions.remove(db, "f@example.com")).toBe(true);
+    expect(await suppressions.find(db, "f@example.com")).toBeNull();
+  });
+
+  it("soft-bounce counters: count in a row, reset by a delivery", async () => {
+    const at = new Date();
+    expect(await softBounces.increment(db, "h@example.com", "msg_s1", at)).toBe(1);
+    expect(await softBounces.increment(db, "h@example.com", "msg_s2", at)).toBe(2);
+    expect(await softBounces.find(db, "h@example.com")).toMatchObject({ count: 2, lastEventId: "msg_s2" });
+    await softBounces.reset(db, ["h@example.com"]);
+    expect(await softBounces.find(db, "h@example.com")).toBeNull();
+  });
+});
+
+describe("a database that is down", () => {
+  it("pingDb answers false instead of throwing when nothing listens on the port", async () => {
+    const down = createDb({ databaseUrl: "postgresql://postgres@127.0.0.1:1/nothing", connectionTimeoutMs: 500 });
+    expect(await pingDb(down)).toBe(false);
+    await down.$disconnect();
+  });
+});

@@ -1,0 +1,77 @@
+// The job catalog: every queue, every job name, its payload schema and its retry options.
+import type { JobsOptions } from "bullmq";
+import { z } from "zod";
+
+export const QUEUE_NAMES = { inbox: "inbox", unmatched: "unmatched" } as const;
+export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
+
+/** Hash-tagged so every key of every queue lands in one Redis Cluster slot. */
+export const DEFAULT_QUEUE_PREFIX = "{mailstate}";
+
+const SECOND = 1_000;
+const HOUR = 3_600 * SECOND;
+const DAY = 24 * HOUR;
+
+/** A verified webhook as the API received it: the parsed JSON body, untouched. */
+export const inboxEventPayload = z.object({
+  svixId: z.string().min(1),
+  receivedAt: z.iso.datetime({ offset: true }),
+  event: z.record(z.string(), z.unknown()),
+});
+
+/** A parked event, retried until a notification carries its email id. */
+export const unmatchedEventPayload = z.object({
+  svixId: z.string().min(1),
+  emailId: z.string().min(1),
+});
+
+/** Apply at once the parked events of an email id that a notification now carries. */
+export const replayEmailPayload = z.object({
+  emailId: z.string().min(1),
+});
+
+export const JOBS = {
+  "inbox.reconcile": {
+    queue: QUEUE_NAMES.inbox,
+    payload: inboxEventPayload,
+    options: {
+      // Enough to ride out a PostgreSQL outage of several minutes: 1+2+4+…+256 s ≈ 8.5 min.
+      attempts: 10,
+      backoff: { type: "exponential", delay: SECOND },
+      removeOnComplete: { age: HOUR, count: 10_000 },
+      removeOnFail: { age: 14 * DAY },
+    },
+  },
+  "inbox.replay-email": {
+    queue: QUEUE_NAMES.inbox,
+    payload: replayEmailPayload,
+    options: {
+      attempts: 10,
+      backoff: { type: "exponential", delay: SECOND },
+      removeOnComplete: { age: HOUR, count: 10_000 },
+      removeOnFail: { age: 14 * DAY },
+    },
+  },
+  "unmatched.retry": {
+    queue: QUEUE_NAMES.unmatched,
+    payload: unmatchedEventPayload,
+    options: {
+      // 1 min doubling, 12 attempts: the last retry is ~34 h after parking, past Resend's own
+      // 28 h retry window. After that the job stays failed for ops to see and retry.
+      attempts: 12,
+      backoff: { type: "exponential", delay: 60 * SECOND },
+      delay: 60 * SECOND,
+      removeOnComplete: { age: DAY, count: 10_000 },
+      removeOnFail: false,
+    },
+  },
+} as const satisfies Record<string, { queue: QueueName; payload: z.ZodType; options: JobsOptions }>;
+
+export type JobName = keyof typeof JOBS;
+export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]["payload"]>;
+export type InboxEventPayload = JobPayload<"inbox.reconcile">;
+
+/** BullMQ job ids may not contain ":"; svix ids normally don't, but never trust that. */
+export function jobIdFor(kind: "event" | "unmatched" | "replay", key: string): string {
+  return `${kind}-${key.replace(/%/g, "%25").replace(/:/g, "%3A")}`;
+}

@@ -1,0 +1,15 @@
+export {
+  DEFAULT_QUEUE_PREFIX,
+  type InboxEventPayload,
+  inboxEventPayload,
+  JOBS,
+  type JobName,
+  type JobPayload,
+  jobIdFor,
+  QUEUE_NAMES,
+  type QueueName,
+  replayEmailPayload,
+  unmatchedEventPayload,
+} from "./catalog.ts";
+export { addJob, createQueues, type Queues, queueFor } from "./queues.ts";
+export { createRedis, pingRedis, type RedisRole } from "./redis.ts";

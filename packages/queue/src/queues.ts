@@ -1,0 +1,42 @@
+// Typed producers over the catalog: the only way jobs are added.
+import { Queue, type QueueOptions } from "bullmq";
+import type { Redis } from "ioredis";
+import { JOBS, type JobName, type JobPayload, jobIdFor, QUEUE_NAMES, type QueueName } from "./catalog.ts";
+
+export interface Queues {
+  inbox: Queue;
+  unmatched: Queue;
+  close(): Promise<void>;
+}
+
+export function createQueues(connection: Redis, prefix: string, extra: Partial<QueueOptions> = {}): Queues {
+  const make = (name: QueueName) => new Queue(name, { connection, prefix, ...extra });
+  const inbox = make(QUEUE_NAMES.inbox);
+  const unmatched = make(QUEUE_NAMES.unmatched);
+  return {
+    inbox,
+    unmatched,
+    async close() {
+      await Promise.all([inbox.close(), unmatched.close()]);
+    },
+  };
+}
+
+export function queueFor(queues: Queues, name: JobName): Queue {
+  return JOBS[name].queue === QUEUE_NAMES.inbox ? queues.inbox : queues.unmatched;
+}
+
+/** Add a job by catalog name, validated against its payload schema, with its retry options. */
+export async function addJob<N extends JobName>(
+  queues: Queues,
+  name: N,
+  payload: JobPayload<N>,
+  jobId: string,
+  options: { delay?: number } = {},
+) {
+  const definition = JOBS[name];
+  const data = definition.payload.parse(payload);
+  return queueFor(queues, name).add(name, data, { ...definition.options, ...options, jobId });
+}
+
+export { jobIdFor };

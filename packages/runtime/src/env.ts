@@ -1,0 +1,37 @@
+// Env parsing shared by every process: one zod schema per app, one clear error naming the variable.
+import { z } from "zod";
+
+export class EnvError extends Error {
+  constructor(readonly issues: { variable: string; message: string }[]) {
+    super(`invalid environment:\n${issues.map((i) => `  ${i.variable}: ${i.message}`).join("\n")}`);
+    this.name = "EnvError";
+  }
+}
+
+export function parseEnv<S extends z.ZodObject>(schema: S, source: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  // Empty strings mean "unset" so that a blank line in .env falls back to the default.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ""));
+  const result = schema.safeParse(cleaned);
+  if (result.success) return result.data;
+  throw new EnvError(
+    result.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? "(env)"), message: issue.message })),
+  );
+}
+
+const postgresUrl = z.string().refine((value) => /^postgres(ql)?:\/\//.test(value), "must be a postgresql:// URL");
+const redisUrl = z.string().refine((value) => /^rediss?:\/\//.test(value), "must be a redis:// or rediss:// URL");
+
+/** Variables every process reads. */
+export const commonEnv = {
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  DATABASE_URL: postgresUrl.default("postgresql://postgres@127.0.0.1:5432/mailstate"),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  REDIS_URL: redisUrl.default("redis://127.0.0.1:6379"),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^\{[^{}:]+\}$|^[^{}:]+$/, "must be a name, optionally hash-tagged like {mailstate}, without ':'")
+    .default("{mailstate}"),
+};
+
+export const port = (fallback: number) => z.coerce.number().int().min(1).max(65_535).default(fallback);

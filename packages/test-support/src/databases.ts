@@ -1,0 +1,47 @@
+// Each test file gets a database of its own, cloned from a migrated template in milliseconds.
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+
+export const TEMPLATE_DATABASE = "mailstate_test_template";
+
+/** Server URL without a database; tests never use the developer's own database. */
+export function testServerUrl(): string {
+  return process.env.TEST_DATABASE_SERVER_URL ?? "postgresql://postgres@127.0.0.1:5432";
+}
+
+export function databaseUrl(database: string): string {
+  const url = new URL(testServerUrl());
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+export async function withAdminClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: databaseUrl("postgres") });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(label = "t"): Promise<TestDatabase> {
+  const safeLabel = label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "_")
+    .slice(0, 30);
+  const name = `mailstate_test_${safeLabel}_${randomBytes(4).toString("hex")}`;
+  await withAdminClient((client) => client.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DATABASE}"`));
+  return {
+    name,
+    url: databaseUrl(name),
+    drop: () =>
+      withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => {}),
+  };
+}

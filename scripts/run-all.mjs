@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// `pnpm start`: the API and the worker side by side, with .env loaded; SIGTERM stops both.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+
+if (existsSync(".env")) process.loadEnvFile(".env");
+
+const apps = [
+  { name: "api", script: "apps/api/src/main.ts" },
+  { name: "worker", script: "apps/worker/src/main.ts" },
+];
+
+const children = apps.map(({ name, script }) => {
+  const child = spawn(process.execPath, ["--import", "tsx", script], { stdio: ["ignore", "inherit", "inherit"] });
+  child.on("exit", (code, signal) => {
+    console.error(`[run-all] ${name} exited (${signal ?? code})`);
+    if (!stopping) stop("SIGTERM", code ?? 1);
+  });
+  return child;
+});
+
+let stopping = false;
+let exitCode = 0;
+function stop(signal, code = 0) {
+  stopping = true;
+  exitCode = code;
+  for (const child of children) if (child.exitCode === null) child.kill(signal);
+}
+process.on("SIGTERM", () => stop("SIGTERM"));
+process.on("SIGINT", () => stop("SIGTERM"));
+process.on("beforeExit", () => process.exit(exitCode));

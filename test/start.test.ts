@@ -1,0 +1,50 @@
+// `pnpm start` end to end: both processes come up, answer, and stop cleanly on SIGTERM.
+import { createTestDatabase, type TestDatabase, testQueuePrefix, testRedisUrl } from "@mailstate/test-support";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, spawnProcess } from "./helpers/processes.ts";
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase("start");
+});
+afterAll(async () => {
+  await database.drop();
+});
+
+describe("pnpm start", () => {
+  it("serves GET /healthz 200, the worker logs ready, and SIGTERM stops both with exit 0", async () => {
+    const port = await freePort();
+    const app = spawnProcess("node", ["scripts/run-all.mjs"], {
+      ...process.env,
+      PORT: String(port),
+      DATABASE_URL: database.url,
+      REDIS_URL: testRedisUrl(),
+      QUEUE_PREFIX: testQueuePrefix("start"),
+      RESEND_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+      LOG_LEVEL: "info",
+    });
+    try {
+      await app.waitFor(/api listening/);
+      await app.waitFor(/worker ready/);
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ status: "ok" });
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect(await ready.json()).toEqual({ status: "ready", redis: "up", postgres: "up" });
+    } finally {
+      const code = await app.stop("SIGTERM");
+      expect(code).toBe(0);
+    }
+    expect(app.output()).toMatch(/api exited \(0\)/);
+    expect(app.output()).toMatch(/worker exited \(0\)/);
+  });
+
+  it("input: RESEND_WEBHOOK_SECRET unset → the API refuses to start, naming the variable", async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(await freePort()) };
+    delete env.RESEND_WEBHOOK_SECRET;
+    const api = spawnProcess("node", ["--import", "tsx", "apps/api/src/main.ts"], env);
+    const code = await new Promise<number | null>((resolve) => api.child.on("exit", resolve));
+    expect(code).toBe(78);
+    expect(api.output()).toMatch(/RESEND_WEBHOOK_SECRET: is required/);
+  });
+});
