@@ -1,13 +1,15 @@
 // One BullMQ worker per queue, each dispatching by job name to the handlers of the catalog.
 import type { Db } from "@mailstate/db";
-import { QUEUE_NAMES } from "@mailstate/queue";
+import { createQueues, QUEUE_NAMES, type Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
-import { type Processor, Worker } from "bullmq";
+import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { WorkerEnv } from "./env.ts";
+import { createProcessor } from "./handlers.ts";
+import { createReconciler } from "./reconcile/reconciler.ts";
 
 export interface WorkerDeps {
-  env: WorkerEnv;
+  env: Pick<WorkerEnv, "QUEUE_PREFIX" | "WORKER_CONCURRENCY" | "SOFT_BOUNCE_THRESHOLD">;
   db: Db;
   redis: Redis;
   logger: Logger;
@@ -16,24 +18,42 @@ export interface WorkerDeps {
 export interface RunningWorkers {
   inbox: Worker;
   unmatched: Worker;
+  queues: Queues;
+  /** Finish the jobs in hand, then stop. */
   close(): Promise<void>;
 }
 
-export async function startWorkers(deps: WorkerDeps, processor?: Processor): Promise<RunningWorkers> {
-  const process: Processor =
-    processor ??
-    (async (job) => {
-      throw new Error(`no handler for job ${job.name}`);
+export async function startWorkers({ env, db, redis, logger }: WorkerDeps): Promise<RunningWorkers> {
+  const queues = createQueues(redis, env.QUEUE_PREFIX);
+  const reconciler = createReconciler({
+    db,
+    queues,
+    logger,
+    policy: { softBounceThreshold: env.SOFT_BOUNCE_THRESHOLD },
+  });
+  const processor = createProcessor({ db, reconciler });
+  const options = { connection: redis, prefix: env.QUEUE_PREFIX, concurrency: env.WORKER_CONCURRENCY };
+  const inbox = new Worker(QUEUE_NAMES.inbox, processor, options);
+  const unmatched = new Worker(QUEUE_NAMES.unmatched, processor, { ...options, concurrency: 4 });
+  for (const worker of [inbox, unmatched]) {
+    worker.on("failed", (job, error) => {
+      const final = job && job.attemptsMade >= (job.opts.attempts ?? 1);
+      const level = error.name === "StillUnmatchedError" && !final ? "debug" : "warn";
+      logger[level](
+        { queue: worker.name, jobId: job?.id, attempt: job?.attemptsMade, final, err: error.message },
+        "job failed",
+      );
     });
-  const options = { connection: deps.redis, prefix: deps.env.QUEUE_PREFIX, concurrency: deps.env.WORKER_CONCURRENCY };
-  const inbox = new Worker(QUEUE_NAMES.inbox, process, options);
-  const unmatched = new Worker(QUEUE_NAMES.unmatched, process, options);
+    worker.on("error", (error) => logger.warn({ queue: worker.name, err: error.message }, "worker error"));
+  }
   await Promise.all([inbox.waitUntilReady(), unmatched.waitUntilReady()]);
   return {
     inbox,
     unmatched,
+    queues,
     async close() {
       await Promise.all([inbox.close(), unmatched.close()]);
+      await queues.close();
     },
   };
 }

@@ -108,9 +108,13 @@ describe("repositories round-trip", () => {
       subject: "s",
       resendEmailId: "re_events",
     });
-    expect(await events.adoptUnmatched(db, "re_events", notification.id)).toBe(1);
-    const adopted = await events.listForNotification(db, notification.id);
-    expect(adopted.map((row) => [row.svixId, row.status])).toEqual([["msg_append_1", "applied"]]);
+    const adopted = await events.adoptUnmatched(db, ["re_events"]);
+    expect(adopted).toEqual([
+      { svixId: "msg_append_1", type: "email.sent", payload: event.payload, notificationId: notification.id },
+    ]);
+    expect(await events.adoptUnmatched(db, ["re_events"])).toEqual([]);
+    const logged = await events.listForNotification(db, notification.id);
+    expect(logged.map((row) => [row.svixId, row.status])).toEqual([["msg_append_1", "applied"]]);
   });
 
   it("engagement: opens and clicks with link, user agent and ip, once per svix-id", async () => {

@@ -2,7 +2,12 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 
-export const TEMPLATE_DATABASE = "mailstate_test_template";
+/** Set by the test run's global setup: the migrated database each test file clones. */
+export function templateDatabase(): string {
+  const name = process.env.MAILSTATE_TEST_TEMPLATE;
+  if (!name) throw new Error("MAILSTATE_TEST_TEMPLATE is not set: run the tests through vitest (pnpm test)");
+  return name;
+}
 
 /** Server URL without a database; tests never use the developer's own database. */
 export function testServerUrl(): string {
@@ -37,7 +42,7 @@ export async function createTestDatabase(label = "t"): Promise<TestDatabase> {
     .replace(/[^a-z0-9]+/g, "_")
     .slice(0, 30);
   const name = `mailstate_test_${safeLabel}_${randomBytes(4).toString("hex")}`;
-  await withAdminClient((client) => client.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DATABASE}"`));
+  await withAdminClient((client) => client.query(`CREATE DATABASE "${name}" TEMPLATE "${templateDatabase()}"`));
   return {
     name,
     url: databaseUrl(name),

@@ -1,8 +1,8 @@
 export {
   createTestDatabase,
   databaseUrl,
-  TEMPLATE_DATABASE,
   type TestDatabase,
+  templateDatabase,
   testServerUrl,
   withAdminClient,
 } from "./databases.ts";
