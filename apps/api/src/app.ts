@@ -4,9 +4,12 @@ import type { Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import express, { type Express } from "express";
 import type { Redis } from "ioredis";
+import { pinoHttp } from "pino-http";
 import type { ApiEnv } from "./env.ts";
+import { createMetrics, metricsRoutes } from "./http/metrics.ts";
 import { problemHandler, sendProblem } from "./http/problems.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
 
 export interface ApiDeps {
   env: ApiEnv;
@@ -20,7 +23,23 @@ export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", true);
+  const metrics = createMetrics(deps.queues);
+
+  // Before the request logger: the webhook route logs its own single line (outcome and svix-id,
+  // never headers or body), and scrapes and probes would only be noise.
+  app.use(webhookRoutes({ ...deps, metrics }));
+  app.use(metricsRoutes(metrics));
   app.use(healthRoutes(deps));
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      // Method, path and status only: headers carry API keys and basic-auth credentials.
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
   app.use((_req, res) => sendProblem(res, "not_found"));
   app.use(problemHandler((error) => deps.logger.error({ err: error }, "unhandled error")));
   return app;

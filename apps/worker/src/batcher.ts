@@ -40,7 +40,7 @@ export class MicroBatcher<I, O> {
   private async settle(batch: Pending<I, O>[]): Promise<void> {
     try {
       const results = await this.run(batch.map((pending) => pending.item));
-      batch.forEach((pending, index) => pending.resolve(results[index] as O));
+      for (const [index, pending] of batch.entries()) pending.resolve(results[index] as O);
     } catch (error) {
       if (batch.length === 1) {
         batch[0]?.reject(error);

@@ -99,8 +99,9 @@ export async function reconcileEvents(
         ).filter((row) => row.status === "unmatched")
       : [];
 
-    const outcomes = new Map<string, Outcome>();
-    rows.forEach((row) => outcomes.set(row.svixId, inserted.has(row.svixId) ? row.status : "duplicate"));
+    const outcomes = new Map<string, Outcome>(
+      rows.map((row) => [row.svixId, inserted.has(row.svixId) ? row.status : "duplicate"]),
+    );
     const toPark = [
       ...rows.filter((row) => row.status === "unmatched" && inserted.has(row.svixId)),
       ...stillParked,
