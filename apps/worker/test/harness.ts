@@ -58,7 +58,7 @@ export async function createHarness(label: string, { softBounceThreshold = 3 } =
     async drained(timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const counts = await queues.inbox.getJobCounts("waiting", "active", "delayed", "prioritized", "paused");
+        const counts = await queues.inbox.getJobCounts("waiting", "active", "delayed", "prioritized");
         if (Object.values(counts).every((count) => count === 0)) return;
         if (Date.now() > deadline) throw new Error(`inbox not drained: ${JSON.stringify(counts)}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
@@ -88,7 +88,7 @@ export function eventFor<T extends ResendEventType>(
   to = ["ada@example.com"],
 ) {
   const at = `2026-11-22T10:00:${String(second).padStart(2, "0")}.000Z`;
-  return makeEvent(type, { created_at: at, data: { email_id: emailId, to, ...data } } as EventOverrides<T>);
+  return makeEvent(type, { created_at: at, data: { email_id: emailId, to, ...data } } as unknown as EventOverrides<T>);
 }
 
 export async function recordNotification(db: Db, resendEmailId: string | null, recipients = ["ada@example.com"]) {
