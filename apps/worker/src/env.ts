@@ -6,6 +6,8 @@ export const workerEnvSchema = z.object({
   ...commonEnv,
   /** Jobs handled at once by this process. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(32),
+  /** How long a job stays locked to a worker that stops answering; a killed worker's jobs resume after it. */
+  WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(2_000).max(300_000).default(15_000),
   /** Transient bounces in a row that suppress an address. */
   SOFT_BOUNCE_THRESHOLD: z.coerce.number().int().min(1).max(100).default(3),
 });

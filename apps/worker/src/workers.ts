@@ -9,7 +9,7 @@ import { createProcessor } from "./handlers.ts";
 import { createReconciler } from "./reconcile/reconciler.ts";
 
 export interface WorkerDeps {
-  env: Pick<WorkerEnv, "QUEUE_PREFIX" | "WORKER_CONCURRENCY" | "SOFT_BOUNCE_THRESHOLD">;
+  env: Pick<WorkerEnv, "QUEUE_PREFIX" | "WORKER_CONCURRENCY" | "SOFT_BOUNCE_THRESHOLD" | "WORKER_LOCK_DURATION_MS">;
   db: Db;
   redis: Redis;
   logger: Logger;
@@ -32,7 +32,16 @@ export async function startWorkers({ env, db, redis, logger }: WorkerDeps): Prom
     policy: { softBounceThreshold: env.SOFT_BOUNCE_THRESHOLD },
   });
   const processor = createProcessor({ db, reconciler });
-  const options = { connection: redis, prefix: env.QUEUE_PREFIX, concurrency: env.WORKER_CONCURRENCY };
+  const options = {
+    connection: redis,
+    prefix: env.QUEUE_PREFIX,
+    concurrency: env.WORKER_CONCURRENCY,
+    // A killed worker's jobs return to the queue once their lock lapses; a job may be orphaned by
+    // several crashes in a row before it counts as failed (every step is idempotent).
+    lockDuration: env.WORKER_LOCK_DURATION_MS,
+    stalledInterval: Math.max(1_000, Math.floor(env.WORKER_LOCK_DURATION_MS / 3)),
+    maxStalledCount: 20,
+  };
   const inbox = new Worker(QUEUE_NAMES.inbox, processor, options);
   const unmatched = new Worker(QUEUE_NAMES.unmatched, processor, { ...options, concurrency: 4 });
   for (const worker of [inbox, unmatched]) {

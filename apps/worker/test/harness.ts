@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { createDb, type Db, notifications } from "@mailstate/db";
 import { addJob, createQueues, createRedis, jobIdFor, type Queues } from "@mailstate/queue";
-import { type EventOverrides, makeEvent, type ResendEventType } from "@mailstate/resend-events";
+import { type CommonEventOverrides, makeEvent, type ResendEventType } from "@mailstate/resend-events";
 import { createLogger } from "@mailstate/runtime";
 import { createTestDatabase, type TestDatabase, testQueuePrefix, testRedisUrl } from "@mailstate/test-support";
 import type { Redis } from "ioredis";
@@ -37,7 +37,12 @@ export async function createHarness(label: string, { softBounceThreshold = 3 } =
     async startWorker() {
       const redis = createRedis(testRedisUrl(), "worker");
       const workers = await startWorkers({
-        env: { QUEUE_PREFIX: prefix, WORKER_CONCURRENCY: 16, SOFT_BOUNCE_THRESHOLD: softBounceThreshold },
+        env: {
+          QUEUE_PREFIX: prefix,
+          WORKER_CONCURRENCY: 16,
+          SOFT_BOUNCE_THRESHOLD: softBounceThreshold,
+          WORKER_LOCK_DURATION_MS: 15_000,
+        },
         db,
         redis,
         logger: createLogger("worker-test", "silent"),
@@ -88,7 +93,7 @@ export function eventFor<T extends ResendEventType>(
   to = ["ada@example.com"],
 ) {
   const at = `2026-11-22T10:00:${String(second).padStart(2, "0")}.000Z`;
-  return makeEvent(type, { created_at: at, data: { email_id: emailId, to, ...data } } as unknown as EventOverrides<T>);
+  return makeEvent(type, { created_at: at, data: { email_id: emailId, to, ...data } } as CommonEventOverrides);
 }
 
 export async function recordNotification(db: Db, resendEmailId: string | null, recipients = ["ada@example.com"]) {

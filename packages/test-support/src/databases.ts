@@ -1,4 +1,5 @@
 // Each test file gets a database of its own, cloned from a migrated template in milliseconds.
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 
@@ -49,4 +50,23 @@ export async function createTestDatabase(label = "t"): Promise<TestDatabase> {
     drop: () =>
       withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => {}),
   };
+}
+
+/** Create (or re-create) a database and apply every migration to it, as `pnpm db:migrate` does. */
+export async function createMigratedDatabase(name: string): Promise<string> {
+  await withAdminClient(async (client) => {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await client.query(`CREATE DATABASE "${name}"`);
+  });
+  const url = databaseUrl(name);
+  const migrate = spawnSync("pnpm", ["--silent", "--filter", "@mailstate/db", "migrate"], {
+    env: { ...process.env, DATABASE_URL: url },
+    encoding: "utf8",
+  });
+  if (migrate.status !== 0) throw new Error(`migrating ${name} failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  return url;
+}
+
+export async function dropDatabase(name: string): Promise<void> {
+  await withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
 }

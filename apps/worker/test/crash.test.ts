@@ -1,0 +1,79 @@
+// The worker process killed with SIGKILL in the middle of a batch, then restarted: every event is
+// applied exactly once.
+import { engagement, events, notifications } from "@mailstate/db";
+import { addJob, jobIdFor } from "@mailstate/queue";
+import { makeWorkload, testRedisUrl } from "@mailstate/test-support";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnProcess } from "../../../test/helpers/processes.ts";
+import { rebuildProjections } from "../src/reconcile/rebuild.ts";
+import { createHarness, type Harness } from "./harness.ts";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness("crash");
+});
+afterAll(async () => {
+  await h.close();
+});
+
+function startWorkerProcess() {
+  return spawnProcess("node", ["--import", "tsx", "apps/worker/src/main.ts"], {
+    ...process.env,
+    DATABASE_URL: h.database.url,
+    REDIS_URL: testRedisUrl(),
+    QUEUE_PREFIX: h.prefix,
+    LOG_LEVEL: "info",
+    WORKER_LOCK_DURATION_MS: "3000",
+  });
+}
+
+describe("a worker killed with SIGKILL mid-batch", () => {
+  it("loses nothing and applies nothing twice after a restart", async () => {
+    const workload = makeWorkload({ notifications: 100, eventsPerNotification: 20, label: "crash" });
+    for (const { emailId, recipients } of workload.notifications) {
+      await notifications.record(h.db, { resendEmailId: emailId, recipients, from: "a@acme.test", subject: "s" });
+    }
+    for (const event of workload.events) {
+      await addJob(
+        h.queues,
+        "inbox.reconcile",
+        { svixId: event.svixId, receivedAt: new Date().toISOString(), event: event.body },
+        jobIdFor("event", event.svixId),
+      );
+    }
+
+    const first = startWorkerProcess();
+    await first.waitFor(/worker ready/);
+    for (;;) {
+      if ((await h.db.deliveryEvent.count()) >= 300) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await first.stop("SIGKILL");
+    const loggedAtKill = await h.db.deliveryEvent.count();
+    expect(loggedAtKill).toBeLessThan(workload.events.length);
+
+    const second = startWorkerProcess();
+    try {
+      await h.drained(60_000);
+    } finally {
+      expect(await second.stop("SIGTERM")).toBe(0);
+    }
+
+    expect(await h.db.deliveryEvent.count()).toBe(workload.events.length);
+    expect(await h.queues.inbox.getJobCounts("failed")).toEqual({ failed: 0 });
+    let opens = 0;
+    for (const [emailId, expected] of workload.expected) {
+      const row = await notifications.findByResendEmailId(h.db, emailId);
+      expect({ emailId, state: row?.state, opens: row?.openCount }).toEqual({
+        emailId,
+        state: expected.state,
+        opens: expected.opens,
+      });
+      opens += expected.opens;
+      if (row) expect(await engagement.listForNotification(h.db, row.id)).toHaveLength(expected.opens);
+    }
+    expect(await h.db.engagementEvent.count()).toBe(opens);
+    expect(await events.countByStatus(h.db, "unmatched")).toBe(0);
+    expect(await rebuildProjections(h.db)).toMatchObject({ differed: 0 });
+  }, 120_000);
+});

@@ -1,0 +1,40 @@
+// Questions the worker asks of any event, whatever its type.
+import { isEmailEventType, isResendEventType } from "./event-types.ts";
+import type { EmailEvent, KnownResendEvent, OtherResendEvent, ResendEvent } from "./schemas.ts";
+
+export function isKnownEvent(event: ResendEvent): event is KnownResendEvent {
+  return isResendEventType(event.type);
+}
+
+export function isOtherEvent(event: ResendEvent): event is OtherResendEvent {
+  return !isResendEventType(event.type);
+}
+
+/** An event about an email we sent (`email.*` except `email.received`). */
+export function isEmailEvent(event: ResendEvent): event is EmailEvent {
+  return isEmailEventType(event.type);
+}
+
+/**
+ * The id of the sent email the event is about, which is how it finds its
+ * notification. `null` for events not about a sent email, `email.received`
+ * included (inbound mail has an id of its own that no send carries). An
+ * event of an unknown type yields `data.email_id` when it has a string one,
+ * so types Resend adds later still reach their notification.
+ */
+export function emailIdOf(event: ResendEvent): string | null {
+  if (isEmailEvent(event)) return event.data.email_id;
+  if (isKnownEvent(event)) return null;
+  const data: unknown = event.data;
+  if (typeof data === "object" && data !== null && "email_id" in data && typeof data.email_id === "string") {
+    return data.email_id || null;
+  }
+  return null;
+}
+
+/** The `to` list of an email event (sent or received), as written; `[]` for other events. */
+export function recipientsOf(event: ResendEvent): string[] {
+  if (isEmailEvent(event)) return [...event.data.to];
+  if (isKnownEvent(event) && event.type === "email.received") return [...event.data.to];
+  return [];
+}
