@@ -6,6 +6,9 @@ export const workerEnvSchema = z.object({
   ...commonEnv,
   /** Jobs handled at once by this process. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(32),
+  /** Inbox events reconciled together in one transaction, and how long a batch waits to fill. */
+  WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(50),
+  WORKER_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(1_000).default(2),
   /** How long a job stays locked to a worker that stops answering; a killed worker's jobs resume after it. */
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(2_000).max(300_000).default(15_000),
   /** Transient bounces in a row that suppress an address. */

@@ -1,5 +1,5 @@
 // Boots the worker: env, connections, one BullMQ worker per queue; finishes jobs in hand on SIGTERM.
-import { createDb } from "@mailstate/db";
+import { createDb, createSqlPool } from "@mailstate/db";
 import { createRedis } from "@mailstate/queue";
 import { createLogger, EnvError, onShutdown } from "@mailstate/runtime";
 import { loadWorkerEnv, type WorkerEnv } from "./env.ts";
@@ -17,15 +17,22 @@ function loadEnvOrExit(): WorkerEnv {
 
 const env = loadEnvOrExit();
 const logger = createLogger("mailstate-worker", env.LOG_LEVEL);
-const db = createDb({ databaseUrl: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE });
+// Prisma serves the light queries; the reconcile hot path runs plain SQL on a pool of its own.
+const db = createDb({ databaseUrl: env.DATABASE_URL, poolSize: 2 });
+const sql = createSqlPool({
+  databaseUrl: env.DATABASE_URL,
+  poolSize: env.DATABASE_POOL_SIZE,
+  onError: (error) => logger.warn({ err: error.message }, "idle PostgreSQL connection lost"),
+});
 const redis = createRedis(env.REDIS_URL, "worker");
 redis.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
 
-const workers = await startWorkers({ env, db, redis, logger });
+const workers = await startWorkers({ env, db, sql, redis, logger });
 logger.info({ concurrency: env.WORKER_CONCURRENCY, prefix: env.QUEUE_PREFIX }, "worker ready");
 
 onShutdown(logger, async () => {
   await workers.close();
   redis.disconnect();
   await db.$disconnect();
+  await sql.end();
 });

@@ -1,5 +1,5 @@
 // One BullMQ worker per queue, each dispatching by job name to the handlers of the catalog.
-import type { Db } from "@mailstate/db";
+import type { Db, SqlPool } from "@mailstate/db";
 import { createQueues, QUEUE_NAMES, type Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import { Worker } from "bullmq";
@@ -9,8 +9,17 @@ import { createProcessor } from "./handlers.ts";
 import { createReconciler } from "./reconcile/reconciler.ts";
 
 export interface WorkerDeps {
-  env: Pick<WorkerEnv, "QUEUE_PREFIX" | "WORKER_CONCURRENCY" | "SOFT_BOUNCE_THRESHOLD" | "WORKER_LOCK_DURATION_MS">;
+  env: Pick<
+    WorkerEnv,
+    | "QUEUE_PREFIX"
+    | "WORKER_CONCURRENCY"
+    | "SOFT_BOUNCE_THRESHOLD"
+    | "WORKER_LOCK_DURATION_MS"
+    | "WORKER_BATCH_SIZE"
+    | "WORKER_BATCH_WAIT_MS"
+  >;
   db: Db;
+  sql: SqlPool;
   redis: Redis;
   logger: Logger;
 }
@@ -23,13 +32,14 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-export async function startWorkers({ env, db, redis, logger }: WorkerDeps): Promise<RunningWorkers> {
+export async function startWorkers({ env, db, sql, redis, logger }: WorkerDeps): Promise<RunningWorkers> {
   const queues = createQueues(redis, env.QUEUE_PREFIX);
   const reconciler = createReconciler({
-    db,
+    sql,
     queues,
     logger,
     policy: { softBounceThreshold: env.SOFT_BOUNCE_THRESHOLD },
+    batch: { maxSize: env.WORKER_BATCH_SIZE, maxWaitMs: env.WORKER_BATCH_WAIT_MS },
   });
   const processor = createProcessor({ db, reconciler });
   const options = {

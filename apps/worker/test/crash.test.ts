@@ -74,6 +74,6 @@ describe("a worker killed with SIGKILL mid-batch", () => {
     }
     expect(await h.db.engagementEvent.count()).toBe(opens);
     expect(await events.countByStatus(h.db, "unmatched")).toBe(0);
-    expect(await rebuildProjections(h.db)).toMatchObject({ differed: 0 });
+    expect(await rebuildProjections(h.db, h.sql)).toMatchObject({ differed: 0 });
   }, 120_000);
 });

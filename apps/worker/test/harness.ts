@@ -1,15 +1,17 @@
 // A real worker over a database and a queue prefix of its own, and helpers to feed and watch it.
 import { randomUUID } from "node:crypto";
-import { createDb, type Db, notifications } from "@mailstate/db";
+import { createDb, createSqlPool, type Db, notifications, type SqlPool } from "@mailstate/db";
 import { addJob, createQueues, createRedis, jobIdFor, type Queues } from "@mailstate/queue";
 import { type CommonEventOverrides, makeEvent, type ResendEventType } from "@mailstate/resend-events";
 import { createLogger } from "@mailstate/runtime";
 import { createTestDatabase, type TestDatabase, testQueuePrefix, testRedisUrl } from "@mailstate/test-support";
 import type { Redis } from "ioredis";
+import { loadWorkerEnv } from "../src/env.ts";
 import { type RunningWorkers, startWorkers } from "../src/workers.ts";
 
 export interface Harness {
   db: Db;
+  sql: SqlPool;
   database: TestDatabase;
   queues: Queues;
   prefix: string;
@@ -23,7 +25,8 @@ export interface Harness {
 
 export async function createHarness(label: string, { softBounceThreshold = 3 } = {}): Promise<Harness> {
   const database = await createTestDatabase(label);
-  const db = createDb({ databaseUrl: database.url, poolSize: 8 });
+  const db = createDb({ databaseUrl: database.url, poolSize: 4 });
+  const sql = createSqlPool({ databaseUrl: database.url, poolSize: 8 });
   const prefix = testQueuePrefix(label);
   const producer = createRedis(testRedisUrl(), "worker");
   const queues = createQueues(producer, prefix);
@@ -31,19 +34,20 @@ export async function createHarness(label: string, { softBounceThreshold = 3 } =
 
   return {
     db,
+    sql,
     database,
     queues,
     prefix,
     async startWorker() {
       const redis = createRedis(testRedisUrl(), "worker");
       const workers = await startWorkers({
-        env: {
+        env: loadWorkerEnv({
           QUEUE_PREFIX: prefix,
-          WORKER_CONCURRENCY: 16,
-          SOFT_BOUNCE_THRESHOLD: softBounceThreshold,
-          WORKER_LOCK_DURATION_MS: 15_000,
-        },
+          WORKER_CONCURRENCY: "16",
+          SOFT_BOUNCE_THRESHOLD: String(softBounceThreshold),
+        }),
         db,
+        sql,
         redis,
         logger: createLogger("worker-test", "silent"),
       });
@@ -79,6 +83,7 @@ export async function createHarness(label: string, { softBounceThreshold = 3 } =
       await queues.close();
       producer.disconnect();
       await db.$disconnect();
+      await sql.end();
       await database.drop();
     },
   };

@@ -196,7 +196,7 @@ describe("concurrency", () => {
       await Promise.all(bodies.map((body) => second.deliver(body)));
       await second.drained();
       expect(await notifications.findById(second.db, n.id)).toMatchObject({ state: "delivered", openCount: 30 });
-      expect(await rebuildProjections(second.db)).toMatchObject({ differed: 0 });
+      expect(await rebuildProjections(second.db, second.sql)).toMatchObject({ differed: 0 });
     } finally {
       await second.close();
     }
@@ -205,14 +205,14 @@ describe("concurrency", () => {
 
 describe("rebuild", () => {
   it("reports zero drift when healthy, finds a tampered projection, and repairs it with --write", async () => {
-    expect(await rebuildProjections(h.db)).toMatchObject({ differed: 0 });
+    expect(await rebuildProjections(h.db, h.sql)).toMatchObject({ differed: 0 });
     const n = await recordNotification(h.db, "re_tamper");
     await h.deliver(eventFor("email.delivered", "re_tamper", 1));
     await h.drained();
     await h.db.notification.update({ where: { id: n.id }, data: { state: "sent" } });
-    expect(await rebuildProjections(h.db)).toMatchObject({ differed: 1, examples: [n.id] });
-    await rebuildProjections(h.db, { write: true });
+    expect(await rebuildProjections(h.db, h.sql)).toMatchObject({ differed: 1, examples: [n.id] });
+    await rebuildProjections(h.db, h.sql, { write: true });
     expect(await stateOf(n.id)).toBe("delivered");
-    expect(await rebuildProjections(h.db)).toMatchObject({ differed: 0 });
+    expect(await rebuildProjections(h.db, h.sql)).toMatchObject({ differed: 0 });
   });
 });

@@ -11,6 +11,17 @@ export type {
 export { Prisma } from "../generated/client/index.js";
 export { createDb, type Db, type DbClient, type DbOptions, inTransaction, pingDb } from "./client.ts";
 export { engagement, type NewEngagement } from "./engagement.ts";
+export { isDatabaseUnavailable } from "./errors.ts";
 export { type AdoptedEvent, events, type NewEvent } from "./events.ts";
 export { type NewNotification, type NotificationFilter, notifications, type Projection } from "./notifications.ts";
+export {
+  createSqlPool,
+  type EngagementRow,
+  type EventRow,
+  reconcileStore,
+  type SqlClient,
+  type SqlPool,
+  type StoredEvent,
+  withSqlTransaction,
+} from "./reconcile-store.ts";
 export { type NewSuppression, softBounces, suppressions } from "./suppressions.ts";

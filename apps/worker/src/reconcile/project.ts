@@ -1,13 +1,9 @@
 // A notification's projection is the fold of its applied events: computed here, for the worker and
 // the rebuild alike.
-import type { DbClient, Projection } from "@mailstate/db";
-import { events } from "@mailstate/db";
+import { type Projection, reconcileStore, type SqlClient, type SqlPool } from "@mailstate/db";
 import { parseResendEvent } from "@mailstate/resend-events";
 import { foldEvents, type LoggedEvent } from "@mailstate/state-machine";
-
-export function toLoggedEvents(rows: { svixId: string; payload: unknown }[]): LoggedEvent[] {
-  return rows.map((row) => ({ svixId: row.svixId, event: parseResendEvent(row.payload) }));
-}
+import { ParsedEventCache } from "./event-cache.ts";
 
 export function projectionOf(inputs: LoggedEvent[]): Projection {
   const snapshot = foldEvents(inputs);
@@ -23,12 +19,26 @@ export function projectionOf(inputs: LoggedEvent[]): Projection {
   };
 }
 
-/** Fold the applied events of each notification; answers id → projection. */
-export async function computeProjections(db: DbClient, notificationIds: string[]): Promise<Map<string, Projection>> {
-  const rows = await events.listAppliedFor(db, notificationIds);
-  const byNotification = new Map<string, { svixId: string; payload: unknown }[]>(notificationIds.map((id) => [id, []]));
-  for (const row of rows) {
-    if (row.notificationId) byNotification.get(row.notificationId)?.push(row);
+/**
+ * Fold the applied events of each notification; answers id → projection. Events missing from the
+ * cache are read from the log and parsed again (the log holds the raw payload).
+ */
+export async function computeProjections(
+  client: SqlClient | SqlPool,
+  notificationIds: string[],
+  cache = new ParsedEventCache(0),
+): Promise<Map<string, Projection>> {
+  const refs = await reconcileStore.appliedEventIdsOf(client, notificationIds);
+  const missing = refs.filter((ref) => cache.get(ref.svixId) === undefined).map((ref) => ref.svixId);
+  const payloads = await reconcileStore.payloadsOf(client, missing);
+  const byNotification = new Map<string, LoggedEvent[]>(notificationIds.map((id) => [id, []]));
+  for (const { svixId, notificationId } of refs) {
+    let event = cache.get(svixId);
+    if (!event) {
+      event = parseResendEvent(payloads.get(svixId));
+      cache.set(svixId, event);
+    }
+    byNotification.get(notificationId)?.push({ svixId, event });
   }
-  return new Map([...byNotification].map(([id, list]) => [id, projectionOf(toLoggedEvents(list))]));
+  return new Map([...byNotification].map(([id, logged]) => [id, projectionOf(logged)]));
 }

@@ -1,5 +1,12 @@
 // Recompute every projection from the event log and report the drift: zero when healthy.
-import { type Db, inTransaction, notifications, type Projection } from "@mailstate/db";
+import {
+  type Db,
+  notifications,
+  type Projection,
+  reconcileStore,
+  type SqlPool,
+  withSqlTransaction,
+} from "@mailstate/db";
 import { computeProjections } from "./project.ts";
 
 export interface RebuildReport {
@@ -30,14 +37,18 @@ export function projectionsDiffer(stored: Projection, computed: Projection): boo
 }
 
 /** With `write`, also repairs each differing projection (under a row lock, refolded in the lock). */
-export async function rebuildProjections(db: Db, { write = false, pageSize = 500 } = {}): Promise<RebuildReport> {
+export async function rebuildProjections(
+  db: Db,
+  sql: SqlPool,
+  { write = false, pageSize = 500 } = {},
+): Promise<RebuildReport> {
   const report: RebuildReport = { checked: 0, differed: 0, examples: [] };
   let afterId: string | undefined;
   for (;;) {
     const page = await notifications.listProjections(db, { afterId, limit: pageSize });
     if (page.length === 0) break;
     const computed = await computeProjections(
-      db,
+      sql,
       page.map((row) => row.id),
     );
     for (const stored of page) {
@@ -47,10 +58,9 @@ export async function rebuildProjections(db: Db, { write = false, pageSize = 500
       report.differed += 1;
       if (report.examples.length < 100) report.examples.push(stored.id);
       if (write) {
-        await inTransaction(db, async (tx) => {
-          await notifications.lockById(tx, stored.id);
-          const locked = (await computeProjections(tx, [stored.id])).get(stored.id);
-          if (locked) await notifications.saveProjection(tx, stored.id, locked);
+        await withSqlTransaction(sql, async (client) => {
+          await client.query("SELECT 1 FROM notifications WHERE id = $1::uuid FOR UPDATE", [stored.id]);
+          await reconcileStore.saveProjections(client, await computeProjections(client, [stored.id]));
         });
       }
     }

@@ -1,16 +1,9 @@
 // The heart of the worker: a batch of verified webhooks, reconciled in one transaction.
-import {
-  type AdoptedEvent,
-  type Db,
-  events,
-  inTransaction,
-  type NewEvent,
-  notifications,
-  type Prisma,
-} from "@mailstate/db";
+import { type EventRow, reconcileStore, type SqlPool, type StoredEvent, withSqlTransaction } from "@mailstate/db";
 import { parseResendEvent, tryParseResendTimestamp } from "@mailstate/resend-events";
 import type { SuppressionPolicy } from "@mailstate/state-machine";
 import { type DecodedEvent, decodeEvent, type IncomingEvent, isAboutSentEmail } from "./decode.ts";
+import type { ParsedEventCache } from "./event-cache.ts";
 import { type AppliedEvent, applySuppressionPolicy, applyToNotifications } from "./side-effects.ts";
 
 export type Outcome = "applied" | "unmatched" | "ignored" | "duplicate";
@@ -24,13 +17,13 @@ export interface ReconcileResult {
 }
 
 /** A parked event that has just been adopted; it was decoded successfully when it was logged. */
-function toApplied(row: AdoptedEvent): AppliedEvent {
+function toApplied(row: StoredEvent): AppliedEvent {
   const event = parseResendEvent(row.payload);
   const occurredAt = tryParseResendTimestamp(event.created_at)?.date ?? new Date(0);
   return { svixId: row.svixId, event, occurredAt, notificationId: row.notificationId };
 }
 
-function statusOf(event: DecodedEvent, notificationId: string | undefined): NewEvent["status"] {
+function statusOf(event: DecodedEvent, notificationId: string | undefined): EventRow["status"] {
   if (!isAboutSentEmail(event)) return "ignored";
   return notificationId ? "applied" : "unmatched";
 }
@@ -42,33 +35,33 @@ function statusOf(event: DecodedEvent, notificationId: string | undefined): NewE
  * notification serialize and fold the same log.
  */
 export async function reconcileEvents(
-  db: Db,
+  pool: SqlPool,
   incoming: IncomingEvent[],
   policy: SuppressionPolicy,
+  cache: ParsedEventCache,
 ): Promise<ReconcileResult> {
   const decoded = [...new Map(incoming.map((item) => [item.svixId, decodeEvent(item)])).values()];
-  return inTransaction(db, async (tx) => {
+  return withSqlTransaction(pool, async (client) => {
     const emailIds = [...new Set(decoded.filter(isAboutSentEmail).map((event) => event.emailId))];
-    const locked = await notifications.lockManyByResendEmailIds(tx, emailIds);
-    const notificationOf = new Map(locked.map((row) => [row.resendEmailId, row.id]));
+    const notificationOf = await reconcileStore.lockNotifications(client, emailIds);
 
-    const rows: NewEvent[] = decoded.map((event) => {
+    const rows: EventRow[] = decoded.map((event) => {
       const notificationId = event.emailId ? notificationOf.get(event.emailId) : undefined;
       return {
         svixId: event.svixId,
         type: event.type,
         occurredAt: event.occurredAt,
         emailId: event.emailId,
-        payload: event.raw as Prisma.InputJsonValue,
+        payload: event.raw,
         notificationId: notificationId ?? null,
         status: statusOf(event, notificationId),
       };
     });
-    const inserted = await events.appendMany(tx, rows);
-    const adopted = await events.adoptUnmatched(tx, [...notificationOf.keys()]);
+    const inserted = await reconcileStore.appendEvents(client, rows);
+    const adopted = await reconcileStore.adoptUnmatched(client, [...notificationOf.keys()]);
 
     await applySuppressionPolicy(
-      tx,
+      client,
       decoded.flatMap(({ svixId, event, occurredAt }) =>
         event && inserted.has(svixId) ? [{ svixId, event, occurredAt }] : [],
       ),
@@ -76,28 +69,16 @@ export async function reconcileEvents(
     );
 
     const applied: AppliedEvent[] = [];
-    for (const [index, event] of decoded.entries()) {
-      const row = rows[index];
-      if (row?.status === "applied" && inserted.has(event.svixId) && event.event && row.notificationId) {
-        applied.push({
-          svixId: event.svixId,
-          event: event.event,
-          occurredAt: event.occurredAt,
-          notificationId: row.notificationId,
-        });
-      }
+    for (const [index, { svixId, event, occurredAt }] of decoded.entries()) {
+      const notificationId = rows[index]?.status === "applied" ? rows[index]?.notificationId : null;
+      if (event && notificationId && inserted.has(svixId)) applied.push({ svixId, event, occurredAt, notificationId });
     }
-    await applyToNotifications(tx, [...applied, ...adopted.map(toApplied)]);
+    await applyToNotifications(client, [...applied, ...adopted.map(toApplied)], cache);
 
-    const duplicates = decoded.filter((event) => !inserted.has(event.svixId));
-    const stillParked = duplicates.length
-      ? (
-          await events.findManyBySvixIds(
-            tx,
-            duplicates.map((event) => event.svixId),
-          )
-        ).filter((row) => row.status === "unmatched")
-      : [];
+    const duplicates = rows.filter((row) => !inserted.has(row.svixId)).map((row) => row.svixId);
+    const stillParked = (await reconcileStore.statusesOf(client, duplicates)).filter(
+      (row) => row.status === "unmatched",
+    );
 
     const outcomes = new Map<string, Outcome>(
       rows.map((row) => [row.svixId, inserted.has(row.svixId) ? row.status : "duplicate"]),
@@ -116,11 +97,11 @@ export async function reconcileEvents(
 }
 
 /** Apply at once the events parked for these email ids, now that notifications carry them. */
-export async function replayParked(db: Db, emailIds: string[]): Promise<string[]> {
-  return inTransaction(db, async (tx) => {
-    await notifications.lockManyByResendEmailIds(tx, emailIds);
-    const adopted = await events.adoptUnmatched(tx, emailIds);
-    await applyToNotifications(tx, adopted.map(toApplied));
+export async function replayParked(pool: SqlPool, emailIds: string[], cache: ParsedEventCache): Promise<string[]> {
+  return withSqlTransaction(pool, async (client) => {
+    await reconcileStore.lockNotifications(client, emailIds);
+    const adopted = await reconcileStore.adoptUnmatched(client, emailIds);
+    await applyToNotifications(client, adopted.map(toApplied), cache);
     return adopted.map((row) => row.svixId);
   });
 }

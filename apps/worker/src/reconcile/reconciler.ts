@@ -1,14 +1,15 @@
 // Reconciliation as the worker runs it: micro-batched transactions, then parking of the unmatched.
-import { type Db, notifications } from "@mailstate/db";
+import { reconcileStore, type SqlPool } from "@mailstate/db";
 import { addJob, jobIdFor, type Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import type { SuppressionPolicy } from "@mailstate/state-machine";
 import { MicroBatcher } from "../batcher.ts";
 import type { IncomingEvent } from "./decode.ts";
+import { ParsedEventCache } from "./event-cache.ts";
 import { type Outcome, type ReconcileResult, reconcileEvents, replayParked } from "./reconcile-events.ts";
 
 export interface ReconcilerDeps {
-  db: Db;
+  sql: SqlPool;
   queues: Queues;
   logger: Logger;
   policy: SuppressionPolicy;
@@ -21,9 +22,11 @@ export interface Reconciler {
   replay(emailIds: string[]): Promise<string[]>;
 }
 
-export function createReconciler({ db, queues, logger, policy, batch }: ReconcilerDeps): Reconciler {
+export function createReconciler({ sql, queues, logger, policy, batch }: ReconcilerDeps): Reconciler {
+  const cache = new ParsedEventCache();
+
   async function replay(emailIds: string[]): Promise<string[]> {
-    const applied = await replayParked(db, emailIds);
+    const applied = await replayParked(sql, emailIds, cache);
     if (applied.length > 0) {
       logger.info({ emailIds, applied: applied.length }, "parked events applied");
       // Their retry jobs have nothing left to do; remove them so ops see no stale parked jobs.
@@ -40,12 +43,14 @@ export function createReconciler({ db, queues, logger, policy, batch }: Reconcil
     // The send may have been recorded while this batch was committing; if so, apply now rather
     // than after the first backoff.
     const emailIds = [...new Set(result.toPark.map((parked) => parked.emailId))];
-    const recorded = await notifications.findManyByResendEmailIds(db, emailIds);
-    if (recorded.length > 0) await replay(recorded.map((row) => row.resendEmailId));
+    const recorded = await reconcileStore.notificationsCarrying(sql, emailIds);
+    if (recorded.length > 0) await replay(recorded);
   }
 
   const batcher = new MicroBatcher<IncomingEvent, Outcome>(async (items) => {
-    const result = await reconcileEvents(db, items, policy);
+    const started = performance.now();
+    const result = await reconcileEvents(sql, items, policy, cache);
+    logger.debug({ events: items.length, ms: Math.round(performance.now() - started) }, "batch reconciled");
     for (const invalid of result.invalid) logger.warn(invalid, "event does not match its schema: logged as ignored");
     await park(result);
     return items.map((item) => result.outcomes.get(item.svixId) ?? "duplicate");

@@ -1,6 +1,6 @@
 // What an event does besides being logged. Each runs exactly once per event because its trigger
 // happens once: the row's first insert (suppressions) or its flip to `applied` (engagement, state).
-import { type DbClient, engagement, type NewEngagement, notifications, softBounces, suppressions } from "@mailstate/db";
+import { type EngagementRow, reconcileStore, type SqlClient } from "@mailstate/db";
 import { isKnownEvent, type ResendEvent } from "@mailstate/resend-events";
 import {
   planSuppressions,
@@ -8,6 +8,7 @@ import {
   type SuppressionPolicy,
   type SuppressionReason,
 } from "@mailstate/state-machine";
+import type { ParsedEventCache } from "./event-cache.ts";
 import { computeProjections } from "./project.ts";
 
 export interface LoggedEvent {
@@ -30,7 +31,7 @@ type SuppressionStep =
  * the address is what bounced. Steps run sorted by address so concurrent batches lock rows in the
  * same order and cannot deadlock.
  */
-export async function applySuppressionPolicy(db: DbClient, logged: LoggedEvent[], policy: SuppressionPolicy) {
+export async function applySuppressionPolicy(client: SqlClient, logged: LoggedEvent[], policy: SuppressionPolicy) {
   const steps: SuppressionStep[] = [];
   for (const source of logged) {
     const plan = planSuppressions(source.event, policy);
@@ -39,68 +40,65 @@ export async function applySuppressionPolicy(db: DbClient, logged: LoggedEvent[]
     for (const email of plan.resetSoftBounce) steps.push({ kind: "reset", email, source });
   }
   steps.sort((a, b) => a.email.localeCompare(b.email) || a.source.occurredAt.getTime() - b.source.occurredAt.getTime());
-  let suppressed = 0;
   for (const step of steps) {
-    const metadata = { eventType: step.source.event.type, occurredAt: step.source.occurredAt.toISOString() };
+    const { svixId, event, occurredAt } = step.source;
+    const metadata = { eventType: event.type, occurredAt: occurredAt.toISOString() };
     if (step.kind === "reset") {
-      await softBounces.reset(db, [step.email]);
+      await reconcileStore.resetSoftBounces(client, [step.email]);
     } else if (step.kind === "suppress") {
-      const added = await suppressions.add(db, {
+      await reconcileStore.addSuppression(client, {
         email: step.email,
         reason: step.reason,
-        sourceEventId: step.source.svixId,
+        sourceEventId: svixId,
         metadata,
       });
-      if (added) suppressed += 1;
     } else {
-      const count = await softBounces.increment(db, step.email, step.source.svixId, step.source.occurredAt);
+      const count = await reconcileStore.countSoftBounce(client, step.email, svixId, occurredAt);
       if (reachesSoftBounceThreshold(count, policy)) {
-        const added = await suppressions.add(db, {
+        await reconcileStore.addSuppression(client, {
           email: step.email,
           reason: "soft_bounce_threshold",
-          sourceEventId: step.source.svixId,
+          sourceEventId: svixId,
           metadata: { ...metadata, consecutiveSoftBounces: count },
         });
-        if (added) suppressed += 1;
       }
     }
   }
-  return suppressed;
 }
 
-function engagementRow(applied: AppliedEvent): NewEngagement | null {
-  const { event } = applied;
+function engagementRow(applied: AppliedEvent): EngagementRow | null {
+  const { event, svixId, notificationId, occurredAt } = applied;
   if (!isKnownEvent(event)) return null;
   if (event.type === "email.opened") {
-    return {
-      svixId: applied.svixId,
-      notificationId: applied.notificationId,
-      kind: "opened",
-      occurredAt: applied.occurredAt,
-    };
+    return { svixId, notificationId, kind: "opened", occurredAt, link: null, userAgent: null, ipAddress: null };
   }
   if (event.type === "email.clicked") {
+    const { link, userAgent, ipAddress } = event.data.click;
     return {
-      svixId: applied.svixId,
-      notificationId: applied.notificationId,
+      svixId,
+      notificationId,
       kind: "clicked",
-      occurredAt: applied.occurredAt,
-      link: event.data.click.link,
-      userAgent: event.data.click.userAgent ?? null,
-      ipAddress: event.data.click.ipAddress ?? null,
+      occurredAt,
+      link,
+      userAgent: userAgent ?? null,
+      ipAddress: ipAddress ?? null,
     };
   }
   return null;
 }
 
 /** Record the engagement of newly applied events and re-project every notification they touch. */
-export async function applyToNotifications(db: DbClient, applied: AppliedEvent[]): Promise<void> {
+export async function applyToNotifications(
+  client: SqlClient,
+  applied: AppliedEvent[],
+  cache: ParsedEventCache,
+): Promise<void> {
   if (applied.length === 0) return;
-  await engagement.appendMany(
-    db,
-    applied.map(engagementRow).filter((row): row is NewEngagement => row !== null),
+  await reconcileStore.appendEngagement(
+    client,
+    applied.map(engagementRow).filter((row): row is EngagementRow => row !== null),
   );
-  const touched = [...new Set(applied.map((row) => row.notificationId))].sort();
-  const projections = await computeProjections(db, touched);
-  for (const [id, projection] of projections) await notifications.saveProjection(db, id, projection);
+  const touched = [...new Set(applied.map((row) => row.notificationId))];
+  for (const { svixId, event } of applied) cache.set(svixId, event);
+  await reconcileStore.saveProjections(client, await computeProjections(client, touched, cache));
 }

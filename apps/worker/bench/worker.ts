@@ -1,0 +1,166 @@
+// `pnpm bench:worker`: how fast the worker reconciles, on this machine's real PostgreSQL and Redis.
+// Phase 1 drains a backlog of N events for M notifications (events reconciled per second); phase 2
+// feeds events at a steady rate and reports the lag from enqueue to reconciled (p50/p99).
+// Options: --events 20000 --notifications 2000 --workers 1 --concurrency 64 --rate 1000 --seconds 10
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import os from "node:os";
+import { parseArgs } from "node:util";
+import { createDb } from "@mailstate/db";
+import { createQueues, createRedis, JOBS, jobIdFor, type Queues } from "@mailstate/queue";
+import { createMigratedDatabase, dropDatabase, makeWorkload, type WorkloadEvent } from "@mailstate/test-support";
+
+const { values } = parseArgs({
+  options: {
+    events: { type: "string", default: "20000" },
+    notifications: { type: "string", default: "2000" },
+    workers: { type: "string", default: "1" },
+    concurrency: { type: "string", default: "64" },
+    rate: { type: "string", default: "1000" },
+    seconds: { type: "string", default: "10" },
+    keep: { type: "boolean", default: false },
+  },
+});
+const EVENTS = Number(values.events);
+const NOTIFICATIONS = Number(values.notifications);
+const WORKERS = Number(values.workers);
+const RATE = Number(values.rate);
+const SECONDS = Number(values.seconds);
+const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const database = `mailstate_bench_${randomBytes(3).toString("hex")}`;
+const prefix = `{mailstate-bench-${randomBytes(3).toString("hex")}}`;
+const databaseUrl = await createMigratedDatabase(database);
+const db = createDb({ databaseUrl, poolSize: 4 });
+const redis = createRedis(redisUrl, "worker");
+const queues = createQueues(redis, prefix);
+
+function jobsFor(events: WorkloadEvent[], receivedAt = new Date().toISOString()) {
+  const { options } = JOBS["inbox.reconcile"];
+  return events.map((event) => ({
+    name: "inbox.reconcile",
+    data: { svixId: event.svixId, receivedAt, event: event.body },
+    opts: { ...options, jobId: jobIdFor("event", event.svixId), removeOnComplete: { count: 100_000 } },
+  }));
+}
+
+async function enqueue(target: Queues, events: WorkloadEvent[]) {
+  for (let i = 0; i < events.length; i += 1_000) await target.inbox.addBulk(jobsFor(events.slice(i, i + 1_000)));
+}
+
+async function waitForLogged(count: number) {
+  for (;;) {
+    if ((await db.deliveryEvent.count()) >= count) return;
+    await sleep(25);
+  }
+}
+
+function percentile(sorted: number[], p: number) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+function startWorkers() {
+  return Array.from({ length: WORKERS }, () => {
+    const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    const child = spawn(process.execPath, [...profile, "--import", "tsx", "apps/worker/src/main.ts"], {
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        REDIS_URL: redisUrl,
+        QUEUE_PREFIX: prefix,
+        WORKER_CONCURRENCY: values.concurrency,
+        DATABASE_POOL_SIZE: "16",
+        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info",
+      },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const ready = new Promise<void>((resolve) => {
+      child.stdout.on("data", (chunk: Buffer) => {
+        if (process.env.BENCH_LOG_LEVEL) process.stderr.write(chunk);
+        if (chunk.toString().includes("worker ready")) resolve();
+      });
+    });
+    return { child, ready };
+  });
+}
+
+try {
+  const workload = makeWorkload({
+    notifications: NOTIFICATIONS,
+    eventsPerNotification: Math.max(2, Math.round(EVENTS / NOTIFICATIONS)),
+    label: "bench",
+  });
+  await db.notification.createMany({
+    data: workload.notifications.map((n) => ({
+      resendEmailId: n.emailId,
+      recipients: n.recipients,
+      from: "bench@acme.test",
+      subject: "bench",
+    })),
+  });
+  const backlog = workload.events;
+  let started = performance.now();
+  await enqueue(queues, backlog);
+  const enqueueSeconds = (performance.now() - started) / 1000;
+
+  const workers = startWorkers();
+  await Promise.all(workers.map((worker) => worker.ready));
+  started = performance.now();
+  await waitForLogged(backlog.length);
+  const drainSeconds = (performance.now() - started) / 1000;
+  const throughput = backlog.length / drainSeconds;
+
+  // Phase 2: a steady rate, fresh notifications, lag measured by BullMQ's own timestamps.
+  const steady = makeWorkload({
+    notifications: Math.ceil((RATE * SECONDS) / 10),
+    eventsPerNotification: 10,
+    label: "steady",
+  });
+  await db.notification.createMany({
+    data: steady.notifications.map((n) => ({
+      resendEmailId: n.emailId,
+      recipients: n.recipients,
+      from: "bench@acme.test",
+      subject: "bench",
+    })),
+  });
+  const steadyEvents = steady.events.slice(0, RATE * SECONDS);
+  const tick = 50;
+  const perTick = Math.max(1, Math.round((RATE * tick) / 1000));
+  started = performance.now();
+  for (let i = 0; i < steadyEvents.length; i += perTick) {
+    await queues.inbox.addBulk(jobsFor(steadyEvents.slice(i, i + perTick)));
+    const due = started + ((i + perTick) / RATE) * 1000;
+    await sleep(Math.max(0, due - performance.now()));
+  }
+  await waitForLogged(backlog.length + steadyEvents.length);
+  const lags: number[] = [];
+  for (let start = 0; ; start += 1_000) {
+    const jobs = await queues.inbox.getJobs(["completed"], start, start + 999);
+    if (jobs.length === 0) break;
+    for (const job of jobs) {
+      if (job.data.svixId.startsWith("msg_steady") && job.finishedOn) lags.push(job.finishedOn - job.timestamp);
+    }
+  }
+  lags.sort((a, b) => a - b);
+
+  for (const worker of workers) worker.child.kill("SIGTERM");
+  const cpus = os.cpus();
+  console.log(`machine: ${cpus.length} x ${cpus[0]?.model ?? "cpu"}, node ${process.version}`);
+  console.log(`workers: ${WORKERS} process(es), concurrency ${values.concurrency} each`);
+  console.log(`enqueue: ${backlog.length} events in ${enqueueSeconds.toFixed(2)} s`);
+  console.log(
+    `backlog: ${backlog.length} events for ${NOTIFICATIONS} notifications reconciled in ${drainSeconds.toFixed(2)} s = ${Math.round(throughput)} events/s`,
+  );
+  console.log(
+    `steady:  ${steadyEvents.length} events at ${RATE}/s: lag p50 ${percentile(lags, 50)} ms, p99 ${percentile(lags, 99)} ms, max ${lags.at(-1) ?? 0} ms (${lags.length} measured)`,
+  );
+} finally {
+  await queues.inbox.obliterate({ force: true }).catch(() => {});
+  await queues.unmatched.obliterate({ force: true }).catch(() => {});
+  await queues.close();
+  redis.disconnect();
+  await db.$disconnect();
+  if (!values.keep) await dropDatabase(database);
+}

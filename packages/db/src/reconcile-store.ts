@@ -1,0 +1,243 @@
+// The worker's hot path in plain SQL over node-postgres: every statement takes a whole batch
+// (unnest arrays), so a batch of events costs a handful of round trips, not dozens of ORM calls.
+// Same tables and rules as the Prisma repositories; the Prisma client serves everything else.
+import pg from "pg";
+import type { EngagementKind, EventStatus, SuppressionReason } from "../generated/client/index.js";
+import type { Projection } from "./notifications.ts";
+
+export type SqlPool = pg.Pool;
+export type SqlClient = pg.PoolClient;
+
+export function createSqlPool({
+  databaseUrl,
+  poolSize = 10,
+  connectionTimeoutMs = 5_000,
+  onError,
+}: {
+  databaseUrl: string;
+  poolSize?: number;
+  connectionTimeoutMs?: number;
+  onError?: (error: Error) => void;
+}): SqlPool {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: poolSize,
+    connectionTimeoutMillis: connectionTimeoutMs,
+  });
+  // An idle connection dropped by the server (restart, failover) must not crash the process.
+  pool.on("error", (error) => onError?.(error));
+  return pool;
+}
+
+export async function withSqlTransaction<T>(pool: SqlPool, fn: (client: SqlClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query("BEGIN");
+    const result = await fn(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    await client.query("ROLLBACK").catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+export interface EventRow {
+  svixId: string;
+  type: string;
+  occurredAt: Date;
+  emailId: string | null;
+  payload: unknown;
+  notificationId: string | null;
+  status: EventStatus;
+}
+
+export interface StoredEvent {
+  svixId: string;
+  payload: unknown;
+  notificationId: string;
+}
+
+export interface EngagementRow {
+  svixId: string;
+  notificationId: string;
+  kind: EngagementKind;
+  occurredAt: Date;
+  link: string | null;
+  userAgent: string | null;
+  ipAddress: string | null;
+}
+
+export const reconcileStore = {
+  /** Lock the notifications carrying these email ids, in id order (no deadlocks between batches). */
+  async lockNotifications(client: SqlClient, emailIds: string[]): Promise<Map<string, string>> {
+    if (emailIds.length === 0) return new Map();
+    const { rows } = await client.query<{ id: string; email_id: string }>(
+      `SELECT id::text AS id, resend_email_id AS email_id FROM notifications
+        WHERE resend_email_id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+      [emailIds],
+    );
+    return new Map(rows.map((row) => [row.email_id, row.id]));
+  },
+
+  /** Append; a logged svix-id is left as it is. Answers the svix-ids this call added. */
+  async appendEvents(client: SqlClient, events: EventRow[]): Promise<Set<string>> {
+    if (events.length === 0) return new Set();
+    const { rows } = await client.query<{ svix_id: string }>(
+      `INSERT INTO delivery_events (svix_id, type, occurred_at, email_id, payload, notification_id, status)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::jsonb[], $6::uuid[],
+                            $7::text[]::"EventStatus"[])
+       ON CONFLICT (svix_id) DO NOTHING
+       RETURNING svix_id`,
+      [
+        events.map((e) => e.svixId),
+        events.map((e) => e.type),
+        events.map((e) => e.occurredAt),
+        events.map((e) => e.emailId),
+        events.map((e) => JSON.stringify(e.payload)),
+        events.map((e) => e.notificationId),
+        events.map((e) => e.status),
+      ],
+    );
+    return new Set(rows.map((row) => row.svix_id));
+  },
+
+  /** Flip parked events of these email ids to applied, attached to their notification. */
+  async adoptUnmatched(client: SqlClient, emailIds: string[]): Promise<StoredEvent[]> {
+    if (emailIds.length === 0) return [];
+    const { rows } = await client.query<{ svix_id: string; payload: unknown; notification_id: string }>(
+      `UPDATE delivery_events AS e SET status = 'applied', notification_id = n.id
+         FROM notifications AS n
+        WHERE n.resend_email_id = ANY($1::text[]) AND e.email_id = n.resend_email_id AND e.status = 'unmatched'
+       RETURNING e.svix_id, e.payload, n.id::text AS notification_id`,
+      [emailIds],
+    );
+    return rows.map((row) => ({ svixId: row.svix_id, payload: row.payload, notificationId: row.notification_id }));
+  },
+
+  async statusesOf(
+    client: SqlClient,
+    svixIds: string[],
+  ): Promise<{ svixId: string; status: EventStatus; emailId: string | null }[]> {
+    if (svixIds.length === 0) return [];
+    const { rows } = await client.query<{ svix_id: string; status: EventStatus; email_id: string | null }>(
+      `SELECT svix_id, status::text AS status, email_id FROM delivery_events WHERE svix_id = ANY($1::text[])`,
+      [svixIds],
+    );
+    return rows.map((row) => ({ svixId: row.svix_id, status: row.status, emailId: row.email_id }));
+  },
+
+  /** Which events each of these notifications has applied: what their projections fold. */
+  async appliedEventIdsOf(
+    client: SqlClient | SqlPool,
+    notificationIds: string[],
+  ): Promise<{ svixId: string; notificationId: string }[]> {
+    if (notificationIds.length === 0) return [];
+    const { rows } = await client.query<{ svix_id: string; notification_id: string }>(
+      `SELECT svix_id, notification_id::text AS notification_id FROM delivery_events
+        WHERE notification_id = ANY($1::uuid[]) AND status = 'applied'`,
+      [notificationIds],
+    );
+    return rows.map((row) => ({ svixId: row.svix_id, notificationId: row.notification_id }));
+  },
+
+  async payloadsOf(client: SqlClient | SqlPool, svixIds: string[]): Promise<Map<string, unknown>> {
+    if (svixIds.length === 0) return new Map();
+    const { rows } = await client.query<{ svix_id: string; payload: unknown }>(
+      "SELECT svix_id, payload FROM delivery_events WHERE svix_id = ANY($1::text[])",
+      [svixIds],
+    );
+    return new Map(rows.map((row) => [row.svix_id, row.payload]));
+  },
+
+  async appendEngagement(client: SqlClient, rows: EngagementRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await client.query(
+      `INSERT INTO engagement_events (svix_id, notification_id, kind, occurred_at, link, user_agent, ip_address)
+       SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[]::"EngagementKind"[], $4::timestamptz[], $5::text[],
+                            $6::text[], $7::text[])
+       ON CONFLICT (svix_id) DO NOTHING`,
+      [
+        rows.map((r) => r.svixId),
+        rows.map((r) => r.notificationId),
+        rows.map((r) => r.kind),
+        rows.map((r) => r.occurredAt),
+        rows.map((r) => r.link),
+        rows.map((r) => r.userAgent),
+        rows.map((r) => r.ipAddress),
+      ],
+    );
+  },
+
+  async saveProjections(client: SqlClient, projections: Map<string, Projection>): Promise<void> {
+    if (projections.size === 0) return;
+    const entries = [...projections];
+    const column = <K extends keyof Projection>(key: K) => entries.map(([, projection]) => projection[key]);
+    await client.query(
+      `UPDATE notifications AS n SET
+          state = v.state::"DeliveryState", state_changed_at = v.state_changed_at, state_event_type = v.state_event_type,
+          state_event_id = v.state_event_id, open_count = v.open_count, click_count = v.click_count,
+          first_opened_at = v.first_opened_at, first_clicked_at = v.first_clicked_at, updated_at = now()
+         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::int[], $7::int[],
+                     $8::timestamptz[], $9::timestamptz[])
+              AS v(id, state, state_changed_at, state_event_type, state_event_id, open_count, click_count,
+                   first_opened_at, first_clicked_at)
+        WHERE n.id = v.id`,
+      [
+        entries.map(([id]) => id),
+        column("state"),
+        column("stateChangedAt"),
+        column("stateEventType"),
+        column("stateEventId"),
+        column("openCount"),
+        column("clickCount"),
+        column("firstOpenedAt"),
+        column("firstClickedAt"),
+      ],
+    );
+  },
+
+  /** One row per address: an address already suppressed keeps its first reason. */
+  async addSuppression(
+    client: SqlClient,
+    row: { email: string; reason: SuppressionReason; sourceEventId: string; metadata: unknown },
+  ): Promise<boolean> {
+    const { rowCount } = await client.query(
+      `INSERT INTO suppressions (email, reason, source_event_id, metadata)
+       VALUES ($1, $2::"SuppressionReason", $3, $4::jsonb) ON CONFLICT (email) DO NOTHING`,
+      [row.email, row.reason, row.sourceEventId, JSON.stringify(row.metadata)],
+    );
+    return rowCount === 1;
+  },
+
+  async countSoftBounce(client: SqlClient, email: string, eventId: string, at: Date): Promise<number> {
+    const { rows } = await client.query<{ count: number }>(
+      `INSERT INTO soft_bounce_counters (email, count, last_event_id, last_bounce_at, updated_at)
+       VALUES ($1, 1, $2, $3, now())
+       ON CONFLICT (email) DO UPDATE SET count = soft_bounce_counters.count + 1, last_event_id = $2,
+         last_bounce_at = $3, updated_at = now()
+       RETURNING count`,
+      [email, eventId, at],
+    );
+    return rows[0]?.count ?? 0;
+  },
+
+  async resetSoftBounces(client: SqlClient, emails: string[]): Promise<void> {
+    if (emails.length === 0) return;
+    await client.query("DELETE FROM soft_bounce_counters WHERE email = ANY($1::text[])", [emails]);
+  },
+
+  async notificationsCarrying(pool: SqlPool, emailIds: string[]): Promise<string[]> {
+    if (emailIds.length === 0) return [];
+    const { rows } = await pool.query<{ email_id: string }>(
+      "SELECT resend_email_id AS email_id FROM notifications WHERE resend_email_id = ANY($1::text[])",
+      [emailIds],
+    );
+    return rows.map((row) => row.email_id);
+  },
+};
