@@ -10,6 +10,8 @@ import { createMetrics, metricsRoutes } from "./http/metrics.ts";
 import { problemHandler, sendProblem } from "./http/problems.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
+import { openApiRoutes } from "./v1/openapi.ts";
+import { v1Routes } from "./v1/router.ts";
 
 export interface ApiDeps {
   env: ApiEnv;
@@ -40,6 +42,8 @@ export function createApp(deps: ApiDeps): Express {
       },
     }),
   );
+  app.use(openApiRoutes());
+  app.use(v1Routes(deps));
   app.use((_req, res) => sendProblem(res, "not_found"));
   app.use(problemHandler((error) => deps.logger.error({ err: error }, "unhandled error")));
   return app;

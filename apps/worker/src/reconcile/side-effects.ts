@@ -40,7 +40,11 @@ export async function applySuppressionPolicy(client: SqlClient, logged: LoggedEv
     for (const email of plan.resetSoftBounce) steps.push({ kind: "reset", email, source });
   }
   steps.sort((a, b) => a.email.localeCompare(b.email) || a.source.occurredAt.getTime() - b.source.occurredAt.getTime());
-  for (const step of steps) {
+  // Deliveries are the common case: an address with nothing but resets here is reset in one go.
+  const countedHere = new Set(steps.filter((step) => step.kind !== "reset").map((step) => step.email));
+  const resetOnly = [...new Set(steps.filter((step) => !countedHere.has(step.email)).map((step) => step.email))];
+  await reconcileStore.resetSoftBounces(client, resetOnly);
+  for (const step of steps.filter((candidate) => countedHere.has(candidate.email))) {
     const { svixId, event, occurredAt } = step.source;
     const metadata = { eventType: event.type, occurredAt: occurredAt.toISOString() };
     if (step.kind === "reset") {

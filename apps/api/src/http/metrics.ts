@@ -1,0 +1,107 @@
+// Prometheus metrics of one app instance: its own registry, so several apps can live in one process.
+import type { Queues } from "@mailstate/queue";
+import { Router } from "express";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { withTimeout } from "./timeout.ts";
+
+/** Every answer the webhook route can give; a closed set, so the label stays low-cardinality. */
+export const WEBHOOK_OUTCOMES = [
+  "queued",
+  "headers_invalid",
+  "timestamp_out_of_tolerance",
+  "signature_invalid",
+  "body_invalid",
+  "too_large",
+  "queue_unavailable",
+] as const;
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
+
+const DEPTH_STATES = ["waiting", "active", "delayed", "failed"] as const;
+
+export interface ApiMetrics {
+  registry: Registry;
+  webhookOutcome(outcome: WebhookOutcome): void;
+  /** Seconds Redis took to take one job. */
+  enqueueSeconds(seconds: number): void;
+}
+
+export function createMetrics(queues: Queues, { depthTimeoutMs = 1_000 } = {}): ApiMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "mailstate_api_" });
+
+  const webhooks = new Counter({
+    name: "mailstate_webhooks_total",
+    help: "Resend webhooks received, by outcome",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
+  // Zero every outcome up front, so rates exist before the first rejection of each kind.
+  for (const outcome of WEBHOOK_OUTCOMES) webhooks.inc({ outcome }, 0);
+
+  const enqueue = new Histogram({
+    name: "mailstate_webhook_enqueue_seconds",
+    help: "Time to add a verified webhook to the inbox queue",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+
+  type Depths = { queue: string; counts: Record<string, number> }[] | undefined;
+  // Both gauges below are collected concurrently on a scrape; they share one read of Redis.
+  let reading: Promise<Depths> | undefined;
+  const readDepths = (): Promise<Depths> => {
+    reading ??= withTimeout(
+      Promise.all(
+        [queues.inbox, queues.unmatched].map(async (queue) => ({
+          queue: queue.name,
+          counts: await queue.getJobCounts(...DEPTH_STATES),
+        })),
+      ),
+      depthTimeoutMs,
+      "reading queue depths",
+    )
+      .catch(() => undefined)
+      .finally(() => {
+        reading = undefined;
+      });
+    return reading;
+  };
+
+  new Gauge({
+    name: "mailstate_queue_up",
+    help: "1 when the queue depths could be read from Redis at this scrape, else 0",
+    registers: [registry],
+    async collect() {
+      this.set((await readDepths()) ? 1 : 0);
+    },
+  });
+
+  new Gauge({
+    name: "mailstate_queue_jobs",
+    help: "Jobs in each queue by state, read from Redis at scrape time",
+    labelNames: ["queue", "state"] as const,
+    registers: [registry],
+    async collect() {
+      // Stale depths would read as healthy; when Redis does not answer, drop them (mailstate_queue_up says why).
+      this.reset();
+      const depths = await readDepths();
+      for (const { queue, counts } of depths ?? []) {
+        for (const state of DEPTH_STATES) this.set({ queue, state }, counts[state] ?? 0);
+      }
+    },
+  });
+
+  return {
+    registry,
+    webhookOutcome: (outcome) => webhooks.inc({ outcome }),
+    enqueueSeconds: (seconds) => enqueue.observe(seconds),
+  };
+}
+
+export function metricsRoutes(metrics: ApiMetrics): Router {
+  const router = Router();
+  router.get("/metrics", async (_req, res) => {
+    const body = await metrics.registry.metrics();
+    res.type(metrics.registry.contentType).send(body);
+  });
+  return router;
+}

@@ -1,0 +1,26 @@
+// Bound a promise by a deadline, so a slow or unreachable dependency cannot hang a request.
+
+export class TimeoutError extends Error {
+  constructor(
+    readonly what: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`${what} took longer than ${timeoutMs} ms`);
+    this.name = "TimeoutError";
+  }
+}
+
+/** Rejects with TimeoutError after `timeoutMs`; the work itself is not cancelled. */
+export async function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new TimeoutError(what, timeoutMs)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,197 @@
+// /v1/notifications: record sends, attach Resend's id after the send, read state, timeline and pages.
+import { randomUUID } from "node:crypto";
+import {
+  type Db,
+  engagement,
+  events,
+  type Notification,
+  notifications,
+  type Prisma,
+  suppressions,
+} from "@mailstate/db";
+import { addJob, jobIdFor, type Queues } from "@mailstate/queue";
+import { parseResendEvent, type ResendEvent, recipientsOf } from "@mailstate/resend-events";
+import type { Logger } from "@mailstate/runtime";
+import { normalizeEmail, timeline } from "@mailstate/state-machine";
+import { Router } from "express";
+import { AppError } from "../http/problems.ts";
+import { withTimeout } from "../http/timeout.ts";
+import {
+  attachBody,
+  listNotificationsQuery,
+  type NotificationJson,
+  notificationIdParams,
+  type RecordNotificationBody,
+  recordBatchBody,
+  recordNotificationBody,
+  type TimelineEntryJson,
+  type TimelineJson,
+} from "./schemas.ts";
+import { notificationJson, suppressionStatuses } from "./serialize.ts";
+import { parseRequest } from "./validate.ts";
+
+export interface NotificationRouteDeps {
+  db: Db;
+  queues: Queues;
+  logger: Logger;
+}
+
+const REPLAY_ENQUEUE_TIMEOUT_MS = 2_000;
+
+export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps): Router {
+  const router = Router();
+
+  /**
+   * Events that arrived before this id was recorded are parked; apply them now rather than at the
+   * next unmatched retry. Best effort: if Redis cannot take the job, the retry still applies them.
+   */
+  async function replayParked(emailId: string): Promise<void> {
+    try {
+      await withTimeout(
+        addJob(queues, "inbox.replay-email", { emailId }, jobIdFor("replay", `${emailId}-${randomUUID()}`)),
+        REPLAY_ENQUEUE_TIMEOUT_MS,
+        "enqueueing the replay",
+      );
+    } catch (error) {
+      logger.warn({ emailId, err: error instanceof Error ? error.message : String(error) }, "replay not enqueued");
+    }
+  }
+
+  async function record(input: RecordNotificationBody): Promise<{ created: boolean; notification: Notification }> {
+    const result = await notifications.record(db, {
+      recipients: input.to,
+      from: input.from,
+      subject: input.subject,
+      tenant: input.tenant ?? null,
+      tags: input.tags ?? {},
+      category: input.category ?? null,
+      // JSON from the request body: JSON-safe by construction.
+      metadata: (input.metadata as Prisma.InputJsonObject | undefined) ?? null,
+      idempotencyKey: input.idempotencyKey ?? null,
+      resendEmailId: input.resendEmailId ?? null,
+      suppressionBypassed: input.suppressionBypassed,
+    });
+    if (result.created && result.notification.resendEmailId) await replayParked(result.notification.resendEmailId);
+    return result;
+  }
+
+  async function findOr404(id: string): Promise<Notification> {
+    const row = await notifications.findById(db, id);
+    if (!row) throw new AppError("not_found", `no notification has id ${id}`);
+    return row;
+  }
+
+  router.post("/notifications", async (req, res) => {
+    const body = parseRequest(recordNotificationBody, req.body, "body");
+    const { created, notification } = await record(body);
+    if (created) res.location(`/v1/notifications/${notification.id}`);
+    res.status(created ? 201 : 200).json({ created, notification: notificationJson(notification) });
+  });
+
+  router.post("/notifications/batch", async (req, res) => {
+    const body = parseRequest(recordBatchBody, req.body, "body");
+    // One by one, not one transaction: each record is idempotent on its own key, so a client
+    // retrying a batch that failed half-way gets the recorded half back and the rest created.
+    const data: { created: boolean; notification: NotificationJson }[] = [];
+    for (const input of body.notifications) {
+      const { created, notification } = await record(input);
+      data.push({ created, notification: notificationJson(notification) });
+    }
+    res.status(data.some((item) => item.created) ? 201 : 200).json({ data });
+  });
+
+  router.patch("/notifications/:id", async (req, res) => {
+    const { id } = parseRequest(notificationIdParams, req.params, "params");
+    const { resendEmailId } = parseRequest(attachBody, req.body, "body");
+    const outcome = await notifications.attachResendEmailId(db, id, resendEmailId);
+    if (outcome === "not_found") throw new AppError("not_found", `no notification has id ${id}`);
+    if (outcome === "conflict") {
+      const holder = await notifications.findByResendEmailId(db, resendEmailId);
+      throw new AppError(
+        "conflict",
+        holder && holder.id !== id
+          ? `another notification (${holder.id}) already carries resendEmailId ${resendEmailId}`
+          : `notification ${id} already carries another resendEmailId`,
+      );
+    }
+    await replayParked(resendEmailId);
+    res.json(notificationJson(outcome));
+  });
+
+  router.get("/notifications/:id", async (req, res) => {
+    const { id } = parseRequest(notificationIdParams, req.params, "params");
+    res.json(notificationJson(await findOr404(id)));
+  });
+
+  router.get("/notifications/:id/timeline", async (req, res) => {
+    const { id } = parseRequest(notificationIdParams, req.params, "params");
+    const row = await findOr404(id);
+    const [applied, engagementRows, suppressed] = await Promise.all([
+      events.listAppliedFor(db, [id]),
+      engagement.listForNotification(db, id),
+      suppressions.findMany(db, row.recipients),
+    ]);
+    // Applied rows passed this parse in the worker; the fold re-orders them by their own time.
+    const entries = timeline(
+      applied.map((event) => ({ svixId: event.svixId, event: parseResendEvent(event.payload) })),
+    );
+    const engagementBySvixId = new Map(engagementRows.map((item) => [item.svixId, item]));
+    const body: TimelineJson = {
+      notification: notificationJson(row),
+      state: entries.at(-1)?.stateAfter ?? "recorded",
+      events: entries.map(
+        (entry): TimelineEntryJson => ({
+          svixId: entry.svixId,
+          type: entry.event.type,
+          occurredAt: entry.occurredAt.toISOString(),
+          kind: entry.kind,
+          stateBefore: entry.stateBefore,
+          stateAfter: entry.stateAfter,
+          moved: entry.moved,
+          recipients: [...new Set(recipientsOf(entry.event).map(normalizeEmail))],
+          engagement:
+            entry.kind === "engagement" ? engagementOf(entry.event, engagementBySvixId.get(entry.svixId)) : null,
+          detail: detailOf(entry.event),
+        }),
+      ),
+      recipients: suppressionStatuses(row.recipients, suppressed),
+    };
+    res.json(body);
+  });
+
+  router.get("/notifications", async (req, res) => {
+    const query = parseRequest(listNotificationsQuery, req.query, "query");
+    const rows = await notifications.list(db, { ...query, limit: query.limit + 1 });
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    res.json({
+      data: page.map(notificationJson),
+      nextCursor: rows.length > query.limit && last ? last.id : null,
+    });
+  });
+
+  return router;
+}
+
+type EngagementRow = Awaited<ReturnType<typeof engagement.listForNotification>>[number];
+
+/** The logged engagement row when the worker has written it, else what the event itself says. */
+function engagementOf(event: ResendEvent, row: EngagementRow | undefined): TimelineEntryJson["engagement"] {
+  if (row) return { link: row.link, userAgent: row.userAgent, ipAddress: row.ipAddress };
+  const data = event.data as Record<string, unknown>;
+  const source = (data.click ?? data.open ?? {}) as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === "string" ? value : null);
+  return { link: text(source.link), userAgent: text(source.userAgent), ipAddress: text(source.ipAddress) };
+}
+
+const DETAIL_FIELDS = ["bounce", "failed", "suppressed", "complaint"] as const;
+
+/** What Resend said about the outcome (bounce type and message, failure reason, …), when it said anything. */
+function detailOf(event: ResendEvent): Record<string, unknown> | null {
+  const data = event.data;
+  if (typeof data !== "object" || data === null) return null;
+  const picked = Object.fromEntries(
+    DETAIL_FIELDS.flatMap((field) => (field in data ? [[field, (data as Record<string, unknown>)[field]]] : [])),
+  );
+  return Object.keys(picked).length > 0 ? picked : null;
+}

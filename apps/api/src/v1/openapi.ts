@@ -1,0 +1,197 @@
+// The OpenAPI 3.1 document of /v1, generated from the same zod schemas the routes parse with.
+import { Router } from "express";
+import { z } from "zod";
+import { PROBLEMS, type ProblemCode } from "../http/problems.ts";
+import { components, listNotificationsQuery } from "./schemas.ts";
+
+type JsonSchema = Record<string, unknown>;
+
+/** Request bodies are documented as accepted (before transforms); everything else as answered. */
+const REQUEST_SCHEMAS = new Set([
+  "RecordNotification",
+  "RecordNotificationBatch",
+  "AttachResendEmailId",
+  "AddSuppression",
+  "CheckSuppressions",
+]);
+
+const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+
+function componentSchemas(): Record<string, JsonSchema> {
+  const options = { target: "draft-2020-12", uri: (id: string) => `#/components/schemas/${id}` } as const;
+  const input = z.toJSONSchema(components, { ...options, io: "input" }).schemas;
+  // Request schemas transform (addresses are normalized), which has no output JSON Schema; their
+  // output form is never used, so "any" only silences the complaint.
+  const output = z.toJSONSchema(components, { ...options, io: "output", unrepresentable: "any" }).schemas;
+  const result: Record<string, JsonSchema> = {};
+  for (const id of Object.keys(output)) {
+    const { $schema: _schema, $id: _id, ...schema } = (REQUEST_SCHEMAS.has(id) ? input[id] : output[id]) ?? {};
+    result[id] = schema;
+  }
+  return result;
+}
+
+const json = (schema: JsonSchema) => ({ "application/json": { schema } });
+
+function answer(description: string, schema?: JsonSchema) {
+  return schema ? { description, content: json(schema) } : { description };
+}
+
+function problems(...codes: ProblemCode[]) {
+  return Object.fromEntries(
+    codes.map((code) => [
+      String(PROBLEMS[code].status),
+      { description: PROBLEMS[code].title, content: { "application/problem+json": { schema: ref("Problem") } } },
+    ]),
+  );
+}
+
+const idParameter = {
+  name: "id",
+  in: "path",
+  required: true,
+  schema: { type: "string", format: "uuid" },
+  description: "The notification's id.",
+};
+const emailParameter = {
+  name: "email",
+  in: "path",
+  required: true,
+  schema: { type: "string" },
+  description: "An email address (URL-encoded); normalized (trimmed, lowercased).",
+};
+
+function queryParameters(schema: z.ZodObject) {
+  const { properties = {}, required = [] } = z.toJSONSchema(schema, { io: "input" }) as {
+    properties?: Record<string, JsonSchema>;
+    required?: string[];
+  };
+  return Object.entries(properties).map(([name, property]) => ({
+    name,
+    in: "query",
+    required: required.includes(name),
+    schema: property,
+  }));
+}
+
+export function buildOpenApiDocument(): JsonSchema {
+  const common = problems("unauthorized", "validation_failed", "database_unavailable");
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "mailstate",
+      version: "1.0.0",
+      description:
+        "True delivery state for every email sent through Resend. Record each send, attach Resend's email id, read its state and timeline, and manage the suppression list.",
+    },
+    jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
+    security: [{ apiKey: [] }],
+    paths: {
+      "/v1/notifications": {
+        post: {
+          operationId: "recordNotification",
+          summary: "Record a send (idempotent on idempotencyKey and on resendEmailId)",
+          requestBody: { required: true, content: json(ref("RecordNotification")) },
+          responses: {
+            "201": answer("Recorded", ref("RecordResult")),
+            "200": answer("Already recorded with this idempotencyKey or resendEmailId", ref("RecordResult")),
+            ...common,
+          },
+        },
+        get: {
+          operationId: "listNotifications",
+          summary: "A page of notifications, newest first",
+          parameters: queryParameters(listNotificationsQuery),
+          responses: {
+            "200": answer("A page; pass nextCursor as cursor for the next", ref("NotificationPage")),
+            ...common,
+          },
+        },
+      },
+      "/v1/notifications/batch": {
+        post: {
+          operationId: "recordNotificationBatch",
+          summary: "Record up to 100 sends",
+          requestBody: { required: true, content: json(ref("RecordNotificationBatch")) },
+          responses: {
+            "201": answer("At least one recorded", ref("RecordBatchResult")),
+            "200": answer("All were already recorded", ref("RecordBatchResult")),
+            ...common,
+          },
+        },
+      },
+      "/v1/notifications/{id}": {
+        parameters: [idParameter],
+        get: {
+          operationId: "getNotification",
+          summary: "A notification with its delivery state",
+          responses: { "200": answer("The notification", ref("Notification")), ...common, ...problems("not_found") },
+        },
+        patch: {
+          operationId: "attachResendEmailId",
+          summary: "Attach Resend's email id after the send; parked events are replayed",
+          requestBody: { required: true, content: json(ref("AttachResendEmailId")) },
+          responses: {
+            "200": answer("Attached (or already attached to this id)", ref("Notification")),
+            ...common,
+            ...problems("not_found", "conflict"),
+          },
+        },
+      },
+      "/v1/notifications/{id}/timeline": {
+        parameters: [idParameter],
+        get: {
+          operationId: "getTimeline",
+          summary: "Every event of the notification in order, with the state after each",
+          responses: { "200": answer("The timeline", ref("Timeline")), ...common, ...problems("not_found") },
+        },
+      },
+      "/v1/suppressions": {
+        post: {
+          operationId: "addSuppression",
+          summary: "Suppress an address by hand (reason manual)",
+          requestBody: { required: true, content: json(ref("AddSuppression")) },
+          responses: {
+            "201": answer("Suppressed", ref("Suppression")),
+            "200": answer("Already suppressed; the first reason stands", ref("Suppression")),
+            ...common,
+          },
+        },
+      },
+      "/v1/suppressions/check": {
+        post: {
+          operationId: "checkSuppressions",
+          summary: "Which of these addresses are suppressed, and why",
+          requestBody: { required: true, content: json(ref("CheckSuppressions")) },
+          responses: { "200": answer("The status of each address", ref("CheckSuppressionsResult")), ...common },
+        },
+      },
+      "/v1/suppressions/{email}": {
+        parameters: [emailParameter],
+        get: {
+          operationId: "getSuppression",
+          summary: "The suppression of an address",
+          responses: { "200": answer("Suppressed", ref("Suppression")), ...common, ...problems("not_found") },
+        },
+        delete: {
+          operationId: "removeSuppression",
+          summary: "Remove an address from the suppression list (and its soft-bounce count)",
+          responses: { "204": answer("Removed"), ...common, ...problems("not_found") },
+        },
+      },
+    },
+    components: {
+      securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "One of the API_KEYS." } },
+      schemas: componentSchemas(),
+    },
+  };
+}
+
+export function openApiRoutes(): Router {
+  const document = buildOpenApiDocument();
+  const router = Router();
+  router.get("/openapi.json", (_req, res) => {
+    res.json(document);
+  });
+  return router;
+}

@@ -1,0 +1,39 @@
+// Mounts /v1: API-key auth first (bodies of strangers are never parsed), JSON bodies, the routes,
+// and the mapping of "PostgreSQL is unreachable" to a 503 problem instead of a 500.
+import { type Db, isDatabaseUnavailable } from "@mailstate/db";
+import type { Queues } from "@mailstate/queue";
+import type { Logger } from "@mailstate/runtime";
+import express, { type ErrorRequestHandler, Router } from "express";
+import type { ApiEnv } from "../env.ts";
+import { AppError } from "../http/problems.ts";
+import { requireApiKey } from "./auth.ts";
+import { notificationRoutes } from "./notifications.ts";
+import { suppressionRoutes } from "./suppressions.ts";
+
+export interface V1Deps {
+  env: Pick<ApiEnv, "API_KEYS">;
+  db: Db;
+  queues: Queues;
+  logger: Logger;
+}
+
+/** 100 notifications with generous metadata fit; anything larger is a mistake. */
+const BODY_LIMIT = "1mb";
+
+const databaseUnavailable: ErrorRequestHandler = (error, _req, res, next) => {
+  if (!isDatabaseUnavailable(error)) return next(error);
+  res.set("Retry-After", "5");
+  next(new AppError("database_unavailable", "PostgreSQL did not answer; retry later"));
+};
+
+export function v1Routes(deps: V1Deps): Router {
+  const v1 = Router();
+  v1.use(requireApiKey(deps.env.API_KEYS));
+  v1.use(express.json({ limit: BODY_LIMIT }));
+  v1.use(notificationRoutes(deps));
+  v1.use(suppressionRoutes(deps));
+  v1.use(databaseUnavailable);
+  const router = Router();
+  router.use("/v1", v1);
+  return router;
+}

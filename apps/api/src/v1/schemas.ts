@@ -1,0 +1,201 @@
+// The /v1 contract in zod: requests are parsed with these, responses are typed by them, and the
+// OpenAPI document is generated from them (openapi.ts), so the three never drift apart.
+import { DELIVERY_STATES, normalizeEmail } from "@mailstate/state-machine";
+import { z } from "zod";
+
+export const MAX_RECIPIENTS = 50;
+export const MAX_BATCH = 100;
+export const MAX_CHECK = 1_000;
+export const MAX_PAGE = 100;
+export const DEFAULT_PAGE = 50;
+
+export const SUPPRESSION_REASONS = ["hard_bounce", "soft_bounce_threshold", "complaint", "manual"] as const;
+
+/** The named schemas of the OpenAPI document (components.schemas). */
+export const components = z.registry<{ id: string }>();
+
+const ADDRESS = /^[^\s@<>,;]+@[^\s@<>,;]+$/;
+
+/** `Ada <Ada@Example.com>` and ` ada@example.com ` both become `ada@example.com`. */
+export const emailAddress = z
+  .string()
+  .max(320)
+  .transform(normalizeEmail)
+  .pipe(z.string().regex(ADDRESS, "must be an email address"))
+  .meta({ description: "An email address, optionally `Name <address>`; stored trimmed and lowercased." });
+
+const recipients = z
+  .union([emailAddress, z.array(emailAddress).min(1).max(MAX_RECIPIENTS)])
+  .transform((to) => [...new Set(Array.isArray(to) ? to : [to])])
+  .meta({ description: `One address or a list of 1 to ${MAX_RECIPIENTS}.` });
+
+const shortText = (max: number) => z.string().min(1).max(max);
+const jsonObject = z.record(z.string(), z.unknown());
+
+export const recordNotificationBody = z
+  .object({
+    to: recipients,
+    from: shortText(998),
+    subject: z.string().max(998),
+    tenant: shortText(200).optional(),
+    tags: z.record(z.string().max(256), z.string().max(256)).optional(),
+    category: shortText(200).optional(),
+    metadata: jsonObject.optional(),
+    idempotencyKey: shortText(256)
+      .optional()
+      .meta({ description: "Recording twice with one key answers the first notification (200)." }),
+    resendEmailId: shortText(256)
+      .optional()
+      .meta({ description: "Resend's email id, when the send already happened. Unique across notifications." }),
+    suppressionBypassed: z
+      .boolean()
+      .default(false)
+      .meta({ description: "The caller sent despite a suppressed recipient (password reset, verification)." }),
+  })
+  .register(components, { id: "RecordNotification" });
+export type RecordNotificationBody = z.infer<typeof recordNotificationBody>;
+
+export const recordBatchBody = z
+  .object({ notifications: z.array(recordNotificationBody).min(1).max(MAX_BATCH) })
+  .register(components, { id: "RecordNotificationBatch" });
+
+export const attachBody = z
+  .object({ resendEmailId: shortText(256) })
+  .register(components, { id: "AttachResendEmailId" });
+
+export const notificationIdParams = z.object({ id: z.uuid("must be a notification id (a UUID)") });
+export const emailParams = z.object({ email: emailAddress });
+
+export const listNotificationsQuery = z.object({
+  email: emailAddress.optional(),
+  resendEmailId: shortText(256).optional(),
+  state: z.enum(DELIVERY_STATES).optional(),
+  tenant: shortText(200).optional(),
+  cursor: z.uuid("must be the nextCursor of a previous page").optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(DEFAULT_PAGE),
+});
+
+export const addSuppressionBody = z
+  .object({
+    email: emailAddress,
+    note: z.string().max(1_000).optional().meta({ description: "Why it was added, for the next person to read." }),
+  })
+  .register(components, { id: "AddSuppression" });
+
+export const checkSuppressionsBody = z
+  .object({ emails: z.array(emailAddress).min(1).max(MAX_CHECK) })
+  .register(components, { id: "CheckSuppressions" });
+
+// ---- responses ----
+
+const timestamp = z.iso.datetime();
+
+export const notificationSchema = z
+  .object({
+    id: z.uuid(),
+    resendEmailId: z.string().nullable(),
+    to: z.array(z.string()),
+    from: z.string(),
+    subject: z.string(),
+    tenant: z.string().nullable(),
+    tags: z.record(z.string(), z.string()),
+    category: z.string().nullable(),
+    metadata: jsonObject.nullable(),
+    idempotencyKey: z.string().nullable(),
+    suppressionBypassed: z.boolean(),
+    state: z.enum(DELIVERY_STATES),
+    stateChangedAt: timestamp.nullable(),
+    stateEventType: z.string().nullable(),
+    openCount: z.int(),
+    clickCount: z.int(),
+    firstOpenedAt: timestamp.nullable(),
+    firstClickedAt: timestamp.nullable(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .register(components, { id: "Notification" });
+export type NotificationJson = z.infer<typeof notificationSchema>;
+
+export const recordResultSchema = z
+  .object({ created: z.boolean(), notification: notificationSchema })
+  .register(components, { id: "RecordResult" });
+
+export const recordBatchResultSchema = z
+  .object({ data: z.array(recordResultSchema) })
+  .register(components, { id: "RecordBatchResult" });
+
+export const notificationPageSchema = z
+  .object({ data: z.array(notificationSchema), nextCursor: z.string().nullable() })
+  .register(components, { id: "NotificationPage" });
+
+export const suppressionSchema = z
+  .object({
+    email: z.string(),
+    reason: z.enum(SUPPRESSION_REASONS),
+    since: timestamp,
+    expiresAt: timestamp.nullable(),
+    sourceEventId: z.string().nullable().meta({ description: "svix-id of the event that caused it; null by hand." }),
+    note: z.string().nullable(),
+  })
+  .register(components, { id: "Suppression" });
+export type SuppressionJson = z.infer<typeof suppressionSchema>;
+
+export const suppressionStatusSchema = z
+  .object({
+    email: z.string(),
+    suppressed: z.boolean(),
+    reason: z.enum(SUPPRESSION_REASONS).nullable(),
+    since: timestamp.nullable(),
+  })
+  .register(components, { id: "SuppressionStatus" });
+export type SuppressionStatusJson = z.infer<typeof suppressionStatusSchema>;
+
+export const checkSuppressionsResultSchema = z
+  .object({
+    data: z.array(suppressionStatusSchema).meta({ description: "One per distinct address, in the order asked." }),
+    suppressed: z.array(suppressionStatusSchema).meta({ description: "Only the suppressed ones." }),
+  })
+  .register(components, { id: "CheckSuppressionsResult" });
+
+export const timelineEntrySchema = z
+  .object({
+    svixId: z.string(),
+    type: z.string(),
+    occurredAt: timestamp.meta({ description: "The event's own time (its top-level created_at)." }),
+    kind: z.enum(["delivery", "engagement", "suppression_source", "other"]),
+    stateBefore: z.enum(DELIVERY_STATES),
+    stateAfter: z.enum(DELIVERY_STATES),
+    moved: z.boolean().meta({ description: "Whether this event changed the state." }),
+    recipients: z.array(z.string()),
+    engagement: z
+      .object({ link: z.string().nullable(), userAgent: z.string().nullable(), ipAddress: z.string().nullable() })
+      .nullable()
+      .meta({ description: "For opens and clicks (the link for clicks)." }),
+    detail: jsonObject
+      .nullable()
+      .meta({ description: "What Resend said: `bounce` for bounces, `failed` for failures, `suppressed`, …" }),
+  })
+  .register(components, { id: "TimelineEntry" });
+export type TimelineEntryJson = z.infer<typeof timelineEntrySchema>;
+
+export const timelineSchema = z
+  .object({
+    notification: notificationSchema,
+    state: z.enum(DELIVERY_STATES).meta({ description: "The state after the last event (recorded when none)." }),
+    events: z.array(timelineEntrySchema),
+    recipients: z.array(suppressionStatusSchema),
+  })
+  .register(components, { id: "Timeline" });
+export type TimelineJson = z.infer<typeof timelineSchema>;
+
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.int(),
+    detail: z.string().optional(),
+    errors: z
+      .array(z.object({ location: z.enum(["body", "query", "params"]), path: z.string(), message: z.string() }))
+      .optional(),
+  })
+  .register(components, { id: "Problem" });

@@ -1,0 +1,69 @@
+// Database rows as the /v1 JSON the schemas describe.
+import type { Notification, Suppression } from "@mailstate/db";
+import type { NotificationJson, SuppressionJson, SuppressionStatusJson } from "./schemas.ts";
+
+const iso = (date: Date | null) => (date ? date.toISOString() : null);
+
+function stringRecord(value: unknown): Record<string, string> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
+  return Object.fromEntries(
+    Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === "string"),
+  );
+}
+
+function objectOrNull(value: unknown): Record<string, unknown> | null {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : null;
+}
+
+export function notificationJson(row: Notification): NotificationJson {
+  return {
+    id: row.id,
+    resendEmailId: row.resendEmailId,
+    to: row.recipients,
+    from: row.from,
+    subject: row.subject,
+    tenant: row.tenant,
+    tags: stringRecord(row.tags),
+    category: row.category,
+    metadata: objectOrNull(row.metadata),
+    idempotencyKey: row.idempotencyKey,
+    suppressionBypassed: row.suppressionBypassed,
+    state: row.state,
+    stateChangedAt: iso(row.stateChangedAt),
+    stateEventType: row.stateEventType,
+    openCount: row.openCount,
+    clickCount: row.clickCount,
+    firstOpenedAt: iso(row.firstOpenedAt),
+    firstClickedAt: iso(row.firstClickedAt),
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export function suppressionJson(row: Suppression): SuppressionJson {
+  const note = objectOrNull(row.metadata)?.note;
+  return {
+    email: row.email,
+    reason: row.reason,
+    since: row.createdAt.toISOString(),
+    expiresAt: iso(row.expiresAt),
+    sourceEventId: row.sourceEventId,
+    note: typeof note === "string" ? note : null,
+  };
+}
+
+/** The status of each address, in the order given, from the active suppressions among them. */
+export function suppressionStatuses(emails: readonly string[], rows: readonly Suppression[]): SuppressionStatusJson[] {
+  const byEmail = new Map(rows.map((row) => [row.email, row]));
+  return [...new Set(emails)].map((email) => {
+    const row = byEmail.get(email);
+    return {
+      email,
+      suppressed: row !== undefined,
+      reason: row?.reason ?? null,
+      since: row ? row.createdAt.toISOString() : null,
+    };
+  });
+}

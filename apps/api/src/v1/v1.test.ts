@@ -1,0 +1,347 @@
+// /v1 against the real app, PostgreSQL (a database of its own) and Redis (a prefix of its own).
+import { randomUUID } from "node:crypto";
+import { suppressions } from "@mailstate/db";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Stack, startStack } from "../../../../test/helpers/stack.ts";
+
+let api: Stack;
+beforeAll(async () => {
+  api = await startStack("api_v1");
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+const unique = (label: string) => `${label}-${randomUUID()}`;
+
+function notification(overrides: Record<string, unknown> = {}) {
+  return { to: "Ada <Ada@Example.com>", from: "Acme <hello@acme.test>", subject: "Reset your password", ...overrides };
+}
+
+async function replayJobsFor(emailId: string) {
+  const jobs = await api.queues.inbox.getJobs(["waiting", "delayed", "prioritized", "active", "completed"]);
+  return jobs.filter((job) => job.name === "inbox.replay-email" && job.data.emailId === emailId);
+}
+
+describe("authentication", () => {
+  it("no Authorization header → 401 problem+json", async () => {
+    const answer = await api.call("GET", `/v1/notifications/${randomUUID()}`, undefined, {});
+    expect(answer.status).toBe(401);
+    expect(answer.contentType).toContain("application/problem+json");
+    expect(answer.body).toMatchObject({ status: 401, type: "https://mailstate.dev/problems/unauthorized" });
+  });
+
+  it("a wrong key → 401; the second configured key → 200", async () => {
+    const wrong = await api.call("POST", "/v1/notifications", notification(), {
+      authorization: "Bearer msk_test_wrong_wrong_wrong_wrong",
+    });
+    expect(wrong.status).toBe(401);
+    const second = await api.call("GET", "/v1/notifications?limit=1", undefined, {
+      authorization: "Bearer msk_test_second_key_0000000000",
+    });
+    expect(second.status).toBe(200);
+  });
+
+  it("Basic credentials instead of a bearer key → 401", async () => {
+    const answer = await api.call("GET", "/v1/notifications", undefined, { authorization: "Basic b3BzOm9wcw==" });
+    expect(answer.status).toBe(401);
+  });
+});
+
+describe("POST /v1/notifications", () => {
+  it("a valid body → 201 with the notification, recipients normalized, state recorded", async () => {
+    const answer = await api.call("POST", "/v1/notifications", notification({ tags: { kind: "reset" } }));
+    expect(answer.status).toBe(201);
+    expect(answer.body.created).toBe(true);
+    expect(answer.body.notification).toMatchObject({
+      to: ["ada@example.com"],
+      from: "Acme <hello@acme.test>",
+      state: "recorded",
+      tags: { kind: "reset" },
+      suppressionBypassed: false,
+      resendEmailId: null,
+    });
+  });
+
+  it("the same idempotencyKey twice → 201 then 200 with the same notification", async () => {
+    const key = unique("key");
+    const first = await api.call("POST", "/v1/notifications", notification({ idempotencyKey: key }));
+    const second = await api.call("POST", "/v1/notifications", notification({ idempotencyKey: key, subject: "other" }));
+    expect([first.status, second.status]).toEqual([201, 200]);
+    expect(second.body).toMatchObject({ created: false, notification: { id: first.body.notification.id } });
+    expect(second.body.notification.subject).toBe("Reset your password");
+  });
+
+  it("the same resendEmailId twice → 201 then 200 with the same notification, and one replay enqueued", async () => {
+    const emailId = randomUUID();
+    const first = await api.call("POST", "/v1/notifications", notification({ resendEmailId: emailId }));
+    const second = await api.call("POST", "/v1/notifications", notification({ resendEmailId: emailId }));
+    expect([first.status, second.status]).toEqual([201, 200]);
+    expect(second.body.notification.id).toBe(first.body.notification.id);
+    expect(await replayJobsFor(emailId)).toHaveLength(1);
+  });
+
+  it("no `to` → 400 naming `to` in the detail and in errors[].path", async () => {
+    const answer = await api.call("POST", "/v1/notifications", { from: "a@acme.test", subject: "Hi" });
+    expect(answer.status).toBe(400);
+    expect(answer.contentType).toContain("application/problem+json");
+    expect(answer.body.type).toBe("https://mailstate.dev/problems/validation-failed");
+    expect(answer.body.detail).toMatch(/^to: /);
+    expect(answer.body.errors).toEqual([expect.objectContaining({ location: "body", path: "to" })]);
+  });
+
+  it('`to: ["not-an-address"]` → 400 naming to.0', async () => {
+    const answer = await api.call("POST", "/v1/notifications", notification({ to: ["not-an-address"] }));
+    expect(answer.status).toBe(400);
+    expect(answer.body.errors).toEqual([
+      expect.objectContaining({ path: "to.0", message: "must be an email address" }),
+    ]);
+  });
+
+  it("tags with a number value and suppressionBypassed as a string → 400 naming both fields", async () => {
+    const answer = await api.call(
+      "POST",
+      "/v1/notifications",
+      notification({ tags: { n: 1 }, suppressionBypassed: "yes" }),
+    );
+    expect(answer.status).toBe(400);
+    expect(answer.body.errors.map((error: { path: string }) => error.path).sort()).toEqual([
+      "suppressionBypassed",
+      "tags.n",
+    ]);
+  });
+
+  it("a body that is not JSON → 400 malformed_json", async () => {
+    const answer = await api.call("POST", "/v1/notifications", "{not json");
+    expect(answer.status).toBe(400);
+    expect(answer.body.type).toBe("https://mailstate.dev/problems/malformed-json");
+  });
+});
+
+describe("POST /v1/notifications/batch", () => {
+  it("3 notifications, one a repeat of an idempotency key → 201 with created [true, true, false]", async () => {
+    const key = unique("batch");
+    const answer = await api.call("POST", "/v1/notifications/batch", {
+      notifications: [notification({ idempotencyKey: key }), notification(), notification({ idempotencyKey: key })],
+    });
+    expect(answer.status).toBe(201);
+    expect(answer.body.data.map((item: { created: boolean }) => item.created)).toEqual([true, true, false]);
+    expect(answer.body.data[2].notification.id).toBe(answer.body.data[0].notification.id);
+  });
+
+  it("101 notifications → 400 naming `notifications`", async () => {
+    const answer = await api.call("POST", "/v1/notifications/batch", {
+      notifications: Array.from({ length: 101 }, () => notification()),
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.body.errors).toEqual([expect.objectContaining({ path: "notifications" })]);
+  });
+
+  it("a bad third item → 400 naming notifications.2.subject, nothing recorded", async () => {
+    const key = unique("half");
+    const answer = await api.call("POST", "/v1/notifications/batch", {
+      notifications: [notification({ idempotencyKey: key }), notification(), notification({ subject: 7 })],
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.body.detail).toContain("notifications.2.subject");
+    const existing = await api.call("POST", "/v1/notifications", notification({ idempotencyKey: key }));
+    expect(existing.status).toBe(201);
+  });
+});
+
+describe("PATCH /v1/notifications/:id", () => {
+  it("attaching a Resend id → 200 with it, and a replay of its parked events enqueued", async () => {
+    const created = (await api.call("POST", "/v1/notifications", notification())).body.notification;
+    const emailId = randomUUID();
+    const answer = await api.call("PATCH", `/v1/notifications/${created.id}`, { resendEmailId: emailId });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ id: created.id, resendEmailId: emailId });
+    expect(await replayJobsFor(emailId)).toHaveLength(1);
+    const again = await api.call("PATCH", `/v1/notifications/${created.id}`, { resendEmailId: emailId });
+    expect(again.status).toBe(200);
+  });
+
+  it("a second, different Resend id → 409", async () => {
+    const created = (await api.call("POST", "/v1/notifications", notification({ resendEmailId: randomUUID() }))).body;
+    const answer = await api.call("PATCH", `/v1/notifications/${created.notification.id}`, {
+      resendEmailId: randomUUID(),
+    });
+    expect(answer.status).toBe(409);
+    expect(answer.body.detail).toMatch(/already carries another resendEmailId/);
+  });
+
+  it("a Resend id another notification carries → 409 naming that notification", async () => {
+    const emailId = randomUUID();
+    const holder = (await api.call("POST", "/v1/notifications", notification({ resendEmailId: emailId }))).body;
+    const other = (await api.call("POST", "/v1/notifications", notification())).body;
+    const answer = await api.call("PATCH", `/v1/notifications/${other.notification.id}`, { resendEmailId: emailId });
+    expect(answer.status).toBe(409);
+    expect(answer.body.detail).toContain(holder.notification.id);
+  });
+
+  it("an unknown id → 404; an empty resendEmailId → 400 naming it", async () => {
+    expect((await api.call("PATCH", `/v1/notifications/${randomUUID()}`, { resendEmailId: "x" })).status).toBe(404);
+    const bad = await api.call("PATCH", `/v1/notifications/${randomUUID()}`, { resendEmailId: "" });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0].path).toBe("resendEmailId");
+  });
+});
+
+describe("GET /v1/notifications/:id", () => {
+  it("a recorded id → 200 with its state; an unknown uuid → 404; `nope` → 400 naming id", async () => {
+    const created = (await api.call("POST", "/v1/notifications", notification())).body.notification;
+    const found = await api.call("GET", `/v1/notifications/${created.id}`);
+    expect(found.status).toBe(200);
+    expect(found.body).toMatchObject({ id: created.id, state: "recorded" });
+    const unknown = await api.call("GET", `/v1/notifications/${randomUUID()}`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.type).toBe("https://mailstate.dev/problems/not-found");
+    const bad = await api.call("GET", "/v1/notifications/nope");
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors).toEqual([expect.objectContaining({ location: "params", path: "id" })]);
+  });
+
+  it("the timeline of a notification with no events → state recorded, no events, recipients not suppressed", async () => {
+    const created = (await api.call("POST", "/v1/notifications", notification({ to: ["x1@acme.test"] }))).body;
+    const answer = await api.call("GET", `/v1/notifications/${created.notification.id}/timeline`);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({
+      state: "recorded",
+      events: [],
+      recipients: [{ email: "x1@acme.test", suppressed: false, reason: null, since: null }],
+    });
+  });
+});
+
+describe("GET /v1/notifications (list)", () => {
+  it("filtered by email, limit 2 over 5 → pages of 2, 2, 1 linked by nextCursor, newest first, no repeats", async () => {
+    const email = `${randomUUID()}@list.test`;
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      ids.push((await api.call("POST", "/v1/notifications", notification({ to: email }))).body.notification.id);
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    const sizes: number[] = [];
+    do {
+      const query: string = `email=${encodeURIComponent(email.toUpperCase())}&limit=2${cursor ? `&cursor=${cursor}` : ""}`;
+      const page = await api.call("GET", `/v1/notifications?${query}`);
+      expect(page.status).toBe(200);
+      sizes.push(page.body.data.length);
+      seen.push(...page.body.data.map((row: { id: string }) => row.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(sizes).toEqual([2, 2, 1]);
+    expect(seen).toEqual([...ids].reverse());
+  });
+
+  it("state=delivered&tenant=t-none → 200 with no rows; state=lost → 400 naming state; limit=500 → 400", async () => {
+    const empty = await api.call("GET", "/v1/notifications?state=delivered&tenant=t-none");
+    expect(empty.body).toEqual({ data: [], nextCursor: null });
+    const badState = await api.call("GET", "/v1/notifications?state=lost");
+    expect(badState.status).toBe(400);
+    expect(badState.body.errors[0]).toMatchObject({ location: "query", path: "state" });
+    expect((await api.call("GET", "/v1/notifications?limit=500")).status).toBe(400);
+  });
+
+  it("resendEmailId=<id> → exactly that notification", async () => {
+    const emailId = randomUUID();
+    const created = (await api.call("POST", "/v1/notifications", notification({ resendEmailId: emailId }))).body;
+    const page = await api.call("GET", `/v1/notifications?resendEmailId=${emailId}`);
+    expect(page.body.data.map((row: { id: string }) => row.id)).toEqual([created.notification.id]);
+  });
+});
+
+describe("/v1/suppressions", () => {
+  it("POST an address → 201 manual; again → 200 with the first row; GET → 200; DELETE → 204; GET → 404", async () => {
+    const email = `${randomUUID()}@suppress.test`;
+    const added = await api.call("POST", "/v1/suppressions", { email: ` ${email.toUpperCase()} `, note: "asked us" });
+    expect(added.status).toBe(201);
+    expect(added.body).toMatchObject({ email, reason: "manual", note: "asked us", sourceEventId: null });
+    expect((await api.call("POST", "/v1/suppressions", { email })).status).toBe(200);
+    const read = await api.call("GET", `/v1/suppressions/${encodeURIComponent(email)}`);
+    expect(read).toMatchObject({ status: 200, body: { email, reason: "manual" } });
+    expect((await api.call("DELETE", `/v1/suppressions/${encodeURIComponent(email)}`)).status).toBe(204);
+    expect((await api.call("GET", `/v1/suppressions/${encodeURIComponent(email)}`)).status).toBe(404);
+    expect((await api.call("DELETE", `/v1/suppressions/${encodeURIComponent(email)}`)).status).toBe(404);
+  });
+
+  it("POST an address suppressed by a hard bounce → 200 keeping reason hard_bounce", async () => {
+    const email = `${randomUUID()}@bounced.test`;
+    await suppressions.add(api.db, { email, reason: "hard_bounce", sourceEventId: "msg_1" });
+    const answer = await api.call("POST", "/v1/suppressions", { email });
+    expect(answer).toMatchObject({ status: 200, body: { reason: "hard_bounce", sourceEventId: "msg_1" } });
+  });
+
+  it("check [suppressed, clean, suppressed again in other case] → one status per distinct address, reasons given", async () => {
+    const bad = `${randomUUID()}@check.test`;
+    const good = `${randomUUID()}@check.test`;
+    await suppressions.add(api.db, { email: bad, reason: "complaint" });
+    const answer = await api.call("POST", "/v1/suppressions/check", { emails: [bad, good, bad.toUpperCase()] });
+    expect(answer.status).toBe(200);
+    expect(answer.body.data).toEqual([
+      { email: bad, suppressed: true, reason: "complaint", since: expect.any(String) },
+      { email: good, suppressed: false, reason: null, since: null },
+    ]);
+    expect(answer.body.suppressed.map((status: { email: string }) => status.email)).toEqual([bad]);
+  });
+
+  it("check with no emails → 400 naming emails; POST without email → 400 naming email", async () => {
+    const empty = await api.call("POST", "/v1/suppressions/check", { emails: [] });
+    expect(empty.status).toBe(400);
+    expect(empty.body.errors[0].path).toBe("emails");
+    const missing = await api.call("POST", "/v1/suppressions", {});
+    expect(missing.body.errors[0].path).toBe("email");
+  });
+});
+
+describe("GET /openapi.json", () => {
+  it("without a key → 200, an OpenAPI 3.1 document with every /v1 path and the zod-derived schemas", async () => {
+    const answer = await api.call("GET", "/openapi.json", undefined, {});
+    expect(answer.status).toBe(200);
+    expect(answer.body.openapi).toBe("3.1.0");
+    expect(Object.keys(answer.body.paths).sort()).toEqual([
+      "/v1/notifications",
+      "/v1/notifications/batch",
+      "/v1/notifications/{id}",
+      "/v1/notifications/{id}/timeline",
+      "/v1/suppressions",
+      "/v1/suppressions/check",
+      "/v1/suppressions/{email}",
+    ]);
+    const record = answer.body.components.schemas.RecordNotification;
+    expect(record.required).toEqual(expect.arrayContaining(["to", "from", "subject"]));
+    expect(record.properties.to.anyOf).toHaveLength(2);
+    expect(answer.body.components.schemas.RecordNotificationBatch.properties.notifications.items).toEqual({
+      $ref: "#/components/schemas/RecordNotification",
+    });
+    expect(answer.body.components.schemas.Notification.properties.state.enum).toContain("bounced");
+  });
+});
+
+describe("PostgreSQL unreachable", () => {
+  let down: Stack;
+  beforeAll(async () => {
+    down = await startStack("api_v1_down", { databaseUrl: "postgresql://postgres@127.0.0.1:1/x" });
+  });
+  afterAll(async () => {
+    await down?.close();
+  });
+
+  it("POST /v1/notifications and GET a timeline → 503 database_unavailable within 6 s, with Retry-After", async () => {
+    const started = Date.now();
+    const recorded = await down.call("POST", "/v1/notifications", notification());
+    expect(recorded.status).toBe(503);
+    expect(recorded.body.type).toBe("https://mailstate.dev/problems/database-unavailable");
+    const timeline = await down.call("GET", `/v1/notifications/${randomUUID()}/timeline`);
+    expect(timeline.status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(6_000);
+    const raw = await fetch(`${down.baseUrl}/v1/suppressions/check`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${down.apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ emails: ["a@b.test"] }),
+    });
+    expect(raw.status).toBe(503);
+    expect(raw.headers.get("retry-after")).toBe("5");
+  });
+});

@@ -1,0 +1,244 @@
+// The HTTP client of the mailstate API, and the no-op client used when mailstate is not configured.
+import { type FieldError, MailstateError } from "./errors.ts";
+import { chunks, LIMITS } from "./limits.ts";
+import {
+  type EmailLike,
+  type ResendBatchLike,
+  type ResendLike,
+  type SendOptions,
+  type SendResult,
+  sendBatchWith,
+  sendWith,
+} from "./send.ts";
+import type {
+  AttachResult,
+  ListQuery,
+  Notification,
+  NotificationPage,
+  RecordInput,
+  RecordResult,
+  Suppression,
+  SuppressionStatus,
+  Timeline,
+} from "./types.ts";
+
+export interface MailstateOptions {
+  /** Where the mailstate API listens, e.g. https://mailstate.internal. Unset → the no-op client. */
+  baseUrl?: string | undefined;
+  /** One of the API's API_KEYS. Unset → the no-op client. */
+  apiKey?: string | undefined;
+  /** A fetch to use instead of the global one. */
+  fetch?: typeof fetch;
+  /** Per request; default 5000 ms. */
+  timeoutMs?: number;
+}
+
+export interface Mailstate {
+  /** False for the no-op client: nothing is recorded or checked, sends still go to Resend. */
+  readonly enabled: boolean;
+  record(input: RecordInput): Promise<RecordResult>;
+  /** Up to 100 at once. */
+  recordBatch(inputs: RecordInput[]): Promise<RecordResult[]>;
+  /** Attach Resend's email id to a recorded notification, after the send. */
+  attach(notificationId: string, resendEmailId: string): Promise<AttachResult>;
+  /** null when no notification has this id (and always on the no-op client). */
+  get(notificationId: string): Promise<Notification | null>;
+  list(query?: ListQuery): Promise<NotificationPage>;
+  timeline(notificationId: string): Promise<Timeline | null>;
+  isSuppressed(email: string): Promise<boolean>;
+  getSuppression(email: string): Promise<Suppression | null>;
+  /** The status of each distinct address, in the order given. */
+  checkSuppressions(emails: string[]): Promise<SuppressionStatus[]>;
+  suppress(email: string, note?: string): Promise<Suppression | null>;
+  /** True when the address was suppressed and no longer is. */
+  unsuppress(email: string): Promise<boolean>;
+  /** Check suppressions, record, send through Resend, attach Resend's id. Never throws for mailstate's sake. */
+  send<E extends EmailLike>(resend: ResendLike<E>, email: E, options?: SendOptions): Promise<SendResult>;
+  /** The same for many emails, through Resend's batch endpoint, 100 per call. One result per email, in order. */
+  sendBatch<E extends EmailLike>(resend: ResendBatchLike<E>, emails: E[], options?: SendOptions): Promise<SendResult[]>;
+}
+
+const DEFAULT_TIMEOUT_MS = 5_000;
+
+export function createMailstate(options: MailstateOptions = {}): Mailstate {
+  const { baseUrl, apiKey } = options;
+  if (!baseUrl || !apiKey) return createNoopMailstate();
+  const request = createRequester(baseUrl, apiKey, options.fetch ?? globalThis.fetch, options.timeoutMs);
+
+  const api: Mailstate = {
+    enabled: true,
+
+    async record(input) {
+      const { status, body } = await request<{ created: boolean; notification: Notification }>(
+        "POST",
+        "/v1/notifications",
+        input,
+      );
+      return { status: status === 201 || body.created ? "created" : "existing", notification: body.notification };
+    },
+
+    async recordBatch(inputs) {
+      const results: RecordResult[] = [];
+      for (const chunk of chunks(inputs, LIMITS.batch)) {
+        const { body } = await request<{ data: { created: boolean; notification: Notification }[] }>(
+          "POST",
+          "/v1/notifications/batch",
+          { notifications: chunk },
+        );
+        for (const item of body.data) {
+          results.push({ status: item.created ? "created" : "existing", notification: item.notification });
+        }
+      }
+      return results;
+    },
+
+    async attach(notificationId, resendEmailId) {
+      const { body } = await request<Notification>("PATCH", `/v1/notifications/${encodeURIComponent(notificationId)}`, {
+        resendEmailId,
+      });
+      return { status: "attached", notification: body };
+    },
+
+    async get(notificationId) {
+      return orNullOn404(request<Notification>("GET", `/v1/notifications/${encodeURIComponent(notificationId)}`));
+    },
+
+    async list(query = {}) {
+      const search = new URLSearchParams();
+      for (const [key, value] of Object.entries(query)) if (value !== undefined) search.set(key, String(value));
+      const suffix = search.size > 0 ? `?${search}` : "";
+      return (await request<NotificationPage>("GET", `/v1/notifications${suffix}`)).body;
+    },
+
+    async timeline(notificationId) {
+      return orNullOn404(request<Timeline>("GET", `/v1/notifications/${encodeURIComponent(notificationId)}/timeline`));
+    },
+
+    async isSuppressed(email) {
+      return (await api.getSuppression(email)) !== null;
+    },
+
+    async getSuppression(email) {
+      return orNullOn404(request<Suppression>("GET", `/v1/suppressions/${encodeURIComponent(email)}`));
+    },
+
+    async checkSuppressions(emails) {
+      const results: SuppressionStatus[] = [];
+      for (const chunk of chunks(emails, LIMITS.check)) {
+        const { body } = await request<{ data: SuppressionStatus[] }>("POST", "/v1/suppressions/check", {
+          emails: chunk,
+        });
+        results.push(...body.data);
+      }
+      return results;
+    },
+
+    async suppress(email, note) {
+      return (await request<Suppression>("POST", "/v1/suppressions", note === undefined ? { email } : { email, note }))
+        .body;
+    },
+
+    async unsuppress(email) {
+      return (await orNullOn404(request("DELETE", `/v1/suppressions/${encodeURIComponent(email)}`))) !== null;
+    },
+
+    send: (resend, email, sendOptions) => sendWith(api, resend, email, sendOptions),
+    sendBatch: (resend, emails, sendOptions) => sendBatchWith(api, resend, emails, sendOptions),
+  };
+  return api;
+}
+
+/** What `createMailstate` answers without a baseUrl or apiKey: no network, no throw, sends still go out. */
+export function createNoopMailstate(): Mailstate {
+  const api: Mailstate = {
+    enabled: false,
+    record: async () => ({ status: "disabled", notification: null }),
+    recordBatch: async (inputs) => inputs.map(() => ({ status: "disabled", notification: null })),
+    attach: async () => ({ status: "disabled", notification: null }),
+    get: async () => null,
+    list: async () => ({ data: [], nextCursor: null }),
+    timeline: async () => null,
+    isSuppressed: async () => false,
+    getSuppression: async () => null,
+    checkSuppressions: async (emails) =>
+      [...new Set(emails)].map((email) => ({ email, suppressed: false, reason: null, since: null })),
+    suppress: async () => null,
+    unsuppress: async () => false,
+    send: (resend, email, sendOptions) => sendWith(api, resend, email, sendOptions),
+    sendBatch: (resend, emails, sendOptions) => sendBatchWith(api, resend, emails, sendOptions),
+  };
+  return api;
+}
+
+type Requester = <T>(method: string, path: string, body?: unknown) => Promise<{ status: number; body: T }>;
+
+function createRequester(baseUrl: string, apiKey: string, fetchImpl: typeof fetch, timeoutMs = DEFAULT_TIMEOUT_MS) {
+  const root = baseUrl.replace(/\/+$/, "");
+  const request: Requester = async <T>(method: string, path: string, body?: unknown) => {
+    let response: Response;
+    try {
+      response = await fetchImpl(`${root}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${apiKey}`,
+          accept: "application/json",
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+      throw timedOut
+        ? new MailstateError("timeout", `mailstate did not answer ${method} ${path} within ${timeoutMs} ms`, {
+            cause: error,
+          })
+        : new MailstateError("network_error", `mailstate could not be reached (${method} ${path})`, { cause: error });
+    }
+    if (response.status === 204) return { status: 204, body: undefined as T };
+    const text = await response.text().catch(() => "");
+    let parsed: unknown;
+    try {
+      parsed = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (!response.ok) throw problemError(response.status, parsed, `${method} ${path}`);
+    if (parsed === undefined) {
+      throw new MailstateError("invalid_response", `mailstate answered ${method} ${path} with no JSON`, {
+        status: response.status,
+      });
+    }
+    return { status: response.status, body: parsed as T };
+  };
+  return request;
+}
+
+/** An RFC 9457 problem as a MailstateError: the code is the last segment of its `type`. */
+function problemError(status: number, body: unknown, what: string): MailstateError {
+  const problem = (typeof body === "object" && body !== null ? body : {}) as {
+    type?: unknown;
+    detail?: unknown;
+    title?: unknown;
+    errors?: unknown;
+  };
+  const slug = typeof problem.type === "string" ? problem.type.split("/").pop() : undefined;
+  const code = slug ? slug.replaceAll("-", "_") : status >= 500 ? "internal" : "invalid_response";
+  const message =
+    typeof problem.detail === "string"
+      ? problem.detail
+      : typeof problem.title === "string"
+        ? problem.title
+        : `mailstate answered ${what} with ${status}`;
+  const errors = Array.isArray(problem.errors) ? (problem.errors as FieldError[]) : [];
+  return new MailstateError(code, message, { status, errors });
+}
+
+async function orNullOn404<T>(pending: Promise<{ body: T }>): Promise<T | null> {
+  try {
+    return (await pending).body;
+  } catch (error) {
+    if (error instanceof MailstateError && error.status === 404) return null;
+    throw error;
+  }
+}

@@ -1,0 +1,27 @@
+export { createMailstate, createNoopMailstate, type Mailstate, type MailstateOptions } from "./client.ts";
+export { type FieldError, MailstateError, type MailstateErrorCode } from "./errors.ts";
+export { LIMITS } from "./limits.ts";
+export {
+  type EmailLike,
+  normalizeAddress,
+  type ResendBatchLike,
+  type ResendErrorLike,
+  type ResendLike,
+  type SendOptions,
+  type SendResult,
+  type SuppressedRecipient,
+} from "./send.ts";
+export type {
+  AttachResult,
+  DeliveryState,
+  ListQuery,
+  Notification,
+  NotificationPage,
+  RecordInput,
+  RecordResult,
+  Suppression,
+  SuppressionReason,
+  SuppressionStatus,
+  Timeline,
+  TimelineEntry,
+} from "./types.ts";

@@ -1,0 +1,311 @@
+// The suppression-aware send path: check every recipient, record first, send through Resend with the
+// same idempotency key, then attach Resend's id. mailstate trouble never stops a send unless asked.
+import type { Mailstate } from "./client.ts";
+import { MailstateError } from "./errors.ts";
+import { chunks, LIMITS } from "./limits.ts";
+import type { RecordInput, SuppressionReason } from "./types.ts";
+
+/** The parts of an email mailstate reads; Resend's own `CreateEmailOptions` fits. */
+export interface EmailLike {
+  from?: string;
+  to: string | string[];
+  cc?: string | string[];
+  bcc?: string | string[];
+  subject?: string;
+  tags?: { name: string; value: string }[];
+}
+
+/** The error half of Resend's `{ data, error }` answers. */
+export interface ResendErrorLike {
+  name: string;
+  message: string;
+  statusCode?: number | null;
+}
+
+type ResendAnswer<T> = { data: T; error: null } | { data: null; error: ResendErrorLike };
+
+/** What `send` needs of a Resend client: `new Resend(key)` fits. */
+export interface ResendLike<E extends EmailLike> {
+  emails: { send(email: E, options?: { idempotencyKey?: string }): Promise<ResendAnswer<{ id: string }>> };
+}
+
+/** What `sendBatch` needs of a Resend client: `new Resend(key)` fits. */
+export interface ResendBatchLike<E extends EmailLike> {
+  batch: {
+    send(emails: E[], options?: { idempotencyKey?: string }): Promise<ResendAnswer<{ data: { id: string }[] }>>;
+  };
+}
+
+export interface SendOptions {
+  /** Send even to suppressed recipients (password reset, verification); recorded as suppressionBypassed. */
+  bypassSuppression?: boolean;
+  /** Shared by the record and Resend's send, so a retried call neither records nor sends twice. Generated when absent. */
+  idempotencyKey?: string;
+  tenant?: string;
+  category?: string;
+  /** Added to the email's own Resend tags on the notification. */
+  tags?: Record<string, string>;
+  metadata?: Record<string, unknown>;
+  /**
+   * When mailstate cannot be reached before the send: false (default) sends anyway, unchecked and
+   * unrecorded, and reports it in `warnings`; true refuses to send (`status: "failed"`).
+   */
+  strict?: boolean;
+}
+
+export interface SuppressedRecipient {
+  email: string;
+  reason: SuppressionReason;
+}
+
+export type SendResult =
+  | {
+      status: "sent";
+      /** null when nothing was recorded (no-op client, or mailstate unreachable). */
+      notificationId: string | null;
+      resendEmailId: string;
+      /** mailstate errors that did not stop the send. */
+      warnings: MailstateError[];
+    }
+  | { status: "suppressed"; notificationId: null; suppressed: SuppressedRecipient[] }
+  | { status: "failed"; source: "resend"; notificationId: string | null; error: ResendErrorLike }
+  | { status: "failed"; source: "mailstate"; notificationId: null; error: MailstateError };
+
+const ATTACH_CONCURRENCY = 8;
+
+function asList(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/** Same rule as the server: `Name <Ada@Example.com>` → `ada@example.com`. */
+export function normalizeAddress(address: string): string {
+  const trimmed = address.trim();
+  const angled = /<([^<>]*)>$/.exec(trimmed);
+  return (angled?.[1] ?? trimmed).trim().toLowerCase();
+}
+
+function recipientsOf(email: EmailLike): string[] {
+  return [...new Set([...asList(email.to), ...asList(email.cc), ...asList(email.bcc)].map(normalizeAddress))];
+}
+
+function recordInputFor(email: EmailLike, options: SendOptions, idempotencyKey: string): RecordInput {
+  const emailTags = Object.fromEntries((email.tags ?? []).map((tag) => [tag.name, tag.value]));
+  return {
+    to: asList(email.to),
+    from: email.from ?? "(template default)",
+    subject: email.subject ?? "",
+    idempotencyKey,
+    suppressionBypassed: options.bypassSuppression === true,
+    tags: { ...emailTags, ...options.tags },
+    ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
+    ...(options.category === undefined ? {} : { category: options.category }),
+    ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
+  };
+}
+
+function toMailstateError(error: unknown): MailstateError {
+  if (error instanceof MailstateError) return error;
+  return new MailstateError("internal", error instanceof Error ? error.message : String(error), { cause: error });
+}
+
+function thrownByResend(error: unknown): ResendErrorLike {
+  return {
+    name: "application_error",
+    message: error instanceof Error ? error.message : String(error),
+    statusCode: null,
+  };
+}
+
+/** The suppressed recipients among these addresses; throws MailstateError when mailstate cannot say. */
+async function suppressedAmong(api: Mailstate, addresses: string[]): Promise<Map<string, SuppressionReason>> {
+  const found = new Map<string, SuppressionReason>();
+  if (!api.enabled || addresses.length === 0) return found;
+  for (const status of await api.checkSuppressions(addresses)) {
+    if (status.suppressed && status.reason) found.set(status.email, status.reason);
+  }
+  return found;
+}
+
+export async function sendWith<E extends EmailLike>(
+  api: Mailstate,
+  resend: ResendLike<E>,
+  email: E,
+  options: SendOptions = {},
+): Promise<SendResult> {
+  const idempotencyKey = options.idempotencyKey ?? globalThis.crypto.randomUUID();
+  const warnings: MailstateError[] = [];
+  const recipients = recipientsOf(email);
+
+  let suppressed = new Map<string, SuppressionReason>();
+  try {
+    suppressed = await suppressedAmong(api, recipients);
+  } catch (error) {
+    if (options.strict)
+      return { status: "failed", source: "mailstate", notificationId: null, error: toMailstateError(error) };
+    warnings.push(toMailstateError(error));
+  }
+  if (suppressed.size > 0 && !options.bypassSuppression) {
+    return {
+      status: "suppressed",
+      notificationId: null,
+      suppressed: [...suppressed].map(([address, reason]) => ({ email: address, reason })),
+    };
+  }
+
+  let notificationId: string | null = null;
+  try {
+    notificationId = (await api.record(recordInputFor(email, options, idempotencyKey))).notification?.id ?? null;
+  } catch (error) {
+    if (options.strict)
+      return { status: "failed", source: "mailstate", notificationId: null, error: toMailstateError(error) };
+    warnings.push(toMailstateError(error));
+  }
+
+  let answer: Awaited<ReturnType<ResendLike<E>["emails"]["send"]>>;
+  try {
+    answer = await resend.emails.send(email, { idempotencyKey });
+  } catch (error) {
+    return { status: "failed", source: "resend", notificationId, error: thrownByResend(error) };
+  }
+  if (answer.error) return { status: "failed", source: "resend", notificationId, error: answer.error };
+  const resendEmailId = answer.data.id;
+
+  if (notificationId) {
+    try {
+      await api.attach(notificationId, resendEmailId);
+    } catch (error) {
+      // The email is out; only the link to its events is missing, and that is worth a warning, not a failure.
+      warnings.push(toMailstateError(error));
+    }
+  }
+  return { status: "sent", notificationId, resendEmailId, warnings };
+}
+
+export async function sendBatchWith<E extends EmailLike>(
+  api: Mailstate,
+  resend: ResendBatchLike<E>,
+  emails: E[],
+  options: SendOptions = {},
+): Promise<SendResult[]> {
+  const baseKey = options.idempotencyKey ?? globalThis.crypto.randomUUID();
+  const results: (SendResult | undefined)[] = emails.map(() => undefined);
+  const warnings: MailstateError[] = [];
+
+  let suppressed = new Map<string, SuppressionReason>();
+  try {
+    suppressed = await suppressedAmong(api, [...new Set(emails.flatMap(recipientsOf))]);
+  } catch (error) {
+    if (options.strict) {
+      const failure = toMailstateError(error);
+      return emails.map(() => ({ status: "failed", source: "mailstate", notificationId: null, error: failure }));
+    }
+    warnings.push(toMailstateError(error));
+  }
+
+  const sendable: number[] = [];
+  emails.forEach((email, index) => {
+    const refused = recipientsOf(email).filter((address) => suppressed.has(address));
+    if (refused.length > 0 && !options.bypassSuppression) {
+      results[index] = {
+        status: "suppressed",
+        notificationId: null,
+        suppressed: refused.map((address) => ({ email: address, reason: suppressed.get(address) ?? "manual" })),
+      };
+    } else {
+      sendable.push(index);
+    }
+  });
+
+  for (const [chunkIndex, indexes] of chunks(sendable, LIMITS.batch).entries()) {
+    const chunkWarnings = [...warnings];
+    const batch = indexes.map((index) => emails[index] as E);
+    let notificationIds: (string | null)[] = indexes.map(() => null);
+    try {
+      const recorded = await api.recordBatch(
+        indexes.map((index) => recordInputFor(emails[index] as E, options, `${baseKey}-${index}`)),
+      );
+      notificationIds = recorded.map((item) => item.notification?.id ?? null);
+    } catch (error) {
+      if (options.strict) {
+        const failure = toMailstateError(error);
+        for (const index of indexes)
+          results[index] = { status: "failed", source: "mailstate", notificationId: null, error: failure };
+        continue;
+      }
+      chunkWarnings.push(toMailstateError(error));
+    }
+
+    let answer: Awaited<ReturnType<ResendBatchLike<E>["batch"]["send"]>>;
+    try {
+      answer = await resend.batch.send(batch, { idempotencyKey: `${baseKey}-batch-${chunkIndex}` });
+    } catch (error) {
+      answer = { data: null, error: thrownByResend(error) };
+    }
+    if (answer.error) {
+      const error = answer.error;
+      indexes.forEach((index, position) => {
+        results[index] = {
+          status: "failed",
+          source: "resend",
+          notificationId: notificationIds[position] ?? null,
+          error,
+        };
+      });
+      continue;
+    }
+    const ids = answer.data.data.map((item) => item.id);
+    const attachWarnings = await attachAll(api, notificationIds, ids);
+    indexes.forEach((index, position) => {
+      const resendEmailId = ids[position];
+      const notificationId = notificationIds[position] ?? null;
+      results[index] = resendEmailId
+        ? {
+            status: "sent",
+            notificationId,
+            resendEmailId,
+            warnings: [...chunkWarnings, ...(attachWarnings[position] ?? [])],
+          }
+        : {
+            status: "failed",
+            source: "resend",
+            notificationId,
+            error: { name: "application_error", message: "Resend answered the batch without an id for this email" },
+          };
+    });
+  }
+  return results.map(
+    (result) =>
+      result ?? {
+        status: "failed",
+        source: "mailstate",
+        notificationId: null,
+        error: new MailstateError("internal", "the email was skipped"),
+      },
+  );
+}
+
+/** PATCH each notification with its Resend id, a few at a time; a failure is that email's warning. */
+async function attachAll(
+  api: Mailstate,
+  notificationIds: (string | null)[],
+  resendIds: string[],
+): Promise<MailstateError[][]> {
+  const warnings: MailstateError[][] = notificationIds.map(() => []);
+  let next = 0;
+  const worker = async () => {
+    while (next < notificationIds.length) {
+      const position = next++;
+      const notificationId = notificationIds[position];
+      const resendEmailId = resendIds[position];
+      if (!notificationId || !resendEmailId) continue;
+      try {
+        await api.attach(notificationId, resendEmailId);
+      } catch (error) {
+        warnings[position]?.push(toMailstateError(error));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: ATTACH_CONCURRENCY }, worker));
+  return warnings;
+}

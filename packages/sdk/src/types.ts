@@ -1,0 +1,114 @@
+// The shapes the mailstate API answers with, declared here so the SDK depends on nothing of the server.
+
+export type DeliveryState =
+  | "recorded"
+  | "scheduled"
+  | "sent"
+  | "delivery_delayed"
+  | "delivered"
+  | "bounced"
+  | "complained"
+  | "failed"
+  | "suppressed";
+
+export type SuppressionReason = "hard_bounce" | "soft_bounce_threshold" | "complaint" | "manual";
+
+export interface Notification {
+  id: string;
+  resendEmailId: string | null;
+  /** Normalized (trimmed, lowercased) recipients. */
+  to: string[];
+  from: string;
+  subject: string;
+  tenant: string | null;
+  tags: Record<string, string>;
+  category: string | null;
+  metadata: Record<string, unknown> | null;
+  idempotencyKey: string | null;
+  suppressionBypassed: boolean;
+  state: DeliveryState;
+  stateChangedAt: string | null;
+  stateEventType: string | null;
+  openCount: number;
+  clickCount: number;
+  firstOpenedAt: string | null;
+  firstClickedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RecordInput {
+  to: string | string[];
+  from: string;
+  subject: string;
+  tenant?: string;
+  tags?: Record<string, string>;
+  category?: string;
+  metadata?: Record<string, unknown>;
+  /** Recording twice with one key answers the first notification. */
+  idempotencyKey?: string;
+  /** Resend's email id, when the send already happened. */
+  resendEmailId?: string;
+  /** The send went out despite a suppressed recipient, on purpose. */
+  suppressionBypassed?: boolean;
+}
+
+/** `disabled`: the no-op client (mailstate not configured) recorded nothing. */
+export type RecordResult =
+  | { status: "created" | "existing"; notification: Notification }
+  | { status: "disabled"; notification: null };
+
+export type AttachResult =
+  | { status: "attached"; notification: Notification }
+  | { status: "disabled"; notification: null };
+
+export interface NotificationPage {
+  data: Notification[];
+  nextCursor: string | null;
+}
+
+export interface ListQuery {
+  email?: string;
+  resendEmailId?: string;
+  state?: DeliveryState;
+  tenant?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+export interface TimelineEntry {
+  svixId: string;
+  type: string;
+  /** The event's own time. */
+  occurredAt: string;
+  kind: "delivery" | "engagement" | "suppression_source" | "other";
+  stateBefore: DeliveryState;
+  stateAfter: DeliveryState;
+  moved: boolean;
+  recipients: string[];
+  engagement: { link: string | null; userAgent: string | null; ipAddress: string | null } | null;
+  detail: Record<string, unknown> | null;
+}
+
+export interface SuppressionStatus {
+  email: string;
+  suppressed: boolean;
+  reason: SuppressionReason | null;
+  since: string | null;
+}
+
+export interface Timeline {
+  notification: Notification;
+  state: DeliveryState;
+  events: TimelineEntry[];
+  recipients: SuppressionStatus[];
+}
+
+export interface Suppression {
+  email: string;
+  reason: SuppressionReason;
+  since: string;
+  expiresAt: string | null;
+  sourceEventId: string | null;
+  note: string | null;
+}

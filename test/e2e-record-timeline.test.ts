@@ -1,0 +1,156 @@
+// End to end in one process: the API (createApp) on an ephemeral port, a worker (startWorkers), the
+// SDK sending through the Resend stand-in, Svix-signed webhooks posted to /webhooks/resend, and the
+// timeline read back over /v1. Real PostgreSQL and Redis throughout.
+import { randomUUID } from "node:crypto";
+import { type CommonEventOverrides, makeEvent, type ResendEventType } from "@mailstate/resend-events";
+import { createResendStandin, type ResendStandin } from "@mailstate/resend-standin";
+import { createMailstate, type Mailstate, type Timeline } from "@mailstate/sdk";
+import { Resend } from "resend";
+import { Webhook } from "svix";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Stack, startStack, TEST_WEBHOOK_SECRET } from "./helpers/stack.ts";
+
+let stack: Stack;
+let standin: ResendStandin;
+let resend: Resend;
+let mailstate: Mailstate;
+
+beforeAll(async () => {
+  stack = await startStack("e2e_timeline");
+  await stack.startWorker();
+  standin = await createResendStandin();
+  resend = new Resend("re_test_key", { baseUrl: standin.url });
+  mailstate = createMailstate({ baseUrl: stack.baseUrl, apiKey: stack.apiKey });
+});
+afterAll(async () => {
+  await stack?.close();
+  await standin?.close();
+});
+
+/** A Resend event about one email, stamped at a given second past 10:00. */
+function event(type: ResendEventType, emailId: string, second: number, to: string, data: Record<string, unknown> = {}) {
+  const at = `2026-11-22T10:00:${String(second).padStart(2, "0")}.000Z`;
+  return makeEvent(type, { created_at: at, data: { email_id: emailId, to: [to], ...data } } as CommonEventOverrides);
+}
+
+/** Post an event to /webhooks/resend as Resend does: JSON body, Svix headers, signed now. */
+async function deliverWebhook(body: object): Promise<string> {
+  const id = `msg_${randomUUID().replaceAll("-", "")}`;
+  const payload = JSON.stringify(body);
+  const now = new Date();
+  const response = await fetch(`${stack.baseUrl}/webhooks/resend`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "svix-id": id,
+      "svix-timestamp": String(Math.floor(now.getTime() / 1_000)),
+      "svix-signature": new Webhook(TEST_WEBHOOK_SECRET).sign(id, now, payload),
+    },
+    body: payload,
+  });
+  expect(response.status).toBe(200);
+  return id;
+}
+
+async function timelineWith(id: string, eventCount: number, timeoutMs = 10_000): Promise<Timeline> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const timeline = await mailstate.timeline(id);
+    if (timeline && timeline.events.length >= eventCount) return timeline;
+    if (Date.now() > deadline) throw new Error(`timeline has ${timeline?.events.length} events, wanted ${eventCount}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe("record, then webhooks, then timeline", () => {
+  it("SDK send, then signed delivered/sent/clicked/opened posted out of order → timeline in event time: sent, delivered, delivered, delivered; the click keeps its link", async () => {
+    const to = `${randomUUID()}@e2e.test`;
+    const sent = await mailstate.send(resend, { from: "Acme <hello@acme.test>", to, subject: "Hi", html: "<p>Hi</p>" });
+    expect(sent.status).toBe("sent");
+    if (sent.status !== "sent" || !sent.notificationId) throw new Error("not sent and recorded");
+    const emailId = sent.resendEmailId;
+
+    await deliverWebhook(event("email.delivered", emailId, 2, to));
+    await deliverWebhook(event("email.sent", emailId, 1, to));
+    await deliverWebhook(
+      event("email.clicked", emailId, 4, to, {
+        click: { link: "https://acme.test/reset", timestamp: "2026-11-22T10:00:04.000Z", ipAddress: "203.0.113.9" },
+      }),
+    );
+    await deliverWebhook(event("email.opened", emailId, 3, to));
+
+    const timeline = await timelineWith(sent.notificationId, 4);
+    expect(timeline.events.map((entry) => [entry.type, entry.stateAfter])).toEqual([
+      ["email.sent", "sent"],
+      ["email.delivered", "delivered"],
+      ["email.opened", "delivered"],
+      ["email.clicked", "delivered"],
+    ]);
+    expect(timeline.events.map((entry) => entry.moved)).toEqual([true, true, false, false]);
+    expect(timeline.events[3]?.engagement).toMatchObject({ link: "https://acme.test/reset", ipAddress: "203.0.113.9" });
+    expect(timeline.state).toBe("delivered");
+    expect(timeline.recipients).toEqual([{ email: to, suppressed: false, reason: null, since: null }]);
+    await stack.drained();
+    expect(await mailstate.get(sent.notificationId)).toMatchObject({
+      state: "delivered",
+      resendEmailId: emailId,
+      openCount: 1,
+      clickCount: 1,
+    });
+  });
+
+  it("a permanent bounce after sent → timeline ends bounced with Resend's bounce detail, and the recipient shows suppressed (hard_bounce)", async () => {
+    const to = `${randomUUID()}@e2e.test`;
+    const emailId = randomUUID();
+    const recorded = await mailstate.record({ to, from: "hello@acme.test", subject: "Hi", resendEmailId: emailId });
+    if (!recorded.notification) throw new Error("not recorded");
+    await deliverWebhook(event("email.sent", emailId, 1, to));
+    await deliverWebhook(
+      event("email.bounced", emailId, 5, to, {
+        bounce: { type: "Permanent", subType: "General", message: "mailbox does not exist" },
+      }),
+    );
+    // Resend's retry of an earlier delivered arrives last and changes nothing.
+    await deliverWebhook(event("email.delivered", emailId, 3, to));
+
+    const timeline = await timelineWith(recorded.notification.id, 3);
+    expect(timeline.events.map((entry) => entry.stateAfter)).toEqual(["sent", "delivered", "bounced"]);
+    expect(timeline.events[2]?.detail).toMatchObject({
+      bounce: { type: "Permanent", message: "mailbox does not exist" },
+    });
+    await stack.drained();
+    const after = await mailstate.timeline(recorded.notification.id);
+    expect(after?.recipients).toEqual([
+      { email: to, suppressed: true, reason: "hard_bounce", since: expect.any(String) },
+    ]);
+  });
+
+  it("webhooks before the send is recorded → parked; recording the Resend id replays them → delivered within 3 s", async () => {
+    const to = `${randomUUID()}@e2e.test`;
+    const emailId = randomUUID();
+    await deliverWebhook(event("email.sent", emailId, 1, to));
+    await deliverWebhook(event("email.delivered", emailId, 2, to));
+    await stack.drained();
+
+    const started = Date.now();
+    const recorded = await mailstate.record({ to, from: "hello@acme.test", subject: "Hi", resendEmailId: emailId });
+    if (!recorded.notification) throw new Error("not recorded");
+    const timeline = await timelineWith(recorded.notification.id, 2, 3_000);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(timeline.events.map((entry) => entry.stateAfter)).toEqual(["sent", "delivered"]);
+  });
+
+  it("record without an id, webhooks parked, then attach (PATCH) → the parked events are replayed into the timeline", async () => {
+    const to = `${randomUUID()}@e2e.test`;
+    const emailId = randomUUID();
+    const recorded = await mailstate.record({ to, from: "hello@acme.test", subject: "Hi" });
+    if (!recorded.notification) throw new Error("not recorded");
+    await deliverWebhook(event("email.sent", emailId, 1, to));
+    await stack.drained();
+    expect((await mailstate.timeline(recorded.notification.id))?.events).toEqual([]);
+
+    await mailstate.attach(recorded.notification.id, emailId);
+    const timeline = await timelineWith(recorded.notification.id, 1, 3_000);
+    expect(timeline.events.map((entry) => [entry.type, entry.stateAfter])).toEqual([["email.sent", "sent"]]);
+  });
+});
