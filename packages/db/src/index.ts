@@ -14,6 +14,7 @@ export { engagement, type NewEngagement } from "./engagement.ts";
 export { isDatabaseUnavailable } from "./errors.ts";
 export { type AdoptedEvent, events, type NewEvent } from "./events.ts";
 export { type NewNotification, type NotificationFilter, notifications, type Projection } from "./notifications.ts";
+export { ops } from "./ops.ts";
 export {
   createSqlPool,
   type EngagementRow,
@@ -24,4 +25,5 @@ export {
   type StoredEvent,
   withSqlTransaction,
 } from "./reconcile-store.ts";
+export { support } from "./support.ts";
 export { type NewSuppression, softBounces, suppressions } from "./suppressions.ts";

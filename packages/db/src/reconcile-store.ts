@@ -85,15 +85,36 @@ export const reconcileStore = {
     return new Map(rows.map((row) => [row.email_id, row.id]));
   },
 
-  /** Append; a logged svix-id is left as it is. Answers the svix-ids this call added. */
-  async appendEvents(client: SqlClient, events: EventRow[]): Promise<Set<string>> {
-    if (events.length === 0) return new Set();
-    const { rows } = await client.query<{ svix_id: string }>(
-      `INSERT INTO delivery_events (svix_id, type, occurred_at, email_id, payload, notification_id, status)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::jsonb[], $6::uuid[],
-                            $7::text[]::"EventStatus"[])
-       ON CONFLICT (svix_id) DO NOTHING
-       RETURNING svix_id`,
+  /**
+   * One round trip for the heart of a batch: append the events (a logged svix-id is left as it
+   * is), flip the parked events of these email ids to applied on their notification, and list the
+   * events these notifications had applied before this statement. All three read one snapshot, so
+   * the lists never overlap.
+   */
+  async appendAndAdopt(
+    client: SqlClient,
+    events: EventRow[],
+    matched: { emailIds: string[]; notificationIds: string[] },
+  ): Promise<{ inserted: Set<string>; adopted: StoredEvent[]; applied: { svixId: string; notificationId: string }[] }> {
+    const { rows } = await client.query<{ kind: string; svix_id: string; payload: unknown; notification_id: string }>(
+      `WITH inserted AS (
+         INSERT INTO delivery_events (svix_id, type, occurred_at, email_id, payload, notification_id, status)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::jsonb[], $6::uuid[],
+                              $7::text[]::"EventStatus"[])
+         ON CONFLICT (svix_id) DO NOTHING
+         RETURNING svix_id
+       ), adopted AS (
+         UPDATE delivery_events AS e SET status = 'applied', notification_id = n.id
+           FROM notifications AS n
+          WHERE n.resend_email_id = ANY($8::text[]) AND e.email_id = n.resend_email_id AND e.status = 'unmatched'
+         RETURNING e.svix_id, e.payload, n.id AS notification_id
+       ), applied AS (
+         SELECT svix_id, notification_id FROM delivery_events
+          WHERE notification_id = ANY($9::uuid[]) AND status = 'applied'
+       )
+       SELECT 'inserted' AS kind, svix_id, NULL::jsonb AS payload, NULL AS notification_id FROM inserted
+       UNION ALL SELECT 'adopted', svix_id, payload, notification_id::text FROM adopted
+       UNION ALL SELECT 'applied', svix_id, NULL, notification_id::text FROM applied`,
       [
         events.map((e) => e.svixId),
         events.map((e) => e.type),
@@ -102,22 +123,22 @@ export const reconcileStore = {
         events.map((e) => JSON.stringify(e.payload)),
         events.map((e) => e.notificationId),
         events.map((e) => e.status),
+        matched.emailIds,
+        matched.notificationIds,
       ],
     );
-    return new Set(rows.map((row) => row.svix_id));
-  },
-
-  /** Flip parked events of these email ids to applied, attached to their notification. */
-  async adoptUnmatched(client: SqlClient, emailIds: string[]): Promise<StoredEvent[]> {
-    if (emailIds.length === 0) return [];
-    const { rows } = await client.query<{ svix_id: string; payload: unknown; notification_id: string }>(
-      `UPDATE delivery_events AS e SET status = 'applied', notification_id = n.id
-         FROM notifications AS n
-        WHERE n.resend_email_id = ANY($1::text[]) AND e.email_id = n.resend_email_id AND e.status = 'unmatched'
-       RETURNING e.svix_id, e.payload, n.id::text AS notification_id`,
-      [emailIds],
-    );
-    return rows.map((row) => ({ svixId: row.svix_id, payload: row.payload, notificationId: row.notification_id }));
+    const result = {
+      inserted: new Set<string>(),
+      adopted: [] as StoredEvent[],
+      applied: [] as { svixId: string; notificationId: string }[],
+    };
+    for (const row of rows) {
+      if (row.kind === "inserted") result.inserted.add(row.svix_id);
+      else if (row.kind === "adopted")
+        result.adopted.push({ svixId: row.svix_id, payload: row.payload, notificationId: row.notification_id });
+      else result.applied.push({ svixId: row.svix_id, notificationId: row.notification_id });
+    }
+    return result;
   },
 
   async statusesOf(
@@ -155,40 +176,44 @@ export const reconcileStore = {
     return new Map(rows.map((row) => [row.svix_id, row.payload]));
   },
 
-  async appendEngagement(client: SqlClient, rows: EngagementRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    await client.query(
-      `INSERT INTO engagement_events (svix_id, notification_id, kind, occurred_at, link, user_agent, ip_address)
-       SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[]::"EngagementKind"[], $4::timestamptz[], $5::text[],
-                            $6::text[], $7::text[])
-       ON CONFLICT (svix_id) DO NOTHING`,
-      [
-        rows.map((r) => r.svixId),
-        rows.map((r) => r.notificationId),
-        rows.map((r) => r.kind),
-        rows.map((r) => r.occurredAt),
-        rows.map((r) => r.link),
-        rows.map((r) => r.userAgent),
-        rows.map((r) => r.ipAddress),
-      ],
-    );
-  },
-
-  async saveProjections(client: SqlClient, projections: Map<string, Projection>): Promise<void> {
-    if (projections.size === 0) return;
+  /** Engagement rows, soft-bounce resets and new projections, in one statement. */
+  async saveChanges(
+    client: SqlClient,
+    {
+      engagement = [],
+      projections = new Map(),
+      resetSoftBounces = [],
+    }: { engagement?: EngagementRow[]; projections?: Map<string, Projection>; resetSoftBounces?: string[] },
+  ): Promise<void> {
+    if (engagement.length === 0 && projections.size === 0 && resetSoftBounces.length === 0) return;
     const entries = [...projections];
     const column = <K extends keyof Projection>(key: K) => entries.map(([, projection]) => projection[key]);
     await client.query(
-      `UPDATE notifications AS n SET
+      `WITH engagement AS (
+         INSERT INTO engagement_events (svix_id, notification_id, kind, occurred_at, link, user_agent, ip_address)
+         SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[]::"EngagementKind"[], $4::timestamptz[], $5::text[],
+                              $6::text[], $7::text[])
+         ON CONFLICT (svix_id) DO NOTHING
+       ), reset AS (
+         DELETE FROM soft_bounce_counters WHERE email = ANY($17::text[])
+       )
+       UPDATE notifications AS n SET
           state = v.state::"DeliveryState", state_changed_at = v.state_changed_at, state_event_type = v.state_event_type,
           state_event_id = v.state_event_id, open_count = v.open_count, click_count = v.click_count,
           first_opened_at = v.first_opened_at, first_clicked_at = v.first_clicked_at, updated_at = now()
-         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::int[], $7::int[],
-                     $8::timestamptz[], $9::timestamptz[])
+         FROM unnest($8::uuid[], $9::text[], $10::timestamptz[], $11::text[], $12::text[], $13::int[], $14::int[],
+                     $15::timestamptz[], $16::timestamptz[])
               AS v(id, state, state_changed_at, state_event_type, state_event_id, open_count, click_count,
                    first_opened_at, first_clicked_at)
         WHERE n.id = v.id`,
       [
+        engagement.map((r) => r.svixId),
+        engagement.map((r) => r.notificationId),
+        engagement.map((r) => r.kind),
+        engagement.map((r) => r.occurredAt),
+        engagement.map((r) => r.link),
+        engagement.map((r) => r.userAgent),
+        engagement.map((r) => r.ipAddress),
         entries.map(([id]) => id),
         column("state"),
         column("stateChangedAt"),
@@ -198,6 +223,7 @@ export const reconcileStore = {
         column("clickCount"),
         column("firstOpenedAt"),
         column("firstClickedAt"),
+        resetSoftBounces,
       ],
     );
   },

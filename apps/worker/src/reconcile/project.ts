@@ -19,26 +19,42 @@ export function projectionOf(inputs: LoggedEvent[]): Projection {
   };
 }
 
+export interface AppliedRef {
+  svixId: string;
+  notificationId: string;
+}
+
 /**
- * Fold the applied events of each notification; answers id → projection. Events missing from the
- * cache are read from the log and parsed again (the log holds the raw payload).
+ * Fold the given applied events of each notification; answers id → projection. Events missing
+ * from the cache are read from the log and parsed again (the log holds the raw payload).
  */
-export async function computeProjections(
+export async function projectRefs(
   client: SqlClient | SqlPool,
-  notificationIds: string[],
-  cache = new ParsedEventCache(0),
+  notificationIds: Iterable<string>,
+  refs: AppliedRef[],
+  cache: ParsedEventCache,
 ): Promise<Map<string, Projection>> {
-  const refs = await reconcileStore.appliedEventIdsOf(client, notificationIds);
   const missing = refs.filter((ref) => cache.get(ref.svixId) === undefined).map((ref) => ref.svixId);
   const payloads = await reconcileStore.payloadsOf(client, missing);
-  const byNotification = new Map<string, LoggedEvent[]>(notificationIds.map((id) => [id, []]));
+  const byNotification = new Map<string, LoggedEvent[]>([...notificationIds].map((id) => [id, []]));
   for (const { svixId, notificationId } of refs) {
+    const list = byNotification.get(notificationId);
+    if (!list) continue;
     let event = cache.get(svixId);
     if (!event) {
       event = parseResendEvent(payloads.get(svixId));
       cache.set(svixId, event);
     }
-    byNotification.get(notificationId)?.push({ svixId, event });
+    list.push({ svixId, event });
   }
   return new Map([...byNotification].map(([id, logged]) => [id, projectionOf(logged)]));
+}
+
+/** Fold every applied event of these notifications, as the log holds them now. */
+export async function computeProjections(
+  client: SqlClient | SqlPool,
+  notificationIds: string[],
+  cache = new ParsedEventCache(0),
+): Promise<Map<string, Projection>> {
+  return projectRefs(client, notificationIds, await reconcileStore.appliedEventIdsOf(client, notificationIds), cache);
 }

@@ -60,7 +60,7 @@ export async function rebuildProjections(
       if (write) {
         await withSqlTransaction(sql, async (client) => {
           await client.query("SELECT 1 FROM notifications WHERE id = $1::uuid FOR UPDATE", [stored.id]);
-          await reconcileStore.saveProjections(client, await computeProjections(client, [stored.id]));
+          await reconcileStore.saveChanges(client, { projections: await computeProjections(client, [stored.id]) });
         });
       }
     }

@@ -57,10 +57,16 @@ export async function reconcileEvents(
         status: statusOf(event, notificationId),
       };
     });
-    const inserted = await reconcileStore.appendEvents(client, rows);
-    const adopted = await reconcileStore.adoptUnmatched(client, [...notificationOf.keys()]);
+    const {
+      inserted,
+      adopted,
+      applied: before,
+    } = await reconcileStore.appendAndAdopt(client, rows, {
+      emailIds: [...notificationOf.keys()],
+      notificationIds: [...notificationOf.values()],
+    });
 
-    await applySuppressionPolicy(
+    const { resetSoftBounces } = await applySuppressionPolicy(
       client,
       decoded.flatMap(({ svixId, event, occurredAt }) =>
         event && inserted.has(svixId) ? [{ svixId, event, occurredAt }] : [],
@@ -73,7 +79,7 @@ export async function reconcileEvents(
       const notificationId = rows[index]?.status === "applied" ? rows[index]?.notificationId : null;
       if (event && notificationId && inserted.has(svixId)) applied.push({ svixId, event, occurredAt, notificationId });
     }
-    await applyToNotifications(client, [...applied, ...adopted.map(toApplied)], cache);
+    await applyToNotifications(client, [...applied, ...adopted.map(toApplied)], before, cache, resetSoftBounces);
 
     const duplicates = rows.filter((row) => !inserted.has(row.svixId)).map((row) => row.svixId);
     const stillParked = (await reconcileStore.statusesOf(client, duplicates)).filter(
@@ -99,9 +105,12 @@ export async function reconcileEvents(
 /** Apply at once the events parked for these email ids, now that notifications carry them. */
 export async function replayParked(pool: SqlPool, emailIds: string[], cache: ParsedEventCache): Promise<string[]> {
   return withSqlTransaction(pool, async (client) => {
-    await reconcileStore.lockNotifications(client, emailIds);
-    const adopted = await reconcileStore.adoptUnmatched(client, emailIds);
-    await applyToNotifications(client, adopted.map(toApplied), cache);
+    const notificationOf = await reconcileStore.lockNotifications(client, emailIds);
+    const { adopted, applied: before } = await reconcileStore.appendAndAdopt(client, [], {
+      emailIds: [...notificationOf.keys()],
+      notificationIds: [...notificationOf.values()],
+    });
+    await applyToNotifications(client, adopted.map(toApplied), before, cache);
     return adopted.map((row) => row.svixId);
   });
 }

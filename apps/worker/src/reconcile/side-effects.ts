@@ -9,7 +9,7 @@ import {
   type SuppressionReason,
 } from "@mailstate/state-machine";
 import type { ParsedEventCache } from "./event-cache.ts";
-import { computeProjections } from "./project.ts";
+import { type AppliedRef, projectRefs } from "./project.ts";
 
 export interface LoggedEvent {
   svixId: string;
@@ -31,7 +31,11 @@ type SuppressionStep =
  * the address is what bounced. Steps run sorted by address so concurrent batches lock rows in the
  * same order and cannot deadlock.
  */
-export async function applySuppressionPolicy(client: SqlClient, logged: LoggedEvent[], policy: SuppressionPolicy) {
+export async function applySuppressionPolicy(
+  client: SqlClient,
+  logged: LoggedEvent[],
+  policy: SuppressionPolicy,
+): Promise<{ resetSoftBounces: string[] }> {
   const steps: SuppressionStep[] = [];
   for (const source of logged) {
     const plan = planSuppressions(source.event, policy);
@@ -40,10 +44,10 @@ export async function applySuppressionPolicy(client: SqlClient, logged: LoggedEv
     for (const email of plan.resetSoftBounce) steps.push({ kind: "reset", email, source });
   }
   steps.sort((a, b) => a.email.localeCompare(b.email) || a.source.occurredAt.getTime() - b.source.occurredAt.getTime());
-  // Deliveries are the common case: an address with nothing but resets here is reset in one go.
+  // Deliveries are the common case: addresses with nothing but resets in this batch are answered
+  // to the caller, which resets them in the batch's final statement (no other step touches them).
   const countedHere = new Set(steps.filter((step) => step.kind !== "reset").map((step) => step.email));
   const resetOnly = [...new Set(steps.filter((step) => !countedHere.has(step.email)).map((step) => step.email))];
-  await reconcileStore.resetSoftBounces(client, resetOnly);
   for (const step of steps.filter((candidate) => countedHere.has(candidate.email))) {
     const { svixId, event, occurredAt } = step.source;
     const metadata = { eventType: event.type, occurredAt: occurredAt.toISOString() };
@@ -68,6 +72,7 @@ export async function applySuppressionPolicy(client: SqlClient, logged: LoggedEv
       }
     }
   }
+  return { resetSoftBounces: resetOnly };
 }
 
 function engagementRow(applied: AppliedEvent): EngagementRow | null {
@@ -91,18 +96,20 @@ function engagementRow(applied: AppliedEvent): EngagementRow | null {
   return null;
 }
 
-/** Record the engagement of newly applied events and re-project every notification they touch. */
+/**
+ * Record the engagement of newly applied events and re-project every notification they touch.
+ * `before` lists the events those notifications had applied before this transaction.
+ */
 export async function applyToNotifications(
   client: SqlClient,
   applied: AppliedEvent[],
+  before: AppliedRef[],
   cache: ParsedEventCache,
+  resetSoftBounces: string[] = [],
 ): Promise<void> {
-  if (applied.length === 0) return;
-  await reconcileStore.appendEngagement(
-    client,
-    applied.map(engagementRow).filter((row): row is EngagementRow => row !== null),
-  );
-  const touched = [...new Set(applied.map((row) => row.notificationId))];
   for (const { svixId, event } of applied) cache.set(svixId, event);
-  await reconcileStore.saveProjections(client, await computeProjections(client, touched, cache));
+  const touched = new Set(applied.map((row) => row.notificationId));
+  const projections = await projectRefs(client, touched, [...before, ...applied], cache);
+  const engagement = applied.map(engagementRow).filter((row): row is EngagementRow => row !== null);
+  await reconcileStore.saveChanges(client, { engagement, projections, resetSoftBounces });
 }

@@ -1,0 +1,156 @@
+// The ops CLI, `pnpm mailstate <command>`: argument parsing, dispatch and exit codes.
+import { parseArgs } from "node:util";
+import { EnvError } from "@mailstate/runtime";
+import { z } from "zod";
+import { CliError, type Context, createContext, EXIT, type Io, messageOf, parseEnvOrThrow } from "./context.ts";
+import { rebuild } from "./rebuild.ts";
+import { replayUnmatched } from "./replay-unmatched.ts";
+import { stats } from "./stats.ts";
+import { listSuppressions, removeSuppression } from "./suppressions.ts";
+
+export const USAGE = `usage: pnpm mailstate <command> [options]
+
+commands:
+  stats [--json]                            queue depths per state (inbox, unmatched), parked events in the log,
+                                            notifications by state, suppressions by reason
+  replay-unmatched [--email-id <id>]        run every parked event (or those of one Resend email id) now: promote
+                   [--wait-ms <ms>] [--json]  delayed unmatched jobs, retry failed ones; report applied vs still unmatched
+  rebuild [--write]                         fold every notification's event log again and report the drift;
+                                            --write repairs the projections that differ
+  suppressions list [--reason <reason>]     the newest suppressions (reason: hard_bounce, soft_bounce_threshold,
+                    [--limit <n>] [--json]  complaint, manual; limit 1-10000, default 50)
+  suppressions remove <email>               take an address off the suppression list
+
+environment: DATABASE_URL, REDIS_URL, QUEUE_PREFIX (as the API and the worker; .env is read when present)
+exit codes: 0 done; 1 done, with a problem to look at (drift found, address not suppressed, jobs not run in time);
+            64 bad usage; 69 PostgreSQL or Redis unreachable; 78 bad environment`;
+
+const REASONS = ["hard_bounce", "soft_bounce_threshold", "complaint", "manual"] as const;
+
+type Command = {
+  options: NonNullable<Parameters<typeof parseArgs>[0]>["options"];
+  positionals: number;
+  run(context: Context, values: Record<string, unknown>, positionals: string[]): Promise<number>;
+};
+
+const json = { type: "boolean" } as const;
+
+const COMMANDS: Record<string, Command> = {
+  stats: {
+    options: { json },
+    positionals: 0,
+    run: (context, values) => stats(context, { json: values.json === true }),
+  },
+  "replay-unmatched": {
+    options: { "email-id": { type: "string" }, "wait-ms": { type: "string" }, json },
+    positionals: 0,
+    run: (context, values) => {
+      const emailId = option(
+        z.string().trim().min(1, "must not be empty").optional(),
+        values["email-id"],
+        "--email-id",
+      );
+      const waitMs = option(
+        z.coerce.number().int().min(0).max(600_000).default(30_000),
+        values["wait-ms"],
+        "--wait-ms",
+      );
+      return replayUnmatched(context, { waitMs, json: values.json === true, ...(emailId ? { emailId } : {}) });
+    },
+  },
+  rebuild: {
+    options: { write: { type: "boolean" } },
+    positionals: 0,
+    run: (context, values) => rebuild(context, { write: values.write === true }),
+  },
+  "suppressions list": {
+    options: { reason: { type: "string" }, limit: { type: "string" }, json },
+    positionals: 0,
+    run: (context, values) => {
+      const reason = option(z.enum(REASONS).optional(), values.reason, "--reason");
+      const limit = option(z.coerce.number().int().min(1).max(10_000).default(50), values.limit, "--limit");
+      return listSuppressions(context, { limit, json: values.json === true, ...(reason ? { reason } : {}) });
+    },
+  },
+  "suppressions remove": {
+    options: {},
+    positionals: 1,
+    run: (context, _values, [address]) => {
+      const email = option(z.email("must be an email address").transform(normalizeAddress), address, "<email>");
+      return removeSuppression(context, email);
+    },
+  },
+};
+
+/** Same rule as the server: `Name <Ada@Example.com>` → `ada@example.com`. */
+function normalizeAddress(address: string): string {
+  const angled = /<([^<>]*)>$/.exec(address.trim());
+  return (angled?.[1] ?? address).trim().toLowerCase();
+}
+
+function option<S extends z.ZodType>(schema: S, value: unknown, name: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new CliError(`${name}: ${result.error.issues[0]?.message ?? "invalid"}`, EXIT.usage);
+}
+
+function findCommand(argv: string[]): { name: string; command: Command; rest: string[] } {
+  const [first, second, ...others] = argv;
+  if (first === "suppressions") {
+    const name = `suppressions ${second ?? ""}`;
+    const command = COMMANDS[name];
+    if (!command)
+      throw new CliError(
+        second ? `unknown suppressions command: ${second} (list or remove)` : "suppressions: list or remove?",
+        EXIT.usage,
+      );
+    return { name, command, rest: others };
+  }
+  const command = first === undefined ? undefined : COMMANDS[first];
+  if (!command || first === undefined)
+    throw new CliError(first === undefined ? "no command given" : `unknown command: ${first}`, EXIT.usage);
+  return { name: first, command, rest: second === undefined ? others : [second, ...others] };
+}
+
+export async function runCli(argv: string[], source: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  if (argv.length === 0 || argv[0] === "help" || argv.includes("--help") || argv.includes("-h")) {
+    (argv.length === 0 ? io.err : io.out)(USAGE);
+    return argv.length === 0 ? EXIT.usage : EXIT.ok;
+  }
+  let context: Context | undefined;
+  try {
+    const { name, command, rest } = findCommand(argv);
+    let parsed: ReturnType<typeof parseArgs>;
+    try {
+      parsed = parseArgs({ args: rest, options: command.options ?? {}, allowPositionals: true, strict: true });
+    } catch (error) {
+      throw new CliError(`${name}: ${messageOf(error).split(". ")[0]}`, EXIT.usage);
+    }
+    if (parsed.positionals.length !== command.positionals)
+      throw new CliError(
+        command.positionals === 0
+          ? `${name}: unexpected argument ${parsed.positionals[0]}`
+          : `${name}: expected ${command.positionals} argument(s), got ${parsed.positionals.length}`,
+        EXIT.usage,
+      );
+    let env: ReturnType<typeof parseEnvOrThrow>;
+    try {
+      env = parseEnvOrThrow(source);
+    } catch (error) {
+      if (error instanceof EnvError) throw new CliError(error.message, EXIT.config);
+      throw error;
+    }
+    context = createContext(env, io);
+    return await command.run(context, parsed.values, parsed.positionals);
+  } catch (error) {
+    if (error instanceof CliError) {
+      io.err(`mailstate: ${error.message}`);
+      if (error.exitCode === EXIT.usage) io.err("run `pnpm mailstate --help` for the commands");
+      return error.exitCode;
+    }
+    io.err(`mailstate: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return EXIT.problem;
+  } finally {
+    await context?.close();
+  }
+}

@@ -1,0 +1,64 @@
+// `mailstate stats`: queue depths per state, parked events in the log, notifications by state, suppressions by reason.
+import { events, ops } from "@mailstate/db";
+import { type Context, fromDb } from "./context.ts";
+
+const JOB_STATES = ["waiting", "active", "delayed", "prioritized", "waiting-children", "failed", "completed"] as const;
+
+export interface Stats {
+  queuePrefix: string;
+  queues: Record<"inbox" | "unmatched", Record<(typeof JOB_STATES)[number], number>>;
+  unmatchedEvents: number;
+  notificationsByState: Record<string, number>;
+  suppressionsByReason: Record<string, number>;
+}
+
+export async function collectStats(context: Context): Promise<Stats> {
+  const queues = await context.queues();
+  const counts = async (queue: typeof queues.inbox) => {
+    const raw = await queue.getJobCounts(...JOB_STATES);
+    return Object.fromEntries(JOB_STATES.map((state) => [state, raw[state] ?? 0])) as Stats["queues"]["inbox"];
+  };
+  const db = context.db();
+  const [inbox, unmatched, unmatchedEvents, notificationsByState, suppressionsByReason] = await Promise.all([
+    counts(queues.inbox),
+    counts(queues.unmatched),
+    fromDb(context, events.countByStatus(db, "unmatched")),
+    fromDb(context, ops.notificationsByState(db)),
+    fromDb(context, ops.suppressionsByReason(db)),
+  ]);
+  return {
+    queuePrefix: context.env.QUEUE_PREFIX,
+    queues: { inbox, unmatched },
+    unmatchedEvents,
+    notificationsByState,
+    suppressionsByReason,
+  };
+}
+
+export async function stats(context: Context, { json }: { json: boolean }): Promise<number> {
+  const result = await collectStats(context);
+  const { out } = context.io;
+  if (json) {
+    out(JSON.stringify(result, null, 2));
+    return 0;
+  }
+  out(`queues (prefix ${result.queuePrefix})`);
+  for (const [name, counts] of Object.entries(result.queues)) {
+    out(`  ${name.padEnd(10)} ${JOB_STATES.map((state) => `${state} ${counts[state]}`).join("  ")}`);
+  }
+  out("event log");
+  out(`  unmatched events  ${result.unmatchedEvents}`);
+  out("notifications by state");
+  table(out, result.notificationsByState);
+  out("suppressions by reason");
+  table(out, result.suppressionsByReason);
+  return 0;
+}
+
+export function table(out: (line: string) => void, counts: Record<string, number>): void {
+  const rows = Object.entries(counts).sort(([, a], [, b]) => b - a);
+  if (rows.length === 0) return out("  (none)");
+  const width = Math.max(...rows.map(([key]) => key.length));
+  for (const [key, count] of rows) out(`  ${key.padEnd(width)}  ${String(count).padStart(6)}`);
+  out(`  ${"total".padEnd(width)}  ${String(rows.reduce((sum, [, count]) => sum + count, 0)).padStart(6)}`);
+}
