@@ -8,7 +8,13 @@ import os from "node:os";
 import { parseArgs } from "node:util";
 import { createDb } from "@mailstate/db";
 import { createQueues, createRedis, JOBS, jobIdFor, type Queues } from "@mailstate/queue";
-import { createMigratedDatabase, dropDatabase, makeWorkload, type WorkloadEvent } from "@mailstate/test-support";
+import {
+  createMigratedDatabase,
+  dropDatabase,
+  makeWorkload,
+  type Workload,
+  type WorkloadEvent,
+} from "@mailstate/test-support";
 
 const { values } = parseArgs({
   options: {
@@ -56,6 +62,17 @@ async function waitForLogged(count: number) {
   }
 }
 
+async function recordAll({ notifications }: Workload) {
+  await db.notification.createMany({
+    data: notifications.map((n) => ({
+      resendEmailId: n.emailId,
+      recipients: n.recipients,
+      from: "bench@acme.test",
+      subject: "bench",
+    })),
+  });
+}
+
 function percentile(sorted: number[], p: number) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
@@ -91,14 +108,7 @@ try {
     eventsPerNotification: Math.max(2, Math.round(EVENTS / NOTIFICATIONS)),
     label: "bench",
   });
-  await db.notification.createMany({
-    data: workload.notifications.map((n) => ({
-      resendEmailId: n.emailId,
-      recipients: n.recipients,
-      from: "bench@acme.test",
-      subject: "bench",
-    })),
-  });
+  await recordAll(workload);
   const backlog = workload.events;
   let started = performance.now();
   await enqueue(queues, backlog);
@@ -117,14 +127,7 @@ try {
     eventsPerNotification: 10,
     label: "steady",
   });
-  await db.notification.createMany({
-    data: steady.notifications.map((n) => ({
-      resendEmailId: n.emailId,
-      recipients: n.recipients,
-      from: "bench@acme.test",
-      subject: "bench",
-    })),
-  });
+  await recordAll(steady);
   const steadyEvents = steady.events.slice(0, RATE * SECONDS);
   const tick = 50;
   const perTick = Math.max(1, Math.round((RATE * tick) / 1000));
