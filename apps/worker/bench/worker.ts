@@ -21,7 +21,7 @@ const { values } = parseArgs({
     events: { type: "string", default: "20000" },
     notifications: { type: "string", default: "2000" },
     workers: { type: "string", default: "1" },
-    concurrency: { type: "string", default: "64" },
+    concurrency: { type: "string", default: "128" },
     rate: { type: "string", default: "1000" },
     seconds: { type: "string", default: "10" },
     keep: { type: "boolean", default: false },

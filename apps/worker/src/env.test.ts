@@ -5,7 +5,7 @@ import { loadWorkerEnv } from "./env.ts";
 describe("worker env", () => {
   it("applies the local defaults", () => {
     expect(loadWorkerEnv({})).toMatchObject({
-      WORKER_CONCURRENCY: 32,
+      WORKER_CONCURRENCY: 128,
       SOFT_BOUNCE_THRESHOLD: 3,
       QUEUE_PREFIX: "{mailstate}",
     });

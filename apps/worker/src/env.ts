@@ -4,8 +4,8 @@ import { z } from "zod";
 
 export const workerEnvSchema = z.object({
   ...commonEnv,
-  /** Jobs handled at once by this process. */
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(32),
+  /** Jobs in flight at once in this process: the ceiling on a batch's size. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(128),
   /** Inbox events reconciled together in one transaction, and how long a batch waits to fill. */
   WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(50),
   WORKER_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(1_000).default(2),
