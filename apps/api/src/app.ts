@@ -8,6 +8,7 @@ import { pinoHttp } from "pino-http";
 import type { ApiEnv } from "./env.ts";
 import { createMetrics, metricsRoutes } from "./http/metrics.ts";
 import { problemHandler, sendProblem } from "./http/problems.ts";
+import { opsRoutes } from "./ops/router.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import { openApiRoutes } from "./v1/openapi.ts";
@@ -44,6 +45,8 @@ export function createApp(deps: ApiDeps): Express {
   );
   app.use(openApiRoutes());
   app.use(v1Routes(deps));
+  // Bull Board and the support pages, behind basic auth.
+  app.use(opsRoutes(deps));
   app.use((_req, res) => sendProblem(res, "not_found"));
   app.use(problemHandler((error) => deps.logger.error({ err: error }, "unhandled error")));
   return app;

@@ -25,6 +25,7 @@ const app = createApp({ env, db, redis, queues, logger });
 
 const server = app.listen(env.PORT, env.HOST, () => {
   logger.info({ port: env.PORT }, "api listening");
+  if (!env.OPS_PASSWORD) logger.warn("OPS_PASSWORD is not set: Bull Board and the support pages answer 503");
 });
 
 onShutdown(logger, async () => {

@@ -1,21 +1,12 @@
 // /v1/notifications: record sends, attach Resend's id after the send, read state, timeline and pages.
 import { randomUUID } from "node:crypto";
-import {
-  type Db,
-  engagement,
-  events,
-  type Notification,
-  notifications,
-  type Prisma,
-  suppressions,
-} from "@mailstate/db";
+import { type Db, type Notification, notifications, type Prisma } from "@mailstate/db";
 import { addJob, jobIdFor, type Queues } from "@mailstate/queue";
-import { parseResendEvent, type ResendEvent, recipientsOf } from "@mailstate/resend-events";
 import type { Logger } from "@mailstate/runtime";
-import { normalizeEmail, timeline } from "@mailstate/state-machine";
 import { Router } from "express";
 import { AppError } from "../http/problems.ts";
 import { withTimeout } from "../http/timeout.ts";
+import { loadTimeline } from "../timeline.ts";
 import {
   attachBody,
   listNotificationsQuery,
@@ -125,36 +116,25 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
 
   router.get("/notifications/:id/timeline", async (req, res) => {
     const { id } = parseRequest(notificationIdParams, req.params, "params");
-    const row = await findOr404(id);
-    const [applied, engagementRows, suppressed] = await Promise.all([
-      events.listAppliedFor(db, [id]),
-      engagement.listForNotification(db, id),
-      suppressions.findMany(db, row.recipients),
-    ]);
-    // Applied rows passed this parse in the worker; the fold re-orders them by their own time.
-    const entries = timeline(
-      applied.map((event) => ({ svixId: event.svixId, event: parseResendEvent(event.payload) })),
-    );
-    const engagementBySvixId = new Map(engagementRows.map((item) => [item.svixId, item]));
+    const { notification, state, items, suppressions } = await loadTimeline(db, await findOr404(id));
     const body: TimelineJson = {
-      notification: notificationJson(row),
-      state: entries.at(-1)?.stateAfter ?? "recorded",
-      events: entries.map(
-        (entry): TimelineEntryJson => ({
-          svixId: entry.svixId,
-          type: entry.event.type,
-          occurredAt: entry.occurredAt.toISOString(),
-          kind: entry.kind,
-          stateBefore: entry.stateBefore,
-          stateAfter: entry.stateAfter,
-          moved: entry.moved,
-          recipients: [...new Set(recipientsOf(entry.event).map(normalizeEmail))],
-          engagement:
-            entry.kind === "engagement" ? engagementOf(entry.event, engagementBySvixId.get(entry.svixId)) : null,
-          detail: detailOf(entry.event),
+      notification: notificationJson(notification),
+      state,
+      events: items.map(
+        (item): TimelineEntryJson => ({
+          svixId: item.svixId,
+          type: item.type,
+          occurredAt: item.occurredAt.toISOString(),
+          kind: item.kind,
+          stateBefore: item.stateBefore,
+          stateAfter: item.stateAfter,
+          moved: item.moved,
+          recipients: item.recipients,
+          engagement: item.engagement,
+          detail: item.detail,
         }),
       ),
-      recipients: suppressionStatuses(row.recipients, suppressed),
+      recipients: suppressionStatuses(notification.recipients, suppressions),
     };
     res.json(body);
   });
@@ -171,27 +151,4 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
   });
 
   return router;
-}
-
-type EngagementRow = Awaited<ReturnType<typeof engagement.listForNotification>>[number];
-
-/** The logged engagement row when the worker has written it, else what the event itself says. */
-function engagementOf(event: ResendEvent, row: EngagementRow | undefined): TimelineEntryJson["engagement"] {
-  if (row) return { link: row.link, userAgent: row.userAgent, ipAddress: row.ipAddress };
-  const data = event.data as Record<string, unknown>;
-  const source = (data.click ?? data.open ?? {}) as Record<string, unknown>;
-  const text = (value: unknown) => (typeof value === "string" ? value : null);
-  return { link: text(source.link), userAgent: text(source.userAgent), ipAddress: text(source.ipAddress) };
-}
-
-const DETAIL_FIELDS = ["bounce", "failed", "suppressed", "complaint"] as const;
-
-/** What Resend said about the outcome (bounce type and message, failure reason, …), when it said anything. */
-function detailOf(event: ResendEvent): Record<string, unknown> | null {
-  const data = event.data;
-  if (typeof data !== "object" || data === null) return null;
-  const picked = Object.fromEntries(
-    DETAIL_FIELDS.flatMap((field) => (field in data ? [[field, (data as Record<string, unknown>)[field]]] : [])),
-  );
-  return Object.keys(picked).length > 0 ? picked : null;
 }

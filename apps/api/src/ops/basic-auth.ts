@@ -1,0 +1,44 @@
+// HTTP basic auth for the ops pages (Bull Board, support). Both sides are hashed before a
+// constant-time comparison, and username and password are always both compared, so the answer
+// takes the same time whichever part is wrong and however long it is.
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { RequestHandler } from "express";
+
+export interface OpsCredentials {
+  username: string;
+  password: string;
+}
+
+const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
+
+/** The user and password of an `Authorization: Basic …` header, or null when there is none or it is malformed. */
+export function parseBasicAuth(header: string | undefined): OpsCredentials | null {
+  const match = /^Basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i.exec(header ?? "");
+  if (!match?.[1]) return null;
+  const decoded = Buffer.from(match[1], "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon < 0) return null;
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+export function credentialsMatch(presented: OpsCredentials, expected: { username: Buffer; password: Buffer }): boolean {
+  const userOk = timingSafeEqual(digest(presented.username), expected.username);
+  const passwordOk = timingSafeEqual(digest(presented.password), expected.password);
+  return userOk && passwordOk;
+}
+
+export function requireBasicAuth(
+  credentials: OpsCredentials,
+  onDenied: (res: Parameters<RequestHandler>[1], reason: string) => void,
+): RequestHandler {
+  const expected = { username: digest(credentials.username), password: digest(credentials.password) };
+  return (req, res, next) => {
+    const presented = parseBasicAuth(req.get("authorization"));
+    if (presented && credentialsMatch(presented, expected)) return next();
+    res.set("WWW-Authenticate", 'Basic realm="mailstate ops", charset="UTF-8"');
+    onDenied(
+      res,
+      presented ? "The user name or password is not right." : "Sign in with the ops user name and password.",
+    );
+  };
+}

@@ -1,0 +1,134 @@
+// /support: find a notification by recipient, notification id or Resend email id, and read its
+// page (state, recipients and their suppressions, the timeline). Server-rendered HTML only.
+import { type Db, isDatabaseUnavailable, type Notification, notifications, support } from "@mailstate/db";
+import type { Logger } from "@mailstate/runtime";
+import { normalizeEmail } from "@mailstate/state-machine";
+import { type ErrorRequestHandler, type Response, Router } from "express";
+import { z } from "zod";
+import { loadTimeline } from "../timeline.ts";
+import { type Html, html } from "./html.ts";
+import { messagePage, notificationPage, type SearchView, SUPPORT_PATH, searchPage } from "./support-views.ts";
+
+export interface SupportDeps {
+  db: Db;
+  logger: Logger;
+}
+
+const PAGE_SIZE = 25;
+
+const searchQuery = z.object({
+  q: z.string().trim().max(500, "is too long").default(""),
+  cursor: z.uuid().optional(),
+});
+const pageParams = z.object({ id: z.uuid() });
+
+export type SearchTarget = { kind: "none" } | { kind: "recipient"; email: string } | { kind: "id"; id: string };
+
+/** One search box: an address searches by recipient; anything else is an id of either kind. */
+export function readSearch(query: string): SearchTarget {
+  if (query === "") return { kind: "none" };
+  if (query.includes("@")) return { kind: "recipient", email: normalizeEmail(query) };
+  return { kind: "id", id: query };
+}
+
+const isUuid = (value: string) => z.uuid().safeParse(value).success;
+
+function send(res: Response, status: number, page: Html): void {
+  res.status(status).type("html").send(page.value);
+}
+
+export function supportRoutes({ db, logger }: SupportDeps): Router {
+  const router = Router();
+
+  router.use((_req, res, next) => {
+    // Recipient addresses are personal data: keep them out of caches and away from other sites.
+    res.set({
+      "Cache-Control": "no-store",
+      "Content-Security-Policy":
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+      "Referrer-Policy": "no-referrer",
+      "X-Content-Type-Options": "nosniff",
+    });
+    next();
+  });
+
+  async function findById(id: string): Promise<Notification[]> {
+    // Resend's email ids are UUIDs too, so a UUID may be either kind: ask for both.
+    const [byId, byEmailId] = await Promise.all([
+      isUuid(id) ? notifications.findById(db, id) : null,
+      notifications.findByResendEmailId(db, id),
+    ]);
+    return [byId, byEmailId].filter(
+      (row, index, rows): row is Notification =>
+        row !== null && rows.findIndex((other) => other?.id === row.id) === index,
+    );
+  }
+
+  router.get("/", async (req, res) => {
+    const parsed = searchQuery.safeParse(req.query);
+    if (!parsed.success) {
+      return send(res, 400, messagePage("That search cannot be read", "Search for one address or one id at a time."));
+    }
+    const { q, cursor } = parsed.data;
+    const target = readSearch(q);
+    let view: SearchView;
+    if (target.kind === "id") {
+      view = { query: q, matchedBy: "id", results: await findById(target.id), nextPageHref: null };
+    } else {
+      const email = target.kind === "recipient" ? target.email : undefined;
+      const rows = await notifications.list(db, { email, cursor, limit: PAGE_SIZE + 1 });
+      const results = rows.slice(0, PAGE_SIZE);
+      const last = results.at(-1);
+      const nextPageHref =
+        rows.length > PAGE_SIZE && last
+          ? `${SUPPORT_PATH}?${new URLSearchParams({ ...(q ? { q } : {}), cursor: last.id })}`
+          : null;
+      view = { query: q, matchedBy: target.kind === "recipient" ? "recipient" : "latest", results, nextPageHref };
+    }
+    send(res, 200, searchPage(view));
+  });
+
+  router.get("/notifications/:id", async (req, res) => {
+    const parsed = pageParams.safeParse(req.params);
+    const row = parsed.success ? await notifications.findById(db, parsed.data.id) : null;
+    if (!row) {
+      return send(
+        res,
+        404,
+        messagePage("Notification not found", html`No notification has the id <code>${String(req.params.id)}</code>.`),
+      );
+    }
+    const recipients = [...new Set(row.recipients)];
+    const [timeline, counters] = await Promise.all([loadTimeline(db, row), support.softBounceCounts(db, recipients)]);
+    const suppressionOf = new Map(timeline.suppressions.map((item) => [item.email, item]));
+    const counterOf = new Map(counters.map((item) => [item.email, item]));
+    send(
+      res,
+      200,
+      notificationPage({
+        timeline,
+        recipients: recipients.map((email) => ({
+          email,
+          suppression: suppressionOf.get(email) ?? null,
+          softBounces: counterOf.get(email) ?? null,
+        })),
+      }),
+    );
+  });
+
+  router.use((_req, res) => {
+    send(res, 404, messagePage("Page not found", "There is no support page at this address."));
+  });
+
+  const errors: ErrorRequestHandler = (error, _req, res, _next) => {
+    if (isDatabaseUnavailable(error)) {
+      res.set("Retry-After", "5");
+      return send(res, 503, messagePage("Database unavailable", "PostgreSQL did not answer. Try again in a moment."));
+    }
+    logger.error({ err: error }, "support page failed");
+    send(res, 500, messagePage("Something went wrong", "The page could not be built; the error is in the API's log."));
+  };
+  router.use(errors);
+
+  return router;
+}

@@ -1,0 +1,92 @@
+// A notification's timeline, built once for every reader: /v1 serializes it to JSON, the support
+// pages render it as HTML. Its applied events, folded in event time, each with the state after it.
+import { type Db, engagement, events, type Notification, type Suppression, suppressions } from "@mailstate/db";
+import { parseResendEvent, type ResendEvent, recipientsOf } from "@mailstate/resend-events";
+import { type DeliveryState, type EventClass, normalizeEmail, timeline } from "@mailstate/state-machine";
+
+export interface EngagementDetail {
+  link: string | null;
+  userAgent: string | null;
+  ipAddress: string | null;
+}
+
+export interface TimelineItem {
+  svixId: string;
+  type: string;
+  event: ResendEvent;
+  /** The event's own time (its top-level created_at). */
+  occurredAt: Date;
+  /** When the worker first logged it; for a parked event, before its notification existed. */
+  receivedAt: Date;
+  kind: EventClass;
+  stateBefore: DeliveryState;
+  stateAfter: DeliveryState;
+  moved: boolean;
+  recipients: string[];
+  /** For opens and clicks (the link for clicks). */
+  engagement: EngagementDetail | null;
+  /** What Resend said about the outcome: `bounce`, `failed`, `suppressed`, `complaint`. */
+  detail: Record<string, unknown> | null;
+}
+
+export interface NotificationTimeline {
+  notification: Notification;
+  /** The state after the last event, `recorded` when there is none. */
+  state: DeliveryState;
+  items: TimelineItem[];
+  /** The active suppressions among the notification's recipients. */
+  suppressions: Suppression[];
+}
+
+export async function loadTimeline(db: Db, notification: Notification): Promise<NotificationTimeline> {
+  const [logged, engagementRows, suppressed] = await Promise.all([
+    events.listForNotification(db, notification.id),
+    engagement.listForNotification(db, notification.id),
+    suppressions.findMany(db, notification.recipients),
+  ]);
+  const applied = logged.filter((event) => event.status === "applied");
+  const receivedAt = new Map(applied.map((event) => [event.svixId, event.receivedAt]));
+  // Applied rows passed this parse in the worker; the fold re-orders them by their own time.
+  const entries = timeline(applied.map((event) => ({ svixId: event.svixId, event: parseResendEvent(event.payload) })));
+  const engagementBySvixId = new Map(engagementRows.map((item) => [item.svixId, item]));
+  const items = entries.map(
+    (entry): TimelineItem => ({
+      svixId: entry.svixId,
+      type: entry.event.type,
+      event: entry.event,
+      occurredAt: entry.occurredAt,
+      receivedAt: receivedAt.get(entry.svixId) ?? entry.occurredAt,
+      kind: entry.kind,
+      stateBefore: entry.stateBefore,
+      stateAfter: entry.stateAfter,
+      moved: entry.moved,
+      recipients: [...new Set(recipientsOf(entry.event).map(normalizeEmail))],
+      engagement: entry.kind === "engagement" ? engagementOf(entry.event, engagementBySvixId.get(entry.svixId)) : null,
+      detail: detailOf(entry.event),
+    }),
+  );
+  return { notification, state: items.at(-1)?.stateAfter ?? "recorded", items, suppressions: suppressed };
+}
+
+type EngagementRow = Awaited<ReturnType<typeof engagement.listForNotification>>[number];
+
+/** The logged engagement row when the worker has written it, else what the event itself says. */
+function engagementOf(event: ResendEvent, row: EngagementRow | undefined): EngagementDetail {
+  if (row) return { link: row.link, userAgent: row.userAgent, ipAddress: row.ipAddress };
+  const data = event.data as Record<string, unknown>;
+  const source = (data.click ?? data.open ?? {}) as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === "string" ? value : null);
+  return { link: text(source.link), userAgent: text(source.userAgent), ipAddress: text(source.ipAddress) };
+}
+
+const DETAIL_FIELDS = ["bounce", "failed", "suppressed", "complaint"] as const;
+
+/** What Resend said about the outcome (bounce type and message, failure reason, …), when it said anything. */
+function detailOf(event: ResendEvent): Record<string, unknown> | null {
+  const data = event.data;
+  if (typeof data !== "object" || data === null) return null;
+  const picked = Object.fromEntries(
+    DETAIL_FIELDS.flatMap((field) => (field in data ? [[field, (data as Record<string, unknown>)[field]]] : [])),
+  );
+  return Object.keys(picked).length > 0 ? picked : null;
+}
