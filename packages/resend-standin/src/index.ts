@@ -1,12 +1,20 @@
-// A local stand-in for Resend's HTTP API (the emails endpoints), for tests: the one fake mailstate
-// allows. Point the `resend` package at it with `new Resend(key, { baseUrl: standin.url })`.
-//
-// Shaped to grow: requests go through a route table, every accepted email is kept in `emails` and
-// announced to `onEmail` listeners, so a later webhook sender (Svix-signed events posted back to
-// mailstate) can hook in without touching the routes.
+// A local stand-in for Resend's HTTP API (the emails endpoints), for tests and the demo: the one
+// fake mailstate allows. Point the `resend` package at it with `new Resend(key, { baseUrl: standin.url })`.
+// Given `webhook`, it posts each accepted email's lifecycle back as Svix-signed webhooks.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createWebhookSender, type WebhookCounters, type WebhookOptions, type WebhookSender } from "./webhooks.ts";
+
+export { DEFAULT_RATES, firstLink, type Lifecycle, type Outcome, type WebhookRates } from "./lifecycle.ts";
+export {
+  newMessageId,
+  type PlannedEmail,
+  type WebhookCounters,
+  type WebhookDelivery,
+  type WebhookOptions,
+  type WebhookSender,
+} from "./webhooks.ts";
 
 export interface StandinOptions {
   /** 0 (default) picks a free port. */
@@ -14,6 +22,8 @@ export interface StandinOptions {
   host?: string;
   /** When set, only this bearer key is accepted (403 otherwise); any key is accepted by default. */
   apiKey?: string;
+  /** When set, every accepted email's events are posted to `webhook.url`, signed with `webhook.secret`. */
+  webhook?: WebhookOptions;
 }
 
 /** An email as Resend's API accepted it (snake_case fields, as posted), with the id it was given. */
@@ -52,8 +62,15 @@ export interface ResendStandin {
   emails: Map<string, StoredEmail>;
   /** Called for each accepted email, after the answer is decided. */
   onEmail(listener: (email: StoredEmail) => void): () => void;
+  /** The webhook sender, when `webhook` was given. */
+  webhooks: WebhookSender | null;
+  /** Webhooks posted, retried, failed… (all zero without `webhook`). */
+  readonly counters: WebhookCounters;
+  /** Resolves once every webhook planned so far was delivered or given up (at once without `webhook`). */
+  idle(timeoutMs?: number): Promise<void>;
   /** Forget everything sent so far. */
   reset(): void;
+  /** Stops the server and cancels pending webhooks. */
   close(): Promise<void>;
 }
 
@@ -94,8 +111,11 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
   const requests: ResendStandin["requests"] = [];
   const emails = new Map<string, StoredEmail>();
   const listeners = new Set<(email: StoredEmail) => void>();
+  const announced = new Set<string>();
   /** Idempotency-Key → the request body it first came with and the answer it got. */
   const idempotent = new Map<string, { path: string; body: string; reply: Reply }>();
+  const webhooks = options.webhook ? createWebhookSender(options.webhook) : null;
+  if (webhooks) listeners.add((email) => webhooks.schedule(email));
 
   function accept(raw: Record<string, unknown>, extra: Partial<StoredEmail>): StoredEmail {
     const email: StoredEmail = {
@@ -202,7 +222,10 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
         : typeof body === "object" && body !== null && "id" in body
           ? [String(body.id)]
           : [];
-    return ids.flatMap((id) => emails.get(id) ?? []);
+    // An idempotent replay answers ids already announced: they are not news.
+    const fresh = ids.filter((id) => !announced.has(id));
+    for (const id of fresh) announced.add(id);
+    return fresh.flatMap((id) => emails.get(id) ?? []);
   }
 
   async function route(req: IncomingMessage, method: string, path: string): Promise<Reply> {
@@ -251,6 +274,13 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
     batchCalls,
     requests,
     emails,
+    webhooks,
+    get counters() {
+      return webhooks?.counters ?? { scheduled: 0, posted: 0, delivered: 0, duplicates: 0, retried: 0, failed: 0 };
+    },
+    idle(timeoutMs) {
+      return webhooks ? webhooks.idle(timeoutMs) : Promise.resolve();
+    },
     onEmail(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -260,9 +290,12 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
       batchCalls.length = 0;
       requests.length = 0;
       emails.clear();
+      announced.clear();
       idempotent.clear();
+      webhooks?.reset();
     },
     close() {
+      webhooks?.close();
       server.closeAllConnections();
       return new Promise((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
     },

@@ -76,7 +76,11 @@ const COMMANDS: Record<string, Command> = {
     options: {},
     positionals: 1,
     run: (context, _values, [address]) => {
-      const email = option(z.email("must be an email address").transform(normalizeAddress), address, "<email>");
+      const email = option(
+        z.string().transform(normalizeAddress).pipe(z.email("must be an email address")),
+        address,
+        "<email>",
+      );
       return removeSuppression(context, email);
     },
   },

@@ -57,7 +57,10 @@ export async function stats(context: Context, { json }: { json: boolean }): Prom
 
 export function table(out: (line: string) => void, counts: Record<string, number>): void {
   const rows = Object.entries(counts).sort(([, a], [, b]) => b - a);
-  if (rows.length === 0) return out("  (none)");
+  if (rows.length === 0) {
+    out("  (none)");
+    return;
+  }
   const width = Math.max(...rows.map(([key]) => key.length));
   for (const [key, count] of rows) out(`  ${key.padEnd(width)}  ${String(count).padStart(6)}`);
   out(`  ${"total".padEnd(width)}  ${String(rows.reduce((sum, [, count]) => sum + count, 0)).padStart(6)}`);

@@ -25,12 +25,16 @@ export interface Reconciler {
 export function createReconciler({ sql, queues, logger, policy, batch }: ReconcilerDeps): Reconciler {
   const cache = new ParsedEventCache();
 
+  /** Retry jobs of events that are applied have nothing left to do: remove them so ops see none stale. */
+  async function unpark(svixIds: string[]): Promise<void> {
+    await Promise.all(svixIds.map((svixId) => queues.unmatched.remove(jobIdFor("unmatched", svixId)).catch(() => 0)));
+  }
+
   async function replay(emailIds: string[]): Promise<string[]> {
     const applied = await replayParked(sql, emailIds, cache);
     if (applied.length > 0) {
       logger.info({ emailIds, applied: applied.length }, "parked events applied");
-      // Their retry jobs have nothing left to do; remove them so ops see no stale parked jobs.
-      await Promise.all(applied.map((svixId) => queues.unmatched.remove(jobIdFor("unmatched", svixId)).catch(() => 0)));
+      await unpark(applied);
     }
     return applied;
   }
@@ -44,7 +48,10 @@ export function createReconciler({ sql, queues, logger, policy, batch }: Reconci
     // than after the first backoff.
     const emailIds = [...new Set(result.toPark.map((parked) => parked.emailId))];
     const recorded = await reconcileStore.notificationsCarrying(sql, emailIds);
-    if (recorded.length > 0) await replay(recorded);
+    if (recorded.length === 0) return;
+    await replay(recorded);
+    // A replay triggered by the recording itself may have applied them before their jobs existed.
+    await unpark(result.toPark.filter((parked) => recorded.includes(parked.emailId)).map((parked) => parked.svixId));
   }
 
   const batcher = new MicroBatcher<IncomingEvent, Outcome>(async (items) => {

@@ -1,0 +1,294 @@
+// `pnpm demo [--exit] [--count <n>] [--seed <n>]`: the whole pipeline on this machine without a
+// Resend account. Starts the API and the worker (queue prefix {mailstate-demo}), a Resend stand-in
+// posting signed webhooks back, sends a few hundred emails through @mailstate/sdk, waits until
+// their webhooks are reconciled, prints the states and where to look, then runs until Ctrl-C.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { parseArgs } from "node:util";
+import { createDb, ops } from "@mailstate/db";
+import { createResendStandin, type ResendStandin } from "@mailstate/resend-standin";
+import { createMailstate, type SendResult } from "@mailstate/sdk";
+import { Resend } from "resend";
+
+const STATES = [
+  "recorded",
+  "scheduled",
+  "sent",
+  "delivery_delayed",
+  "delivered",
+  "bounced",
+  "complained",
+  "failed",
+  "suppressed",
+] as const;
+
+const { values: flags } = parseArgs({
+  options: {
+    exit: { type: "boolean", default: false },
+    count: { type: "string", default: "300" },
+    seed: { type: "string" },
+    verbose: { type: "boolean", default: false },
+  },
+});
+const count = Number(flags.count);
+if (!Number.isInteger(count) || count < 60 || count > 5_000) fail("--count must be an integer from 60 to 5000");
+
+if (existsSync(".env")) process.loadEnvFile(".env");
+const env = process.env;
+const databaseUrl = env.DATABASE_URL || "postgresql://postgres@127.0.0.1:5432/mailstate";
+const queuePrefix = env.DEMO_QUEUE_PREFIX || "{mailstate-demo}";
+// Only the demo's processes get these; .env is never written.
+const secret =
+  env.RESEND_WEBHOOK_SECRET?.split(/[\s,]+/).find(Boolean) || `whsec_${randomBytes(24).toString("base64")}`;
+const apiKey = env.API_KEYS?.split(/[\s,]+/).find(Boolean) || `msk_demo_${randomBytes(16).toString("hex")}`;
+const opsUsername = env.OPS_USERNAME || "ops";
+const opsPassword = env.OPS_PASSWORD || randomBytes(9).toString("base64url");
+const seed = flags.seed === undefined ? randomBytes(4).readUInt32LE() : Number(flags.seed);
+const runId = randomUUID().slice(0, 8);
+const tenant = `demo-${runId}`;
+
+const children: { name: string; child: ChildProcess; output: string }[] = [];
+let standin: ResendStandin | undefined;
+let stopping = false;
+
+function fail(message: string): never {
+  console.error(`demo: ${message}`);
+  process.exit(1);
+}
+
+function log(line = ""): void {
+  console.log(line);
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "0.0.0.0", () => server.close(() => resolve(true)));
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+function start(name: string, script: string, extraEnv: Record<string, string>): Promise<void> {
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    env: { ...env, ...extraEnv },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const entry = { name, child, output: "" };
+  children.push(entry);
+  const ready = name === "api" ? /api listening/ : /worker ready/;
+  return new Promise((resolve, reject) => {
+    let isReady = false;
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString();
+      if (!isReady) {
+        entry.output += text;
+        if (ready.test(entry.output)) {
+          isReady = true;
+          entry.output = "";
+          resolve();
+        }
+      } else if (flags.verbose) process.stdout.write(text.replace(/^/gm, `[${name}] `));
+      else for (const line of text.split("\n")) if (/"level":(50|60)/.test(line)) console.error(`[${name}] ${line}`);
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.on("exit", (code, signal) => {
+      if (!isReady) reject(new Error(`${name} exited (${signal ?? code}) before it was ready:\n${entry.output}`));
+      else if (!stopping) {
+        console.error(`demo: ${name} exited (${signal ?? code})`);
+        void shutdown(1);
+      }
+    });
+  });
+}
+
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  standin?.close().catch(() => {});
+  await Promise.all(
+    children.map(
+      ({ child }) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once("exit", () => resolve());
+          child.kill("SIGTERM");
+        }),
+    ),
+  );
+  process.exit(code);
+}
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+
+const preferredPort = Number(env.DEMO_PORT || env.PORT || 3000);
+const port = (await portFree(preferredPort)) ? preferredPort : await freePort();
+if (port !== preferredPort) log(`port ${preferredPort} is taken; the demo's API uses ${port}`);
+
+log(`applying migrations to ${databaseUrl.replace(/:[^:@/]+@/, ":***@")} …`);
+const migrate = spawnSync("pnpm", ["--silent", "--filter", "@mailstate/db", "migrate"], {
+  env: { ...env, DATABASE_URL: databaseUrl },
+  encoding: "utf8",
+});
+if (migrate.status !== 0) fail(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+
+const shared = {
+  DATABASE_URL: databaseUrl,
+  QUEUE_PREFIX: queuePrefix,
+  RESEND_WEBHOOK_SECRET: secret,
+  LOG_LEVEL: "info",
+};
+log(`starting the API on :${port} and the worker (queue prefix ${queuePrefix}) …`);
+try {
+  await Promise.all([
+    start("api", "apps/api/src/main.ts", {
+      ...shared,
+      PORT: String(port),
+      API_KEYS: apiKey,
+      OPS_USERNAME: opsUsername,
+      OPS_PASSWORD: opsPassword,
+    }),
+    start("worker", "apps/worker/src/main.ts", shared),
+  ]);
+} catch (error) {
+  console.error(`demo: ${error instanceof Error ? error.message : String(error)}`);
+  await shutdown(1);
+}
+
+const baseUrl = `http://127.0.0.1:${port}`;
+standin = await createResendStandin({
+  webhook: {
+    url: `${baseUrl}/webhooks/resend`,
+    secret,
+    // Enough of each outcome that every state shows; pending + delay leaves some lingering in
+    // delivery_delayed, pending alone in sent.
+    rates: {
+      bounce: 0.08,
+      softBounce: 0.04,
+      complaint: 0.05,
+      fail: 0.02,
+      pending: 0.12,
+      delay: 0.3,
+      open: 0.55,
+      click: 0.25,
+    },
+    duplicateRate: 0.1,
+    maxDelayMs: 1_500,
+    lifecycleMs: 1_200,
+    seed,
+  },
+});
+const resend = new Resend("re_demo_standin_key", { baseUrl: standin.url });
+const mailstate = createMailstate({ baseUrl, apiKey });
+const db = createDb({ databaseUrl, poolSize: 2 });
+
+const CATEGORIES = ["welcome", "receipt", "digest", "password_reset"] as const;
+const emailFor = (i: number, to = `user${i}.${runId}@example.com`) => {
+  const category = CATEGORIES[i % CATEGORIES.length] ?? "welcome";
+  return {
+    from: "Acme <hello@acme.dev>",
+    to,
+    subject: `[demo] ${category.replace("_", " ")} #${i}`,
+    html: `<p>Hello from the mailstate demo.</p><p><a href="https://acme.dev/${category}?u=${i}">Open</a></p>`,
+    tags: [{ name: "category", value: category }],
+  };
+};
+
+const results: SendResult[] = [];
+const started = performance.now();
+log(`sending ${count} emails through @mailstate/sdk (seed ${seed}, tenant ${tenant}) …`);
+
+// Wave 1: most through sendBatch (100 per Resend call), the rest one by one, a few at a time.
+const wave1 = count - 25;
+const batched = Math.floor((wave1 * 2) / 3);
+results.push(
+  ...(await mailstate.sendBatch(
+    resend,
+    Array.from({ length: batched }, (_, i) => emailFor(i)),
+    { tenant },
+  )),
+);
+let next = batched;
+await Promise.all(
+  Array.from({ length: 8 }, async () => {
+    while (next < wave1) {
+      const i = next++;
+      results.push(await mailstate.send(resend, emailFor(i), { tenant, category: CATEGORIES[i % 4] }));
+    }
+  }),
+);
+// One email Resend refuses (no body): recorded, never sent, so it stays `recorded`.
+results.push(await mailstate.send(resend, { ...emailFor(wave1), html: undefined } as never, { tenant }));
+await settle();
+
+// Wave 2: the addresses that bounced or complained are suppressed now. The SDK refuses most sends to
+// them; password resets bypass the list, and Resend answers those with email.suppressed.
+const suppressedAddresses = [...(standin.webhooks?.plans.values() ?? [])]
+  .filter((plan) => plan.outcome === "bounced" || plan.outcome === "complained")
+  .flatMap((plan) => plan.events[0]?.body.data.to ?? [])
+  .filter((address): address is string => typeof address === "string");
+for (const [i, address] of suppressedAddresses.slice(0, 24).entries()) {
+  const bypass = i % 4 === 0;
+  results.push(
+    await mailstate.send(resend, emailFor(count + i, address), {
+      tenant,
+      ...(bypass ? { bypassSuppression: true, category: "password_reset" } : {}),
+    }),
+  );
+}
+await settle();
+const seconds = ((performance.now() - started) / 1000).toFixed(1);
+
+/** Until every webhook is posted and every sent email's notification shows its planned state (or 45 s). */
+async function settle(): Promise<void> {
+  await standin?.idle(60_000);
+  const planned = new Map(
+    [...(standin?.webhooks?.plans.values() ?? [])].map((plan) => [plan.emailId, plan.expectedState]),
+  );
+  const deadline = Date.now() + 45_000;
+  while (Date.now() < deadline) {
+    const states = await ops.statesByEmailId(db, [...planned.keys()]);
+    if ([...planned].every(([id, state]) => states.get(id) === state)) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  console.error("demo: some notifications had not reached their planned state after 45 s (is the worker busy?)");
+}
+
+const byState = await ops.notificationsByState(db, { tenant });
+const tally = (status: SendResult["status"]) => results.filter((result) => result.status === status).length;
+const counters = standin.counters;
+
+log();
+log(`mailstate demo: ${results.length} sends in ${seconds}s`);
+log();
+log(`notifications by state (tenant ${tenant})`);
+for (const state of STATES) if (byState[state]) log(`  ${state.padEnd(17)} ${String(byState[state]).padStart(5)}`);
+log();
+log(
+  `sends: ${tally("sent")} sent, ${tally("suppressed")} refused by the SDK (suppressed recipients), ${tally("failed")} refused by Resend`,
+);
+log(
+  `webhooks: ${counters.delivered} delivered to the API (${counters.duplicates} duplicates, ${counters.retried} retried, ${counters.failed} failed), out of order within ${1.5} s`,
+);
+log();
+log(`support page:  http://localhost:${port}/support`);
+log(`Bull Board:    http://localhost:${port}/admin/queues`);
+log(`credentials:   ${opsUsername} / ${opsPassword}   (OPS_USERNAME / OPS_PASSWORD)`);
+log(`API key:       ${apiKey}   (GET http://localhost:${port}/v1/notifications?tenant=${tenant})`);
+log(`ops CLI:       QUEUE_PREFIX='${queuePrefix}' DATABASE_URL='${databaseUrl}' pnpm mailstate stats`);
+log();
+await db.$disconnect();
+if (flags.exit) await shutdown(0);
+else log("running; Ctrl-C to stop");

@@ -1,0 +1,65 @@
+// `pnpm demo --exit` on a database and queue prefix of its own: within a minute, notifications in
+// every state it promises, and the summary says where to look and with which credentials.
+import { createQueues, createRedis } from "@mailstate/queue";
+import { createTestDatabase, type TestDatabase, testQueuePrefix, testRedisUrl } from "@mailstate/test-support";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, spawnProcess } from "./helpers/processes.ts";
+
+let database: TestDatabase;
+const prefix = testQueuePrefix("demo");
+
+beforeAll(async () => {
+  database = await createTestDatabase("demo");
+});
+afterAll(async () => {
+  const redis = createRedis(testRedisUrl(), "worker");
+  const queues = createQueues(redis, prefix);
+  await queues.inbox.obliterate({ force: true });
+  await queues.unmatched.obliterate({ force: true });
+  await queues.close();
+  redis.disconnect();
+  await database?.drop();
+});
+
+describe("pnpm demo --exit", () => {
+  it("300 emails → every state shows in the summary, with the support and Bull Board URLs and generated credentials; exit 0", async () => {
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: database.url,
+      REDIS_URL: testRedisUrl(),
+      DEMO_QUEUE_PREFIX: prefix,
+      DEMO_PORT: String(port),
+    };
+    // The demo generates what is missing, for its own processes only.
+    for (const name of ["RESEND_WEBHOOK_SECRET", "API_KEYS", "OPS_PASSWORD", "OPS_USERNAME", "PORT"]) delete env[name];
+    const demo = spawnProcess(process.execPath, ["--import", "tsx", "scripts/demo.ts", "--exit", "--seed", "7"], env);
+    const code = await new Promise<number | null>((resolve) => demo.child.on("exit", resolve));
+    const output = demo.output();
+    expect(code, output).toBe(0);
+
+    const states: Record<string, number> = Object.fromEntries(
+      [...output.matchAll(/^ {2}(\w+) +(\d+)$/gm)].map(([, state, count]) => [state, Number(count)]),
+    );
+    for (const state of [
+      "recorded",
+      "sent",
+      "delivery_delayed",
+      "delivered",
+      "bounced",
+      "complained",
+      "failed",
+      "suppressed",
+    ]) {
+      expect(states[state], `${state} in:\n${output}`).toBeGreaterThan(0);
+    }
+    expect(Object.values(states).reduce((sum, count) => sum + count, 0)).toBeGreaterThan(250);
+    expect(output).toMatch(
+      /sends: \d+ sent, [1-9]\d* refused by the SDK \(suppressed recipients\), 1 refused by Resend/,
+    );
+    expect(output).toMatch(/webhooks: \d+ delivered to the API \([1-9]\d* duplicates, \d+ retried, 0 failed\)/);
+    expect(output).toContain(`support page:  http://localhost:${port}/support`);
+    expect(output).toContain(`Bull Board:    http://localhost:${port}/admin/queues`);
+    expect(output).toMatch(/credentials: {3}ops \/ \S{8,} {3}\(OPS_USERNAME \/ OPS_PASSWORD\)/);
+  }, 90_000);
+});
