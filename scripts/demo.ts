@@ -10,19 +10,8 @@ import { parseArgs } from "node:util";
 import { createDb, ops } from "@mailstate/db";
 import { createResendStandin, type ResendStandin } from "@mailstate/resend-standin";
 import { createMailstate, type SendResult } from "@mailstate/sdk";
+import { DELIVERY_STATES } from "@mailstate/state-machine";
 import { Resend } from "resend";
-
-const STATES = [
-  "recorded",
-  "scheduled",
-  "sent",
-  "delivery_delayed",
-  "delivered",
-  "bounced",
-  "complained",
-  "failed",
-  "suppressed",
-] as const;
 
 const { values: flags } = parseArgs({
   options: {
@@ -274,7 +263,8 @@ log();
 log(`mailstate demo: ${results.length} sends in ${seconds}s`);
 log();
 log(`notifications by state (tenant ${tenant})`);
-for (const state of STATES) if (byState[state]) log(`  ${state.padEnd(17)} ${String(byState[state]).padStart(5)}`);
+for (const state of DELIVERY_STATES)
+  if (byState[state]) log(`  ${state.padEnd(17)} ${String(byState[state]).padStart(5)}`);
 log();
 log(
   `sends: ${tally("sent")} sent, ${tally("suppressed")} refused by the SDK (suppressed recipients), ${tally("failed")} refused by Resend`,

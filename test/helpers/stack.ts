@@ -5,7 +5,13 @@ import type { AddressInfo } from "node:net";
 import { createDb, createSqlPool, type Db } from "@mailstate/db";
 import { createQueues, createRedis, type Queues } from "@mailstate/queue";
 import { createLogger } from "@mailstate/runtime";
-import { createTestDatabase, type TestDatabase, testQueuePrefix, testRedisUrl } from "@mailstate/test-support";
+import {
+  createTestDatabase,
+  type TestDatabase,
+  testQueuePrefix,
+  testRedisUrl,
+  waitForDrain,
+} from "@mailstate/test-support";
 import type { Redis } from "ioredis";
 import { createApp } from "../../apps/api/src/app.ts";
 import { loadApiEnv } from "../../apps/api/src/env.ts";
@@ -99,15 +105,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
       workers.push({ running, redis: workerRedis, sql });
       return running;
     },
-    async drained(timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const counts = await queues.inbox.getJobCounts("waiting", "active", "delayed", "prioritized");
-        if (Object.values(counts).every((count) => count === 0)) return;
-        if (Date.now() > deadline) throw new Error(`inbox not drained: ${JSON.stringify(counts)}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    },
+    drained: (timeoutMs = 15_000) => waitForDrain(queues.inbox, timeoutMs),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -4,7 +4,13 @@ import { createDb, createSqlPool, type Db, notifications, type SqlPool } from "@
 import { addJob, createQueues, createRedis, jobIdFor, type Queues } from "@mailstate/queue";
 import { type CommonEventOverrides, makeEvent, type ResendEventType } from "@mailstate/resend-events";
 import { createLogger } from "@mailstate/runtime";
-import { createTestDatabase, type TestDatabase, testQueuePrefix, testRedisUrl } from "@mailstate/test-support";
+import {
+  createTestDatabase,
+  type TestDatabase,
+  testQueuePrefix,
+  testRedisUrl,
+  waitForDrain,
+} from "@mailstate/test-support";
 import type { Redis } from "ioredis";
 import { loadWorkerEnv } from "../src/env.ts";
 import { type RunningWorkers, startWorkers } from "../src/workers.ts";
@@ -64,15 +70,7 @@ export async function createHarness(label: string, { softBounceThreshold = 3 } =
       );
       return svixId;
     },
-    async drained(timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const counts = await queues.inbox.getJobCounts("waiting", "active", "delayed", "prioritized");
-        if (Object.values(counts).every((count) => count === 0)) return;
-        if (Date.now() > deadline) throw new Error(`inbox not drained: ${JSON.stringify(counts)}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    },
+    drained: (timeoutMs = 15_000) => waitForDrain(queues.inbox, timeoutMs),
     async close() {
       for (const { workers, redis } of running) {
         await workers.close();
