@@ -1,4 +1,12 @@
 export {
+  createMigratedDatabaseOn,
+  freePort,
+  type PostgresCluster,
+  type RedisServer,
+  startPostgresCluster,
+  startRedisServer,
+} from "./clusters.ts";
+export {
   createMigratedDatabase,
   createTestDatabase,
   databaseUrl,
@@ -8,5 +16,6 @@ export {
   testServerUrl,
   withAdminClient,
 } from "./databases.ts";
+export { waitForDrain } from "./queues.ts";
 export { testQueuePrefix, testRedisUrl } from "./redis.ts";
 export { makeWorkload, type Workload, type WorkloadEvent } from "./workload.ts";
