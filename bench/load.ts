@@ -1,0 +1,116 @@
+// Load generation for bench/run.ts: signed webhooks, fired closed-loop (as fast as N connections
+// go) or open-loop at a steady rate, with per-request latency and status counts.
+import { Agent, request } from "node:http";
+import { performance } from "node:perf_hooks";
+import type { WorkloadEvent } from "@mailstate/test-support";
+import { Webhook } from "svix";
+
+export const BENCH_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const signer = new Webhook(BENCH_SECRET);
+
+export interface Delivery {
+  svixId: string;
+  body: Buffer;
+  headers: Record<string, string | number>;
+}
+
+/** Signed now: the route refuses timestamps older than five minutes, so sign just before firing. */
+export function sign(events: WorkloadEvent[]): Delivery[] {
+  const now = new Date();
+  return events.map((event) => {
+    const body = Buffer.from(JSON.stringify(event.body));
+    return {
+      svixId: event.svixId,
+      body,
+      headers: {
+        "content-type": "application/json",
+        "content-length": body.length,
+        "svix-id": event.svixId,
+        "svix-timestamp": Math.floor(now.getTime() / 1_000),
+        "svix-signature": signer.sign(event.svixId, now, body),
+      },
+    };
+  });
+}
+
+export interface LoadResult {
+  requests: number;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  max: number;
+  statuses: Record<string, number>;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+/**
+ * Fire every delivery at `port` with `concurrency` connections. With `rate`, each request starts
+ * no earlier than its slot (open loop, so a slow server shows as latency, not as a lower rate).
+ */
+export async function fire(
+  port: number,
+  deliveries: Delivery[],
+  { concurrency = 50, rate }: { concurrency?: number; rate?: number } = {},
+): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  const count = (status: string) => {
+    statuses[status] = (statuses[status] ?? 0) + 1;
+  };
+  let next = 0;
+  const started = performance.now();
+  const one = (delivery: Delivery, due: number) =>
+    new Promise<void>((resolve) => {
+      const req = request(
+        { host: "127.0.0.1", port, path: "/webhooks/resend", method: "POST", agent, headers: delivery.headers },
+        (res) => {
+          res.resume();
+          res.on("end", () => {
+            latencies.push(performance.now() - due);
+            count(String(res.statusCode ?? 0));
+            resolve();
+          });
+        },
+      );
+      req.setTimeout(30_000, () => req.destroy(new Error("timeout")));
+      req.on("error", (error) => {
+        latencies.push(performance.now() - due);
+        count(error.message === "timeout" ? "timeout" : "error");
+        resolve();
+      });
+      req.end(delivery.body);
+    });
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (;;) {
+        const index = next++;
+        const delivery = deliveries[index];
+        if (!delivery) return;
+        let due = performance.now();
+        if (rate) {
+          due = started + (index / rate) * 1_000;
+          const wait = due - performance.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+        await one(delivery, due);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1_000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return {
+    requests: deliveries.length,
+    seconds,
+    rps: deliveries.length / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: latencies.at(-1) ?? 0,
+    statuses,
+  };
+}

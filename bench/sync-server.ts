@@ -1,0 +1,84 @@
+// Benchmark-only: the synchronous webhook design many tutorials show, to compare with the queue.
+// A bare express route verifies the Svix signature, then writes to PostgreSQL inside the request
+// (insert the event, update the notification row) and only then answers. Forked by bench/run.ts;
+// sends {port} over IPC once listening. Env: DATABASE_URL, RESEND_WEBHOOK_SECRET.
+import express from "express";
+import pg from "pg";
+import { Webhook } from "svix";
+
+/** Read once here: these knobs are the run's, not a build input. */
+const env = process.env;
+
+const secret = env.RESEND_WEBHOOK_SECRET ?? "";
+const webhook = new Webhook(secret);
+// pg's default pool (10), no statement timeout: what the tutorials ship.
+const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 10 });
+pool.on("error", () => {});
+
+const STATE_OF: Record<string, string> = {
+  "email.sent": "sent",
+  "email.delivered": "delivered",
+  "email.delivery_delayed": "delivery_delayed",
+  "email.bounced": "bounced",
+  "email.complained": "complained",
+};
+
+const app = express();
+app.disable("x-powered-by");
+app.post("/webhooks/resend", express.raw({ type: () => true, limit: "256kb" }), async (req, res) => {
+  const raw = Buffer.isBuffer(req.body) ? req.body.toString("utf8") : "";
+  let event: { type: string; created_at?: string; data?: { email_id?: string } };
+  try {
+    // svix 2.x throws on a bad signature and answers nothing useful: parse the raw body ourselves.
+    webhook.verify(raw, req.headers as Record<string, string>);
+    event = JSON.parse(raw) as typeof event;
+  } catch {
+    res.status(400).json({ error: "invalid signature" });
+    return;
+  }
+  const svixId = String(req.headers["svix-id"]);
+  const emailId = event.data?.email_id ?? null;
+  const client = await pool.connect().catch(() => undefined);
+  if (!client) {
+    res.status(500).json({ error: "database unavailable" });
+    return;
+  }
+  try {
+    await client.query("BEGIN");
+    const inserted = await client.query(
+      `INSERT INTO delivery_events (svix_id, type, occurred_at, email_id, payload, status, notification_id)
+       SELECT $1, $2, $3::timestamptz, $4, $5::jsonb, 'applied',
+              (SELECT id FROM notifications WHERE resend_email_id = $4)
+       ON CONFLICT (svix_id) DO NOTHING`,
+      [svixId, event.type, event.created_at ?? new Date().toISOString(), emailId, raw],
+    );
+    if (inserted.rowCount === 1 && emailId) {
+      const state = STATE_OF[event.type];
+      if (state) {
+        await client.query(
+          `UPDATE notifications SET state = $2::"DeliveryState", updated_at = now() WHERE resend_email_id = $1`,
+          [emailId, state],
+        );
+      } else if (event.type === "email.opened") {
+        await client.query(
+          "UPDATE notifications SET open_count = open_count + 1, updated_at = now() WHERE resend_email_id = $1",
+          [emailId],
+        );
+      }
+    }
+    await client.query("COMMIT");
+    res.status(200).json({ status: "stored" });
+  } catch {
+    await client.query("ROLLBACK").catch(() => {});
+    res.status(500).json({ error: "database error" });
+  } finally {
+    client.release();
+  }
+});
+
+const server = app.listen(0, "127.0.0.1", () => {
+  const address = server.address();
+  process.send?.({ port: typeof address === "object" && address ? address.port : 0 });
+});
+process.on("SIGTERM", () => process.exit(0));
+process.on("disconnect", () => process.exit(0));
