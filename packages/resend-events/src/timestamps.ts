@@ -32,8 +32,22 @@ export class InvalidTimestampError extends Error {
   }
 }
 
+// Folds parse the same few timestamps again at every change of a notification; a parsed value is
+// immutable, so the last few thousand are kept.
+const MEMO_LIMIT = 10_000;
+const memo = new Map<string, ResendTimestamp>();
+
 /** Parses any ISO 8601 extended date-time; throws `InvalidTimestampError`. */
 export function parseResendTimestamp(input: string): ResendTimestamp {
+  const known = memo.get(input);
+  if (known) return known;
+  const parsed = Object.freeze(parseUncached(input));
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(input, parsed);
+  return parsed;
+}
+
+function parseUncached(input: string): ResendTimestamp {
   const match = ISO_PATTERN.exec(input.trim());
   if (!match) throw new InvalidTimestampError(input, "not an ISO 8601 date-time");
   const [, y, mo, d, h = "0", mi = "0", s = "0", fraction = "", zulu, sign, offH = "0", offM = "0"] = match;

@@ -3,10 +3,10 @@
 import { parseResendTimestamp, type ResendEvent, type ResendTimestamp } from "@mailstate/resend-events";
 import { classifyEvent, type EventClass } from "./classify.ts";
 import {
-  advanceDelivery,
   type DeliveryEventType,
   initialDeliverySnapshot,
   isDeliveryEventType,
+  nextDeliveryState,
   stateOf,
 } from "./machine.ts";
 import type { DeliveryState } from "./states.ts";
@@ -86,13 +86,13 @@ function compareOrdered(a: OrderedEvent, b: OrderedEvent): number {
 }
 
 function run(events: readonly LoggedEvent[]): { snapshot: DeliverySnapshot; entries: TimelineEntry[] } {
-  let machine = initialDeliverySnapshot();
+  let state = stateOf(initialDeliverySnapshot());
   const snapshot: DeliverySnapshot = { ...INITIAL_DELIVERY_SNAPSHOT };
   const entries: TimelineEntry[] = [];
   for (const { svixId, event, at } of orderEvents(events)) {
-    const stateBefore = stateOf(machine);
-    machine = advanceDelivery(machine, event.type);
-    const stateAfter = stateOf(machine);
+    const stateBefore = state;
+    state = nextDeliveryState(state, event.type);
+    const stateAfter = state;
     const kind = classifyEvent(event);
     const moved = stateAfter !== stateBefore;
     // Only delivery event types move the machine; the type check says so to the compiler.

@@ -83,7 +83,18 @@ export function stateOf(snapshot: DeliveryMachineSnapshot): DeliveryState {
   return snapshot.value;
 }
 
+// The machine is finite and its transitions pure, so each (state, event type) pair is computed by
+// the machine once and remembered: folds run it for every event of a notification at every change.
+const transitions = new Map<string, DeliveryState>();
+
 /** The state a notification in `state` reaches on an event of `eventType`. */
 export function nextDeliveryState(state: DeliveryState, eventType: string): DeliveryState {
-  return stateOf(advanceDelivery(deliveryMachine.resolveState({ value: state }), eventType));
+  if (!isDeliveryEventType(eventType)) return state;
+  const key = `${state} ${eventType}`;
+  let next = transitions.get(key);
+  if (next === undefined) {
+    next = stateOf(advanceDelivery(deliveryMachine.resolveState({ value: state }), eventType));
+    transitions.set(key, next);
+  }
+  return next;
 }
