@@ -99,30 +99,36 @@ export const reconcileStore = {
     const { rows } = await client.query<{ kind: string; svix_id: string; payload: unknown; notification_id: string }>(
       `WITH inserted AS (
          INSERT INTO delivery_events (svix_id, type, occurred_at, email_id, payload, notification_id, status)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::jsonb[], $6::uuid[],
-                              $7::text[]::"EventStatus"[])
+         SELECT svix_id, type, occurred_at, email_id, payload, notification_id, status
+           FROM jsonb_to_recordset($1::jsonb) AS x(svix_id text, type text, occurred_at timestamptz, email_id text,
+                                                  payload jsonb, notification_id uuid, status "EventStatus")
          ON CONFLICT (svix_id) DO NOTHING
          RETURNING svix_id
        ), adopted AS (
          UPDATE delivery_events AS e SET status = 'applied', notification_id = n.id
            FROM notifications AS n
-          WHERE n.resend_email_id = ANY($8::text[]) AND e.email_id = n.resend_email_id AND e.status = 'unmatched'
+          WHERE n.resend_email_id = ANY($2::text[]) AND e.email_id = n.resend_email_id AND e.status = 'unmatched'
          RETURNING e.svix_id, e.payload, n.id AS notification_id
        ), applied AS (
          SELECT svix_id, notification_id FROM delivery_events
-          WHERE notification_id = ANY($9::uuid[]) AND status = 'applied'
+          WHERE notification_id = ANY($3::uuid[]) AND status = 'applied'
        )
        SELECT 'inserted' AS kind, svix_id, NULL::jsonb AS payload, NULL AS notification_id FROM inserted
        UNION ALL SELECT 'adopted', svix_id, payload, notification_id::text FROM adopted
        UNION ALL SELECT 'applied', svix_id, NULL, notification_id::text FROM applied`,
       [
-        events.map((e) => e.svixId),
-        events.map((e) => e.type),
-        events.map((e) => e.occurredAt),
-        events.map((e) => e.emailId),
-        events.map((e) => JSON.stringify(e.payload)),
-        events.map((e) => e.notificationId),
-        events.map((e) => e.status),
+        // One JSON document rather than seven arrays: pg would escape every payload into an array literal.
+        JSON.stringify(
+          events.map((e) => ({
+            svix_id: e.svixId,
+            type: e.type,
+            occurred_at: e.occurredAt,
+            email_id: e.emailId,
+            payload: e.payload,
+            notification_id: e.notificationId,
+            status: e.status,
+          })),
+        ),
         matched.emailIds,
         matched.notificationIds,
       ],
