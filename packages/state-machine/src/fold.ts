@@ -85,8 +85,10 @@ function compareOrdered(a: OrderedEvent, b: OrderedEvent): number {
   return 0;
 }
 
+const INITIAL_STATE = stateOf(initialDeliverySnapshot());
+
 function run(events: readonly LoggedEvent[]): { snapshot: DeliverySnapshot; entries: TimelineEntry[] } {
-  let state = stateOf(initialDeliverySnapshot());
+  let state = INITIAL_STATE;
   const snapshot: DeliverySnapshot = { ...INITIAL_DELIVERY_SNAPSHOT };
   const entries: TimelineEntry[] = [];
   for (const { svixId, event, at } of orderEvents(events)) {
