@@ -1,6 +1,6 @@
 // One BullMQ worker per queue, each dispatching by job name to the handlers of the catalog.
 import type { Db, SqlPool } from "@mailstate/db";
-import { createQueues, QUEUE_NAMES, type Queues } from "@mailstate/queue";
+import { backoffStrategy, createQueues, QUEUE_NAMES, type Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
@@ -51,6 +51,7 @@ export async function startWorkers({ env, db, sql, redis, logger }: WorkerDeps):
     lockDuration: env.WORKER_LOCK_DURATION_MS,
     stalledInterval: Math.max(1_000, Math.floor(env.WORKER_LOCK_DURATION_MS / 3)),
     maxStalledCount: 20,
+    settings: { backoffStrategy },
   };
   const inbox = new Worker(QUEUE_NAMES.inbox, processor, options);
   const unmatched = new Worker(QUEUE_NAMES.unmatched, processor, { ...options, concurrency: 4 });

@@ -12,6 +12,20 @@ const SECOND = 1_000;
 const HOUR = 3_600 * SECOND;
 const DAY = 24 * HOUR;
 
+export const CAPPED_EXPONENTIAL = "capped-exponential";
+const BACKOFF_CAP = 15 * SECOND;
+
+/**
+ * The workers' backoff for custom types (BullMQ computes "fixed" and "exponential" itself):
+ * doubling from the job's delay, never more than 15 s apart.
+ */
+export function backoffStrategy(attemptsMade: number, type?: string, _error?: Error, job?: { opts: JobsOptions }) {
+  if (type !== CAPPED_EXPONENTIAL) throw new Error(`unknown backoff type ${type}`);
+  const backoff = job?.opts.backoff;
+  const base = typeof backoff === "object" && backoff.delay ? backoff.delay : SECOND;
+  return Math.min(base * 2 ** Math.max(0, attemptsMade - 1), BACKOFF_CAP);
+}
+
 /** A verified webhook as the API received it: the parsed JSON body, untouched. */
 export const inboxEventPayload = z.object({
   svixId: z.string().min(1),
@@ -35,9 +49,10 @@ export const JOBS = {
     queue: QUEUE_NAMES.inbox,
     payload: inboxEventPayload,
     options: {
-      // Enough to ride out a PostgreSQL outage of several minutes: 1+2+4+…+256 s ≈ 8.5 min.
-      attempts: 10,
-      backoff: { type: "exponential", delay: SECOND },
+      // Rides out a PostgreSQL outage of about 9 minutes (1, 2, 4, 8, then every 15 s), and resumes
+      // within 15 s of its end rather than after a doubling backoff.
+      attempts: 40,
+      backoff: { type: CAPPED_EXPONENTIAL, delay: SECOND },
       removeOnComplete: { age: HOUR, count: 10_000 },
       removeOnFail: { age: 14 * DAY },
     },
@@ -46,8 +61,8 @@ export const JOBS = {
     queue: QUEUE_NAMES.inbox,
     payload: replayEmailPayload,
     options: {
-      attempts: 10,
-      backoff: { type: "exponential", delay: SECOND },
+      attempts: 40,
+      backoff: { type: CAPPED_EXPONENTIAL, delay: SECOND },
       removeOnComplete: { age: HOUR, count: 10_000 },
       removeOnFail: { age: 14 * DAY },
     },

@@ -1,4 +1,6 @@
 export {
+  backoffStrategy,
+  CAPPED_EXPONENTIAL,
   DEFAULT_QUEUE_PREFIX,
   type InboxEventPayload,
   inboxEventPayload,
