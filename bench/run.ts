@@ -320,7 +320,7 @@ From \`pnpm bench:ingest\`: 5,000 distinct signed webhooks after 1,000 warm-up, 
 
 ## Worker: reconcile into PostgreSQL
 
-From \`pnpm bench:worker ${WORKER_ARGS.join(" ")}\` (one worker process, concurrency 64):
+From \`pnpm bench:worker ${WORKER_ARGS.join(" ")}\` (one worker process, default settings: concurrency 128, batches of up to 50):
 
 - ${backlog || "n/a"}
 - ${steadyWorker || "n/a"}
