@@ -1,7 +1,7 @@
 // `pnpm bench:worker`: how fast the worker reconciles, on this machine's real PostgreSQL and Redis.
 // Phase 1 drains a backlog of N events for M notifications (events reconciled per second); phase 2
 // feeds events at a steady rate and reports the lag from enqueue to reconciled (p50/p99).
-// Options: --events 20000 --notifications 2000 --workers 1 --concurrency 64 --rate 1000 --seconds 10
+// Options: --events 20000 --notifications 2000 --workers 1 --concurrency 128 --rate 1000 --seconds 10
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import os from "node:os";
