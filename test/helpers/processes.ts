@@ -1,6 +1,5 @@
 // Spawned processes for end-to-end tests: collect output, wait for a line, stop with a signal.
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 
 export interface Spawned {
   child: ChildProcess;
@@ -46,14 +45,5 @@ export function spawnProcess(command: string, args: string[], env: NodeJS.Proces
   };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
+/** A port nothing listens on, for a server a test starts. */
+export { freePort } from "@mailstate/test-support";
