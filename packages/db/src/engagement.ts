@@ -19,12 +19,6 @@ export const engagement = {
     return inserted.count === 1;
   },
 
-  async appendMany(db: DbClient, rows: NewEngagement[]): Promise<number> {
-    if (rows.length === 0) return 0;
-    const inserted = await db.engagementEvent.createMany({ data: rows, skipDuplicates: true });
-    return inserted.count;
-  },
-
   listForNotification(db: DbClient, notificationId: string) {
     return db.engagementEvent.findMany({
       where: { notificationId },

@@ -12,7 +12,7 @@ export { Prisma } from "../generated/client/index.js";
 export { createDb, type Db, type DbClient, type DbOptions, inTransaction, pingDb } from "./client.ts";
 export { engagement, type NewEngagement } from "./engagement.ts";
 export { isDatabaseUnavailable } from "./errors.ts";
-export { type AdoptedEvent, events, type NewEvent } from "./events.ts";
+export { events, type NewEvent } from "./events.ts";
 export { type NewNotification, type NotificationFilter, notifications, type Projection } from "./notifications.ts";
 export { ops } from "./ops.ts";
 export {

@@ -93,34 +93,6 @@ export const notifications = {
     return db.notification.findUnique({ where: { resendEmailId } });
   },
 
-  findManyByResendEmailIds(db: DbClient, resendEmailIds: string[]): Promise<{ id: string; resendEmailId: string }[]> {
-    if (resendEmailIds.length === 0) return Promise.resolve([]);
-    return db.$queryRaw<{ id: string; resendEmailId: string }[]>`
-      SELECT id::text AS id, resend_email_id AS "resendEmailId" FROM notifications
-       WHERE resend_email_id = ANY(${resendEmailIds}::text[])`;
-  },
-
-  /** Row lock for the rest of the transaction, so concurrent events of one notification serialize. */
-  async lockByResendEmailId(db: DbClient, resendEmailId: string): Promise<{ id: string } | null> {
-    const rows = await db.$queryRaw<{ id: string }[]>`
-      SELECT id::text AS id FROM notifications WHERE resend_email_id = ${resendEmailId} FOR UPDATE`;
-    return rows[0] ?? null;
-  },
-
-  /** Lock every notification carrying one of these email ids, in id order so that concurrent batches never deadlock. */
-  lockManyByResendEmailIds(db: DbClient, resendEmailIds: string[]): Promise<{ id: string; resendEmailId: string }[]> {
-    if (resendEmailIds.length === 0) return Promise.resolve([]);
-    return db.$queryRaw<{ id: string; resendEmailId: string }[]>`
-      SELECT id::text AS id, resend_email_id AS "resendEmailId" FROM notifications
-       WHERE resend_email_id = ANY(${resendEmailIds}::text[]) ORDER BY id FOR UPDATE`;
-  },
-
-  async lockById(db: DbClient, id: string): Promise<boolean> {
-    const rows = await db.$queryRaw<{ id: string }[]>`
-      SELECT id::text AS id FROM notifications WHERE id = ${id}::uuid FOR UPDATE`;
-    return rows.length === 1;
-  },
-
   /**
    * Set the Resend email id once. Answers the row, or "conflict" when the notification already
    * carries another id or another notification carries this one.

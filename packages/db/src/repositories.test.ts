@@ -1,6 +1,18 @@
 import { createTestDatabase, type TestDatabase } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db, engagement, events, notifications, pingDb, softBounces, suppressions } from "./index.ts";
+import {
+  createDb,
+  createSqlPool,
+  type Db,
+  engagement,
+  events,
+  notifications,
+  pingDb,
+  reconcileStore,
+  softBounces,
+  suppressions,
+  withSqlTransaction,
+} from "./index.ts";
 
 let database: TestDatabase;
 let db: Db;
@@ -108,11 +120,21 @@ describe("repositories round-trip", () => {
       subject: "s",
       resendEmailId: "re_events",
     });
-    const adopted = await events.adoptUnmatched(db, ["re_events"]);
-    expect(adopted).toEqual([
-      { svixId: "msg_append_1", type: "email.sent", payload: event.payload, notificationId: notification.id },
+    // The worker adopts parked events through the SQL store, in one statement with the append.
+    const sql = createSqlPool({ databaseUrl: database.url, poolSize: 1 });
+    const first = await withSqlTransaction(sql, (client) =>
+      reconcileStore.appendAndAdopt(client, [], { emailIds: ["re_events"], notificationIds: [notification.id] }),
+    );
+    const again = await withSqlTransaction(sql, (client) =>
+      reconcileStore.appendAndAdopt(client, [], { emailIds: ["re_events"], notificationIds: [notification.id] }),
+    );
+    await sql.end();
+    expect(first.adopted).toEqual([
+      { svixId: "msg_append_1", payload: event.payload, notificationId: notification.id },
     ]);
-    expect(await events.adoptUnmatched(db, ["re_events"])).toEqual([]);
+    expect(first.applied).toEqual([]);
+    expect(again.adopted).toEqual([]);
+    expect(again.applied).toEqual([{ svixId: "msg_append_1", notificationId: notification.id }]);
     const logged = await events.listForNotification(db, notification.id);
     expect(logged.map((row) => [row.svixId, row.status])).toEqual([["msg_append_1", "applied"]]);
   });
