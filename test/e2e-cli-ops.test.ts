@@ -5,9 +5,9 @@ import { randomUUID } from "node:crypto";
 import { notifications, ops, suppressions } from "@mailstate/db";
 import { makeEvent } from "@mailstate/resend-events";
 import { testRedisUrl } from "@mailstate/test-support";
-import { Webhook } from "svix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Stack, startStack, TEST_WEBHOOK_SECRET } from "./helpers/stack.ts";
+import { type Stack, startStack } from "./helpers/stack.ts";
+import { newSvixId, signedWebhookHeaders } from "./helpers/webhooks.ts";
 
 let stack: Stack;
 let prefix: string;
@@ -45,18 +45,9 @@ function cli(...args: string[]): Promise<Run> {
   });
 }
 
-const signer = new Webhook(TEST_WEBHOOK_SECRET);
-
 async function postWebhook(type: "email.sent" | "email.delivered", emailId: string, createdAt: string) {
-  const svixId = `msg_${randomUUID().replaceAll("-", "")}`;
   const body = JSON.stringify(makeEvent(type, { created_at: createdAt, data: { email_id: emailId } }));
-  const now = new Date();
-  const answer = await stack.call("POST", "/webhooks/resend", body, {
-    "content-type": "application/json",
-    "svix-id": svixId,
-    "svix-timestamp": String(Math.floor(now.getTime() / 1000)),
-    "svix-signature": signer.sign(svixId, now, body),
-  });
+  const answer = await stack.call("POST", "/webhooks/resend", body, signedWebhookHeaders(newSvixId(), body));
   expect(answer.status).toBe(200);
 }
 

@@ -2,13 +2,12 @@
 // SDK sending through the Resend stand-in, Svix-signed webhooks posted to /webhooks/resend, and the
 // timeline read back over /v1. Real PostgreSQL and Redis throughout.
 import { randomUUID } from "node:crypto";
-import { type CommonEventOverrides, makeEvent, type ResendEventType } from "@mailstate/resend-events";
 import { createResendStandin, type ResendStandin } from "@mailstate/resend-standin";
 import { createMailstate, type Mailstate, type Timeline } from "@mailstate/sdk";
 import { Resend } from "resend";
-import { Webhook } from "svix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Stack, startStack, TEST_WEBHOOK_SECRET } from "./helpers/stack.ts";
+import { type Stack, startStack } from "./helpers/stack.ts";
+import { deliverWebhook, resendEvent } from "./helpers/webhooks.ts";
 
 let stack: Stack;
 let standin: ResendStandin;
@@ -27,30 +26,8 @@ afterAll(async () => {
   await standin?.close();
 });
 
-/** A Resend event about one email, stamped at a given second past 10:00. */
-function event(type: ResendEventType, emailId: string, second: number, to: string, data: Record<string, unknown> = {}) {
-  const at = `2026-11-22T10:00:${String(second).padStart(2, "0")}.000Z`;
-  return makeEvent(type, { created_at: at, data: { email_id: emailId, to: [to], ...data } } as CommonEventOverrides);
-}
-
 /** Post an event to /webhooks/resend as Resend does: JSON body, Svix headers, signed now. */
-async function deliverWebhook(body: object): Promise<string> {
-  const id = `msg_${randomUUID().replaceAll("-", "")}`;
-  const payload = JSON.stringify(body);
-  const now = new Date();
-  const response = await fetch(`${stack.baseUrl}/webhooks/resend`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "svix-id": id,
-      "svix-timestamp": String(Math.floor(now.getTime() / 1_000)),
-      "svix-signature": new Webhook(TEST_WEBHOOK_SECRET).sign(id, now, payload),
-    },
-    body: payload,
-  });
-  expect(response.status).toBe(200);
-  return id;
-}
+const post = (body: object) => deliverWebhook(stack.baseUrl, body);
 
 async function timelineWith(id: string, eventCount: number, timeoutMs = 10_000): Promise<Timeline> {
   const deadline = Date.now() + timeoutMs;
@@ -70,14 +47,14 @@ describe("record, then webhooks, then timeline", () => {
     if (sent.status !== "sent" || !sent.notificationId) throw new Error("not sent and recorded");
     const emailId = sent.resendEmailId;
 
-    await deliverWebhook(event("email.delivered", emailId, 2, to));
-    await deliverWebhook(event("email.sent", emailId, 1, to));
-    await deliverWebhook(
-      event("email.clicked", emailId, 4, to, {
+    await post(resendEvent("email.delivered", emailId, 2, to));
+    await post(resendEvent("email.sent", emailId, 1, to));
+    await post(
+      resendEvent("email.clicked", emailId, 4, to, {
         click: { link: "https://acme.test/reset", timestamp: "2026-11-22T10:00:04.000Z", ipAddress: "203.0.113.9" },
       }),
     );
-    await deliverWebhook(event("email.opened", emailId, 3, to));
+    await post(resendEvent("email.opened", emailId, 3, to));
 
     const timeline = await timelineWith(sent.notificationId, 4);
     expect(timeline.events.map((entry) => [entry.type, entry.stateAfter])).toEqual([
@@ -104,14 +81,14 @@ describe("record, then webhooks, then timeline", () => {
     const emailId = randomUUID();
     const recorded = await mailstate.record({ to, from: "hello@acme.test", subject: "Hi", resendEmailId: emailId });
     if (!recorded.notification) throw new Error("not recorded");
-    await deliverWebhook(event("email.sent", emailId, 1, to));
-    await deliverWebhook(
-      event("email.bounced", emailId, 5, to, {
+    await post(resendEvent("email.sent", emailId, 1, to));
+    await post(
+      resendEvent("email.bounced", emailId, 5, to, {
         bounce: { type: "Permanent", subType: "General", message: "mailbox does not exist" },
       }),
     );
     // Resend's retry of an earlier delivered arrives last and changes nothing.
-    await deliverWebhook(event("email.delivered", emailId, 3, to));
+    await post(resendEvent("email.delivered", emailId, 3, to));
 
     const timeline = await timelineWith(recorded.notification.id, 3);
     expect(timeline.events.map((entry) => entry.stateAfter)).toEqual(["sent", "delivered", "bounced"]);
@@ -128,8 +105,8 @@ describe("record, then webhooks, then timeline", () => {
   it("webhooks before the send is recorded → parked; recording the Resend id replays them → delivered within 3 s", async () => {
     const to = `${randomUUID()}@e2e.test`;
     const emailId = randomUUID();
-    await deliverWebhook(event("email.sent", emailId, 1, to));
-    await deliverWebhook(event("email.delivered", emailId, 2, to));
+    await post(resendEvent("email.sent", emailId, 1, to));
+    await post(resendEvent("email.delivered", emailId, 2, to));
     await stack.drained();
 
     const started = Date.now();
@@ -145,7 +122,7 @@ describe("record, then webhooks, then timeline", () => {
     const emailId = randomUUID();
     const recorded = await mailstate.record({ to, from: "hello@acme.test", subject: "Hi" });
     if (!recorded.notification) throw new Error("not recorded");
-    await deliverWebhook(event("email.sent", emailId, 1, to));
+    await post(resendEvent("email.sent", emailId, 1, to));
     await stack.drained();
     expect((await mailstate.timeline(recorded.notification.id))?.events).toEqual([]);
 

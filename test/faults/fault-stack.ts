@@ -16,9 +16,9 @@ import {
   type WorkloadEvent,
 } from "@mailstate/test-support";
 import type { Redis } from "ioredis";
-import { Webhook } from "svix";
 import { rebuildProjections } from "../../apps/worker/src/reconcile/rebuild.ts";
 import { type Spawned, spawnProcess } from "../helpers/processes.ts";
+import { signedWebhookHeaders, TEST_WEBHOOK_SECRET } from "../helpers/webhooks.ts";
 
 /** Read once here: these knobs are the run's, not a build input. */
 const runEnv = process.env;
@@ -27,7 +27,7 @@ const runEnv = process.env;
 export const CI_SCALE = runEnv.FAULTS_SCALE === "ci";
 export const scaled = <T>(full: T, ci: T): T => (CI_SCALE ? ci : full);
 
-export const WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+export const WEBHOOK_SECRET = TEST_WEBHOOK_SECRET;
 export const SOFT_BOUNCE_THRESHOLD = 3;
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -194,15 +194,8 @@ export async function enqueue(queues: Queues, events: WorkloadEvent[]): Promise<
 
 // --- signed webhooks -----------------------------------------------------------------------------
 
-const signer = new Webhook(WEBHOOK_SECRET);
-
 export function signedHeaders(svixId: string, body: string, at = new Date()): Record<string, string> {
-  return {
-    "content-type": "application/json",
-    "svix-id": svixId,
-    "svix-timestamp": String(Math.floor(at.getTime() / 1_000)),
-    "svix-signature": signer.sign(svixId, at, body),
-  };
+  return signedWebhookHeaders(svixId, body, { secret: WEBHOOK_SECRET, at });
 }
 
 /** POST one event as Resend would; answers the status (0 when the connection itself failed). */

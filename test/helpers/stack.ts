@@ -17,9 +17,10 @@ import { createApp } from "../../apps/api/src/app.ts";
 import { loadApiEnv } from "../../apps/api/src/env.ts";
 import { loadWorkerEnv } from "../../apps/worker/src/env.ts";
 import { type RunningWorkers, startWorkers } from "../../apps/worker/src/workers.ts";
+import { TEST_WEBHOOK_SECRET } from "./webhooks.ts";
 
 export const TEST_API_KEY = "msk_test_0123456789abcdef0123456789abcdef";
-export const TEST_WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+export { TEST_WEBHOOK_SECRET };
 
 export interface Stack {
   baseUrl: string;
