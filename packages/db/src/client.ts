@@ -23,11 +23,6 @@ export function createDb({ databaseUrl, poolSize = 10, connectionTimeoutMs = 5_0
   return new PrismaClient({ adapter });
 }
 
-/** Serializable-safe by design: callers lock the rows they change, so read committed is enough. */
-export function inTransaction<T>(db: Db, fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
-  return db.$transaction(fn, { maxWait: 10_000, timeout: 30_000 });
-}
-
 /** True when PostgreSQL answers a trivial query. */
 export async function pingDb(db: Db): Promise<boolean> {
   try {

@@ -9,7 +9,7 @@ export type {
   SuppressionReason,
 } from "../generated/client/index.js";
 export { Prisma } from "../generated/client/index.js";
-export { createDb, type Db, type DbClient, type DbOptions, inTransaction, pingDb } from "./client.ts";
+export { createDb, type Db, type DbClient, type DbOptions, pingDb } from "./client.ts";
 export { engagement, type NewEngagement } from "./engagement.ts";
 export { isDatabaseUnavailable } from "./errors.ts";
 export { events, type NewEvent } from "./events.ts";
