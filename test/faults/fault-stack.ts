@@ -271,15 +271,27 @@ export async function missingFromLog(sql: SqlPool, svixIds: string[]): Promise<s
   return svixIds.filter((id) => !logged.has(id));
 }
 
-/** Until every inbox job is done (none waiting, delayed, active); answers how long it took. */
-export async function waitDrained(queues: Queues, timeoutMs: number): Promise<number> {
+/**
+ * Until every inbox job is done (none waiting, delayed, active); answers how long it took. On a
+ * timeout the error carries the end of the worker's output, which is what tells why.
+ */
+export async function waitDrained(queues: Queues, timeoutMs: number, worker?: Spawned): Promise<number> {
   const started = Date.now();
   for (;;) {
     const counts = await queues.inbox.getJobCounts("waiting", "active", "delayed", "prioritized");
     if (Object.values(counts).every((count) => count === 0)) return Date.now() - started;
-    if (Date.now() - started > timeoutMs) throw new Error(`inbox not drained: ${JSON.stringify(counts)}`);
+    const exited = worker && (worker.child.exitCode ?? worker.child.signalCode);
+    if (exited !== undefined && exited !== null) {
+      throw new Error(`the worker exited (${exited}) with the inbox at ${JSON.stringify(counts)}${tailOf(worker)}`);
+    }
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`inbox not drained: ${JSON.stringify(counts)}${tailOf(worker)}`);
     await sleep(100);
   }
+}
+
+function tailOf(worker: Spawned | undefined): string {
+  return worker ? `\nworker output (last 6000 chars):\n${worker.output().slice(-6_000)}` : "";
 }
 
 export interface Outcome {

@@ -57,7 +57,7 @@ describe(`PostgreSQL down for ${OUTAGE_SECONDS} s while webhooks are posted`, ()
     const outageSeconds = (backAt - downAt) / 1_000;
 
     const statuses = await posting;
-    await waitDrained(stack.queues, 600_000);
+    await waitDrained(stack.queues, 180_000, worker);
     const drainMs = Date.now() - backAt;
     const outcome = await checkOutcome(stack, workload);
     const { rows } = await stack.sql.query<{ max: number }>(

@@ -81,7 +81,7 @@ describe("Redis killed and restarted five times while webhooks are posted", () =
     const statuses = await posting;
     const postSeconds = (Date.now() - started) / 1_000;
 
-    const drainMs = await waitDrained(stack.queues, 120_000);
+    const drainMs = await waitDrained(stack.queues, 120_000, worker);
     const outcome = await checkOutcome(stack, workload);
     const { rows } = await stack.sql.query<{ count: string }>("SELECT count(*) FROM delivery_events");
     report("redis-restart", {

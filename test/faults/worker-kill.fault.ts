@@ -70,7 +70,7 @@ describe("the worker SIGKILLed every 2–5 s while events flow", () => {
     const killPhaseSeconds = (Date.now() - started) / 1_000;
 
     // The last worker runs in peace: whatever an earlier one held comes back when its lock lapses.
-    const drainMs = await waitDrained(stack.queues, 120_000);
+    const drainMs = await waitDrained(stack.queues, 120_000, worker);
     const outcome = await checkOutcome(stack, workload);
     report("worker-kill", {
       events: workload.events.length,

@@ -29,20 +29,33 @@ export function createSqlPool({
   return pool;
 }
 
+/**
+ * Run `fn` in a transaction on a client of its own. While a client is checked out the pool stops
+ * listening for its errors, so a connection dropped between two queries (PostgreSQL stopped or
+ * failed over) would be an uncaught 'error' event and kill the process: it is caught here, the
+ * transaction fails with it, and the broken client is destroyed rather than returned to the pool.
+ */
 export async function withSqlTransaction<T>(pool: SqlPool, fn: (client: SqlClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  const onConnectionError = (error: Error) => {
+    broken = error;
+  };
+  client.on("error", onConnectionError);
   try {
     await client.query("BEGIN");
     const result = await fn(client);
     await client.query("COMMIT");
     return result;
   } catch (error) {
-    await client.query("ROLLBACK").catch((rollbackError: Error) => {
-      broken = rollbackError;
-    });
+    if (!broken) {
+      await client.query("ROLLBACK").catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+    }
     throw error;
   } finally {
+    client.removeListener("error", onConnectionError);
     client.release(broken);
   }
 }

@@ -190,6 +190,31 @@ describe("repositories round-trip", () => {
 });
 
 describe("a database that is down", () => {
+  it("input: the connection is killed between two queries of a transaction → the transaction rejects, the process lives, the pool serves again", async () => {
+    const sql = createSqlPool({ databaseUrl: database.url, poolSize: 1 });
+    const admin = createSqlPool({ databaseUrl: database.url, poolSize: 1 });
+    try {
+      const attempt = withSqlTransaction(sql, async (client) => {
+        const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+        // The server ends this backend while no query is in flight: what a restart does to a worker
+        // that is folding events between two statements. Once the backend is gone its goodbye is on
+        // the socket; a moment later the client has read it, with no query to hand it to.
+        await admin.query("SELECT pg_terminate_backend($1)", [rows[0]?.pid]);
+        while ((await admin.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [rows[0]?.pid])).rowCount) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return client.query("SELECT 1");
+      });
+      await expect(attempt).rejects.toThrow(/terminat|not queryable|Connection terminated/i);
+      // The broken client was destroyed, not handed back: the next transaction gets a fresh one.
+      const { rows } = await withSqlTransaction(sql, (client) => client.query<{ one: number }>("SELECT 1 AS one"));
+      expect(rows).toEqual([{ one: 1 }]);
+    } finally {
+      await Promise.all([sql.end(), admin.end()]);
+    }
+  });
+
   it("pingDb answers false instead of throwing when nothing listens on the port", async () => {
     const down = createDb({ databaseUrl: "postgresql://postgres@127.0.0.1:1/nothing", connectionTimeoutMs: 500 });
     expect(await pingDb(down)).toBe(false);
