@@ -62,6 +62,15 @@ async function waitForLogged(count: number) {
   }
 }
 
+/** Until no inbox job is waiting, active or delayed (logged rows commit with the rest of a batch). */
+async function waitForIdle() {
+  for (;;) {
+    const counts = await queues.inbox.getJobCounts("waiting", "active", "delayed");
+    if (Object.values(counts).every((count) => count === 0)) return;
+    await sleep(25);
+  }
+}
+
 async function recordAll({ notifications }: Workload) {
   await db.notification.createMany({
     data: notifications.map((n) => ({
@@ -71,6 +80,19 @@ async function recordAll({ notifications }: Workload) {
       subject: "bench",
     })),
   });
+}
+
+/** A figure is only worth printing if the work was right: notifications off their expected state. */
+async function wrongStates({ expected }: Workload): Promise<number> {
+  const rows = await db.notification.findMany({
+    where: { resendEmailId: { in: [...expected.keys()] } },
+    select: { resendEmailId: true, state: true, openCount: true },
+  });
+  const right = rows.filter((row) => {
+    const want = expected.get(row.resendEmailId ?? "");
+    return want && want.state === row.state && want.opens === row.openCount;
+  });
+  return expected.size - right.length;
 }
 
 function percentile(sorted: number[], p: number) {
@@ -120,6 +142,9 @@ try {
   await waitForLogged(backlog.length);
   const drainSeconds = (performance.now() - started) / 1000;
   const throughput = backlog.length / drainSeconds;
+  // Logged and applied commit together, but the figure counts only if every state is the fold's.
+  await waitForIdle();
+  const wrongAfterBacklog = await wrongStates(workload);
 
   // Phase 2: a steady rate, fresh notifications, lag measured by BullMQ's own timestamps.
   const steady = makeWorkload({
@@ -147,6 +172,9 @@ try {
     }
   }
   lags.sort((a, b) => a - b);
+  await waitForIdle();
+  const wrong = wrongAfterBacklog + (await wrongStates(steady));
+  const failed = (await queues.inbox.getJobCounts("failed")).failed ?? 0;
 
   for (const worker of workers) worker.child.kill("SIGTERM");
   const cpus = os.cpus();
@@ -159,6 +187,10 @@ try {
   console.log(
     `steady:  ${steadyEvents.length} events at ${RATE}/s: lag p50 ${percentile(lags, 50)} ms, p99 ${percentile(lags, 99)} ms, max ${lags.at(-1) ?? 0} ms (${lags.length} measured)`,
   );
+  console.log(
+    `check:   ${wrong} notification(s) off their expected state, ${failed} failed job(s) of ${backlog.length + steadyEvents.length}`,
+  );
+  if (wrong > 0 || failed > 0) process.exitCode = 1;
 } finally {
   await queues.inbox.obliterate({ force: true }).catch(() => {});
   await queues.unmatched.obliterate({ force: true }).catch(() => {});
