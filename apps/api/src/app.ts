@@ -8,6 +8,7 @@ import { pinoHttp } from "pino-http";
 import type { ApiEnv } from "./env.ts";
 import { createMetrics, metricsRoutes } from "./http/metrics.ts";
 import { problemHandler, sendProblem } from "./http/problems.ts";
+import { redactAddresses } from "./http/redact.ts";
 import { opsRoutes } from "./ops/router.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
@@ -36,9 +37,14 @@ export function createApp(deps: ApiDeps): Express {
   app.use(
     pinoHttp({
       logger: deps.logger,
-      // Method, path and status only: headers carry API keys and basic-auth credentials.
+      // Method, path and status only: headers carry API keys and basic-auth credentials, and the
+      // addresses in a URL are personal data.
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: redactAddresses(req.url),
+        }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),

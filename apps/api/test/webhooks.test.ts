@@ -291,6 +291,15 @@ describe("POST /webhooks/resend", () => {
     expect(text).not.toContain(signed.headers["svix-signature"]);
   });
 
+  it("input: GET /v1/suppressions/ada%40example.com and /support?q=ada@example.com → the request log has the route, not the address", async () => {
+    const from = api.lines.length;
+    await fetch(`${api.baseUrl}/v1/suppressions/ada%40example.com`);
+    await fetch(`${api.baseUrl}/support?q=ada@example.com`);
+    const urls = api.lines.slice(from).map((line) => (JSON.parse(line) as { req?: { url?: string } }).req?.url);
+    expect(urls).toEqual(["/v1/suppressions/[address]", "/support?q=[address]"]);
+    expect(api.lines.slice(from).join("")).not.toMatch(/ada(@|%40)/);
+  });
+
   it("input: GET /metrics after the matrix → outcome counters, enqueue histogram and inbox depth", async () => {
     const response = await fetch(`${api.baseUrl}/metrics`);
     expect(response.status).toBe(200);

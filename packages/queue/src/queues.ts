@@ -10,7 +10,11 @@ export interface Queues {
 }
 
 export function createQueues(connection: Redis, prefix: string, extra: Partial<QueueOptions> = {}): Queues {
-  const make = (name: QueueName) => new Queue(name, { connection, prefix, ...extra });
+  // BullMQ checks the server's version once per connection, and a check that fails is never retried.
+  // On a fail-fast producer connection (no offline queue) one stalled INFO at startup would leave the
+  // queues failing every add until a restart; the workers, whose connection waits, still check.
+  const skipVersionCheck = connection.options.enableOfflineQueue === false;
+  const make = (name: QueueName) => new Queue(name, { connection, prefix, skipVersionCheck, ...extra });
   const inbox = make(QUEUE_NAMES.inbox);
   const unmatched = make(QUEUE_NAMES.unmatched);
   return {
