@@ -107,11 +107,25 @@ describe("send", () => {
 });
 
 describe("sendBatch", () => {
-  it("250 emails → 3 batch calls to Resend (100, 100, 50), 250 notifications recorded and attached", async () => {
+  it("250 emails → 3 batch calls to Resend (100, 100, 50), 250 notifications recorded and attached, 3 + 3 calls to mailstate", async () => {
     const tenant = `batch-${randomUUID()}`;
     const emails = Array.from({ length: 250 }, (_, i) => email(`user${i}-${tenant}@sdk.test`));
-    const results = await mailstate.sendBatch(resend, emails, { tenant });
+    const calls: string[] = [];
+    const counting = createMailstate({
+      baseUrl: stack.baseUrl,
+      apiKey: stack.apiKey,
+      fetch: (input, init) => {
+        calls.push(`${init?.method ?? "GET"} ${new URL(String(input)).pathname}`);
+        return fetch(input, init);
+      },
+    });
+    const results = await counting.sendBatch(resend, emails, { tenant });
     expect(standin.batchCalls.map((call) => call.size)).toEqual([100, 100, 50]);
+    // One suppression check, then per chunk one record and one attach: not one request per email.
+    expect(calls).toEqual([
+      "POST /v1/suppressions/check",
+      ...Array(3).fill(["POST /v1/notifications/batch", "PATCH /v1/notifications/batch"]).flat(),
+    ]);
     expect(results.map((result) => result.status)).toEqual(Array(250).fill("sent"));
     const pages = [];
     let cursor: string | undefined;
@@ -130,6 +144,39 @@ describe("sendBatch", () => {
     const results = await mailstate.sendBatch(resend, [email(address()), email(blocked), email(address())]);
     expect(results.map((result) => result.status)).toEqual(["sent", "suppressed", "sent"]);
     expect(standin.batchCalls.map((call) => call.size)).toEqual([2]);
+  });
+});
+
+describe("attachBatch", () => {
+  it("input: [fresh, already attached to another id, unknown] → [attached, conflict, not_found], no throw", async () => {
+    const fresh = await mailstate.record({ to: [address()], from: "a@acme.test", subject: "s" });
+    const taken = await mailstate.record({
+      to: [address()],
+      from: "a@acme.test",
+      subject: "s",
+      resendEmailId: randomUUID(),
+    });
+    const unknown = randomUUID();
+    const freshEmailId = randomUUID();
+    const results = await mailstate.attachBatch([
+      { notificationId: fresh.notification?.id as string, resendEmailId: freshEmailId },
+      { notificationId: taken.notification?.id as string, resendEmailId: randomUUID() },
+      { notificationId: unknown, resendEmailId: randomUUID() },
+    ]);
+    expect(results).toEqual([
+      {
+        id: fresh.notification?.id,
+        status: "attached",
+        notification: expect.objectContaining({ resendEmailId: freshEmailId }),
+      },
+      {
+        id: taken.notification?.id,
+        status: "conflict",
+        notification: null,
+        detail: expect.stringMatching(/already carries/),
+      },
+      { id: unknown, status: "not_found", notification: null, detail: `no notification has id ${unknown}` },
+    ]);
   });
 });
 

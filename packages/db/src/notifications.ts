@@ -41,6 +41,11 @@ function isUniqueViolation(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
 }
 
+/** An update whose where clause matched no row (P2025). */
+function isRecordNotFound(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2025";
+}
+
 export const notifications = {
   /**
    * Insert, or return the existing row when the idempotency key or the Resend email id is already
@@ -102,16 +107,43 @@ export const notifications = {
     id: string,
     resendEmailId: string,
   ): Promise<Notification | "not_found" | "conflict"> {
-    const current = await db.notification.findUnique({ where: { id } });
-    if (!current) return "not_found";
-    if (current.resendEmailId === resendEmailId) return current;
-    if (current.resendEmailId) return "conflict";
-    try {
-      return await db.notification.update({ where: { id }, data: { resendEmailId } });
-    } catch (error) {
-      if (isUniqueViolation(error)) return "conflict";
-      throw error;
+    const [outcome] = await notifications.attachResendEmailIds(db, [{ id, resendEmailId }]);
+    return outcome ?? "not_found";
+  },
+
+  /**
+   * Attach Resend's ids after a send, one outcome per item in order. An id is set once: the same
+   * pair again is the notification as it is; another id, or an id another notification carries,
+   * is a conflict. One read for the lot, then one update per notification that still lacks its id.
+   */
+  async attachResendEmailIds(
+    db: DbClient,
+    items: { id: string; resendEmailId: string }[],
+  ): Promise<(Notification | "not_found" | "conflict")[]> {
+    const rows = await db.notification.findMany({ where: { id: { in: [...new Set(items.map((item) => item.id))] } } });
+    const current = new Map(rows.map((row) => [row.id, row]));
+    const outcomes: (Notification | "not_found" | "conflict")[] = [];
+    for (const { id, resendEmailId } of items) {
+      const row = current.get(id);
+      if (!row) outcomes.push("not_found");
+      else if (row.resendEmailId === resendEmailId) outcomes.push(row);
+      else if (row.resendEmailId) outcomes.push("conflict");
+      else {
+        try {
+          const updated = await db.notification.update({
+            where: { id, AND: [{ resendEmailId: null }] },
+            data: { resendEmailId },
+          });
+          current.set(id, updated);
+          outcomes.push(updated);
+        } catch (error) {
+          // Another notification carries the id, or a concurrent attach set this one first.
+          if (!isUniqueViolation(error) && !isRecordNotFound(error)) throw error;
+          outcomes.push("conflict");
+        }
+      }
     }
+    return outcomes;
   },
 
   saveProjection(db: DbClient, id: string, projection: Projection) {

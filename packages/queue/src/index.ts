@@ -13,5 +13,5 @@ export {
   replayEmailPayload,
   unmatchedEventPayload,
 } from "./catalog.ts";
-export { addJob, createQueues, type Queues, queueFor } from "./queues.ts";
+export { addJob, addJobs, createQueues, type Queues, queueFor } from "./queues.ts";
 export { createRedis, pingRedis, type RedisRole } from "./redis.ts";

@@ -43,4 +43,20 @@ export async function addJob<N extends JobName>(
   return queueFor(queues, name).add(name, data, { ...definition.options, ...options, jobId });
 }
 
+/** Many jobs of one catalog name in one round trip to Redis. */
+export async function addJobs<N extends JobName>(
+  queues: Queues,
+  name: N,
+  jobs: { payload: JobPayload<N>; jobId: string }[],
+) {
+  const definition = JOBS[name];
+  return queueFor(queues, name).addBulk(
+    jobs.map(({ payload, jobId }) => ({
+      name,
+      data: definition.payload.parse(payload),
+      opts: { ...definition.options, jobId },
+    })),
+  );
+}
+
 export { jobIdFor };

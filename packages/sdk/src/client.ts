@@ -11,6 +11,7 @@ import {
   sendWith,
 } from "./send.ts";
 import type {
+  AttachBatchResult,
   AttachResult,
   ListQuery,
   Notification,
@@ -41,6 +42,8 @@ export interface Mailstate {
   recordBatch(inputs: RecordInput[]): Promise<RecordResult[]>;
   /** Attach Resend's email id to a recorded notification, after the send. */
   attach(notificationId: string, resendEmailId: string): Promise<AttachResult>;
+  /** Attach many at once (100 per request): one result per item; a conflict is a result, not a throw. */
+  attachBatch(items: { notificationId: string; resendEmailId: string }[]): Promise<AttachBatchResult[]>;
   /** null when no notification has this id (and always on the no-op client). */
   get(notificationId: string): Promise<Notification | null>;
   list(query?: ListQuery): Promise<NotificationPage>;
@@ -99,6 +102,17 @@ export function createMailstate(options: MailstateOptions = {}): Mailstate {
       return { status: "attached", notification: body };
     },
 
+    async attachBatch(items) {
+      const results: AttachBatchResult[] = [];
+      for (const chunk of chunks(items, LIMITS.batch)) {
+        const { body } = await request<{ data: AttachBatchResult[] }>("PATCH", "/v1/notifications/batch", {
+          notifications: chunk.map((item) => ({ id: item.notificationId, resendEmailId: item.resendEmailId })),
+        });
+        results.push(...body.data);
+      }
+      return results;
+    },
+
     async get(notificationId) {
       return orNullOn404(request<Notification>("GET", `/v1/notifications/${encodeURIComponent(notificationId)}`));
     },
@@ -155,6 +169,7 @@ export function createNoopMailstate(): Mailstate {
     record: async () => ({ status: "disabled", notification: null }),
     recordBatch: async (inputs) => inputs.map(() => ({ status: "disabled", notification: null })),
     attach: async () => ({ status: "disabled", notification: null }),
+    attachBatch: async (items) => items.map(() => ({ status: "disabled", notification: null })),
     get: async () => null,
     list: async () => ({ data: [], nextCursor: null }),
     timeline: async () => null,

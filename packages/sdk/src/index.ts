@@ -12,6 +12,7 @@ export {
   type SuppressedRecipient,
 } from "./send.ts";
 export type {
+  AttachBatchResult,
   AttachResult,
   DeliveryState,
   ListQuery,

@@ -71,8 +71,6 @@ export type SendResult =
   | { status: "failed"; source: "resend"; notificationId: string | null; error: ResendErrorLike }
   | { status: "failed"; source: "mailstate"; notificationId: null; error: MailstateError };
 
-const ATTACH_CONCURRENCY = 8;
-
 function asList(value: string | string[] | undefined): string[] {
   if (value === undefined) return [];
   return Array.isArray(value) ? value : [value];
@@ -285,27 +283,29 @@ export async function sendBatchWith<E extends EmailLike>(
   );
 }
 
-/** PATCH each notification with its Resend id, a few at a time; a failure is that email's warning. */
+/** Attach Resend's ids to the chunk's notifications in one request; what fails is that email's warning. */
 async function attachAll(
   api: Mailstate,
   notificationIds: (string | null)[],
   resendIds: string[],
 ): Promise<MailstateError[][]> {
   const warnings: MailstateError[][] = notificationIds.map(() => []);
-  let next = 0;
-  const worker = async () => {
-    while (next < notificationIds.length) {
-      const position = next++;
-      const notificationId = notificationIds[position];
-      const resendEmailId = resendIds[position];
-      if (!notificationId || !resendEmailId) continue;
-      try {
-        await api.attach(notificationId, resendEmailId);
-      } catch (error) {
-        warnings[position]?.push(toMailstateError(error));
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: ATTACH_CONCURRENCY }, worker));
+  const positions = notificationIds.flatMap((id, position) => (id && resendIds[position] ? [position] : []));
+  if (positions.length === 0) return warnings;
+  try {
+    const results = await api.attachBatch(
+      positions.map((position) => ({
+        notificationId: notificationIds[position] as string,
+        resendEmailId: resendIds[position] as string,
+      })),
+    );
+    results.forEach((result, index) => {
+      if (result.status !== "conflict" && result.status !== "not_found") return;
+      const status = result.status === "conflict" ? 409 : 404;
+      warnings[positions[index] as number]?.push(new MailstateError(result.status, result.detail, { status }));
+    });
+  } catch (error) {
+    for (const position of positions) warnings[position]?.push(toMailstateError(error));
+  }
   return warnings;
 }

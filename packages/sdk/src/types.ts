@@ -62,6 +62,12 @@ export type AttachResult =
   | { status: "attached"; notification: Notification }
   | { status: "disabled"; notification: null };
 
+/** One item of `attachBatch`, in the order given. */
+export type AttachBatchResult =
+  | { status: "attached"; notification: Notification }
+  | { status: "conflict" | "not_found"; notification: null; detail: string }
+  | { status: "disabled"; notification: null };
+
 export interface NotificationPage {
   data: Notification[];
   nextCursor: string | null;

@@ -1,13 +1,14 @@
 // /v1/notifications: record sends, attach Resend's id after the send, read state, timeline and pages.
 import { randomUUID } from "node:crypto";
 import { type Db, type Notification, notifications, type Prisma } from "@mailstate/db";
-import { addJob, jobIdFor, type Queues } from "@mailstate/queue";
+import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import { Router } from "express";
 import { AppError } from "../http/problems.ts";
 import { withTimeout } from "../http/timeout.ts";
 import { loadTimeline } from "../timeline.ts";
 import {
+  attachBatchBody,
   attachBody,
   listNotificationsQuery,
   type NotificationJson,
@@ -33,18 +34,23 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
   const router = Router();
 
   /**
-   * Events that arrived before this id was recorded are parked; apply them now rather than at the
-   * next unmatched retry. Best effort: if Redis cannot take the job, the retry still applies them.
+   * Events that arrived before these ids were recorded are parked; apply them now rather than at
+   * the next unmatched retry. Best effort: if Redis cannot take the jobs, the retries still apply them.
    */
-  async function replayParked(emailId: string): Promise<void> {
+  async function replayParked(emailIds: string[]): Promise<void> {
+    if (emailIds.length === 0) return;
+    const jobs = emailIds.map((emailId) => ({
+      payload: { emailId },
+      jobId: jobIdFor("replay", `${emailId}-${randomUUID()}`),
+    }));
     try {
       await withTimeout(
-        addJob(queues, "inbox.replay-email", { emailId }, jobIdFor("replay", `${emailId}-${randomUUID()}`)),
+        addJobs(queues, "inbox.replay-email", jobs),
         REPLAY_ENQUEUE_TIMEOUT_MS,
         "enqueueing the replay",
       );
     } catch (error) {
-      logger.warn({ emailId, err: error instanceof Error ? error.message : String(error) }, "replay not enqueued");
+      logger.warn({ emailIds, err: error instanceof Error ? error.message : String(error) }, "replay not enqueued");
     }
   }
 
@@ -62,7 +68,7 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
       resendEmailId: input.resendEmailId ?? null,
       suppressionBypassed: input.suppressionBypassed,
     });
-    if (result.created && result.notification.resendEmailId) await replayParked(result.notification.resendEmailId);
+    if (result.created && result.notification.resendEmailId) await replayParked([result.notification.resendEmailId]);
     return result;
   }
 
@@ -91,23 +97,42 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
     res.status(data.some((item) => item.created) ? 201 : 200).json({ data });
   });
 
+  // Before /notifications/:id, which would take "batch" for an id.
+  router.patch("/notifications/batch", async (req, res) => {
+    const body = parseRequest(attachBatchBody, req.body, "body");
+    const outcomes = await notifications.attachResendEmailIds(db, body.notifications);
+    await replayParked(
+      body.notifications.filter((_, index) => typeof outcomes[index] === "object").map((item) => item.resendEmailId),
+    );
+    const data = await Promise.all(
+      body.notifications.map(async ({ id, resendEmailId }, index) => {
+        const outcome = outcomes[index] ?? "not_found";
+        if (typeof outcome === "object")
+          return { id, status: "attached" as const, notification: notificationJson(outcome) };
+        const detail =
+          outcome === "not_found" ? `no notification has id ${id}` : await conflictDetail(id, resendEmailId);
+        return { id, status: outcome, notification: null, detail };
+      }),
+    );
+    res.json({ data });
+  });
+
   router.patch("/notifications/:id", async (req, res) => {
     const { id } = parseRequest(notificationIdParams, req.params, "params");
     const { resendEmailId } = parseRequest(attachBody, req.body, "body");
     const outcome = await notifications.attachResendEmailId(db, id, resendEmailId);
     if (outcome === "not_found") throw new AppError("not_found", `no notification has id ${id}`);
-    if (outcome === "conflict") {
-      const holder = await notifications.findByResendEmailId(db, resendEmailId);
-      throw new AppError(
-        "conflict",
-        holder && holder.id !== id
-          ? `another notification (${holder.id}) already carries resendEmailId ${resendEmailId}`
-          : `notification ${id} already carries another resendEmailId`,
-      );
-    }
-    await replayParked(resendEmailId);
+    if (outcome === "conflict") throw new AppError("conflict", await conflictDetail(id, resendEmailId));
+    await replayParked([resendEmailId]);
     res.json(notificationJson(outcome));
   });
+
+  async function conflictDetail(id: string, resendEmailId: string): Promise<string> {
+    const holder = await notifications.findByResendEmailId(db, resendEmailId);
+    return holder && holder.id !== id
+      ? `another notification (${holder.id}) already carries resendEmailId ${resendEmailId}`
+      : `notification ${id} already carries another resendEmailId`;
+  }
 
   router.get("/notifications/:id", async (req, res) => {
     const { id } = parseRequest(notificationIdParams, req.params, "params");

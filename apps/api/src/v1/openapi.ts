@@ -119,6 +119,15 @@ export function buildOpenApiDocument(): JsonSchema {
             ...common,
           },
         },
+        patch: {
+          operationId: "attachResendEmailIdBatch",
+          summary: "Attach Resend's email ids after a batch send (up to 100); parked events are replayed",
+          requestBody: { required: true, content: json(ref("AttachResendEmailIdBatch")) },
+          responses: {
+            "200": answer("One status per item, in order: attached, conflict or not_found", ref("AttachBatchResult")),
+            ...common,
+          },
+        },
       },
       "/v1/notifications/{id}": {
         parameters: [idParameter],

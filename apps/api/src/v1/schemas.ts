@@ -63,6 +63,15 @@ export const attachBody = z
   .object({ resendEmailId: shortText(256) })
   .register(components, { id: "AttachResendEmailId" });
 
+export const attachBatchBody = z
+  .object({
+    notifications: z
+      .array(z.object({ id: z.uuid("must be a notification id (a UUID)"), resendEmailId: shortText(256) }))
+      .min(1)
+      .max(MAX_BATCH),
+  })
+  .register(components, { id: "AttachResendEmailIdBatch" });
+
 export const notificationIdParams = z.object({ id: z.uuid("must be a notification id (a UUID)") });
 export const emailParams = z.object({ email: emailAddress });
 
@@ -123,6 +132,19 @@ export const recordResultSchema = z
 export const recordBatchResultSchema = z
   .object({ data: z.array(recordResultSchema) })
   .register(components, { id: "RecordBatchResult" });
+
+export const attachBatchResultSchema = z
+  .object({
+    data: z.array(
+      z.object({
+        id: z.string(),
+        status: z.enum(["attached", "conflict", "not_found"]),
+        notification: notificationSchema.nullable(),
+        detail: z.string().optional().meta({ description: "Why it was not attached." }),
+      }),
+    ),
+  })
+  .register(components, { id: "AttachBatchResult" });
 
 export const notificationPageSchema = z
   .object({ data: z.array(notificationSchema), nextCursor: z.string().nullable() })

@@ -187,6 +187,61 @@ describe("PATCH /v1/notifications/:id", () => {
   });
 });
 
+describe("PATCH /v1/notifications/batch", () => {
+  it("input: [fresh, repeat of an attached pair, another id for it, unknown id] → 200 with one status per item, replays for the fresh one", async () => {
+    const fresh = (await api.call("POST", "/v1/notifications", notification())).body.notification;
+    const attachedId = randomUUID();
+    const attached = (await api.call("POST", "/v1/notifications", notification({ resendEmailId: attachedId }))).body
+      .notification;
+    const freshEmailId = randomUUID();
+    const unknown = randomUUID();
+    const answer = await api.call("PATCH", "/v1/notifications/batch", {
+      notifications: [
+        { id: fresh.id, resendEmailId: freshEmailId },
+        { id: attached.id, resendEmailId: attachedId },
+        { id: attached.id, resendEmailId: "re-another" },
+        { id: unknown, resendEmailId: "re-nobody" },
+      ],
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body.data).toEqual([
+      { id: fresh.id, status: "attached", notification: expect.objectContaining({ resendEmailId: freshEmailId }) },
+      { id: attached.id, status: "attached", notification: expect.objectContaining({ resendEmailId: attachedId }) },
+      {
+        id: attached.id,
+        status: "conflict",
+        notification: null,
+        detail: `notification ${attached.id} already carries another resendEmailId`,
+      },
+      { id: unknown, status: "not_found", notification: null, detail: `no notification has id ${unknown}` },
+    ]);
+    expect(await replayJobsFor(freshEmailId)).toHaveLength(1);
+    const stored = await api.call("GET", `/v1/notifications/${attached.id}`);
+    expect(stored.body.resendEmailId).toBe(attachedId);
+  });
+
+  it("input: the same fresh notification given two different ids in one batch → the first attaches, the second is a conflict", async () => {
+    const fresh = (await api.call("POST", "/v1/notifications", notification())).body.notification;
+    const answer = await api.call("PATCH", "/v1/notifications/batch", {
+      notifications: [
+        { id: fresh.id, resendEmailId: "re-first" },
+        { id: fresh.id, resendEmailId: "re-second" },
+      ],
+    });
+    expect(answer.body.data.map((item: { status: string }) => item.status)).toEqual(["attached", "conflict"]);
+  });
+
+  it("input: 101 items → 400 naming notifications; an item without an id → 400 naming notifications.0.id", async () => {
+    const many = Array.from({ length: 101 }, () => ({ id: randomUUID(), resendEmailId: "x" }));
+    const tooMany = await api.call("PATCH", "/v1/notifications/batch", { notifications: many });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.errors[0].path).toBe("notifications");
+    const noId = await api.call("PATCH", "/v1/notifications/batch", { notifications: [{ resendEmailId: "x" }] });
+    expect(noId.status).toBe(400);
+    expect(noId.body.errors[0].path).toBe("notifications.0.id");
+  });
+});
+
 describe("GET /v1/notifications/:id", () => {
   it("a recorded id → 200 with its state; an unknown uuid → 404; `nope` → 400 naming id", async () => {
     const created = (await api.call("POST", "/v1/notifications", notification())).body.notification;
@@ -316,6 +371,12 @@ describe("GET /openapi.json", () => {
       $ref: "#/components/schemas/RecordNotification",
     });
     expect(answer.body.components.schemas.Notification.properties.state.enum).toContain("bounced");
+    expect(Object.keys(answer.body.paths["/v1/notifications/batch"]).sort()).toEqual(["patch", "post"]);
+    expect(answer.body.components.schemas.AttachBatchResult.properties.data.items.properties.status.enum).toEqual([
+      "attached",
+      "conflict",
+      "not_found",
+    ]);
   });
 });
 
