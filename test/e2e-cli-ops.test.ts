@@ -102,7 +102,7 @@ describe("replay-unmatched, stats, rebuild", () => {
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ parked: 1, promoted: 1, applied: 0, stillUnmatched: 1 });
     const stats = JSON.parse((await cli("stats", "--json")).stdout);
-    expect(stats).toMatchObject({ unmatchedEvents: 1, notificationsByState: { delivered: 1 } });
+    expect(stats).toMatchObject({ unmatchedEvents: 1, notificationsByState: { delivered: 1 }, refusedSends: 0 });
     expect(await cli("replay-unmatched", "--email-id", randomUUID())).toMatchObject({ code: 0 });
   });
 
@@ -120,6 +120,19 @@ describe("replay-unmatched, stats, rebuild", () => {
     expect(repaired.stdout).toContain("1 differed from the log (repaired)");
     expect((await cli("rebuild")).stdout).toContain("0 differed");
     expect((await ops.statesByEmailId(stack.db, [claimed])).get(claimed)).toBe("delivered");
+  });
+
+  it("a send Resend refused (reported by the SDK) → stats counts it under its state, recorded", async () => {
+    const { notification } = await notifications.record(stack.db, {
+      recipients: ["refused@example.com"],
+      from: "hello@acme.test",
+      subject: "Refused",
+    });
+    const sendError = { name: "validation_error", message: "Invalid `to` field.", statusCode: 422 };
+    await notifications.applySendOutcomes(stack.db, [{ id: notification.id, sendError }]);
+    const stats = JSON.parse((await cli("stats", "--json")).stdout);
+    expect(stats).toMatchObject({ notificationsByState: { delivered: 1, recorded: 1 }, refusedSends: 1 });
+    expect((await cli("stats")).stdout).toMatch(/of them refused by Resend \(still recorded\) {2}1/);
   });
 });
 

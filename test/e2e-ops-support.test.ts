@@ -98,6 +98,16 @@ describe("support pages over HTTP", () => {
     expect(waiting.text).toContain("No Resend email id is attached yet");
   });
 
+  it("input: a send Resend refused (reported through PATCH sendError, with a <b> in the message) → the page says so, escaped, with no Resend id", async () => {
+    const id = await record({ to: `${randomUUID()}@ops.test`, subject: "Refused send" });
+    const sendError = { name: "validation_error", message: "Invalid `to` <b>field</b>", statusCode: 422 };
+    expect((await stack.call("PATCH", `/v1/notifications/${id}`, { sendError })).status).toBe(200);
+    const { status, text } = await page(`/support/notifications/${id}`);
+    expect(status).toBe(200);
+    expect(text).toContain("none: Resend refused the send");
+    expect(text).toContain("refused by Resend</span> validation_error (422): Invalid `to` &lt;b&gt;field&lt;/b&gt;");
+  });
+
   it("a recipient's results page on: 25 per page, then an “older” link with a cursor", async () => {
     const to = `${randomUUID()}@ops.test`;
     for (let index = 0; index < 27; index += 1) await record({ to, subject: `Bulk ${index}` });

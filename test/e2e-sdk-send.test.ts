@@ -98,11 +98,33 @@ describe("send", () => {
     expect((await mailstate.list({ email: to })).data).toHaveLength(1);
   });
 
-  it("an email Resend refuses (no html or text) → failed from resend with Resend's 422; the notification stays recorded without an id", async () => {
+  it("an email Resend refuses (no html or text) → failed from resend with Resend's 422; the notification carries the refusal", async () => {
     const result = await mailstate.send(resend, { from: "hello@acme.test", to: address(), subject: "s" } as never);
-    expect(result).toMatchObject({ status: "failed", source: "resend", error: { statusCode: 422 } });
+    expect(result).toMatchObject({ status: "failed", source: "resend", error: { statusCode: 422 }, warnings: [] });
     if (result.status !== "failed" || !result.notificationId) throw new Error("expected a recorded failure");
-    expect(await mailstate.get(result.notificationId)).toMatchObject({ resendEmailId: null, state: "recorded" });
+    const stored = await mailstate.get(result.notificationId);
+    expect(stored).toMatchObject({
+      resendEmailId: null,
+      state: "recorded",
+      sendError: { name: result.error.name, message: result.error.message, statusCode: 422 },
+    });
+    expect(Date.parse(stored?.sendError?.at ?? "")).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it("refused, then sent again with the same idempotencyKey → sent; the refusal is cleared when the id is attached", async () => {
+    const to = address();
+    const key = `retry-${randomUUID()}`;
+    const refused = await mailstate.send(resend, { from: "hello@acme.test", to, subject: "s" } as never, {
+      idempotencyKey: key,
+    });
+    const retried = await mailstate.send(resend, email(to), { idempotencyKey: key });
+    if (refused.status !== "failed" || retried.status !== "sent")
+      throw new Error(`got ${refused.status}, ${retried.status}`);
+    expect(retried.notificationId).toBe(refused.notificationId);
+    expect(await mailstate.get(retried.notificationId as string)).toMatchObject({
+      resendEmailId: retried.resendEmailId,
+      sendError: null,
+    });
   });
 });
 
@@ -138,6 +160,22 @@ describe("sendBatch", () => {
     expect(new Set(pages.map((row) => row.resendEmailId))).toEqual(new Set(standin.sent.map((sent) => sent.id)));
   });
 
+  it("input: 3 emails, the second with neither html nor text → Resend refuses the whole batch: 3 failed, each notification carrying the 422", async () => {
+    const emails = [email(address()), { from: "hello@acme.test", to: address(), subject: "s" }, email(address())];
+    const results = await mailstate.sendBatch(resend, emails as never[]);
+    expect(results.map((result) => [result.status, result.status === "failed" && result.source])).toEqual(
+      Array(3).fill(["failed", "resend"]),
+    );
+    for (const result of results) {
+      if (result.status !== "failed" || !result.notificationId) throw new Error("expected a recorded failure");
+      expect(result.warnings).toEqual([]);
+      expect(await mailstate.get(result.notificationId)).toMatchObject({
+        resendEmailId: null,
+        sendError: { statusCode: 422, name: result.error.name, message: result.error.message },
+      });
+    }
+  });
+
   it("3 emails, the second to a suppressed address → [sent, suppressed, sent] and one batch call of 2", async () => {
     const blocked = address();
     await mailstate.suppress(blocked);
@@ -147,7 +185,7 @@ describe("sendBatch", () => {
   });
 });
 
-describe("attachBatch", () => {
+describe("reportSendOutcomes", () => {
   it("input: [fresh, already attached to another id, unknown] → [attached, conflict, not_found], no throw", async () => {
     const fresh = await mailstate.record({ to: [address()], from: "a@acme.test", subject: "s" });
     const taken = await mailstate.record({
@@ -158,7 +196,7 @@ describe("attachBatch", () => {
     });
     const unknown = randomUUID();
     const freshEmailId = randomUUID();
-    const results = await mailstate.attachBatch([
+    const results = await mailstate.reportSendOutcomes([
       { notificationId: fresh.notification?.id as string, resendEmailId: freshEmailId },
       { notificationId: taken.notification?.id as string, resendEmailId: randomUUID() },
       { notificationId: unknown, resendEmailId: randomUUID() },

@@ -13,7 +13,16 @@ export { createDb, type Db, type DbClient, type DbOptions, pingDb } from "./clie
 export { engagement, type NewEngagement } from "./engagement.ts";
 export { isDatabaseUnavailable } from "./errors.ts";
 export { events, type NewEvent } from "./events.ts";
-export { type NewNotification, type NotificationFilter, notifications, type Projection } from "./notifications.ts";
+export {
+  type NewNotification,
+  type NotificationFilter,
+  notifications,
+  type Projection,
+  type SendError,
+  type SendOutcome,
+  type StoredSendError,
+  storedSendError,
+} from "./notifications.ts";
 export { ops } from "./ops.ts";
 export {
   createSqlPool,

@@ -41,6 +41,32 @@ function isUniqueViolation(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
 }
 
+/** Resend refused the send: its error, as Resend gave it. */
+export interface SendError {
+  name: string;
+  message: string;
+  statusCode?: number | null;
+}
+export type SendRefusal = { id: string; sendError: SendError };
+/** A refusal as stored on the notification: Resend's error and when it was reported. */
+export type StoredSendError = Required<SendError> & { at: string };
+
+/** The `sendError` column read back (null when the send was not refused). */
+export function storedSendError(row: Pick<Notification, "sendError">): StoredSendError | null {
+  const value = row.sendError;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+  const text = (key: string) => (typeof value[key] === "string" ? (value[key] as string) : "");
+  return {
+    name: text("name"),
+    message: text("message"),
+    statusCode: typeof value.statusCode === "number" ? value.statusCode : null,
+    at: text("at"),
+  };
+}
+
+/** The outcome of one send: Resend's email id, or its refusal. */
+export type SendOutcome = { id: string; resendEmailId: string } | SendRefusal;
+
 /** An update whose where clause matched no row (P2025). */
 function isRecordNotFound(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2025";
@@ -49,11 +75,15 @@ function isRecordNotFound(error: unknown): boolean {
 export const notifications = {
   /**
    * Insert, or return the existing row when the idempotency key or the Resend email id is already
-   * recorded. `created` says which.
+   * recorded. `created` says which. A repeat of a key that now brings the Resend id the first
+   * record lacked attaches it (`attached`), as the PATCH after a send would.
    */
-  async record(db: DbClient, input: NewNotification): Promise<{ notification: Notification; created: boolean }> {
+  async record(
+    db: DbClient,
+    input: NewNotification,
+  ): Promise<{ notification: Notification; created: boolean; attached: boolean }> {
     const existing = await notifications.findExisting(db, input);
-    if (existing) return { notification: existing, created: false };
+    if (existing) return notifications.attachOnRepeat(db, existing, input);
     try {
       const notification = await db.notification.create({
         data: {
@@ -69,14 +99,24 @@ export const notifications = {
           suppressionBypassed: input.suppressionBypassed ?? false,
         },
       });
-      return { notification, created: true };
+      return { notification, created: true, attached: false };
     } catch (error) {
       // A concurrent record of the same key won the race: answer with its row.
       if (!isUniqueViolation(error)) throw error;
       const winner = await notifications.findExisting(db, input);
       if (!winner) throw error;
-      return { notification: winner, created: false };
+      return notifications.attachOnRepeat(db, winner, input);
     }
+  },
+
+  async attachOnRepeat(db: DbClient, existing: Notification, input: Pick<NewNotification, "resendEmailId">) {
+    const unchanged = { notification: existing, created: false, attached: false };
+    if (existing.resendEmailId !== null || !input.resendEmailId) return unchanged;
+    const [outcome] = await notifications.applySendOutcomes(db, [
+      { id: existing.id, resendEmailId: input.resendEmailId },
+    ]);
+    // The id is another notification's: the repeat answers the first record as it is.
+    return typeof outcome === "object" ? { notification: outcome, created: false, attached: true } : unchanged;
   },
 
   async findExisting(db: DbClient, input: Pick<NewNotification, "idempotencyKey" | "resendEmailId">) {
@@ -107,40 +147,45 @@ export const notifications = {
     id: string,
     resendEmailId: string,
   ): Promise<Notification | "not_found" | "conflict"> {
-    const [outcome] = await notifications.attachResendEmailIds(db, [{ id, resendEmailId }]);
+    const [outcome] = await notifications.applySendOutcomes(db, [{ id, resendEmailId }]);
     return outcome ?? "not_found";
   },
 
   /**
-   * Attach Resend's ids after a send, one outcome per item in order. An id is set once: the same
-   * pair again is the notification as it is; another id, or an id another notification carries,
-   * is a conflict. One read for the lot, then one update per notification that still lacks its id.
+   * What came of each send, one result per item in order. Resend's id is set once: the same pair
+   * again is the notification as it is; another id, or an id another notification carries, is a
+   * conflict. Attaching it clears a refusal reported before (a retried send went out). A refusal
+   * is recorded only while no id is attached: once an email is out, a late report of an earlier
+   * failed attempt is a conflict. One read for the lot, then one guarded update per change.
    */
-  async attachResendEmailIds(
-    db: DbClient,
-    items: { id: string; resendEmailId: string }[],
-  ): Promise<(Notification | "not_found" | "conflict")[]> {
+  async applySendOutcomes(db: DbClient, items: SendOutcome[]): Promise<(Notification | "not_found" | "conflict")[]> {
     const rows = await db.notification.findMany({ where: { id: { in: [...new Set(items.map((item) => item.id))] } } });
     const current = new Map(rows.map((row) => [row.id, row]));
     const outcomes: (Notification | "not_found" | "conflict")[] = [];
-    for (const { id, resendEmailId } of items) {
-      const row = current.get(id);
-      if (!row) outcomes.push("not_found");
-      else if (row.resendEmailId === resendEmailId) outcomes.push(row);
-      else if (row.resendEmailId) outcomes.push("conflict");
-      else {
-        try {
-          const updated = await db.notification.update({
-            where: { id, AND: [{ resendEmailId: null }] },
-            data: { resendEmailId },
-          });
-          current.set(id, updated);
-          outcomes.push(updated);
-        } catch (error) {
-          // Another notification carries the id, or a concurrent attach set this one first.
-          if (!isUniqueViolation(error) && !isRecordNotFound(error)) throw error;
-          outcomes.push("conflict");
-        }
+    for (const item of items) {
+      const row = current.get(item.id);
+      if (!row) {
+        outcomes.push("not_found");
+        continue;
+      }
+      const resendEmailId = "resendEmailId" in item ? item.resendEmailId : null;
+      if (row.resendEmailId !== null) {
+        outcomes.push(row.resendEmailId === resendEmailId ? row : "conflict");
+        continue;
+      }
+      const data =
+        resendEmailId !== null
+          ? { resendEmailId, sendError: Prisma.DbNull }
+          : { sendError: { ...(item as SendRefusal).sendError, at: new Date().toISOString() } };
+      try {
+        // Guarded on no id yet: two concurrent attaches cannot overwrite each other.
+        const updated = await db.notification.update({ where: { id: item.id, AND: [{ resendEmailId: null }] }, data });
+        current.set(item.id, updated);
+        outcomes.push(updated);
+      } catch (error) {
+        // Another notification carries the id, or a concurrent attach set this one first.
+        if (!isUniqueViolation(error) && !isRecordNotFound(error)) throw error;
+        outcomes.push("conflict");
       }
     }
     return outcomes;

@@ -1,5 +1,5 @@
 // The read-mostly queries of the ops CLI and the demo: counts by state and reason, parked events, suppressions.
-import type { DeliveryState, SuppressionReason } from "../generated/client/index.js";
+import { type DeliveryState, Prisma, type SuppressionReason } from "../generated/client/index.js";
 import type { DbClient } from "./client.ts";
 
 export const ops = {
@@ -11,6 +11,11 @@ export const ops = {
       _count: { _all: true },
     });
     return Object.fromEntries(rows.map((row) => [row.state, row._count._all]));
+  },
+
+  /** Notifications whose send Resend refused and that no later send attached an id to. */
+  refusedSends(db: DbClient): Promise<number> {
+    return db.notification.count({ where: { sendError: { not: Prisma.DbNull } } });
   },
 
   /** Active suppressions per reason (expired ones do not count). */

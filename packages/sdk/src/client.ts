@@ -11,13 +11,14 @@ import {
   sendWith,
 } from "./send.ts";
 import type {
-  AttachBatchResult,
   AttachResult,
   ListQuery,
   Notification,
   NotificationPage,
   RecordInput,
   RecordResult,
+  SendOutcome,
+  SendOutcomeResult,
   Suppression,
   SuppressionStatus,
   Timeline,
@@ -42,8 +43,11 @@ export interface Mailstate {
   recordBatch(inputs: RecordInput[]): Promise<RecordResult[]>;
   /** Attach Resend's email id to a recorded notification, after the send. */
   attach(notificationId: string, resendEmailId: string): Promise<AttachResult>;
-  /** Attach many at once (100 per request): one result per item; a conflict is a result, not a throw. */
-  attachBatch(items: { notificationId: string; resendEmailId: string }[]): Promise<AttachBatchResult[]>;
+  /**
+   * After sends: attach each Resend id, or record Resend's refusal (an id attached later clears it).
+   * 100 per request; one result per item, and a conflict or unknown id is a result, not a throw.
+   */
+  reportSendOutcomes(outcomes: SendOutcome[]): Promise<SendOutcomeResult[]>;
   /** null when no notification has this id (and always on the no-op client). */
   get(notificationId: string): Promise<Notification | null>;
   list(query?: ListQuery): Promise<NotificationPage>;
@@ -102,11 +106,11 @@ export function createMailstate(options: MailstateOptions = {}): Mailstate {
       return { status: "attached", notification: body };
     },
 
-    async attachBatch(items) {
-      const results: AttachBatchResult[] = [];
-      for (const chunk of chunks(items, LIMITS.batch)) {
-        const { body } = await request<{ data: AttachBatchResult[] }>("PATCH", "/v1/notifications/batch", {
-          notifications: chunk.map((item) => ({ id: item.notificationId, resendEmailId: item.resendEmailId })),
+    async reportSendOutcomes(outcomes) {
+      const results: SendOutcomeResult[] = [];
+      for (const chunk of chunks(outcomes, LIMITS.batch)) {
+        const { body } = await request<{ data: SendOutcomeResult[] }>("PATCH", "/v1/notifications/batch", {
+          notifications: chunk.map(({ notificationId, ...outcome }) => ({ id: notificationId, ...outcome })),
         });
         results.push(...body.data);
       }
@@ -169,7 +173,7 @@ export function createNoopMailstate(): Mailstate {
     record: async () => ({ status: "disabled", notification: null }),
     recordBatch: async (inputs) => inputs.map(() => ({ status: "disabled", notification: null })),
     attach: async () => ({ status: "disabled", notification: null }),
-    attachBatch: async (items) => items.map(() => ({ status: "disabled", notification: null })),
+    reportSendOutcomes: async (outcomes) => outcomes.map(() => ({ status: "disabled", notification: null })),
     get: async () => null,
     list: async () => ({ data: [], nextCursor: null }),
     timeline: async () => null,

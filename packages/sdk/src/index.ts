@@ -12,7 +12,6 @@ export {
   type SuppressedRecipient,
 } from "./send.ts";
 export type {
-  AttachBatchResult,
   AttachResult,
   DeliveryState,
   ListQuery,
@@ -20,6 +19,9 @@ export type {
   NotificationPage,
   RecordInput,
   RecordResult,
+  SendError,
+  SendOutcome,
+  SendOutcomeResult,
   Suppression,
   SuppressionReason,
   SuppressionStatus,

@@ -3,7 +3,7 @@
 import type { Mailstate } from "./client.ts";
 import { MailstateError } from "./errors.ts";
 import { chunks, LIMITS } from "./limits.ts";
-import type { RecordInput, SuppressionReason } from "./types.ts";
+import type { RecordInput, SendOutcome, SuppressionReason } from "./types.ts";
 
 /** The parts of an email mailstate reads; Resend's own `CreateEmailOptions` fits. */
 export interface EmailLike {
@@ -68,7 +68,15 @@ export type SendResult =
       warnings: MailstateError[];
     }
   | { status: "suppressed"; notificationId: null; suppressed: SuppressedRecipient[] }
-  | { status: "failed"; source: "resend"; notificationId: string | null; error: ResendErrorLike }
+  | {
+      status: "failed";
+      source: "resend";
+      /** The notification, which carries the refusal as `sendError`. */
+      notificationId: string | null;
+      error: ResendErrorLike;
+      /** mailstate errors met while recording the refusal. */
+      warnings: MailstateError[];
+    }
   | { status: "failed"; source: "mailstate"; notificationId: null; error: MailstateError };
 
 function asList(value: string | string[] | undefined): string[] {
@@ -164,20 +172,14 @@ export async function sendWith<E extends EmailLike>(
   try {
     answer = await resend.emails.send(email, { idempotencyKey });
   } catch (error) {
-    return { status: "failed", source: "resend", notificationId, error: thrownByResend(error) };
+    answer = { data: null, error: thrownByResend(error) };
   }
-  if (answer.error) return { status: "failed", source: "resend", notificationId, error: answer.error };
-  const resendEmailId = answer.data.id;
-
-  if (notificationId) {
-    try {
-      await api.attach(notificationId, resendEmailId);
-    } catch (error) {
-      // The email is out; only the link to its events is missing, and that is worth a warning, not a failure.
-      warnings.push(toMailstateError(error));
-    }
-  }
-  return { status: "sent", notificationId, resendEmailId, warnings };
+  const resendEmailId = answer.error ? null : answer.data.id;
+  // The email is out, or it is not; what mailstate fails to note of it is a warning, never a failure.
+  const [noted = []] = await reportOutcomes(api, [notificationId], [resendEmailId], answer.error);
+  warnings.push(...noted);
+  if (answer.error) return { status: "failed", source: "resend", notificationId, error: answer.error, warnings };
+  return { status: "sent", notificationId, resendEmailId: answer.data.id, warnings };
 }
 
 export async function sendBatchWith<E extends EmailLike>(
@@ -240,36 +242,16 @@ export async function sendBatchWith<E extends EmailLike>(
     } catch (error) {
       answer = { data: null, error: thrownByResend(error) };
     }
-    if (answer.error) {
-      const error = answer.error;
-      indexes.forEach((index, position) => {
-        results[index] = {
-          status: "failed",
-          source: "resend",
-          notificationId: notificationIds[position] ?? null,
-          error,
-        };
-      });
-      continue;
-    }
-    const ids = answer.data.data.map((item) => item.id);
-    const attachWarnings = await attachAll(api, notificationIds, ids);
+    const ids = indexes.map((_, position) => (answer.error ? null : (answer.data.data[position]?.id ?? null)));
+    const refusal = answer.error ?? MISSING_ID;
+    const noted = await reportOutcomes(api, notificationIds, ids, refusal);
     indexes.forEach((index, position) => {
       const resendEmailId = ids[position];
       const notificationId = notificationIds[position] ?? null;
+      const emailWarnings = [...chunkWarnings, ...(noted[position] ?? [])];
       results[index] = resendEmailId
-        ? {
-            status: "sent",
-            notificationId,
-            resendEmailId,
-            warnings: [...chunkWarnings, ...(attachWarnings[position] ?? [])],
-          }
-        : {
-            status: "failed",
-            source: "resend",
-            notificationId,
-            error: { name: "application_error", message: "Resend answered the batch without an id for this email" },
-          };
+        ? { status: "sent", notificationId, resendEmailId, warnings: emailWarnings }
+        : { status: "failed", source: "resend", notificationId, error: refusal, warnings: emailWarnings };
     });
   }
   return results.map(
@@ -283,22 +265,48 @@ export async function sendBatchWith<E extends EmailLike>(
   );
 }
 
-/** Attach Resend's ids to the chunk's notifications in one request; what fails is that email's warning. */
-async function attachAll(
+/** Resend answered a batch without an id for this email. */
+const MISSING_ID: ResendErrorLike = {
+  name: "application_error",
+  message: "Resend answered the batch without an id for this email",
+  statusCode: null,
+};
+
+/** Resend's error within what the API takes (names and messages are required, messages bounded). */
+function sendErrorOf(refusal: ResendErrorLike | null) {
+  const statusCode = refusal?.statusCode;
+  return {
+    name: (refusal?.name || "application_error").slice(0, 200),
+    message: (refusal?.message || "Resend gave no message").slice(0, 2_000),
+    statusCode:
+      Number.isInteger(statusCode) && Number(statusCode) >= 100 && Number(statusCode) <= 599 ? statusCode : null,
+  };
+}
+
+/**
+ * Tell mailstate what came of each send, in one request: Resend's id where there is one (its
+ * parked events get applied), else Resend's refusal. Answers each email's warnings.
+ */
+async function reportOutcomes(
   api: Mailstate,
   notificationIds: (string | null)[],
-  resendIds: string[],
+  resendIds: (string | null)[],
+  refusal: ResendErrorLike | null,
 ): Promise<MailstateError[][]> {
   const warnings: MailstateError[][] = notificationIds.map(() => []);
-  const positions = notificationIds.flatMap((id, position) => (id && resendIds[position] ? [position] : []));
-  if (positions.length === 0) return warnings;
-  try {
-    const results = await api.attachBatch(
-      positions.map((position) => ({
-        notificationId: notificationIds[position] as string,
-        resendEmailId: resendIds[position] as string,
-      })),
+  const outcomes: SendOutcome[] = [];
+  const positions: number[] = [];
+  notificationIds.forEach((notificationId, position) => {
+    const resendEmailId = resendIds[position];
+    if (!notificationId || (!resendEmailId && !refusal)) return;
+    positions.push(position);
+    outcomes.push(
+      resendEmailId ? { notificationId, resendEmailId } : { notificationId, sendError: sendErrorOf(refusal) },
     );
+  });
+  if (outcomes.length === 0) return warnings;
+  try {
+    const results = await api.reportSendOutcomes(outcomes);
     results.forEach((result, index) => {
       if (result.status !== "conflict" && result.status !== "not_found") return;
       const status = result.status === "conflict" ? 409 : 404;

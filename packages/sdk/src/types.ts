@@ -26,6 +26,8 @@ export interface Notification {
   metadata: Record<string, unknown> | null;
   idempotencyKey: string | null;
   suppressionBypassed: boolean;
+  /** Resend refused the send (reported by `send`/`sendBatch`); null once an email id is attached. */
+  sendError: SendError | null;
   state: DeliveryState;
   stateChangedAt: string | null;
   stateEventType: string | null;
@@ -36,6 +38,20 @@ export interface Notification {
   createdAt: string;
   updatedAt: string;
 }
+
+/** Resend's refusal of a send, as reported to mailstate. */
+export interface SendError {
+  name: string;
+  message: string;
+  statusCode: number | null;
+  /** When it was reported. */
+  at: string;
+}
+
+/** What came of one send: Resend's email id, or Resend's error. */
+export type SendOutcome =
+  | { notificationId: string; resendEmailId: string }
+  | { notificationId: string; sendError: { name: string; message: string; statusCode?: number | null } };
 
 export interface RecordInput {
   to: string | string[];
@@ -62,8 +78,8 @@ export type AttachResult =
   | { status: "attached"; notification: Notification }
   | { status: "disabled"; notification: null };
 
-/** One item of `attachBatch`, in the order given. */
-export type AttachBatchResult =
+/** One item of `reportSendOutcomes`, in the order given. */
+export type SendOutcomeResult =
   | { status: "attached"; notification: Notification }
   | { status: "conflict" | "not_found"; notification: null; detail: string }
   | { status: "disabled"; notification: null };

@@ -1,6 +1,6 @@
 // The support pages as server-rendered HTML: layout, search results, a notification's page, errors.
 // Every value goes through the `html` template, which escapes it; nothing runs in the browser.
-import type { Notification, Suppression } from "@mailstate/db";
+import { type Notification, type Suppression, storedSendError } from "@mailstate/db";
 import type { DeliveryState } from "@mailstate/state-machine";
 import type { NotificationTimeline, TimelineItem } from "../timeline.ts";
 import { type Html, html, isWebUrl, trusted } from "./html.ts";
@@ -311,11 +311,13 @@ ${view.recipients.map(({ email, suppression, softBounces }) => {
 
 export function notificationPage(view: NotificationView): Html {
   const { notification: row, state } = view.timeline;
+  const refused = storedSendError(row);
   const body = html`<p class="muted"><a href="${SUPPORT_PATH}">← Search</a></p>
 <h1>${row.subject || "(no subject)"} ${stateBadge(state)}</h1>
 <dl class="facts">
   <dt>Notification id</dt><dd class="mono">${row.id}</dd>
-  <dt>Resend email id</dt><dd class="mono">${row.resendEmailId ?? html`<span class="muted">not attached yet</span>`}</dd>
+  <dt>Resend email id</dt><dd class="mono">${row.resendEmailId ?? html`<span class="muted">${refused ? "none: Resend refused the send" : "not attached yet"}</span>`}</dd>
+  ${refused ? html`<dt>Send</dt><dd><span class="bad">refused by Resend</span> ${refused.name}${refused.statusCode ? ` (${refused.statusCode})` : ""}: ${refused.message} <span class="muted">reported ${time(new Date(refused.at))}</span></dd>` : ""}
   <dt>From</dt><dd>${row.from}</dd>
   <dt>To</dt><dd>${row.recipients.join(", ")}</dd>
   <dt>Tenant</dt><dd>${row.tenant ?? html`<span class="muted">—</span>`}</dd>

@@ -1,6 +1,6 @@
 // /v1/notifications: record sends, attach Resend's id after the send, read state, timeline and pages.
 import { randomUUID } from "node:crypto";
-import { type Db, type Notification, notifications, type Prisma } from "@mailstate/db";
+import { type Db, type Notification, notifications, type Prisma, type SendOutcome } from "@mailstate/db";
 import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import { Router } from "express";
@@ -8,14 +8,15 @@ import { AppError } from "../http/problems.ts";
 import { withTimeout } from "../http/timeout.ts";
 import { loadTimeline } from "../timeline.ts";
 import {
-  attachBatchBody,
-  attachBody,
   listNotificationsQuery,
   type NotificationJson,
   notificationIdParams,
   type RecordNotificationBody,
   recordBatchBody,
   recordNotificationBody,
+  type SendOutcomeBody,
+  sendOutcomeBatchBody,
+  sendOutcomeBody,
   type TimelineEntryJson,
   type TimelineJson,
 } from "./schemas.ts";
@@ -29,6 +30,12 @@ export interface NotificationRouteDeps {
 }
 
 const REPLAY_ENQUEUE_TIMEOUT_MS = 2_000;
+
+function toSendOutcome(id: string, body: SendOutcomeBody): SendOutcome {
+  if (body.resendEmailId !== undefined) return { id, resendEmailId: body.resendEmailId };
+  // The body schema lets exactly one of the two through.
+  return { id, sendError: body.sendError as NonNullable<SendOutcomeBody["sendError"]> };
+}
 
 export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps): Router {
   const router = Router();
@@ -68,7 +75,9 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
       resendEmailId: input.resendEmailId ?? null,
       suppressionBypassed: input.suppressionBypassed,
     });
-    if (result.created && result.notification.resendEmailId) await replayParked([result.notification.resendEmailId]);
+    if ((result.created || result.attached) && result.notification.resendEmailId) {
+      await replayParked([result.notification.resendEmailId]);
+    }
     return result;
   }
 
@@ -97,21 +106,30 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
     res.status(data.some((item) => item.created) ? 201 : 200).json({ data });
   });
 
+  /** Attach Resend's ids or record its refusals; replay the parked events of the ids attached. */
+  async function applyOutcomes(items: SendOutcome[]): Promise<(Notification | "not_found" | "conflict")[]> {
+    const outcomes = await notifications.applySendOutcomes(db, items);
+    await replayParked(
+      items.flatMap((item, index) =>
+        "resendEmailId" in item && typeof outcomes[index] === "object" ? [item.resendEmailId] : [],
+      ),
+    );
+    return outcomes;
+  }
+
   // Before /notifications/:id, which would take "batch" for an id.
   router.patch("/notifications/batch", async (req, res) => {
-    const body = parseRequest(attachBatchBody, req.body, "body");
-    const outcomes = await notifications.attachResendEmailIds(db, body.notifications);
-    await replayParked(
-      body.notifications.filter((_, index) => typeof outcomes[index] === "object").map((item) => item.resendEmailId),
-    );
+    const body = parseRequest(sendOutcomeBatchBody, req.body, "body");
+    const items = body.notifications.map(({ id, ...outcome }) => toSendOutcome(id, outcome));
+    const outcomes = await applyOutcomes(items);
     const data = await Promise.all(
-      body.notifications.map(async ({ id, resendEmailId }, index) => {
+      items.map(async (item, index) => {
         const outcome = outcomes[index] ?? "not_found";
-        if (typeof outcome === "object")
-          return { id, status: "attached" as const, notification: notificationJson(outcome) };
-        const detail =
-          outcome === "not_found" ? `no notification has id ${id}` : await conflictDetail(id, resendEmailId);
-        return { id, status: outcome, notification: null, detail };
+        if (typeof outcome === "object") {
+          return { id: item.id, status: "attached" as const, notification: notificationJson(outcome) };
+        }
+        const detail = outcome === "not_found" ? `no notification has id ${item.id}` : await conflictDetail(item);
+        return { id: item.id, status: outcome, notification: null, detail };
       }),
     );
     res.json({ data });
@@ -119,19 +137,20 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
 
   router.patch("/notifications/:id", async (req, res) => {
     const { id } = parseRequest(notificationIdParams, req.params, "params");
-    const { resendEmailId } = parseRequest(attachBody, req.body, "body");
-    const outcome = await notifications.attachResendEmailId(db, id, resendEmailId);
-    if (outcome === "not_found") throw new AppError("not_found", `no notification has id ${id}`);
-    if (outcome === "conflict") throw new AppError("conflict", await conflictDetail(id, resendEmailId));
-    await replayParked([resendEmailId]);
+    const item = toSendOutcome(id, parseRequest(sendOutcomeBody, req.body, "body"));
+    const [outcome] = await applyOutcomes([item]);
+    if (outcome === undefined || outcome === "not_found")
+      throw new AppError("not_found", `no notification has id ${id}`);
+    if (outcome === "conflict") throw new AppError("conflict", await conflictDetail(item));
     res.json(notificationJson(outcome));
   });
 
-  async function conflictDetail(id: string, resendEmailId: string): Promise<string> {
-    const holder = await notifications.findByResendEmailId(db, resendEmailId);
-    return holder && holder.id !== id
-      ? `another notification (${holder.id}) already carries resendEmailId ${resendEmailId}`
-      : `notification ${id} already carries another resendEmailId`;
+  async function conflictDetail(item: SendOutcome): Promise<string> {
+    if (!("resendEmailId" in item)) return `notification ${item.id} already went out under another resendEmailId`;
+    const holder = await notifications.findByResendEmailId(db, item.resendEmailId);
+    return holder && holder.id !== item.id
+      ? `another notification (${holder.id}) already carries resendEmailId ${item.resendEmailId}`
+      : `notification ${item.id} already carries another resendEmailId`;
   }
 
   router.get("/notifications/:id", async (req, res) => {

@@ -10,7 +10,9 @@ type JsonSchema = Record<string, unknown>;
 const REQUEST_SCHEMAS = new Set([
   "RecordNotification",
   "RecordNotificationBatch",
-  "AttachResendEmailId",
+  "SendOutcome",
+  "SendOutcomeBatch",
+  "SendError",
   "AddSuppression",
   "CheckSuppressions",
 ]);
@@ -120,9 +122,10 @@ export function buildOpenApiDocument(): JsonSchema {
           },
         },
         patch: {
-          operationId: "attachResendEmailIdBatch",
-          summary: "Attach Resend's email ids after a batch send (up to 100); parked events are replayed",
-          requestBody: { required: true, content: json(ref("AttachResendEmailIdBatch")) },
+          operationId: "reportSendOutcomeBatch",
+          summary:
+            "After a batch send (up to 100): attach each Resend email id (parked events are replayed) or record Resend's refusal",
+          requestBody: { required: true, content: json(ref("SendOutcomeBatch")) },
           responses: {
             "200": answer("One status per item, in order: attached, conflict or not_found", ref("AttachBatchResult")),
             ...common,
@@ -137,9 +140,10 @@ export function buildOpenApiDocument(): JsonSchema {
           responses: { "200": answer("The notification", ref("Notification")), ...common, ...problems("not_found") },
         },
         patch: {
-          operationId: "attachResendEmailId",
-          summary: "Attach Resend's email id after the send; parked events are replayed",
-          requestBody: { required: true, content: json(ref("AttachResendEmailId")) },
+          operationId: "reportSendOutcome",
+          summary:
+            "After the send: attach Resend's email id (parked events are replayed), or record Resend's refusal of it",
+          requestBody: { required: true, content: json(ref("SendOutcome")) },
           responses: {
             "200": answer("Attached (or already attached to this id)", ref("Notification")),
             ...common,

@@ -59,18 +59,43 @@ export const recordBatchBody = z
   .object({ notifications: z.array(recordNotificationBody).min(1).max(MAX_BATCH) })
   .register(components, { id: "RecordNotificationBatch" });
 
-export const attachBody = z
-  .object({ resendEmailId: shortText(256) })
-  .register(components, { id: "AttachResendEmailId" });
+export const sendErrorSchema = z
+  .object({
+    name: shortText(200).meta({ description: "Resend's error name, e.g. `validation_error`." }),
+    message: shortText(2_000),
+    statusCode: z.int().min(100).max(599).nullable().optional(),
+  })
+  .register(components, { id: "SendError" });
 
-export const attachBatchBody = z
+/** What came of the send: Resend's id, or Resend's refusal; exactly one of them. */
+const sendOutcomeFields = {
+  resendEmailId: shortText(256).optional().meta({ description: "Resend's email id: the email went out." }),
+  sendError: sendErrorSchema.optional().meta({ description: "Resend refused the send: no event will come." }),
+};
+const exactlyOneOutcome = [
+  (value: { resendEmailId?: string; sendError?: unknown }) =>
+    (value.resendEmailId === undefined) !== (value.sendError === undefined),
+  { message: "give either resendEmailId (the email went out) or sendError (Resend refused it), not both" },
+] as const;
+
+export const sendOutcomeBody = z
+  .object(sendOutcomeFields)
+  .refine(...exactlyOneOutcome)
+  .register(components, { id: "SendOutcome" });
+export type SendOutcomeBody = z.infer<typeof sendOutcomeBody>;
+
+export const sendOutcomeBatchBody = z
   .object({
     notifications: z
-      .array(z.object({ id: z.uuid("must be a notification id (a UUID)"), resendEmailId: shortText(256) }))
+      .array(
+        z
+          .object({ id: z.uuid("must be a notification id (a UUID)"), ...sendOutcomeFields })
+          .refine(...exactlyOneOutcome),
+      )
       .min(1)
       .max(MAX_BATCH),
   })
-  .register(components, { id: "AttachResendEmailIdBatch" });
+  .register(components, { id: "SendOutcomeBatch" });
 
 export const notificationIdParams = z.object({ id: z.uuid("must be a notification id (a UUID)") });
 export const emailParams = z.object({ email: emailAddress });
@@ -112,6 +137,10 @@ export const notificationSchema = z
     metadata: jsonObject.nullable(),
     idempotencyKey: z.string().nullable(),
     suppressionBypassed: z.boolean(),
+    sendError: sendErrorSchema
+      .extend({ at: timestamp })
+      .nullable()
+      .meta({ description: "Resend refused the send (reported by the SDK); null once an email id is attached." }),
     state: z.enum(DELIVERY_STATES),
     stateChangedAt: timestamp.nullable(),
     stateEventType: z.string().nullable(),

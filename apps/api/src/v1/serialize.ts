@@ -1,5 +1,5 @@
 // Database rows as the /v1 JSON the schemas describe.
-import type { Notification, Suppression } from "@mailstate/db";
+import { type Notification, type Suppression, storedSendError } from "@mailstate/db";
 import type { NotificationJson, SuppressionJson, SuppressionStatusJson } from "./schemas.ts";
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
@@ -30,6 +30,7 @@ export function notificationJson(row: Notification): NotificationJson {
     metadata: objectOrNull(row.metadata),
     idempotencyKey: row.idempotencyKey,
     suppressionBypassed: row.suppressionBypassed,
+    sendError: storedSendError(row),
     state: row.state,
     stateChangedAt: iso(row.stateChangedAt),
     stateEventType: row.stateEventType,

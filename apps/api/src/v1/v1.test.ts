@@ -81,6 +81,29 @@ describe("POST /v1/notifications", () => {
     expect(await replayJobsFor(emailId)).toHaveLength(1);
   });
 
+  it("input: a key recorded without an id, then the same key with Resend's id → 200, the same notification now carrying it, one replay", async () => {
+    const key = unique("key");
+    const emailId = randomUUID();
+    const first = await api.call("POST", "/v1/notifications", notification({ idempotencyKey: key }));
+    const second = await api.call(
+      "POST",
+      "/v1/notifications",
+      notification({ idempotencyKey: key, resendEmailId: emailId }),
+    );
+    expect([first.status, second.status]).toEqual([201, 200]);
+    expect(second.body).toMatchObject({
+      created: false,
+      notification: { id: first.body.notification.id, resendEmailId: emailId },
+    });
+    expect(await replayJobsFor(emailId)).toHaveLength(1);
+    const third = await api.call(
+      "POST",
+      "/v1/notifications",
+      notification({ idempotencyKey: key, resendEmailId: "re_other" }),
+    );
+    expect(third.body.notification.resendEmailId).toBe(emailId);
+  });
+
   it("no `to` → 400 naming `to` in the detail and in errors[].path", async () => {
     const answer = await api.call("POST", "/v1/notifications", { from: "a@acme.test", subject: "Hi" });
     expect(answer.status).toBe(400);
@@ -177,6 +200,37 @@ describe("PATCH /v1/notifications/:id", () => {
     const answer = await api.call("PATCH", `/v1/notifications/${other.notification.id}`, { resendEmailId: emailId });
     expect(answer.status).toBe(409);
     expect(answer.body.detail).toContain(holder.notification.id);
+  });
+
+  it("input: { sendError: Resend's 422 } → 200, the notification carries it; attaching an id later clears it; a refusal after that → 409", async () => {
+    const created = (await api.call("POST", "/v1/notifications", notification())).body.notification;
+    const sendError = { name: "validation_error", message: "Invalid `to` field.", statusCode: 422 };
+    const refused = await api.call("PATCH", `/v1/notifications/${created.id}`, { sendError });
+    expect(refused.status).toBe(200);
+    expect(refused.body).toMatchObject({ resendEmailId: null, state: "recorded", sendError });
+    expect(Number.isNaN(Date.parse(refused.body.sendError.at))).toBe(false);
+    const emailId = randomUUID();
+    const attached = await api.call("PATCH", `/v1/notifications/${created.id}`, { resendEmailId: emailId });
+    expect(attached.body).toMatchObject({ resendEmailId: emailId, sendError: null });
+    const late = await api.call("PATCH", `/v1/notifications/${created.id}`, { sendError });
+    expect(late.status).toBe(409);
+    expect(late.body.detail).toMatch(/already went out/);
+  });
+
+  it("input: both resendEmailId and sendError, then neither, then sendError without a message → 400 each, naming the problem", async () => {
+    const created = (await api.call("POST", "/v1/notifications", notification())).body.notification;
+    const both = await api.call("PATCH", `/v1/notifications/${created.id}`, {
+      resendEmailId: "re_1",
+      sendError: { name: "x", message: "y" },
+    });
+    expect(both.status).toBe(400);
+    expect(both.body.detail).toMatch(/either resendEmailId .* or sendError/);
+    const neither = await api.call("PATCH", `/v1/notifications/${created.id}`, {});
+    expect(neither.status).toBe(400);
+    const noMessage = await api.call("PATCH", `/v1/notifications/${created.id}`, { sendError: { name: "x" } });
+    expect(noMessage.status).toBe(400);
+    expect(noMessage.body.errors[0].path).toBe("sendError.message");
+    expect((await api.call("GET", `/v1/notifications/${created.id}`)).body.sendError).toBeNull();
   });
 
   it("an unknown id → 404; an empty resendEmailId → 400 naming it", async () => {

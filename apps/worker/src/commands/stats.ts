@@ -1,4 +1,5 @@
-// `mailstate stats`: queue depths per state, parked events in the log, notifications by state, suppressions by reason.
+// `mailstate stats`: queue depths per state, parked events in the log, notifications by state (and
+// sends Resend refused), suppressions by reason.
 import { events, ops } from "@mailstate/db";
 import { type Context, fromDb } from "./context.ts";
 
@@ -9,6 +10,8 @@ export interface Stats {
   queues: Record<"inbox" | "unmatched", Record<(typeof JOB_STATES)[number], number>>;
   unmatchedEvents: number;
   notificationsByState: Record<string, number>;
+  /** Recorded, then refused by Resend (they stay `recorded`: no Resend event will come). */
+  refusedSends: number;
   suppressionsByReason: Record<string, number>;
 }
 
@@ -19,18 +22,21 @@ export async function collectStats(context: Context): Promise<Stats> {
     return Object.fromEntries(JOB_STATES.map((state) => [state, raw[state] ?? 0])) as Stats["queues"]["inbox"];
   };
   const db = context.db();
-  const [inbox, unmatched, unmatchedEvents, notificationsByState, suppressionsByReason] = await Promise.all([
-    counts(queues.inbox),
-    counts(queues.unmatched),
-    fromDb(context, events.countByStatus(db, "unmatched")),
-    fromDb(context, ops.notificationsByState(db)),
-    fromDb(context, ops.suppressionsByReason(db)),
-  ]);
+  const [inbox, unmatched, unmatchedEvents, notificationsByState, refusedSends, suppressionsByReason] =
+    await Promise.all([
+      counts(queues.inbox),
+      counts(queues.unmatched),
+      fromDb(context, events.countByStatus(db, "unmatched")),
+      fromDb(context, ops.notificationsByState(db)),
+      fromDb(context, ops.refusedSends(db)),
+      fromDb(context, ops.suppressionsByReason(db)),
+    ]);
   return {
     queuePrefix: context.env.QUEUE_PREFIX,
     queues: { inbox, unmatched },
     unmatchedEvents,
     notificationsByState,
+    refusedSends,
     suppressionsByReason,
   };
 }
@@ -50,6 +56,7 @@ export async function stats(context: Context, { json }: { json: boolean }): Prom
   out(`  unmatched events  ${result.unmatchedEvents}`);
   out("notifications by state");
   table(out, result.notificationsByState);
+  out(`  of them refused by Resend (still recorded)  ${result.refusedSends}`);
   out("suppressions by reason");
   table(out, result.suppressionsByReason);
   return 0;
