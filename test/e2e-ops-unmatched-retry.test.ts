@@ -101,6 +101,9 @@ describe("retrying a failed unmatched job from Bull Board", () => {
     expect(
       timeline.body.events.map((entry: { type: string; stateAfter: string }) => [entry.type, entry.stateAfter]),
     ).toEqual([["email.delivered", "delivered"]]);
+    expect(Date.parse(timeline.body.events[0].replayedAt)).toBeGreaterThan(
+      Date.parse(timeline.body.events[0].receivedAt),
+    );
     const page = await fetch(`${stack.baseUrl}/support/notifications/${notification.id}`, {
       headers: { authorization: basicAuth() },
     });

@@ -64,6 +64,8 @@ describe("record, then webhooks, then timeline", () => {
       ["email.clicked", "delivered"],
     ]);
     expect(timeline.events.map((entry) => entry.moved)).toEqual([true, true, false, false]);
+    // Recorded with its id before any event: nothing was parked.
+    expect(timeline.events.map((entry) => entry.replayedAt)).toEqual([null, null, null, null]);
     expect(timeline.events[3]?.engagement).toMatchObject({ link: "https://acme.test/reset", ipAddress: "203.0.113.9" });
     expect(timeline.state).toBe("delivered");
     expect(timeline.recipients).toEqual([{ email: to, suppressed: false, reason: null, since: null }]);
@@ -129,5 +131,9 @@ describe("record, then webhooks, then timeline", () => {
     await mailstate.attach(recorded.notification.id, emailId);
     const timeline = await timelineWith(recorded.notification.id, 1, 3_000);
     expect(timeline.events.map((entry) => [entry.type, entry.stateAfter])).toEqual([["email.sent", "sent"]]);
+    // Received after the notification was created, yet parked: it waited for the id, not for the record.
+    const [entry] = timeline.events;
+    expect(Date.parse(entry?.receivedAt ?? "")).toBeGreaterThan(Date.parse(recorded.notification.createdAt));
+    expect(Date.parse(entry?.replayedAt ?? "")).toBeGreaterThan(Date.parse(entry?.receivedAt ?? ""));
   });
 });

@@ -206,7 +206,7 @@ describe("the support page in Chromium", () => {
     await expect(timeline.nth(0).locator(".tag.parked").innerText()).resolves.toBe("parked, then replayed");
     await expect(page.locator("table.timeline .tag.parked").count()).resolves.toBe(1);
     await expect(page.locator("p.notice").innerText()).resolves.toContain(
-      "1 event arrived before this send was recorded",
+      "1 event arrived before this notification carried Resend's email id",
     );
     // Event time and received time side by side: the fixtures' events happened on 2026-11-22.
     await expect(timeline.nth(1).locator("td").nth(0).innerText()).resolves.toBe("2026-11-22 10:00:03.000 UTC");

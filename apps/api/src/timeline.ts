@@ -16,8 +16,10 @@ export interface TimelineItem {
   event: ResendEvent;
   /** The event's own time (its top-level created_at). */
   occurredAt: Date;
-  /** When the worker first logged it; for a parked event, before its notification existed. */
+  /** When the worker first logged it. */
   receivedAt: Date;
+  /** Set when it arrived before any notification carried its email id: when it was parked, then applied. */
+  replayedAt: Date | null;
   kind: EventClass;
   stateBefore: DeliveryState;
   stateAfter: DeliveryState;
@@ -45,7 +47,7 @@ export async function loadTimeline(db: Db, notification: Notification): Promise<
     suppressions.findMany(db, notification.recipients),
   ]);
   const applied = logged.filter((event) => event.status === "applied");
-  const receivedAt = new Map(applied.map((event) => [event.svixId, event.receivedAt]));
+  const logRows = new Map(applied.map((event) => [event.svixId, event]));
   // Applied rows passed this parse in the worker; the fold re-orders them by their own time.
   const entries = timeline(applied.map((event) => ({ svixId: event.svixId, event: parseResendEvent(event.payload) })));
   const engagementBySvixId = new Map(engagementRows.map((item) => [item.svixId, item]));
@@ -55,7 +57,8 @@ export async function loadTimeline(db: Db, notification: Notification): Promise<
       type: entry.event.type,
       event: entry.event,
       occurredAt: entry.occurredAt,
-      receivedAt: receivedAt.get(entry.svixId) ?? entry.occurredAt,
+      receivedAt: logRows.get(entry.svixId)?.receivedAt ?? entry.occurredAt,
+      replayedAt: logRows.get(entry.svixId)?.adoptedAt ?? null,
       kind: entry.kind,
       stateBefore: entry.stateBefore,
       stateAfter: entry.stateAfter,

@@ -118,7 +118,7 @@ export const reconcileStore = {
          ON CONFLICT (svix_id) DO NOTHING
          RETURNING svix_id
        ), adopted AS (
-         UPDATE delivery_events AS e SET status = 'applied', notification_id = n.id
+         UPDATE delivery_events AS e SET status = 'applied', notification_id = n.id, adopted_at = now()
            FROM notifications AS n
           WHERE n.resend_email_id = ANY($2::text[]) AND e.email_id = n.resend_email_id AND e.status = 'unmatched'
          RETURNING e.svix_id, e.payload, n.id AS notification_id

@@ -103,6 +103,10 @@ export interface TimelineEntry {
   type: string;
   /** The event's own time. */
   occurredAt: string;
+  /** When mailstate logged it. */
+  receivedAt: string;
+  /** When an event that arrived before its notification carried the email id was applied; else null. */
+  replayedAt: string | null;
   kind: "delivery" | "engagement" | "suppression_source" | "other";
   stateBefore: DeliveryState;
   stateAfter: DeliveryState;

@@ -256,22 +256,23 @@ function timelineTable(view: NotificationView): Html {
     }</div>`;
   }
   const allRecipients = new Set(notification.recipients);
-  const parkedCount = items.filter((item) => item.receivedAt < notification.createdAt).length;
+  const parkedCount = items.filter((item) => item.replayedAt).length;
   return html`${
     parkedCount > 0
-      ? html`<p class="notice">${parkedCount === 1 ? "1 event" : `${parkedCount} events`} arrived before this send was recorded
-(${time(notification.createdAt)}): ${parkedCount === 1 ? "it was" : "they were"} parked in the unmatched queue and replayed when the send was recorded.</p>`
+      ? html`<p class="notice">${parkedCount === 1 ? "1 event" : `${parkedCount} events`} arrived before this notification carried
+Resend's email id: ${parkedCount === 1 ? "it was" : "they were"} parked in the unmatched queue and applied once the id was recorded.</p>`
       : ""
   }
 <table class="timeline">
 <thead><tr><th>Event time</th><th>Received</th><th>Event</th><th>State after</th><th>Details</th></tr></thead>
 <tbody>
 ${items.map((item) => {
-  const parked = item.receivedAt < notification.createdAt;
-  return html`<tr id="${eventAnchor(item.svixId)}" class="${parked ? "parked" : ""}">
+  return html`<tr id="${eventAnchor(item.svixId)}" class="${item.replayedAt ? "parked" : ""}">
   <td class="time">${time(item.occurredAt)}</td>
   <td class="time">${time(item.receivedAt)}<br><span class="muted">${delay(item.occurredAt, item.receivedAt)}</span>${
-    parked ? html`<br><span class="tag parked">parked, then replayed</span>` : ""
+    item.replayedAt
+      ? html`<br><span class="tag parked">parked, then replayed</span> <span class="muted">${delay(item.receivedAt, item.replayedAt)} later</span>`
+      : ""
   }</td>
   <td><strong>${item.type}</strong><br><span class="muted mono svix" title="svix-id">${item.svixId}</span></td>
   <td>${stateBadge(item.stateAfter)}${item.moved ? "" : html`<br><span class="muted">${item.kind === "engagement" ? "engagement: state unchanged" : "no change"}</span>`}</td>

@@ -169,6 +169,8 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
           svixId: item.svixId,
           type: item.type,
           occurredAt: item.occurredAt.toISOString(),
+          receivedAt: item.receivedAt.toISOString(),
+          replayedAt: item.replayedAt?.toISOString() ?? null,
           kind: item.kind,
           stateBefore: item.stateBefore,
           stateAfter: item.stateAfter,

@@ -213,6 +213,10 @@ export const timelineEntrySchema = z
     svixId: z.string(),
     type: z.string(),
     occurredAt: timestamp.meta({ description: "The event's own time (its top-level created_at)." }),
+    receivedAt: timestamp.meta({ description: "When mailstate logged it." }),
+    replayedAt: timestamp.nullable().meta({
+      description: "For an event that arrived before any notification carried its email id: when it was applied.",
+    }),
     kind: z.enum(["delivery", "engagement", "suppression_source", "other"]),
     stateBefore: z.enum(DELIVERY_STATES),
     stateAfter: z.enum(DELIVERY_STATES),
