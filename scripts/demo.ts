@@ -26,7 +26,14 @@ if (!Number.isInteger(count) || count < 60 || count > 5_000) fail("--count must 
 
 if (existsSync(".env")) process.loadEnvFile(".env");
 const env = process.env;
-const databaseUrl = env.DATABASE_URL || "postgresql://postgres@127.0.0.1:5432/mailstate";
+/** A database of its own (created and migrated here), so demo rows never mix with real ones. */
+function demoDatabaseUrl(): string {
+  if (env.DEMO_DATABASE_URL) return env.DEMO_DATABASE_URL;
+  const url = new URL(env.DATABASE_URL || "postgresql://postgres@127.0.0.1:5432/mailstate");
+  url.pathname = `${url.pathname.replace(/^\//, "") || "mailstate"}_demo`;
+  return url.toString();
+}
+const databaseUrl = demoDatabaseUrl();
 const queuePrefix = env.DEMO_QUEUE_PREFIX || "{mailstate-demo}";
 // Only the demo's processes get these; .env is never written.
 const secret =

@@ -27,7 +27,7 @@ describe("pnpm demo --exit", () => {
     const port = await freePort();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      DATABASE_URL: database.url,
+      DEMO_DATABASE_URL: database.url,
       REDIS_URL: testRedisUrl(),
       DEMO_QUEUE_PREFIX: prefix,
       DEMO_PORT: String(port),

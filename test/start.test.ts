@@ -39,6 +39,26 @@ describe("pnpm start", () => {
     expect(app.output()).toMatch(/worker exited \(0\)/);
   });
 
+  it("pnpm start:worker (run-all.mjs worker) → the worker alone: ready, no API; SIGTERM → exit 0", async () => {
+    const worker = spawnProcess("node", ["scripts/run-all.mjs", "worker"], {
+      ...process.env,
+      DATABASE_URL: database.url,
+      REDIS_URL: testRedisUrl(),
+      QUEUE_PREFIX: testQueuePrefix("start-worker"),
+      LOG_LEVEL: "info",
+    });
+    await worker.waitFor(/worker ready/);
+    expect(await worker.stop("SIGTERM")).toBe(0);
+    expect(worker.output()).not.toMatch(/api listening|\[run-all\] api/);
+  });
+
+  it("input: run-all.mjs apii → exit 64 naming the unknown app and the known ones", async () => {
+    const run = spawnProcess("node", ["scripts/run-all.mjs", "apii"], process.env);
+    const code = await new Promise<number | null>((resolve) => run.child.on("exit", resolve));
+    expect(code).toBe(64);
+    expect(run.output()).toContain("run-all: unknown app apii (expected: api, worker)");
+  });
+
   it("input: RESEND_WEBHOOK_SECRET unset → the API refuses to start, naming the variable", async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(await freePort()) };
     delete env.RESEND_WEBHOOK_SECRET;
