@@ -29,6 +29,7 @@ export {
   type EngagementRow,
   type EventRow,
   reconcileStore,
+  type SoftBounceReset,
   type SqlClient,
   type SqlPool,
   type StoredEvent,

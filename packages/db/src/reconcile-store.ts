@@ -86,6 +86,15 @@ export interface EngagementRow {
   ipAddress: string | null;
 }
 
+/** A delivery to `email` at `at` (event time): it ends a run of soft bounces older than it. */
+export interface SoftBounceReset {
+  email: string;
+  at: Date;
+}
+
+/** The first key of the worker's advisory locks on addresses, so they share no space with others'. */
+const ADDRESS_LOCK_SPACE = 0x6d73; // "ms"
+
 export const reconcileStore = {
   /** Lock the notifications carrying these email ids, in id order (no deadlocks between batches). */
   async lockNotifications(client: SqlClient, emailIds: string[]): Promise<Map<string, string>> {
@@ -202,7 +211,7 @@ export const reconcileStore = {
       engagement = [],
       projections = new Map(),
       resetSoftBounces = [],
-    }: { engagement?: EngagementRow[]; projections?: Map<string, Projection>; resetSoftBounces?: string[] },
+    }: { engagement?: EngagementRow[]; projections?: Map<string, Projection>; resetSoftBounces?: SoftBounceReset[] },
   ): Promise<void> {
     if (engagement.length === 0 && projections.size === 0 && resetSoftBounces.length === 0) return;
     const entries = [...projections];
@@ -214,7 +223,8 @@ export const reconcileStore = {
                               $6::text[], $7::text[])
          ON CONFLICT (svix_id) DO NOTHING
        ), reset AS (
-         DELETE FROM soft_bounce_counters WHERE email = ANY($17::text[])
+         DELETE FROM soft_bounce_counters AS c USING unnest($17::text[], $18::timestamptz[]) AS r(email, at)
+          WHERE c.email = r.email AND c.last_bounce_at < r.at
        )
        UPDATE notifications AS n SET
           state = v.state::"DeliveryState", state_changed_at = v.state_changed_at, state_event_type = v.state_event_type,
@@ -242,7 +252,8 @@ export const reconcileStore = {
         column("clickCount"),
         column("firstOpenedAt"),
         column("firstClickedAt"),
-        resetSoftBounces,
+        resetSoftBounces.map((reset) => reset.email),
+        resetSoftBounces.map((reset) => reset.at),
       ],
     );
   },
@@ -260,21 +271,46 @@ export const reconcileStore = {
     return rowCount === 1;
   },
 
+  /**
+   * Take the transaction's locks on these addresses (counters, suppressions) up front, in one
+   * order for every transaction: two batches touching the same addresses then queue instead of
+   * deadlocking, whatever order their statements reach the rows in.
+   */
+  async lockAddresses(client: SqlClient, emails: string[]): Promise<void> {
+    if (emails.length === 0) return;
+    await client.query(
+      `SELECT pg_advisory_xact_lock(${ADDRESS_LOCK_SPACE}, h)
+         FROM (SELECT DISTINCT hashtext(e) AS h FROM unnest($1::text[]) AS e ORDER BY h) AS ordered`,
+      [emails],
+    );
+  },
+
+  /** One more transient bounce in the address's run; answers the run's length. */
   async countSoftBounce(client: SqlClient, email: string, eventId: string, at: Date): Promise<number> {
     const { rows } = await client.query<{ count: number }>(
       `INSERT INTO soft_bounce_counters (email, count, last_event_id, last_bounce_at, updated_at)
        VALUES ($1, 1, $2, $3, now())
-       ON CONFLICT (email) DO UPDATE SET count = soft_bounce_counters.count + 1, last_event_id = $2,
-         last_bounce_at = $3, updated_at = now()
+       ON CONFLICT (email) DO UPDATE SET count = soft_bounce_counters.count + 1,
+         last_event_id = CASE WHEN $3 >= soft_bounce_counters.last_bounce_at THEN $2
+                              ELSE soft_bounce_counters.last_event_id END,
+         last_bounce_at = GREATEST(soft_bounce_counters.last_bounce_at, $3), updated_at = now()
        RETURNING count`,
       [email, eventId, at],
     );
     return rows[0]?.count ?? 0;
   },
 
-  async resetSoftBounces(client: SqlClient, emails: string[]): Promise<void> {
-    if (emails.length === 0) return;
-    await client.query("DELETE FROM soft_bounce_counters WHERE email = ANY($1::text[])", [emails]);
+  /**
+   * A delivery ends the run of soft bounces, but only a run it comes after in event time: a late
+   * webhook of an earlier delivery leaves a newer run alone.
+   */
+  async resetSoftBounces(client: SqlClient, resets: SoftBounceReset[]): Promise<void> {
+    if (resets.length === 0) return;
+    await client.query(
+      `DELETE FROM soft_bounce_counters AS c USING unnest($1::text[], $2::timestamptz[]) AS r(email, at)
+        WHERE c.email = r.email AND c.last_bounce_at < r.at`,
+      [resets.map((reset) => reset.email), resets.map((reset) => reset.at)],
+    );
   },
 
   async notificationsCarrying(pool: SqlPool, emailIds: string[]): Promise<string[]> {

@@ -59,7 +59,7 @@ describe("repositories round-trip", () => {
     expect(first.notification).toMatchObject({ ...input, state: "recorded", resendEmailId: null });
 
     const again = await notifications.record(db, { ...input, subject: "changed" });
-    expect(again).toEqual({ notification: first.notification, created: false });
+    expect(again).toEqual({ notification: first.notification, created: false, attached: false });
 
     const attached = await notifications.attachResendEmailId(db, first.notification.id, "re_1");
     expect(attached).toMatchObject({ id: first.notification.id, resendEmailId: "re_1" });

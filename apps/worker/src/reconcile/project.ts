@@ -1,7 +1,7 @@
 // A notification's projection is the fold of its applied events: computed here, for the worker and
 // the rebuild alike.
 import { type Projection, reconcileStore, type SqlClient, type SqlPool } from "@mailstate/db";
-import { parseResendEvent } from "@mailstate/resend-events";
+import { parseResendEvent, type ResendEvent } from "@mailstate/resend-events";
 import { foldEvents, type LoggedEvent } from "@mailstate/state-machine";
 import { ParsedEventCache } from "./event-cache.ts";
 
@@ -34,18 +34,25 @@ export async function projectRefs(
   refs: AppliedRef[],
   cache: ParsedEventCache,
 ): Promise<Map<string, Projection>> {
-  const missing = refs.filter((ref) => cache.get(ref.svixId) === undefined).map((ref) => ref.svixId);
+  // What the cache holds is taken once, before anything is added: adding may evict.
+  const parsed = new Map<string, ResendEvent>();
+  const missing: string[] = [];
+  for (const { svixId } of refs) {
+    const event = cache.get(svixId);
+    if (event) parsed.set(svixId, event);
+    else missing.push(svixId);
+  }
   const payloads = await reconcileStore.payloadsOf(client, missing);
+  for (const svixId of missing) {
+    if (parsed.has(svixId)) continue;
+    const event = parseResendEvent(payloads.get(svixId));
+    parsed.set(svixId, event);
+    cache.set(svixId, event);
+  }
   const byNotification = new Map<string, LoggedEvent[]>([...notificationIds].map((id) => [id, []]));
   for (const { svixId, notificationId } of refs) {
-    const list = byNotification.get(notificationId);
-    if (!list) continue;
-    let event = cache.get(svixId);
-    if (!event) {
-      event = parseResendEvent(payloads.get(svixId));
-      cache.set(svixId, event);
-    }
-    list.push({ svixId, event });
+    const event = parsed.get(svixId);
+    if (event) byNotification.get(notificationId)?.push({ svixId, event });
   }
   return new Map([...byNotification].map(([id, logged]) => [id, projectionOf(logged)]));
 }

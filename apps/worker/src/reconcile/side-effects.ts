@@ -1,6 +1,6 @@
 // What an event does besides being logged. Each runs exactly once per event because its trigger
 // happens once: the row's first insert (suppressions) or its flip to `applied` (engagement, state).
-import { type EngagementRow, reconcileStore, type SqlClient } from "@mailstate/db";
+import { type EngagementRow, reconcileStore, type SoftBounceReset, type SqlClient } from "@mailstate/db";
 import { isKnownEvent, type ResendEvent } from "@mailstate/resend-events";
 import {
   planSuppressions,
@@ -28,14 +28,14 @@ type SuppressionStep =
 
 /**
  * Bounces and complaints suppress their recipients whether or not a notification is recorded yet:
- * the address is what bounced. Steps run sorted by address so concurrent batches lock rows in the
- * same order and cannot deadlock.
+ * the address is what bounced. Every address the batch touches is locked first, in one order for
+ * all batches, so two batches over the same addresses queue rather than deadlock.
  */
 export async function applySuppressionPolicy(
   client: SqlClient,
   logged: LoggedEvent[],
   policy: SuppressionPolicy,
-): Promise<{ resetSoftBounces: string[] }> {
+): Promise<{ resetSoftBounces: SoftBounceReset[] }> {
   const steps: SuppressionStep[] = [];
   for (const source of logged) {
     const plan = planSuppressions(source.event, policy);
@@ -44,15 +44,21 @@ export async function applySuppressionPolicy(
     for (const email of plan.resetSoftBounce) steps.push({ kind: "reset", email, source });
   }
   steps.sort((a, b) => a.email.localeCompare(b.email) || a.source.occurredAt.getTime() - b.source.occurredAt.getTime());
+  await reconcileStore.lockAddresses(client, [...new Set(steps.map((step) => step.email))]);
   // Deliveries are the common case: addresses with nothing but resets in this batch are answered
   // to the caller, which resets them in the batch's final statement (no other step touches them).
   const countedHere = new Set(steps.filter((step) => step.kind !== "reset").map((step) => step.email));
-  const resetOnly = [...new Set(steps.filter((step) => !countedHere.has(step.email)).map((step) => step.email))];
+  const resetOnly = new Map<string, Date>();
+  for (const step of steps) {
+    if (countedHere.has(step.email)) continue;
+    const latest = resetOnly.get(step.email);
+    if (!latest || step.source.occurredAt > latest) resetOnly.set(step.email, step.source.occurredAt);
+  }
   for (const step of steps.filter((candidate) => countedHere.has(candidate.email))) {
     const { svixId, event, occurredAt } = step.source;
     const metadata = { eventType: event.type, occurredAt: occurredAt.toISOString() };
     if (step.kind === "reset") {
-      await reconcileStore.resetSoftBounces(client, [step.email]);
+      await reconcileStore.resetSoftBounces(client, [{ email: step.email, at: occurredAt }]);
     } else if (step.kind === "suppress") {
       await reconcileStore.addSuppression(client, {
         email: step.email,
@@ -72,7 +78,7 @@ export async function applySuppressionPolicy(
       }
     }
   }
-  return { resetSoftBounces: resetOnly };
+  return { resetSoftBounces: [...resetOnly].map(([email, at]) => ({ email, at })) };
 }
 
 function engagementRow(applied: AppliedEvent): EngagementRow | null {
@@ -105,7 +111,7 @@ export async function applyToNotifications(
   applied: AppliedEvent[],
   before: AppliedRef[],
   cache: ParsedEventCache,
-  resetSoftBounces: string[] = [],
+  resetSoftBounces: SoftBounceReset[] = [],
 ): Promise<void> {
   for (const { svixId, event } of applied) cache.set(svixId, event);
   const touched = new Set(applied.map((row) => row.notificationId));

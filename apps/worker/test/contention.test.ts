@@ -1,0 +1,98 @@
+// The reconcile transaction under contention and under a small cache, called directly on a
+// database of its own: what two batches over the same addresses do, and what late webhooks of
+// earlier deliveries do to a run of soft bounces.
+import { randomUUID } from "node:crypto";
+import { softBounces, suppressions } from "@mailstate/db";
+import { parseResendEvent } from "@mailstate/resend-events";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ParsedEventCache } from "../src/reconcile/event-cache.ts";
+import { computeProjections } from "../src/reconcile/project.ts";
+import { reconcileEvents } from "../src/reconcile/reconcile-events.ts";
+import { createHarness, eventFor, type Harness, recordNotification } from "./harness.ts";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness("contention");
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const policy = { softBounceThreshold: 3 };
+const transient = { bounce: { type: "Transient" } };
+
+function incoming(body: object) {
+  return { svixId: `msg_${randomUUID()}`, receivedAt: new Date(), raw: body as Record<string, unknown> };
+}
+
+describe("two batches over the same addresses at once", () => {
+  it("input: 20 rounds of [soft bounce to x, delivery to y] against [soft bounce to y, delivery to x] → every batch commits, none deadlocks", async () => {
+    const [x, y] = ["x-contended@example.com", "y-contended@example.com"];
+    for (let round = 0; round < 20; round += 1) {
+      // Runs that the deliveries (newer in event time) end, so both batches write both rows.
+      await h.sql.query(
+        `INSERT INTO soft_bounce_counters (email, count, last_event_id, last_bounce_at, updated_at)
+         SELECT e, 1, 'msg_seed', '2026-11-22T09:00:00Z', now() FROM unnest($1::text[]) AS e
+         ON CONFLICT (email) DO UPDATE SET count = 1, last_bounce_at = '2026-11-22T09:00:00Z'`,
+        [[x, y]],
+      );
+      const emailId = `re_contended_${round}`;
+      const batch = (bounced: string, delivered: string) => [
+        incoming(eventFor("email.bounced", emailId, 1, transient, [bounced])),
+        incoming(eventFor("email.delivered", emailId, 2, {}, [delivered])),
+      ];
+      const outcomes = await Promise.allSettled([
+        reconcileEvents(h.sql, batch(x, y), policy, new ParsedEventCache()),
+        reconcileEvents(h.sql, batch(y, x), policy, new ParsedEventCache()),
+      ]);
+      const failures = outcomes.flatMap((outcome) => (outcome.status === "rejected" ? [String(outcome.reason)] : []));
+      expect(failures, `round ${round}`).toEqual([]);
+    }
+  });
+});
+
+describe("a run of soft bounces in event time", () => {
+  it("input: bounces at :10 and :11, then a late webhook of a delivery at :05, then a bounce at :12 → the run is 3 and the address suppressed", async () => {
+    const to = ["late-delivery@example.com"];
+    await h.deliver(eventFor("email.bounced", "re_run_1", 10, transient, to));
+    await h.deliver(eventFor("email.bounced", "re_run_2", 11, transient, to));
+    await h.startWorker();
+    await h.drained();
+    await h.deliver(eventFor("email.delivered", "re_run_0", 5, {}, to));
+    await h.drained();
+    expect(await softBounces.find(h.db, to[0] as string)).toMatchObject({ count: 2 });
+    await h.deliver(eventFor("email.bounced", "re_run_3", 12, transient, to));
+    await h.drained();
+    expect(await softBounces.find(h.db, to[0] as string)).toMatchObject({ count: 3 });
+    expect(await suppressions.find(h.db, to[0] as string)).toMatchObject({ reason: "soft_bounce_threshold" });
+  });
+
+  it("input: a bounce at :20, then a delivery at :21 → the run ends (the delivery is newer)", async () => {
+    const to = ["recovered-late@example.com"];
+    await h.deliver(eventFor("email.bounced", "re_rec_1", 20, transient, to));
+    await h.drained();
+    await h.deliver(eventFor("email.delivered", "re_rec_2", 21, {}, to));
+    await h.drained();
+    expect(await softBounces.find(h.db, to[0] as string)).toBeNull();
+  });
+});
+
+describe("the parsed-event cache", () => {
+  it("input: a fold whose one uncached event evicts cached ones it still needs → the projection, not a throw", async () => {
+    const notification = await recordNotification(h.db, "re_cache", ["cache@example.com"]);
+    const bodies = [
+      eventFor("email.sent", "re_cache", 1, {}, ["cache@example.com"]),
+      eventFor("email.delivered", "re_cache", 2, {}, ["cache@example.com"]),
+      eventFor("email.opened", "re_cache", 3, {}, ["cache@example.com"]),
+    ];
+    const events = bodies.map(incoming);
+    await reconcileEvents(h.sql, events, policy, new ParsedEventCache(0));
+    // A cache of 10, full: the last two events as its oldest entries, and eight others. The fold
+    // meets the first event uncached; caching it evicts the second before the fold reaches it.
+    const cache = new ParsedEventCache(10);
+    for (const event of events.slice(1)) cache.set(event.svixId, parseResendEvent(event.raw));
+    for (let i = 0; i < 8; i += 1) cache.set(`msg_filler_${i}`, parseResendEvent(bodies[0]));
+    const projections = await computeProjections(h.sql, [notification.id], cache);
+    expect(projections.get(notification.id)).toMatchObject({ state: "delivered", openCount: 1 });
+  });
+});
