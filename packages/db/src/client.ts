@@ -1,34 +1,37 @@
 // The one place a Prisma client is made: the pg driver adapter, no native engine.
 import { PrismaPg } from "@prisma/adapter-pg";
 import { type Prisma, PrismaClient } from "../generated/client/index.js";
+import { type ConnectionLimits, connectionSettings } from "./connection.ts";
 
 export type Db = PrismaClient;
 /** A client or the client of an open transaction: what every repository function takes. */
 export type DbClient = PrismaClient | Prisma.TransactionClient;
 
-export interface DbOptions {
+export interface DbOptions extends ConnectionLimits {
   databaseUrl: string;
   /** Connections in this process's pool. */
   poolSize?: number;
-  /** Fail a query that waits this long for a connection, rather than hang (ms). */
-  connectionTimeoutMs?: number;
 }
 
-export function createDb({ databaseUrl, poolSize = 10, connectionTimeoutMs = 5_000 }: DbOptions): Db {
-  const adapter = new PrismaPg({
-    connectionString: databaseUrl,
-    max: poolSize,
-    connectionTimeoutMillis: connectionTimeoutMs,
-  });
+export function createDb({ databaseUrl, poolSize = 10, ...limits }: DbOptions): Db {
+  const adapter = new PrismaPg({ connectionString: databaseUrl, max: poolSize, ...connectionSettings(limits) });
   return new PrismaClient({ adapter });
 }
 
-/** True when PostgreSQL answers a trivial query. */
-export async function pingDb(db: Db): Promise<boolean> {
+/** True when PostgreSQL answers a trivial query within the bound; false when it fails or stalls. */
+export async function pingDb(db: Db, timeoutMs = 1_000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await db.$queryRaw`SELECT 1`;
+    await Promise.race([
+      db.$queryRaw`SELECT 1`,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("database ping timed out")), timeoutMs);
+      }),
+    ]);
     return true;
   } catch {
     return false;
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -16,29 +16,42 @@ const UNAVAILABLE_KINDS = new Set([
   "TlsConnectionError",
 ]);
 
-/** Messages of node-postgres when a pooled connection times out or drops before any query ran. */
-const UNAVAILABLE_MESSAGES = [/timeout exceeded when trying to connect/i, /connection terminated/i, /ECONNREFUSED/];
+/** Messages of node-postgres when a pooled connection times out or drops, or a stalled peer never answers. */
+const UNAVAILABLE_MESSAGES = [
+  /timeout exceeded when trying to connect/i,
+  /connection terminated/i,
+  /ECONNREFUSED/,
+  /query read timeout/i,
+];
+
+/** SQLSTATE of a statement cancelled by statement_timeout: the database is too slow to answer now. */
+const STATEMENT_TIMEOUT = "57014";
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof Prisma.PrismaClientInitializationError) return true;
   if (error instanceof Prisma.PrismaClientKnownRequestError) {
     if (UNAVAILABLE_CODES.has(error.code)) return true;
-    const kind = adapterErrorKind(error.meta);
-    return kind !== undefined && UNAVAILABLE_KINDS.has(kind);
+    const cause = adapterErrorCause(error.meta);
+    return (cause?.kind !== undefined && UNAVAILABLE_KINDS.has(cause.kind)) || cause?.code === STATEMENT_TIMEOUT;
   }
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    if (code === "ECONNREFUSED" || code === "ETIMEDOUT" || code === "ECONNRESET") return true;
+    if (code === "ECONNREFUSED" || code === "ETIMEDOUT" || code === "ECONNRESET" || code === STATEMENT_TIMEOUT)
+      return true;
     return UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(error.message));
   }
   return false;
 }
 
-function adapterErrorKind(meta: unknown): string | undefined {
+function adapterErrorCause(meta: unknown): { kind?: string; code?: string } | undefined {
   if (typeof meta !== "object" || meta === null || !("driverAdapterError" in meta)) return undefined;
   const adapterError = meta.driverAdapterError;
   if (typeof adapterError !== "object" || adapterError === null || !("cause" in adapterError)) return undefined;
   const cause = adapterError.cause;
-  if (typeof cause !== "object" || cause === null || !("kind" in cause)) return undefined;
-  return typeof cause.kind === "string" ? cause.kind : undefined;
+  if (typeof cause !== "object" || cause === null) return undefined;
+  const text = (key: string) => {
+    const value = (cause as Record<string, unknown>)[key];
+    return typeof value === "string" ? value : undefined;
+  };
+  return { kind: text("kind"), code: text("code") };
 }

@@ -215,8 +215,13 @@ export const notifications = {
     });
   },
 
-  list(db: DbClient, filter: NotificationFilter) {
-    return db.notification.findMany({
+  /**
+   * Newest first, `limit` rows after the cursor (the id of the last row of the previous page).
+   * The position is the cursor row's (createdAt, id), compared in SQL; the cursor row itself is
+   * dropped by id rather than skipped, since it may have left the filter (its state moved on).
+   */
+  async list(db: DbClient, filter: NotificationFilter) {
+    const rows = await db.notification.findMany({
       where: {
         ...(filter.email ? { recipients: { has: filter.email } } : {}),
         ...(filter.resendEmailId ? { resendEmailId: filter.resendEmailId } : {}),
@@ -224,9 +229,10 @@ export const notifications = {
         ...(filter.tenant ? { tenant: filter.tenant } : {}),
       },
       orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-      take: filter.limit,
-      ...(filter.cursor ? { cursor: { id: filter.cursor }, skip: 1 } : {}),
+      take: filter.limit + (filter.cursor ? 1 : 0),
+      ...(filter.cursor ? { cursor: { id: filter.cursor } } : {}),
     });
+    return filter.cursor ? rows.filter((row) => row.id !== filter.cursor).slice(0, filter.limit) : rows;
   },
 
   async countByState(db: DbClient): Promise<Record<string, number>> {

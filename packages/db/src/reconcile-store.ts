@@ -3,6 +3,7 @@
 // Same tables and rules as the Prisma repositories; the Prisma client serves everything else.
 import pg from "pg";
 import type { EngagementKind, EventStatus, SuppressionReason } from "../generated/client/index.js";
+import { type ConnectionLimits, connectionSettings } from "./connection.ts";
 import type { Projection } from "./notifications.ts";
 
 export type SqlPool = pg.Pool;
@@ -11,19 +12,14 @@ export type SqlClient = pg.PoolClient;
 export function createSqlPool({
   databaseUrl,
   poolSize = 10,
-  connectionTimeoutMs = 5_000,
   onError,
+  ...limits
 }: {
   databaseUrl: string;
   poolSize?: number;
-  connectionTimeoutMs?: number;
   onError?: (error: Error) => void;
-}): SqlPool {
-  const pool = new pg.Pool({
-    connectionString: databaseUrl,
-    max: poolSize,
-    connectionTimeoutMillis: connectionTimeoutMs,
-  });
+} & ConnectionLimits): SqlPool {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, ...connectionSettings(limits) });
   // An idle connection dropped by the server (restart, failover) must not crash the process.
   pool.on("error", (error) => onError?.(error));
   return pool;

@@ -1,3 +1,5 @@
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { createTestDatabase, type TestDatabase } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -6,6 +8,7 @@ import {
   type Db,
   engagement,
   events,
+  isDatabaseUnavailable,
   notifications,
   pingDb,
   reconcileStore,
@@ -212,6 +215,36 @@ describe("a database that is down", () => {
       expect(rows).toEqual([{ one: 1 }]);
     } finally {
       await Promise.all([sql.end(), admin.end()]);
+    }
+  });
+
+  it("input: a server that accepts the connection and never answers (a stalled network) → pingDb answers false within its 1 s bound", async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as AddressInfo;
+    const stalled = createDb({ databaseUrl: `postgresql://postgres@127.0.0.1:${port}/nothing` });
+    try {
+      const started = performance.now();
+      expect(await pingDb(stalled)).toBe(false);
+      expect(performance.now() - started).toBeLessThan(3_000);
+    } finally {
+      silent.close();
+      await stalled.$disconnect().catch(() => {});
+    }
+  });
+
+  it("input: a statement over the statement timeout (pg_sleep past 200 ms) → cancelled, and counted as the database being unavailable (503), on both clients", async () => {
+    const slowDb = createDb({ databaseUrl: database.url, statementTimeoutMs: 200 });
+    const slowSql = createSqlPool({ databaseUrl: database.url, statementTimeoutMs: 200 });
+    try {
+      const viaPrisma = await slowDb.$queryRaw`SELECT pg_sleep(2)`.catch((error: unknown) => error);
+      const viaPg = await slowSql.query("SELECT pg_sleep(2)").catch((error: unknown) => error);
+      expect(String(viaPrisma)).toMatch(/statement timeout/);
+      expect(viaPg).toMatchObject({ code: "57014" });
+      expect([isDatabaseUnavailable(viaPrisma), isDatabaseUnavailable(viaPg)]).toEqual([true, true]);
+    } finally {
+      await slowDb.$disconnect();
+      await slowSql.end();
     }
   });
 

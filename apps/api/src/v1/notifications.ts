@@ -61,7 +61,10 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
     }
   }
 
-  async function record(input: RecordNotificationBody): Promise<{ created: boolean; notification: Notification }> {
+  /** Record one send; answers it with the Resend id whose parked events are now to be replayed. */
+  async function record(
+    input: RecordNotificationBody,
+  ): Promise<{ created: boolean; notification: Notification; replay: string | null }> {
     const result = await notifications.record(db, {
       recipients: input.to,
       from: input.from,
@@ -75,10 +78,8 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
       resendEmailId: input.resendEmailId ?? null,
       suppressionBypassed: input.suppressionBypassed,
     });
-    if ((result.created || result.attached) && result.notification.resendEmailId) {
-      await replayParked([result.notification.resendEmailId]);
-    }
-    return result;
+    const replay = result.created || result.attached ? result.notification.resendEmailId : null;
+    return { created: result.created, notification: result.notification, replay };
   }
 
   async function findOr404(id: string): Promise<Notification> {
@@ -89,7 +90,8 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
 
   router.post("/notifications", async (req, res) => {
     const body = parseRequest(recordNotificationBody, req.body, "body");
-    const { created, notification } = await record(body);
+    const { created, notification, replay } = await record(body);
+    if (replay) await replayParked([replay]);
     if (created) res.location(`/v1/notifications/${notification.id}`);
     res.status(created ? 201 : 200).json({ created, notification: notificationJson(notification) });
   });
@@ -99,10 +101,14 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
     // One by one, not one transaction: each record is idempotent on its own key, so a client
     // retrying a batch that failed half-way gets the recorded half back and the rest created.
     const data: { created: boolean; notification: NotificationJson }[] = [];
+    const replays: string[] = [];
     for (const input of body.notifications) {
-      const { created, notification } = await record(input);
+      const { created, notification, replay } = await record(input);
       data.push({ created, notification: notificationJson(notification) });
+      if (replay) replays.push(replay);
     }
+    // One enqueue for the batch, under one deadline.
+    await replayParked(replays);
     res.status(data.some((item) => item.created) ? 201 : 200).json({ data });
   });
 

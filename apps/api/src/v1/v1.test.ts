@@ -152,6 +152,16 @@ describe("POST /v1/notifications/batch", () => {
     expect(answer.body.data[2].notification.id).toBe(answer.body.data[0].notification.id);
   });
 
+  it("input: 3 notifications carrying Resend ids, one of them twice → 201, one replay job per new id (enqueued together)", async () => {
+    const emailIds = [randomUUID(), randomUUID(), randomUUID()];
+    const answer = await api.call("POST", "/v1/notifications/batch", {
+      notifications: [...emailIds, emailIds[0]].map((resendEmailId) => notification({ resendEmailId })),
+    });
+    expect(answer.status).toBe(201);
+    expect(answer.body.data.map((item: { created: boolean }) => item.created)).toEqual([true, true, true, false]);
+    for (const emailId of emailIds) expect(await replayJobsFor(emailId)).toHaveLength(1);
+  });
+
   it("101 notifications → 400 naming `notifications`", async () => {
     const answer = await api.call("POST", "/v1/notifications/batch", {
       notifications: Array.from({ length: 101 }, () => notification()),
@@ -342,6 +352,31 @@ describe("GET /v1/notifications (list)", () => {
     } while (cursor);
     expect(sizes).toEqual([2, 2, 1]);
     expect(seen).toEqual([...ids].reverse());
+  });
+
+  it("input: state=sent, limit 2 over 6, and the last row of page 1 turns delivered before page 2 is asked → page 2 still starts right after it (nothing skipped)", async () => {
+    const tenant = unique("paging");
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      ids.push((await api.call("POST", "/v1/notifications", notification({ tenant }))).body.notification.id);
+    }
+    await api.db.notification.updateMany({ where: { tenant }, data: { state: "sent" } });
+    const newestFirst = [...ids].reverse();
+    const first = await api.call("GET", `/v1/notifications?tenant=${tenant}&state=sent&limit=2`);
+    expect(first.body.data.map((row: { id: string }) => row.id)).toEqual(newestFirst.slice(0, 2));
+    // The worker moves the cursor row on, as a delivered webhook would.
+    await api.db.notification.update({ where: { id: first.body.nextCursor }, data: { state: "delivered" } });
+    const second = await api.call(
+      "GET",
+      `/v1/notifications?tenant=${tenant}&state=sent&limit=2&cursor=${first.body.nextCursor}`,
+    );
+    expect(second.body.data.map((row: { id: string }) => row.id)).toEqual(newestFirst.slice(2, 4));
+    const third = await api.call(
+      "GET",
+      `/v1/notifications?tenant=${tenant}&state=sent&limit=2&cursor=${second.body.nextCursor}`,
+    );
+    expect(third.body.data.map((row: { id: string }) => row.id)).toEqual(newestFirst.slice(4, 6));
+    expect(third.body.nextCursor).toBeNull();
   });
 
   it("state=delivered&tenant=t-none → 200 with no rows; state=lost → 400 naming state; limit=500 → 400", async () => {
