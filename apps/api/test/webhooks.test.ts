@@ -3,7 +3,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createDb, type Db } from "@mailstate/db";
-import { createQueues, createRedis, jobIdFor, type Queues } from "@mailstate/queue";
+import { createQueues, createRedis, JOBS, jobIdFor, type Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import { createTestDatabase, type TestDatabase, testQueuePrefix, testRedisUrl } from "@mailstate/test-support";
 import type { Redis } from "ioredis";
@@ -149,7 +149,7 @@ describe("POST /webhooks/resend", () => {
     expect(job?.name).toBe("inbox.reconcile");
     expect(job?.data).toEqual({ svixId: signed.id, receivedAt: expect.any(String), event: event() });
     expect(Date.parse(job?.data.receivedAt)).toBeGreaterThan(Date.now() - 60_000);
-    expect(job?.opts).toMatchObject({ attempts: 40, backoff: { type: "capped-exponential", delay: 1_000 } });
+    expect(job?.opts).toMatchObject({ attempts: JOBS["inbox.reconcile"].options.attempts, backoff: { type: "capped-exponential", delay: 1_000 } });
   });
 
   it("input: signed with the new secret, then with the old one, both configured (rotation) → 200 both", async () => {

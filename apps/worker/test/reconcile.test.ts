@@ -180,6 +180,25 @@ describe("bad input", () => {
   });
 });
 
+describe("text PostgreSQL cannot store", () => {
+  it("input: email.bounced whose bounce message holds U+0000 (valid JSON, refused by jsonb) → logged with U+FFFD in its place and applied: bounced", async () => {
+    const n = await recordNotification(h.db, "re_nul", ["nul@example.com"]);
+    const svixId = await h.deliver(
+      eventFor("email.bounced", "re_nul", 1, { bounce: { type: "Permanent", message: "no such user\u0000here" } }, [
+        "nul@example.com",
+      ]),
+    );
+    await h.drained();
+    const logged = await events.findBySvixId(h.db, svixId);
+    expect(logged).toMatchObject({
+      status: "applied",
+      payload: { data: { bounce: { message: "no such user\ufffdhere" } } },
+    });
+    expect(await notifications.findById(h.db, n.id)).toMatchObject({ state: "bounced" });
+    expect(await h.queues.inbox.getJobCounts("failed")).toEqual({ failed: 0 });
+  });
+});
+
 describe("concurrency", () => {
   it("many events of one notification handled by two workers at once fold to the sorted outcome", async () => {
     const second = await createHarness("reconcile-two");

@@ -82,6 +82,15 @@ export interface EngagementRow {
   ipAddress: string | null;
 }
 
+/**
+ * JSON text PostgreSQL takes: jsonb and text refuse U+0000, which JSON allows and a webhook may
+ * carry. It becomes U+FFFD, so the event is logged and applied rather than refused forever.
+ * Only a real `\u0000` escape is replaced, not the text `\\u0000` (an escaped backslash).
+ */
+function jsonForPostgres(value: unknown): string {
+  return JSON.stringify(value).replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1\\ufffd");
+}
+
 /** A delivery to `email` at `at` (event time): it ends a run of soft bounces older than it. */
 export interface SoftBounceReset {
   email: string;
@@ -136,7 +145,7 @@ export const reconcileStore = {
        UNION ALL SELECT 'applied', svix_id, NULL, notification_id::text FROM applied`,
       [
         // One JSON document rather than seven arrays: pg would escape every payload into an array literal.
-        JSON.stringify(
+        jsonForPostgres(
           events.map((e) => ({
             svix_id: e.svixId,
             type: e.type,

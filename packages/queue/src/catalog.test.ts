@@ -2,13 +2,17 @@ import { describe, expect, it } from "vitest";
 import { backoffStrategy, CAPPED_EXPONENTIAL, JOBS, jobIdFor } from "./catalog.ts";
 
 describe("job catalog", () => {
-  it("inbox jobs back off 1, 2, 4, 8 s, then every 15 s, and outlast a 5-minute outage", () => {
+  it("inbox jobs back off 1, 2, 4, 8 s, then every 15 s for about 9 minutes, then every 5 minutes: they outlast a day's outage", () => {
     const job = { opts: JOBS["inbox.reconcile"].options };
     const delays = Array.from({ length: job.opts.attempts - 1 }, (_, i) =>
       backoffStrategy(i + 1, CAPPED_EXPONENTIAL, undefined, job),
     );
     expect(delays.slice(0, 6)).toEqual([1_000, 2_000, 4_000, 8_000, 15_000, 15_000]);
-    expect(delays.reduce((sum, delay) => sum + delay, 0)).toBeGreaterThan(5 * 60_000);
+    const fast = delays.slice(0, 39);
+    expect(fast.reduce((sum, delay) => sum + delay, 0)).toBeGreaterThan(8 * 60_000);
+    expect(Math.max(...fast)).toBe(15_000);
+    expect(new Set(delays.slice(39))).toEqual(new Set([300_000]));
+    expect(delays.reduce((sum, delay) => sum + delay, 0)).toBeGreaterThan(24 * 3_600_000);
   });
 
   it("input: a backoff type it does not know → throws naming the type", () => {

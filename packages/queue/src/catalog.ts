@@ -14,17 +14,25 @@ const DAY = 24 * HOUR;
 
 export const CAPPED_EXPONENTIAL = "capped-exponential";
 const BACKOFF_CAP = 15 * SECOND;
+/** Attempts at the fast pace (about 9 minutes); after them, one every SLOW_RETRY. */
+const FAST_ATTEMPTS = 40;
+const SLOW_RETRY = 5 * 60 * SECOND;
 
 /**
  * The workers' backoff for custom types (BullMQ computes "fixed" and "exponential" itself):
- * doubling from the job's delay, never more than 15 s apart.
+ * doubling from the job's delay, never more than 15 s apart, for the first 40 attempts, so a
+ * short outage costs at most 15 s once it ends; then every 5 minutes, so a long one loses nothing.
  */
 export function backoffStrategy(attemptsMade: number, type?: string, _error?: Error, job?: { opts: JobsOptions }) {
   if (type !== CAPPED_EXPONENTIAL) throw new Error(`unknown backoff type ${type}`);
+  if (attemptsMade >= FAST_ATTEMPTS) return SLOW_RETRY;
   const backoff = job?.opts.backoff;
   const base = typeof backoff === "object" && backoff.delay ? backoff.delay : SECOND;
   return Math.min(base * 2 ** Math.max(0, attemptsMade - 1), BACKOFF_CAP);
 }
+
+/** An outage of a day: 40 fast attempts, then one every 5 minutes for 24 hours. */
+const INBOX_ATTEMPTS = FAST_ATTEMPTS + (24 * HOUR) / SLOW_RETRY;
 
 /** A verified webhook as the API received it: the parsed JSON body, untouched. */
 export const inboxEventPayload = z.object({
@@ -49,9 +57,9 @@ export const JOBS = {
     queue: QUEUE_NAMES.inbox,
     payload: inboxEventPayload,
     options: {
-      // Rides out a PostgreSQL outage of about 9 minutes (1, 2, 4, 8, then every 15 s), and resumes
-      // within 15 s of its end rather than after a doubling backoff.
-      attempts: 40,
+      // Rides out a PostgreSQL outage of a day: 1, 2, 4, 8, then every 15 s for about 9 minutes
+      // (resuming within 15 s of a short outage's end), then every 5 minutes.
+      attempts: INBOX_ATTEMPTS,
       backoff: { type: CAPPED_EXPONENTIAL, delay: SECOND },
       removeOnComplete: { age: HOUR, count: 10_000 },
       removeOnFail: { age: 14 * DAY },
@@ -61,7 +69,7 @@ export const JOBS = {
     queue: QUEUE_NAMES.inbox,
     payload: replayEmailPayload,
     options: {
-      attempts: 40,
+      attempts: INBOX_ATTEMPTS,
       backoff: { type: CAPPED_EXPONENTIAL, delay: SECOND },
       removeOnComplete: { age: HOUR, count: 10_000 },
       removeOnFail: { age: 14 * DAY },
@@ -77,7 +85,9 @@ export const JOBS = {
       backoff: { type: "exponential", delay: 60 * SECOND },
       delay: 60 * SECOND,
       removeOnComplete: { age: DAY, count: 10_000 },
-      removeOnFail: false,
+      // Failed for good: shown in Bull Board for 30 days. The event stays in the log as unmatched;
+      // recording its email id or `mailstate replay-unmatched` still applies it.
+      removeOnFail: { age: 30 * DAY },
     },
   },
 } as const satisfies Record<string, { queue: QueueName; payload: z.ZodType; options: JobsOptions }>;
