@@ -48,6 +48,49 @@ describe("api env", () => {
     expect(message).toMatch(/REDIS_URL: must be a redis:\/\//);
   });
 
+  it("input: RESEND_WEBHOOK_SECRET=whsec_…LaLa=w (matches the form, not base64) → error naming it, secret not quoted", () => {
+    const bad = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa=w";
+    const message = messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: bad }));
+    expect(message).toMatch(/RESEND_WEBHOOK_SECRET: each secret's part after whsec_ must be valid base64/);
+    expect(message).not.toContain(bad);
+  });
+
+  it("input: RESEND_WEBHOOK_SECRET with a good and a bad secret (rotation) → error naming it", () => {
+    expect(
+      messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: `${secret} whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa=w` })),
+    ).toMatch(/RESEND_WEBHOOK_SECRET: each secret's part after whsec_ must be valid base64/);
+  });
+
+  it("input: OPS_USERNAME=ops:admin → error naming OPS_USERNAME and the ':'", () => {
+    expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, OPS_USERNAME: "ops:admin" }))).toMatch(
+      /OPS_USERNAME: must not contain ':'/,
+    );
+  });
+
+  it.each(["0", "0kb", "1023b", "1023"])("input: WEBHOOK_BODY_LIMIT=%s → error naming it (at least 1kb)", (limit) => {
+    expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, WEBHOOK_BODY_LIMIT: limit }))).toMatch(
+      /WEBHOOK_BODY_LIMIT: must be at least 1kb/,
+    );
+  });
+
+  it("input: WEBHOOK_BODY_LIMIT=ten → error naming it and the expected form", () => {
+    expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, WEBHOOK_BODY_LIMIT: "ten" }))).toMatch(
+      /WEBHOOK_BODY_LIMIT: must be a size like 256kb$/m,
+    );
+  });
+
+  it.each(["1kb", "1024", "512KB", "1mb"])("input: WEBHOOK_BODY_LIMIT=%s → accepted as given", (limit) => {
+    expect(loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, WEBHOOK_BODY_LIMIT: limit }).WEBHOOK_BODY_LIMIT).toBe(limit);
+  });
+
+  it.each(["0x50", "1e3", "80.0", "0", "65536"])("input: PORT=%s → error naming PORT", (value) => {
+    expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, PORT: value }))).toMatch(/PORT: must be a port/);
+  });
+
+  it("input: PORT=8080 → 8080", () => {
+    expect(loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, PORT: "8080" }).PORT).toBe(8080);
+  });
+
   it("input: API_KEYS with a short key → error naming API_KEYS", () => {
     expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, API_KEYS: "short" }))).toMatch(
       /API_KEYS: each API key needs 16 characters/,

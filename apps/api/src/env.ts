@@ -1,19 +1,48 @@
 // The API's configuration, parsed once at boot; a bad value stops start-up naming the variable.
 import { commonEnv, parseEnv, port } from "@mailstate/runtime";
+import { Webhook } from "svix";
 import { z } from "zod";
+
+/** Whether svix can build a verifier from the secret: its base64 decoder is stricter than the regex. */
+function svixAccepts(secret: string): boolean {
+  try {
+    new Webhook(secret);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const webhookSecret = z
+  .string()
+  .regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, {
+    message: "each secret must look like whsec_<base64>, as Resend shows it",
+    abort: true,
+  })
+  // The message never quotes the secret: it is printed at start-up.
+  .refine(svixAccepts, "each secret's part after whsec_ must be valid base64 (svix cannot decode one of them)");
 
 const webhookSecrets = z
   .string({ error: "is required: the signing secret of the Resend webhook (whsec_…)" })
   .transform((value) => value.split(/[\s,]+/).filter(Boolean))
-  .pipe(
-    z
-      .array(
-        z
-          .string()
-          .regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, "each secret must look like whsec_<base64>, as Resend shows it"),
-      )
-      .min(1, "is required: the signing secret of the Resend webhook (whsec_…)"),
-  );
+  .pipe(z.array(webhookSecret).min(1, "is required: the signing secret of the Resend webhook (whsec_…)"));
+
+const SIZE = /^(\d+)(b|kb|mb)?$/i;
+const SIZE_UNITS = { b: 1, kb: 1024, mb: 1024 ** 2 } as const;
+
+function sizeInBytes(value: string): number {
+  const match = SIZE.exec(value);
+  if (!match) return Number.NaN;
+  const unit = (match[2] ?? "b").toLowerCase() as keyof typeof SIZE_UNITS;
+  return Number(match[1]) * SIZE_UNITS[unit];
+}
+
+/** A body-parser size (`256kb`), read the way body-parser reads it (1kb = 1024 bytes). */
+const bodyLimit = z
+  .string()
+  .regex(SIZE, { message: "must be a size like 256kb", abort: true })
+  // 0 (or a few bytes) would answer 413 to every webhook Resend sends.
+  .refine((value) => sizeInBytes(value) >= 1024, "must be at least 1kb, or every webhook is refused as too large");
 
 const list = z.string().transform((value) => value.split(/[\s,]+/).filter(Boolean));
 
@@ -25,12 +54,13 @@ export const apiEnvSchema = z.object({
   RESEND_WEBHOOK_SECRET: webhookSecrets,
   /** Bearer keys for /v1, separated by commas or spaces. */
   API_KEYS: list.pipe(z.array(z.string().min(16, "each API key needs 16 characters or more"))).default([]),
-  OPS_USERNAME: z.string().min(1).default("ops"),
-  OPS_PASSWORD: z.string().min(8, "needs 8 characters or more").optional(),
-  WEBHOOK_BODY_LIMIT: z
+  OPS_USERNAME: z
     .string()
-    .regex(/^\d+(b|kb|mb)?$/i, "must be a size like 256kb")
-    .default("256kb"),
+    .min(1)
+    .refine((value) => !value.includes(":"), "must not contain ':' (basic auth ends the username at the first ':')")
+    .default("ops"),
+  OPS_PASSWORD: z.string().min(8, "needs 8 characters or more").optional(),
+  WEBHOOK_BODY_LIMIT: bodyLimit.default("256kb"),
   WEBHOOK_ENQUEUE_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(2_000),
 });
 

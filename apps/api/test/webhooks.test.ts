@@ -149,7 +149,10 @@ describe("POST /webhooks/resend", () => {
     expect(job?.name).toBe("inbox.reconcile");
     expect(job?.data).toEqual({ svixId: signed.id, receivedAt: expect.any(String), event: event() });
     expect(Date.parse(job?.data.receivedAt)).toBeGreaterThan(Date.now() - 60_000);
-    expect(job?.opts).toMatchObject({ attempts: JOBS["inbox.reconcile"].options.attempts, backoff: { type: "capped-exponential", delay: 1_000 } });
+    expect(job?.opts).toMatchObject({
+      attempts: JOBS["inbox.reconcile"].options.attempts,
+      backoff: { type: "capped-exponential", delay: 1_000 },
+    });
   });
 
   it("input: signed with the new secret, then with the old one, both configured (rotation) → 200 both", async () => {

@@ -34,4 +34,14 @@ export const commonEnv = {
     .default("{mailstate}"),
 };
 
-export const port = (fallback: number) => z.coerce.number().int().min(1).max(65_535).default(fallback);
+/**
+ * A TCP port written as a plain decimal number, 1–65535. Not `z.coerce.number()`: it reads `0x50`
+ * as 80 and `1e3` as 1000, so a typo would start the process on a port nobody asked for.
+ */
+export const port = (fallback: number) =>
+  z
+    .string()
+    .regex(/^[1-9]\d*$/, { message: "must be a port number from 1 to 65535, in plain decimal digits", abort: true })
+    .transform(Number)
+    .pipe(z.int().max(65_535, "must be a port number from 1 to 65535"))
+    .default(fallback);

@@ -22,6 +22,12 @@ export const PROBLEMS = {
   validation_failed: { status: 400, title: "Request is not valid" },
   /** Body is not valid JSON. */
   malformed_json: { status: 400, title: "Request body is not valid JSON" },
+  /** Body sent in a charset or Content-Encoding the API does not read (e.g. `charset=latin1`, `br`). */
+  unsupported_media_type: { status: 415, title: "Request body encoding not supported" },
+  /** Body could not be read as sent: e.g. `Content-Encoding: gzip` on bytes that are not gzip, or cut short. */
+  unreadable_body: { status: 400, title: "Request body could not be read" },
+  /** The URL itself cannot be read: a path segment that is not valid percent-encoded UTF-8. */
+  malformed_url: { status: 400, title: "Request URL could not be read" },
   not_found: { status: 404, title: "Not found" },
   /** The request contradicts what is already recorded. */
   conflict: { status: 409, title: "Conflict" },
@@ -49,18 +55,47 @@ export function sendProblem(res: Response, code: ProblemCode, detail?: string, e
     .json({ type: `https://mailstate.dev/problems/${code.replaceAll("_", "-")}`, title, status, detail, ...extra });
 }
 
-interface BodyParserError {
+interface HttpError {
   type?: string;
   status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  message?: string;
 }
+
+/**
+ * A client error raised below the routes (body-parser, the router), as a problem code; undefined
+ * for anything else. body-parser marks its own with `expose` (http-errors); the router's
+ * undecodable path parameter is a URIError with status 400 and no `expose`.
+ */
+export function clientProblem(error: unknown): ProblemCode | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const http = error as HttpError;
+  const status = http.status ?? http.statusCode;
+  if (typeof status !== "number" || status < 400 || status >= 500) return undefined;
+  if (error instanceof URIError) return "malformed_url";
+  if (http.expose !== true) return undefined;
+  if (http.type === "entity.too.large" || status === 413) return "payload_too_large";
+  if (http.type === "entity.parse.failed") return "malformed_json";
+  if (status === 415) return "unsupported_media_type";
+  // body-parser raises nothing else below 500: the body could not be read (bad gzip, aborted, wrong length).
+  return "unreadable_body";
+}
+
+/** Details that replace the error's own message: the parser's would quote the body or the path. */
+const CLIENT_DETAIL: Partial<Record<ProblemCode, string>> = {
+  payload_too_large: PROBLEMS.payload_too_large.title,
+  malformed_json: PROBLEMS.malformed_json.title,
+  malformed_url: "a path segment is not valid percent-encoded UTF-8",
+};
 
 /** The one place errors become HTTP answers. */
 export function problemHandler(logError: (error: unknown) => void): ErrorRequestHandler {
   return (error: unknown, _req, res, _next) => {
     if (error instanceof AppError) return sendProblem(res, error.code, error.message, error.extra);
-    const parserError = error as BodyParserError;
-    if (parserError?.type === "entity.too.large") return sendProblem(res, "payload_too_large");
-    if (parserError?.type === "entity.parse.failed") return sendProblem(res, "malformed_json");
+    // The client's mistake, not ours: answered, and not logged as an error.
+    const code = clientProblem(error);
+    if (code) return sendProblem(res, code, CLIENT_DETAIL[code] ?? (error as HttpError).message);
     logError(error);
     return sendProblem(res, "internal");
   };

@@ -5,7 +5,9 @@ import type { Logger } from "@mailstate/runtime";
 import { normalizeEmail } from "@mailstate/state-machine";
 import { type ErrorRequestHandler, type Response, Router } from "express";
 import { z } from "zod";
+import { clientProblem } from "../http/problems.ts";
 import { loadTimeline } from "../timeline.ts";
+import { text } from "../v1/schemas.ts";
 import { type Html, html } from "./html.ts";
 import { messagePage, notificationPage, type SearchView, SUPPORT_PATH, searchPage } from "./support-views.ts";
 
@@ -17,7 +19,8 @@ export interface SupportDeps {
 const PAGE_SIZE = 25;
 
 const searchQuery = z.object({
-  q: z.string().trim().max(500, "is too long").default(""),
+  // NUL or a lone surrogate cannot be searched for in PostgreSQL: a 400 page, not a failed query.
+  q: text().trim().max(500, "is too long").default(""),
   cursor: z.uuid().optional(),
 });
 const pageParams = z.object({ id: z.uuid() });
@@ -121,6 +124,10 @@ export function supportRoutes({ db, logger }: SupportDeps): Router {
   });
 
   const errors: ErrorRequestHandler = (error, _req, res, _next) => {
+    if (clientProblem(error)) {
+      // E.g. /support/notifications/%ED%A0%80: the router cannot decode the path.
+      return send(res, 400, messagePage("That address cannot be read", "Check the link, or search again."));
+    }
     if (isDatabaseUnavailable(error)) {
       res.set("Retry-After", "5");
       return send(res, 503, messagePage("Database unavailable", "PostgreSQL did not answer. Try again in a moment."));

@@ -16,9 +16,41 @@ export const components = z.registry<{ id: string }>();
 
 const ADDRESS = /^[^\s@<>,;]+@[^\s@<>,;]+$/;
 
+export const MAX_METADATA_DEPTH = 20;
+export const MAX_METADATA_BYTES = 16_384;
+
+const NUL_MESSAGE = "must not contain the NUL character (\\u0000)";
+const SURROGATE_MESSAGE = "must not contain an unpaired UTF-16 surrogate";
+
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one (no `u` flag: code units). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why PostgreSQL could not store or compare this string, or undefined when it can. */
+function unstorable(value: string): string | undefined {
+  if (value.includes("\0")) return NUL_MESSAGE;
+  if (LONE_SURROGATE.test(value)) return SURROGATE_MESSAGE;
+  return undefined;
+}
+
+/**
+ * Every string /v1 stores or queries by: PostgreSQL text and jsonb cannot hold NUL, and a lone
+ * surrogate is not Unicode at all, so both would fail in the database as a 500 instead of here.
+ */
+export const text = () =>
+  z.string().superRefine((value, ctx) => {
+    const message = unstorable(value);
+    if (message) ctx.addIssue({ code: "custom", message });
+  });
+
+/** A record whose keys are checked too; zod's own message for a bad key does not say what is wrong. */
+const textRecord = <V extends z.ZodType>(key: z.ZodString, value: V) =>
+  z.record(key, value, {
+    error: (issue) =>
+      issue.code === "invalid_key" ? `key ${issue.issues.map((inner) => inner.message).join("; ")}` : undefined,
+  });
+
 /** `Ada <Ada@Example.com>` and ` ada@example.com ` both become `ada@example.com`. */
-export const emailAddress = z
-  .string()
+export const emailAddress = text()
   .max(320)
   .transform(normalizeEmail)
   .pipe(z.string().regex(ADDRESS, "must be an email address"))
@@ -29,18 +61,56 @@ const recipients = z
   .transform((to) => [...new Set(Array.isArray(to) ? to : [to])])
   .meta({ description: `One address or a list of 1 to ${MAX_RECIPIENTS}.` });
 
-const shortText = (max: number) => z.string().min(1).max(max);
+const shortText = (max: number) => text().min(1).max(max);
 const jsonObject = z.record(z.string(), z.unknown());
+
+type Path = (string | number)[];
+
+/** The first place in a JSON value that cannot be stored (a key or string, or nesting too deep). */
+function metadataProblem(value: unknown, path: Path, depth: number): { path: Path; message: string } | undefined {
+  if (typeof value === "string") {
+    const message = unstorable(value);
+    return message ? { path, message } : undefined;
+  }
+  if (value === null || typeof value !== "object") return undefined;
+  // Checked before descending, so a body nested a million deep costs 20 steps, not a stack overflow.
+  if (depth > MAX_METADATA_DEPTH)
+    return { path: [], message: `must not nest deeper than ${MAX_METADATA_DEPTH} levels` };
+  const entries: [string | number, unknown][] = Array.isArray(value) ? [...value.entries()] : Object.entries(value);
+  for (const [key, item] of entries) {
+    const keyMessage = typeof key === "string" ? unstorable(key) : undefined;
+    if (keyMessage) return { path: [...path, key], message: `key ${keyMessage}` };
+    const found = metadataProblem(item, [...path, key], depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Free-form JSON the caller keeps with a notification: bounded, because Prisma recurses into it. */
+const metadataInput = jsonObject
+  .superRefine((value, ctx) => {
+    const problem = metadataProblem(value, [], 1);
+    if (problem) {
+      ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
+      return;
+    }
+    if (Buffer.byteLength(JSON.stringify(value)) > MAX_METADATA_BYTES) {
+      ctx.addIssue({ code: "custom", message: `must be at most ${MAX_METADATA_BYTES} bytes as JSON` });
+    }
+  })
+  .meta({
+    description: `Any JSON object, nested at most ${MAX_METADATA_DEPTH} levels and at most ${MAX_METADATA_BYTES} bytes.`,
+  });
 
 export const recordNotificationBody = z
   .object({
     to: recipients,
     from: shortText(998),
-    subject: z.string().max(998),
+    subject: text().max(998),
     tenant: shortText(200).optional(),
-    tags: z.record(z.string().max(256), z.string().max(256)).optional(),
+    tags: textRecord(text().max(256), text().max(256)).optional(),
     category: shortText(200).optional(),
-    metadata: jsonObject.optional(),
+    metadata: metadataInput.optional(),
     idempotencyKey: shortText(256)
       .optional()
       .meta({ description: "Recording twice with one key answers the first notification (200)." }),
@@ -112,7 +182,7 @@ export const listNotificationsQuery = z.object({
 export const addSuppressionBody = z
   .object({
     email: emailAddress,
-    note: z.string().max(1_000).optional().meta({ description: "Why it was added, for the next person to read." }),
+    note: text().max(1_000).optional().meta({ description: "Why it was added, for the next person to read." }),
   })
   .register(components, { id: "AddSuppression" });
 

@@ -26,7 +26,8 @@ export function suppressionRoutes({ db }: { db: Db }): Router {
       added = await suppressions.add(db, row);
     }
     const current = await suppressions.find(db, email);
-    if (!current) throw new Error(`suppression of ${email} vanished while being added`);
+    // The address stays out of the message: it would land in the error log.
+    if (!current) throw new Error("the suppression vanished while being added (removed concurrently?)");
     // Already suppressed: one row per address and the first reason wins, so answer that row.
     res.status(added ? 201 : 200).json(suppressionJson(current));
   });
