@@ -39,11 +39,17 @@ function answer(description: string, schema?: JsonSchema) {
   return schema ? { description, content: json(schema) } : { description };
 }
 
+/** The problem answers of these codes, one entry per status (400 has several causes). */
 function problems(...codes: ProblemCode[]) {
+  const byStatus = new Map<string, string[]>();
+  for (const code of codes) {
+    const status = String(PROBLEMS[code].status);
+    byStatus.set(status, [...(byStatus.get(status) ?? []), PROBLEMS[code].title]);
+  }
   return Object.fromEntries(
-    codes.map((code) => [
-      String(PROBLEMS[code].status),
-      { description: PROBLEMS[code].title, content: { "application/problem+json": { schema: ref("Problem") } } },
+    [...byStatus].map(([status, titles]) => [
+      status,
+      { description: titles.join("; "), content: { "application/problem+json": { schema: ref("Problem") } } },
     ]),
   );
 }
@@ -77,7 +83,14 @@ function queryParameters(schema: z.ZodObject) {
 }
 
 export function buildOpenApiDocument(): JsonSchema {
-  const common = problems("unauthorized", "validation_failed", "database_unavailable");
+  const common = problems(
+    "unauthorized",
+    "validation_failed",
+    "malformed_json",
+    "unreadable_body",
+    "unsupported_media_type",
+    "database_unavailable",
+  );
   return {
     openapi: "3.1.0",
     info: {
