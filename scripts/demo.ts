@@ -191,8 +191,11 @@ const mailstate = createMailstate({ baseUrl, apiKey });
 const db = createDb({ databaseUrl, poolSize: 2 });
 
 const CATEGORIES = ["welcome", "receipt", "digest", "password_reset"] as const;
-const emailFor = (i: number, to = `user${i}.${runId}@example.com`) => {
-  const category = CATEGORIES[i % CATEGORIES.length] ?? "welcome";
+const emailFor = (
+  i: number,
+  to = `user${i}.${runId}@example.com`,
+  category: (typeof CATEGORIES)[number] = CATEGORIES[i % CATEGORIES.length] ?? "welcome",
+) => {
   return {
     from: "Acme <hello@acme.dev>",
     to,
@@ -225,7 +228,7 @@ await Promise.all(
     }
   }),
 );
-// One email Resend refuses (no body): recorded, never sent, so it stays `recorded`.
+// One email Resend refuses (no body): recorded, never sent: it stays `recorded`, carrying Resend's error.
 results.push(await mailstate.send(resend, { ...emailFor(wave1), html: undefined } as never, { tenant }));
 await settle();
 
@@ -238,7 +241,7 @@ const suppressedAddresses = [...(standin.webhooks?.plans.values() ?? [])]
 for (const [i, address] of suppressedAddresses.slice(0, 24).entries()) {
   const bypass = i % 4 === 0;
   results.push(
-    await mailstate.send(resend, emailFor(count + i, address), {
+    await mailstate.send(resend, emailFor(count + i, address, bypass ? "password_reset" : undefined), {
       tenant,
       ...(bypass ? { bypassSuppression: true, category: "password_reset" } : {}),
     }),
