@@ -113,6 +113,21 @@ export const reconcileStore = {
   },
 
   /**
+   * A notification's stored projection, read under its row lock: `share` keeps the worker from
+   * changing it meanwhile, `update` also lets the caller rewrite it.
+   */
+  async lockedProjection(client: SqlClient, id: string, mode: "share" | "update"): Promise<Projection | null> {
+    const { rows } = await client.query<Projection>(
+      `SELECT state::text AS "state", state_changed_at AS "stateChangedAt", state_event_type AS "stateEventType",
+              state_event_id AS "stateEventId", open_count AS "openCount", click_count AS "clickCount",
+              first_opened_at AS "firstOpenedAt", first_clicked_at AS "firstClickedAt"
+         FROM notifications WHERE id = $1::uuid FOR ${mode === "share" ? "SHARE" : "UPDATE"}`,
+      [id],
+    );
+    return rows[0] ?? null;
+  },
+
+  /**
    * One round trip for the heart of a batch: append the events (a logged svix-id is left as it
    * is), flip the parked events of these email ids to applied on their notification, and list the
    * events these notifications had applied before this statement. All three read one snapshot, so

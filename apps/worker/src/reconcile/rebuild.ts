@@ -36,7 +36,11 @@ export function projectionsDiffer(stored: Projection, computed: Projection): boo
   return FIELDS.some((field) => !same(stored[field], computed[field]));
 }
 
-/** With `write`, also repairs each differing projection (under a row lock, refolded in the lock). */
+/**
+ * Fold every notification's log and compare with its stored projection. A page is compared without
+ * locks; a notification that differs is compared again under its row lock, so a batch the worker
+ * is committing at that moment is not reported as drift. With `write`, that locked pass repairs it.
+ */
 export async function rebuildProjections(
   db: Db,
   sql: SqlPool,
@@ -55,16 +59,22 @@ export async function rebuildProjections(
       report.checked += 1;
       const fresh = computed.get(stored.id);
       if (!fresh || !projectionsDiffer(stored, fresh)) continue;
+      if (!(await driftsUnderLock(sql, stored.id, write))) continue;
       report.differed += 1;
       if (report.examples.length < 100) report.examples.push(stored.id);
-      if (write) {
-        await withSqlTransaction(sql, async (client) => {
-          await client.query("SELECT 1 FROM notifications WHERE id = $1::uuid FOR UPDATE", [stored.id]);
-          await reconcileStore.saveChanges(client, { projections: await computeProjections(client, [stored.id]) });
-        });
-      }
     }
     afterId = page.at(-1)?.id;
   }
   return report;
+}
+
+/** Whether the notification's projection still differs from its log once locked; repaired when `write`. */
+async function driftsUnderLock(sql: SqlPool, id: string, write: boolean): Promise<boolean> {
+  return withSqlTransaction(sql, async (client) => {
+    const stored = await reconcileStore.lockedProjection(client, id, write ? "update" : "share");
+    const fresh = (await computeProjections(client, [id])).get(id);
+    if (!stored || !fresh || !projectionsDiffer(stored, fresh)) return false;
+    if (write) await reconcileStore.saveChanges(client, { projections: new Map([[id, fresh]]) });
+    return true;
+  });
 }
