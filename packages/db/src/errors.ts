@@ -31,16 +31,26 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof Prisma.PrismaClientInitializationError) return true;
   if (error instanceof Prisma.PrismaClientKnownRequestError) {
     if (UNAVAILABLE_CODES.has(error.code)) return true;
-    const cause = adapterErrorCause(error.meta);
-    return (cause?.kind !== undefined && UNAVAILABLE_KINDS.has(cause.kind)) || cause?.code === STATEMENT_TIMEOUT;
+    return causeMeansUnavailable(adapterErrorCause(error.meta));
   }
   if (error instanceof Error) {
+    // Model queries of the client engine throw the driver adapter's error as it is.
+    if (
+      error.name === "DriverAdapterError" &&
+      causeMeansUnavailable(adapterErrorCause({ driverAdapterError: error }))
+    ) {
+      return true;
+    }
     const code = (error as { code?: unknown }).code;
     if (code === "ECONNREFUSED" || code === "ETIMEDOUT" || code === "ECONNRESET" || code === STATEMENT_TIMEOUT)
       return true;
     return UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(error.message));
   }
   return false;
+}
+
+function causeMeansUnavailable(cause: { kind?: string; code?: string } | undefined): boolean {
+  return (cause?.kind !== undefined && UNAVAILABLE_KINDS.has(cause.kind)) || cause?.code === STATEMENT_TIMEOUT;
 }
 
 function adapterErrorCause(meta: unknown): { kind?: string; code?: string } | undefined {

@@ -183,9 +183,15 @@ export const notifications = {
         current.set(item.id, updated);
         outcomes.push(updated);
       } catch (error) {
-        // Another notification carries the id, or a concurrent attach set this one first.
-        if (!isUniqueViolation(error) && !isRecordNotFound(error)) throw error;
-        outcomes.push("conflict");
+        if (isUniqueViolation(error)) {
+          outcomes.push("conflict"); // another notification carries the id
+          continue;
+        }
+        if (!isRecordNotFound(error)) throw error;
+        // A concurrent attach set an id first: the same one (a retried request) is this success.
+        const now = await db.notification.findUnique({ where: { id: item.id } });
+        if (now) current.set(item.id, now);
+        outcomes.push(now && resendEmailId !== null && now.resendEmailId === resendEmailId ? now : "conflict");
       }
     }
     return outcomes;

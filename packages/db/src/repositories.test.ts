@@ -142,6 +142,21 @@ describe("repositories round-trip", () => {
     expect(logged.map((row) => [row.svixId, row.status])).toEqual([["msg_append_1", "applied"]]);
   });
 
+  it("input: 20 attaches of one (notification, Resend id) at once, as retried requests would → every one answers the notification, none a conflict", async () => {
+    const { notification } = await notifications.record(db, {
+      recipients: ["r@example.com"],
+      from: "a@acme.test",
+      subject: "s",
+    });
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, () => notifications.attachResendEmailId(db, notification.id, "re_retried")),
+    );
+    expect(outcomes.map((outcome) => (typeof outcome === "object" ? outcome.resendEmailId : outcome))).toEqual(
+      Array(20).fill("re_retried"),
+    );
+    expect(await notifications.attachResendEmailId(db, notification.id, "re_other")).toBe("conflict");
+  });
+
   it("engagement: opens and clicks with link, user agent and ip, once per svix-id", async () => {
     const { notification } = await notifications.record(db, {
       recipients: ["e@example.com"],
@@ -242,6 +257,28 @@ describe("a database that is down", () => {
       expect(String(viaPrisma)).toMatch(/statement timeout/);
       expect(viaPg).toMatchObject({ code: "57014" });
       expect([isDatabaseUnavailable(viaPrisma), isDatabaseUnavailable(viaPg)]).toEqual([true, true]);
+
+      // A model query (not raw SQL) waiting on a row another transaction holds: the client engine
+      // throws the driver adapter's own error, which must count the same.
+      const { notification } = await notifications.record(db, {
+        recipients: ["t@example.com"],
+        from: "a@acme.test",
+        subject: "s",
+      });
+      const holder = await slowSql.connect();
+      try {
+        await holder.query("BEGIN");
+        await holder.query("SET LOCAL statement_timeout = 0");
+        await holder.query("SELECT 1 FROM notifications WHERE id = $1::uuid FOR UPDATE", [notification.id]);
+        const viaModel = await slowDb.notification
+          .update({ where: { id: notification.id }, data: { subject: "t" } })
+          .catch((error: unknown) => error);
+        expect(String(viaModel)).toMatch(/statement timeout/);
+        expect(isDatabaseUnavailable(viaModel)).toBe(true);
+      } finally {
+        await holder.query("ROLLBACK");
+        holder.release();
+      }
     } finally {
       await slowDb.$disconnect();
       await slowSql.end();
