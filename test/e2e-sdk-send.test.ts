@@ -111,6 +111,14 @@ describe("send", () => {
     expect(Date.parse(stored?.sendError?.at ?? "")).toBeGreaterThan(Date.now() - 60_000);
   });
 
+  it("input: Resend unreachable (nothing listens on its port) → failed from resend with no status; the outcome is unknown, so no refusal is recorded", async () => {
+    const unreachable = new Resend("re_test_key", { baseUrl: "http://127.0.0.1:1" });
+    const result = await mailstate.send(unreachable, email(address()));
+    expect(result).toMatchObject({ status: "failed", source: "resend", error: { statusCode: null } });
+    if (result.status !== "failed" || !result.notificationId) throw new Error("expected a recorded notification");
+    expect(await mailstate.get(result.notificationId)).toMatchObject({ resendEmailId: null, sendError: null });
+  });
+
   it("refused, then sent again with the same idempotencyKey → sent; the refusal is cleared when the id is attached", async () => {
     const to = address();
     const key = `retry-${randomUUID()}`;

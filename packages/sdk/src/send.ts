@@ -175,8 +175,8 @@ export async function sendWith<E extends EmailLike>(
     answer = { data: null, error: thrownByResend(error) };
   }
   const resendEmailId = answer.error ? null : answer.data.id;
-  // The email is out, or it is not; what mailstate fails to note of it is a warning, never a failure.
-  const [noted = []] = await reportOutcomes(api, [notificationId], [resendEmailId], answer.error);
+  // The email is out, or Resend refused it; what mailstate fails to note of it is a warning, never a failure.
+  const [noted = []] = await reportOutcomes(api, [notificationId], [resendEmailId], refusalIn(answer.error));
   warnings.push(...noted);
   if (answer.error) return { status: "failed", source: "resend", notificationId, error: answer.error, warnings };
   return { status: "sent", notificationId, resendEmailId: answer.data.id, warnings };
@@ -244,7 +244,7 @@ export async function sendBatchWith<E extends EmailLike>(
     }
     const ids = indexes.map((_, position) => (answer.error ? null : (answer.data.data[position]?.id ?? null)));
     const refusal = answer.error ?? MISSING_ID;
-    const noted = await reportOutcomes(api, notificationIds, ids, refusal);
+    const noted = await reportOutcomes(api, notificationIds, ids, refusalIn(answer.error));
     indexes.forEach((index, position) => {
       const resendEmailId = ids[position];
       const notificationId = notificationIds[position] ?? null;
@@ -271,6 +271,15 @@ const MISSING_ID: ResendErrorLike = {
   message: "Resend answered the batch without an id for this email",
   statusCode: null,
 };
+
+/**
+ * A refusal worth recording: Resend answered with an error status, so the email did not go out.
+ * A thrown call or a timeout (no status) may have sent it: nothing is recorded, and its webhooks
+ * still find the notification once the caller retries with the same idempotency key.
+ */
+function refusalIn(error: ResendErrorLike | null): ResendErrorLike | null {
+  return error && typeof error.statusCode === "number" ? error : null;
+}
 
 /** Resend's error within what the API takes (names and messages are required, messages bounded). */
 function sendErrorOf(refusal: ResendErrorLike | null) {

@@ -48,7 +48,7 @@ export interface SendError {
   at: string;
 }
 
-/** What came of one send: Resend's email id, or Resend's error. */
+/** What came of one send: Resend's email id, or Resend's error (exactly one of the two). */
 export type SendOutcome =
   | { notificationId: string; resendEmailId: string }
   | { notificationId: string; sendError: { name: string; message: string; statusCode?: number | null } };
@@ -80,8 +80,8 @@ export type AttachResult =
 
 /** One item of `reportSendOutcomes`, in the order given. */
 export type SendOutcomeResult =
-  | { status: "attached"; notification: Notification }
-  | { status: "conflict" | "not_found"; notification: null; detail: string }
+  | { id: string; status: "attached" | "refusal_recorded"; notification: Notification }
+  | { id: string; status: "conflict" | "not_found"; notification: null; detail: string }
   | { status: "disabled"; notification: null };
 
 export interface NotificationPage {

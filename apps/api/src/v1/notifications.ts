@@ -132,7 +132,8 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
       items.map(async (item, index) => {
         const outcome = outcomes[index] ?? "not_found";
         if (typeof outcome === "object") {
-          return { id: item.id, status: "attached" as const, notification: notificationJson(outcome) };
+          const status = "sendError" in item ? ("refusal_recorded" as const) : ("attached" as const);
+          return { id: item.id, status, notification: notificationJson(outcome) };
         }
         const detail = outcome === "not_found" ? `no notification has id ${item.id}` : await conflictDetail(item);
         return { id: item.id, status: outcome, notification: null, detail };

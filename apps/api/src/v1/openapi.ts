@@ -140,7 +140,10 @@ export function buildOpenApiDocument(): JsonSchema {
             "After a batch send (up to 100): attach each Resend email id (parked events are replayed) or record Resend's refusal",
           requestBody: { required: true, content: json(ref("SendOutcomeBatch")) },
           responses: {
-            "200": answer("One status per item, in order: attached, conflict or not_found", ref("AttachBatchResult")),
+            "200": answer(
+              "One status per item, in order: attached, refusal_recorded, conflict or not_found",
+              ref("AttachBatchResult"),
+            ),
             ...common,
           },
         },
@@ -158,7 +161,10 @@ export function buildOpenApiDocument(): JsonSchema {
             "After the send: attach Resend's email id (parked events are replayed), or record Resend's refusal of it",
           requestBody: { required: true, content: json(ref("SendOutcome")) },
           responses: {
-            "200": answer("Attached (or already attached to this id)", ref("Notification")),
+            "200": answer(
+              "The notification: Resend's id attached (or already attached), or Resend's refusal recorded",
+              ref("Notification"),
+            ),
             ...common,
             ...problems("not_found", "conflict"),
           },

@@ -237,7 +237,7 @@ export const attachBatchResultSchema = z
     data: z.array(
       z.object({
         id: z.string(),
-        status: z.enum(["attached", "conflict", "not_found"]),
+        status: z.enum(["attached", "refusal_recorded", "conflict", "not_found"]),
         notification: notificationSchema.nullable(),
         detail: z.string().optional().meta({ description: "Why it was not attached." }),
       }),

@@ -284,6 +284,32 @@ describe("PATCH /v1/notifications/batch", () => {
     expect(stored.body.resendEmailId).toBe(attachedId);
   });
 
+  it("input: [a refusal for a fresh notification, a refusal for one already attached] → [refusal_recorded with the error, conflict]", async () => {
+    const fresh = (await api.call("POST", "/v1/notifications", notification())).body.notification;
+    const sent = (await api.call("POST", "/v1/notifications", notification({ resendEmailId: randomUUID() }))).body
+      .notification;
+    const sendError = { name: "rate_limit_exceeded", message: "Too many requests", statusCode: 429 };
+    const answer = await api.call("PATCH", "/v1/notifications/batch", {
+      notifications: [
+        { id: fresh.id, sendError },
+        { id: sent.id, sendError },
+      ],
+    });
+    expect(answer.body.data).toEqual([
+      {
+        id: fresh.id,
+        status: "refusal_recorded",
+        notification: expect.objectContaining({ sendError: { ...sendError, at: expect.any(String) } }),
+      },
+      {
+        id: sent.id,
+        status: "conflict",
+        notification: null,
+        detail: `notification ${sent.id} already went out under another resendEmailId`,
+      },
+    ]);
+  });
+
   it("input: the same fresh notification given two different ids in one batch → the first attaches, the second is a conflict", async () => {
     const fresh = (await api.call("POST", "/v1/notifications", notification())).body.notification;
     const answer = await api.call("PATCH", "/v1/notifications/batch", {
@@ -463,6 +489,7 @@ describe("GET /openapi.json", () => {
     expect(Object.keys(answer.body.paths["/v1/notifications/batch"]).sort()).toEqual(["patch", "post"]);
     expect(answer.body.components.schemas.AttachBatchResult.properties.data.items.properties.status.enum).toEqual([
       "attached",
+      "refusal_recorded",
       "conflict",
       "not_found",
     ]);
