@@ -2,7 +2,7 @@
 // database of its own: what two batches over the same addresses do, and what late webhooks of
 // earlier deliveries do to a run of soft bounces.
 import { randomUUID } from "node:crypto";
-import { softBounces, suppressions } from "@mailstate/db";
+import { reconcileStore, softBounces, suppressions, withSqlTransaction } from "@mailstate/db";
 import { parseResendEvent } from "@mailstate/resend-events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ParsedEventCache } from "../src/reconcile/event-cache.ts";
@@ -49,6 +49,41 @@ describe("two batches over the same addresses at once", () => {
       const failures = outcomes.flatMap((outcome) => (outcome.status === "rejected" ? [String(outcome.reason)] : []));
       expect(failures, `round ${round}`).toEqual([]);
     }
+  });
+});
+
+describe("how many locks a batch takes", () => {
+  const advisoryLocksHeld = (emails: string[]) =>
+    withSqlTransaction(h.sql, async (client) => {
+      await reconcileStore.lockAddresses(client, emails);
+      const { rows } = await client.query<{ count: string }>(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
+      );
+      return Number(rows[0]?.count);
+    });
+
+  it("input: 10 addresses (one twice) → the shared gate and one lock per distinct address (10 + 1); 60 addresses → the gate alone, exclusively (1)", async () => {
+    const ten = Array.from({ length: 10 }, (_, i) => `few${i}@example.com`);
+    expect(await advisoryLocksHeld([...ten, "few0@example.com"])).toBe(11);
+    expect(await advisoryLocksHeld(Array.from({ length: 60 }, (_, i) => `many${i}@example.com`))).toBe(1);
+  });
+
+  it("input: a batch bouncing 60 addresses at once with a batch of few, over the same addresses, 5 rounds → both commit every time, counts exact", async () => {
+    const many = Array.from({ length: 60 }, (_, i) => `wide${i}@example.com`);
+    for (let round = 0; round < 5; round += 1) {
+      const wide = incoming(eventFor("email.bounced", `re_wide_${round}`, 10 + round, transient, many));
+      const narrow = [
+        incoming(eventFor("email.bounced", `re_narrow_${round}`, 10 + round, transient, [many[59] as string])),
+        incoming(eventFor("email.delivered", `re_narrow_d_${round}`, 1, {}, [many[0] as string])),
+      ];
+      const outcomes = await Promise.allSettled([
+        reconcileEvents(h.sql, [wide], policy, new ParsedEventCache()),
+        reconcileEvents(h.sql, narrow, policy, new ParsedEventCache()),
+      ]);
+      expect(outcomes.filter((outcome) => outcome.status === "rejected")).toEqual([]);
+    }
+    expect(await softBounces.find(h.db, many[59] as string)).toMatchObject({ count: 10 });
+    expect(await softBounces.find(h.db, many[1] as string)).toMatchObject({ count: 5 });
   });
 });
 

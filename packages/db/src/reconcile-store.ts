@@ -97,8 +97,11 @@ export interface SoftBounceReset {
   at: Date;
 }
 
-/** The first key of the worker's advisory locks on addresses, so they share no space with others'. */
+/** The first keys of the worker's advisory locks on addresses, so they share no space with others'. */
 const ADDRESS_LOCK_SPACE = 0x6d73; // "ms"
+const ADDRESS_GATE_SPACE = 0x6d74;
+/** Address locks one transaction takes at most; PostgreSQL's default budget is 64 per connection. */
+const MAX_ADDRESS_LOCKS = 48;
 
 export const reconcileStore = {
   /** Lock the notifications carrying these email ids, in id order (no deadlocks between batches). */
@@ -294,14 +297,25 @@ export const reconcileStore = {
   /**
    * Take the transaction's locks on these addresses (counters, suppressions) up front, in one
    * order for every transaction: two batches touching the same addresses then queue instead of
-   * deadlocking, whatever order their statements reach the rows in.
+   * deadlocking, whatever order their statements reach the rows in. Every batch first holds a
+   * gate: shared, then one lock per address; a batch with more than MAX_ADDRESS_LOCKS addresses
+   * takes the gate alone, exclusively, so no transaction holds more locks than PostgreSQL's
+   * shared lock table can spare.
    */
   async lockAddresses(client: SqlClient, emails: string[]): Promise<void> {
-    if (emails.length === 0) return;
+    const distinct = [...new Set(emails)];
+    if (distinct.length === 0) return;
+    if (distinct.length > MAX_ADDRESS_LOCKS) {
+      await client.query(`SELECT pg_advisory_xact_lock(${ADDRESS_GATE_SPACE}, 0)`);
+      return;
+    }
     await client.query(
-      `SELECT pg_advisory_xact_lock(${ADDRESS_LOCK_SPACE}, h)
-         FROM (SELECT DISTINCT hashtext(e) AS h FROM unnest($1::text[]) AS e ORDER BY h) AS ordered`,
-      [emails],
+      `SELECT CASE WHEN k.gate THEN pg_advisory_xact_lock_shared(${ADDRESS_GATE_SPACE}, 0)
+                   ELSE pg_advisory_xact_lock(${ADDRESS_LOCK_SPACE}, k.h) END
+         FROM (SELECT true AS gate, 0 AS h
+               UNION ALL SELECT DISTINCT false, hashtext(e) FROM unnest($1::text[]) AS e
+               ORDER BY gate DESC, h) AS k`,
+      [distinct],
     );
   },
 
