@@ -109,7 +109,24 @@ describe("a run of soft bounces in event time", () => {
     await h.drained();
     await h.deliver(eventFor("email.delivered", "re_rec_2", 21, {}, to));
     await h.drained();
-    expect(await softBounces.find(h.db, to[0] as string)).toBeNull();
+    expect(await softBounces.find(h.db, to[0] as string)).toMatchObject({ count: 0 });
+  });
+
+  it("input: a bounce at :30, a delivery at :40, then late webhooks of bounces at :35 and :36, then bounces at :41 and :42 → a run of 2: the late ones are before the delivery, no suppression", async () => {
+    const to = ["late-bounces@example.com"];
+    await h.deliver(eventFor("email.bounced", "re_lb_1", 30, transient, to));
+    await h.drained();
+    await h.deliver(eventFor("email.delivered", "re_lb_2", 40, {}, to));
+    await h.drained();
+    await h.deliver(eventFor("email.bounced", "re_lb_3", 35, transient, to));
+    await h.deliver(eventFor("email.bounced", "re_lb_4", 36, transient, to));
+    await h.drained();
+    expect(await softBounces.find(h.db, to[0] as string)).toMatchObject({ count: 0 });
+    await h.deliver(eventFor("email.bounced", "re_lb_5", 41, transient, to));
+    await h.deliver(eventFor("email.bounced", "re_lb_6", 42, transient, to));
+    await h.drained();
+    expect(await softBounces.find(h.db, to[0] as string)).toMatchObject({ count: 2 });
+    expect(await suppressions.find(h.db, to[0] as string)).toBeNull();
   });
 });
 

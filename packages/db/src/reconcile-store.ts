@@ -97,6 +97,19 @@ export interface SoftBounceReset {
   at: Date;
 }
 
+/**
+ * A delivery ends the run of soft bounces it comes after in event time: a late webhook of an
+ * earlier delivery leaves a newer run alone. Either way the address keeps the newest delivery's
+ * time, so a late webhook of a bounce older than it is not counted into a run.
+ */
+const resetSoftBouncesSql = (emails: string, times: string) => `UPDATE soft_bounce_counters AS c
+    SET last_delivered_at = GREATEST(c.last_delivered_at, r.at),
+        count = CASE WHEN c.last_bounce_at < r.at THEN 0 ELSE c.count END,
+        updated_at = now()
+   FROM (SELECT email, max(at) AS at FROM unnest(${emails}::text[], ${times}::timestamptz[]) AS x(email, at)
+          GROUP BY email) AS r
+  WHERE c.email = r.email`;
+
 /** The first keys of the worker's advisory locks on addresses, so they share no space with others'. */
 const ADDRESS_LOCK_SPACE = 0x6d73; // "ms"
 const ADDRESS_GATE_SPACE = 0x6d74;
@@ -246,8 +259,7 @@ export const reconcileStore = {
                               $6::text[], $7::text[])
          ON CONFLICT (svix_id) DO NOTHING
        ), reset AS (
-         DELETE FROM soft_bounce_counters AS c USING unnest($17::text[], $18::timestamptz[]) AS r(email, at)
-          WHERE c.email = r.email AND c.last_bounce_at < r.at
+         ${resetSoftBouncesSql("$17", "$18")}
        )
        UPDATE notifications AS n SET
           state = v.state::"DeliveryState", state_changed_at = v.state_changed_at, state_event_type = v.state_event_type,
@@ -319,32 +331,37 @@ export const reconcileStore = {
     );
   },
 
-  /** One more transient bounce in the address's run; answers the run's length. */
+  /**
+   * One more transient bounce in the address's run; answers the run's length, or 0 when the bounce
+   * is older than the address's newest delivery (event time) and so not in the run.
+   */
   async countSoftBounce(client: SqlClient, email: string, eventId: string, at: Date): Promise<number> {
-    const { rows } = await client.query<{ count: number }>(
+    const { rows } = await client.query<{ count: number; counted: boolean }>(
       `INSERT INTO soft_bounce_counters (email, count, last_event_id, last_bounce_at, updated_at)
        VALUES ($1, 1, $2, $3, now())
-       ON CONFLICT (email) DO UPDATE SET count = soft_bounce_counters.count + 1,
-         last_event_id = CASE WHEN $3 >= soft_bounce_counters.last_bounce_at THEN $2
-                              ELSE soft_bounce_counters.last_event_id END,
-         last_bounce_at = GREATEST(soft_bounce_counters.last_bounce_at, $3), updated_at = now()
-       RETURNING count`,
+       ON CONFLICT (email) DO UPDATE SET
+         count = CASE WHEN $3 <= soft_bounce_counters.last_delivered_at THEN soft_bounce_counters.count
+                      ELSE soft_bounce_counters.count + 1 END,
+         last_event_id = CASE WHEN $3 > soft_bounce_counters.last_delivered_at IS NOT FALSE
+                               AND $3 >= soft_bounce_counters.last_bounce_at IS NOT FALSE
+                              THEN $2 ELSE soft_bounce_counters.last_event_id END,
+         last_bounce_at = CASE WHEN $3 <= soft_bounce_counters.last_delivered_at THEN soft_bounce_counters.last_bounce_at
+                               ELSE GREATEST(soft_bounce_counters.last_bounce_at, $3) END,
+         updated_at = now()
+       RETURNING count, (last_delivered_at IS NULL OR $3 > last_delivered_at) AS counted`,
       [email, eventId, at],
     );
-    return rows[0]?.count ?? 0;
+    const row = rows[0];
+    return row?.counted ? row.count : 0;
   },
 
-  /**
-   * A delivery ends the run of soft bounces, but only a run it comes after in event time: a late
-   * webhook of an earlier delivery leaves a newer run alone.
-   */
+  /** Deliveries to these addresses (event time): see resetSoftBouncesSql. */
   async resetSoftBounces(client: SqlClient, resets: SoftBounceReset[]): Promise<void> {
     if (resets.length === 0) return;
-    await client.query(
-      `DELETE FROM soft_bounce_counters AS c USING unnest($1::text[], $2::timestamptz[]) AS r(email, at)
-        WHERE c.email = r.email AND c.last_bounce_at < r.at`,
-      [resets.map((reset) => reset.email), resets.map((reset) => reset.at)],
-    );
+    await client.query(resetSoftBouncesSql("$1", "$2"), [
+      resets.map((reset) => reset.email),
+      resets.map((reset) => reset.at),
+    ]);
   },
 
   async notificationsCarrying(pool: SqlPool, emailIds: string[]): Promise<string[]> {
