@@ -1,14 +1,23 @@
 // `pnpm start` end to end: both processes come up, answer, and stop cleanly on SIGTERM.
 import { createTestDatabase, type TestDatabase, testQueuePrefix, testRedisUrl } from "@mailstate/test-support";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, spawnProcess } from "./helpers/processes.ts";
 
 let database: TestDatabase;
+const prefixes = { start: testQueuePrefix("start"), worker: testQueuePrefix("start-worker") };
 beforeAll(async () => {
   database = await createTestDatabase("start");
 });
 afterAll(async () => {
   await database.drop();
+  // The workers leave their queues' meta keys behind; the test's prefixes are its own.
+  const redis = new Redis(testRedisUrl());
+  for (const prefix of Object.values(prefixes)) {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.unlink(...keys);
+  }
+  redis.disconnect();
 });
 
 describe("pnpm start", () => {
@@ -19,7 +28,7 @@ describe("pnpm start", () => {
       PORT: String(port),
       DATABASE_URL: database.url,
       REDIS_URL: testRedisUrl(),
-      QUEUE_PREFIX: testQueuePrefix("start"),
+      QUEUE_PREFIX: prefixes.start,
       RESEND_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
       LOG_LEVEL: "info",
     });
@@ -44,7 +53,7 @@ describe("pnpm start", () => {
       ...process.env,
       DATABASE_URL: database.url,
       REDIS_URL: testRedisUrl(),
-      QUEUE_PREFIX: testQueuePrefix("start-worker"),
+      QUEUE_PREFIX: prefixes.worker,
       LOG_LEVEL: "info",
     });
     await worker.waitFor(/worker ready/);
