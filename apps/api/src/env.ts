@@ -1,5 +1,5 @@
 // The API's configuration, parsed once at boot; a bad value stops start-up naming the variable.
-import { commonEnv, parseEnv, port } from "@mailstate/runtime";
+import { commonEnv, integer, parseEnv, port } from "@mailstate/runtime";
 import { Webhook } from "svix";
 import { z } from "zod";
 
@@ -61,7 +61,7 @@ export const apiEnvSchema = z.object({
     .default("ops"),
   OPS_PASSWORD: z.string().min(8, "needs 8 characters or more").optional(),
   WEBHOOK_BODY_LIMIT: bodyLimit.default("256kb"),
-  WEBHOOK_ENQUEUE_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(2_000),
+  WEBHOOK_ENQUEUE_TIMEOUT_MS: integer(50, 30_000).default(2_000),
 });
 
 export type ApiEnv = z.infer<typeof apiEnvSchema>;

@@ -21,4 +21,10 @@ describe("worker env", () => {
   it("input: QUEUE_PREFIX=a:b → EnvError naming QUEUE_PREFIX", () => {
     expect(() => loadWorkerEnv({ QUEUE_PREFIX: "a:b" })).toThrow(/QUEUE_PREFIX:/);
   });
+
+  it("input: WORKER_BATCH_SIZE=1e2, WORKER_CONCURRENCY=0x80 → EnvError naming both (not read as 100 and 128)", () => {
+    const run = () => loadWorkerEnv({ WORKER_BATCH_SIZE: "1e2", WORKER_CONCURRENCY: "0x80" });
+    expect(run).toThrow(/WORKER_BATCH_SIZE: must be a whole number from 1 to 1000, in plain decimal digits/);
+    expect(run).toThrow(/WORKER_CONCURRENCY: must be a whole number from 1 to 1000/);
+  });
 });

@@ -1,18 +1,18 @@
 // The worker's configuration, parsed once at boot; a bad value stops start-up naming the variable.
-import { commonEnv, parseEnv } from "@mailstate/runtime";
+import { commonEnv, integer, parseEnv } from "@mailstate/runtime";
 import { z } from "zod";
 
 export const workerEnvSchema = z.object({
   ...commonEnv,
   /** Jobs in flight at once in this process: the ceiling on a batch's size. */
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(128),
+  WORKER_CONCURRENCY: integer(1, 1_000).default(128),
   /** Inbox events reconciled together in one transaction, and how long a batch waits to fill. */
-  WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(50),
-  WORKER_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(1_000).default(2),
+  WORKER_BATCH_SIZE: integer(1, 1_000).default(50),
+  WORKER_BATCH_WAIT_MS: integer(0, 1_000).default(2),
   /** How long a job stays locked to a worker that stops answering; a killed worker's jobs resume after it. */
-  WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(2_000).max(300_000).default(15_000),
+  WORKER_LOCK_DURATION_MS: integer(2_000, 300_000).default(15_000),
   /** Transient bounces in a row that suppress an address. */
-  SOFT_BOUNCE_THRESHOLD: z.coerce.number().int().min(1).max(100).default(3),
+  SOFT_BOUNCE_THRESHOLD: integer(1, 100).default(3),
 });
 
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;

@@ -1,5 +1,5 @@
 // The stand-in's configuration when it runs on its own (`pnpm --filter @mailstate/resend-standin start`).
-import { EnvError, parseEnv, port } from "@mailstate/runtime";
+import { EnvError, integer, parseEnv, port } from "@mailstate/runtime";
 import { z } from "zod";
 import type { StandinOptions } from "./index.ts";
 import type { WebhookRates } from "./lifecycle.ts";
@@ -32,9 +32,9 @@ export const standinEnvSchema = z
       .pipe(z.string().regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, "must look like whsec_<base64>"))
       .optional(),
     RESEND_STANDIN_DUPLICATE_RATE: rate,
-    RESEND_STANDIN_MAX_DELAY_MS: z.coerce.number().int().min(0).max(600_000).optional(),
-    RESEND_STANDIN_LIFECYCLE_MS: z.coerce.number().int().min(10).max(3_600_000).optional(),
-    RESEND_STANDIN_SEED: z.coerce.number().int().min(0).max(4_294_967_295).optional(),
+    RESEND_STANDIN_MAX_DELAY_MS: integer(0, 600_000).optional(),
+    RESEND_STANDIN_LIFECYCLE_MS: integer(10, 3_600_000).optional(),
+    RESEND_STANDIN_SEED: integer(0, 4_294_967_295).optional(),
     RESEND_STANDIN_BOUNCE_RATE: rate,
     RESEND_STANDIN_SOFT_BOUNCE_RATE: rate,
     RESEND_STANDIN_COMPLAINT_RATE: rate,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { EnvError, parseEnv, port } from "./env.ts";
+import { commonEnv, EnvError, parseEnv, port } from "./env.ts";
 
 const schema = z.object({ PORT: port(3000) });
 
@@ -37,5 +37,23 @@ describe("port()", () => {
 
   it("input: PORT=65536 → EnvError naming PORT and the range", () => {
     expect(messageOf("65536")).toMatch(/PORT: must be a port number from 1 to 65535/);
+  });
+});
+
+describe("integer() (every numeric variable)", () => {
+  const common = z.object(commonEnv);
+
+  it.each(["1e3", "0x10", "10.5", " 10", "-1", "0", "201", "ten"])(
+    "input: DATABASE_POOL_SIZE=%s → EnvError naming it, a whole number from 1 to 200 expected",
+    (value) => {
+      expect(() => parseEnv(common, { DATABASE_POOL_SIZE: value })).toThrow(
+        /DATABASE_POOL_SIZE: must be a whole number from 1 to 200, in plain decimal digits/,
+      );
+    },
+  );
+
+  it("input: DATABASE_POOL_SIZE=25 → 25; unset → the default 10", () => {
+    expect(parseEnv(common, { DATABASE_POOL_SIZE: "25" }).DATABASE_POOL_SIZE).toBe(25);
+    expect(parseEnv(common, {}).DATABASE_POOL_SIZE).toBe(10);
   });
 });

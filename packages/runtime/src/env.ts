@@ -18,6 +18,19 @@ export function parseEnv<S extends z.ZodObject>(schema: S, source: NodeJS.Proces
   );
 }
 
+/**
+ * A whole number written in plain decimal digits, from `min` to `max`. Not `z.coerce.number()`:
+ * it reads `0x50` as 80 and `1e3` as 1000, so a typo would quietly configure something else.
+ */
+export const integer = (min: number, max: number, what = "a whole number") => {
+  const message = `must be ${what} from ${min} to ${max}, in plain decimal digits`;
+  return z
+    .string()
+    .regex(/^(0|[1-9]\d*)$/, { message, abort: true })
+    .transform(Number)
+    .pipe(z.int().min(min, message).max(max, message));
+};
+
 const postgresUrl = z.string().refine((value) => /^postgres(ql)?:\/\//.test(value), "must be a postgresql:// URL");
 const redisUrl = z.string().refine((value) => /^rediss?:\/\//.test(value), "must be a redis:// or rediss:// URL");
 
@@ -26,7 +39,7 @@ export const commonEnv = {
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   DATABASE_URL: postgresUrl.default("postgresql://postgres@127.0.0.1:5432/mailstate"),
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_POOL_SIZE: integer(1, 200).default(10),
   REDIS_URL: redisUrl.default("redis://127.0.0.1:6379"),
   QUEUE_PREFIX: z
     .string()
@@ -34,14 +47,5 @@ export const commonEnv = {
     .default("{mailstate}"),
 };
 
-/**
- * A TCP port written as a plain decimal number, 1–65535. Not `z.coerce.number()`: it reads `0x50`
- * as 80 and `1e3` as 1000, so a typo would start the process on a port nobody asked for.
- */
-export const port = (fallback: number) =>
-  z
-    .string()
-    .regex(/^[1-9]\d*$/, { message: "must be a port number from 1 to 65535, in plain decimal digits", abort: true })
-    .transform(Number)
-    .pipe(z.int().max(65_535, "must be a port number from 1 to 65535"))
-    .default(fallback);
+/** A TCP port, 1–65535, in plain decimal digits. */
+export const port = (fallback: number) => integer(1, 65_535, "a port number").default(fallback);

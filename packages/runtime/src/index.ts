@@ -1,3 +1,3 @@
-export { commonEnv, EnvError, parseEnv, port } from "./env.ts";
+export { commonEnv, EnvError, integer, parseEnv, port } from "./env.ts";
 export { createLogger, type Logger } from "./logger.ts";
 export { onShutdown } from "./shutdown.ts";
