@@ -145,7 +145,7 @@ const sendOutcomeFields = {
 const exactlyOneOutcome = [
   (value: { resendEmailId?: string; sendError?: unknown }) =>
     (value.resendEmailId === undefined) !== (value.sendError === undefined),
-  { message: "give either resendEmailId (the email went out) or sendError (Resend refused it), not both" },
+  { message: "give exactly one of resendEmailId (the email went out) and sendError (Resend refused it)" },
 ] as const;
 
 export const sendOutcomeBody = z

@@ -234,7 +234,7 @@ describe("PATCH /v1/notifications/:id", () => {
       sendError: { name: "x", message: "y" },
     });
     expect(both.status).toBe(400);
-    expect(both.body.detail).toMatch(/either resendEmailId .* or sendError/);
+    expect(both.body.detail).toMatch(/exactly one of resendEmailId .* and sendError/);
     const neither = await api.call("PATCH", `/v1/notifications/${created.id}`, {});
     expect(neither.status).toBe(400);
     const noMessage = await api.call("PATCH", `/v1/notifications/${created.id}`, { sendError: { name: "x" } });
