@@ -98,6 +98,22 @@ describe("support pages over HTTP", () => {
     expect(waiting.text).toContain("No Resend email id is attached yet");
   });
 
+  it("input: a Resend email id no notification carries, with two events parked under it → the search lists them and says how they will apply", async () => {
+    const emailId = randomUUID();
+    const to = `${randomUUID()}@ops.test`;
+    const sent = await deliverWebhook(stack.baseUrl, resendEvent("email.sent", emailId, 1, to));
+    const delivered = await deliverWebhook(stack.baseUrl, resendEvent("email.delivered", emailId, 2, to));
+    const { text } = await eventually("both events parked", async () => {
+      const answer = await page(`/support?q=${emailId}`);
+      return answer.text.includes(delivered) && answer.text.includes(sent) ? answer : undefined;
+    });
+    expect(text).toContain("2 events are parked under this Resend email id.");
+    expect(text).toContain("email.delivered");
+    expect(text).not.toContain("Nothing matches");
+    const nothing = await page(`/support?q=${randomUUID()}`);
+    expect(nothing.text).toContain("Nothing matches");
+  });
+
   it("input: a send Resend refused (reported through PATCH sendError, with a <b> in the message) → the page says so, escaped, with no Resend id", async () => {
     const id = await record({ to: `${randomUUID()}@ops.test`, subject: "Refused send" });
     const sendError = { name: "validation_error", message: "Invalid `to` <b>field</b>", statusCode: 422 };

@@ -1,6 +1,6 @@
 // /support: find a notification by recipient, notification id or Resend email id, and read its
 // page (state, recipients and their suppressions, the timeline). Server-rendered HTML only.
-import { type Db, isDatabaseUnavailable, type Notification, notifications, support } from "@mailstate/db";
+import { type Db, events, isDatabaseUnavailable, type Notification, notifications, support } from "@mailstate/db";
 import type { Logger } from "@mailstate/runtime";
 import { normalizeEmail } from "@mailstate/state-machine";
 import { type ErrorRequestHandler, type Response, Router } from "express";
@@ -76,7 +76,9 @@ export function supportRoutes({ db, logger }: SupportDeps): Router {
     const target = readSearch(q);
     let view: SearchView;
     if (target.kind === "id") {
-      view = { query: q, matchedBy: "id", results: await findById(target.id), nextPageHref: null };
+      const results = await findById(target.id);
+      const parked = results.length === 0 ? await events.listUnmatched(db, { emailId: target.id, limit: 100 }) : [];
+      view = { query: q, matchedBy: "id", results, nextPageHref: null, parked };
     } else {
       const email = target.kind === "recipient" ? target.email : undefined;
       const rows = await notifications.list(db, { email, cursor, limit: PAGE_SIZE + 1 });

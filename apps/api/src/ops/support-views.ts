@@ -136,6 +136,25 @@ export interface SearchView {
   matchedBy: "latest" | "recipient" | "id";
   results: Notification[];
   nextPageHref: string | null;
+  /** For an id no notification carries: the events parked under it, waiting for the send's record. */
+  parked?: { svixId: string; type: string; receivedAt: Date }[];
+}
+
+function parkedTable(parked: NonNullable<SearchView["parked"]>): Html {
+  return html`<div class="notice"><strong>${parked.length === 1 ? "1 event is" : `${parked.length} events are`} parked under this Resend email id.</strong>
+Resend reported on this email, but no notification carries its id yet: the send was not recorded, or its id was
+never attached. The events apply at once when it is (PATCH the notification with the id, or record it), and are
+retried for about 34 hours before they wait for a retry in Bull Board.</div>
+<table class="results">
+<thead><tr><th>Event</th><th>Received</th><th>svix-id</th></tr></thead>
+<tbody>
+${parked.map(
+  (
+    event,
+  ) => html`<tr><td><strong>${event.type}</strong></td><td class="time">${time(event.receivedAt)}</td><td class="mono">${event.svixId}</td></tr>
+`,
+)}</tbody>
+</table>`;
 }
 
 function resultsTable(results: Notification[]): Html {
@@ -174,6 +193,8 @@ Below are the latest notifications recorded.</p>`;
   } else if (matchedBy === "latest") {
     body = html`<div class="empty"><strong>No notifications recorded yet.</strong>
 Sends recorded through the SDK or <code>POST /v1/notifications</code> appear here.</div>`;
+  } else if (view.parked && view.parked.length > 0) {
+    body = parkedTable(view.parked);
   } else {
     body = html`<div class="empty"><strong>Nothing matches “${query}”.</strong>
 Check the spelling: addresses match exactly (case does not matter); ids must be whole.
