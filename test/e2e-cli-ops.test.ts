@@ -93,8 +93,10 @@ describe("replay-unmatched, stats, rebuild", () => {
     const printed = `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`;
     expect(run.stderr, printed).toBe("");
     expect(run.code, printed).toBe(0);
-    expect(run.stdout, printed).toContain(
-      "parked: 2 events of 1 email ids (2 delayed jobs promoted, 0 failed jobs retried",
+    // The first job to run applies both events and removes the other's job: when the worker is
+    // quicker than the CLI, that one is gone before the CLI reaches it, and 1 is promoted, not 2.
+    expect(run.stdout, printed).toMatch(
+      /parked: 2 events of 1 email ids \([12] delayed jobs promoted, 0 failed jobs retried/,
     );
     expect(run.stdout).toContain("applied: 2");
     expect(run.stdout).toContain("still unmatched: 0");
