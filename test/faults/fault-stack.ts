@@ -254,6 +254,25 @@ export async function postAll(
   return statuses;
 }
 
+/**
+ * The API and a ready worker as child processes, the workload recorded, and its webhooks being
+ * posted at `rate` (retried until 200, as Resend does): what the tests that break a store run under.
+ */
+export async function startPostingWorkload(
+  stack: FaultStack,
+  { events, label, rate }: { events: number; label: string; rate: number },
+) {
+  const api = await stack.spawnApi();
+  const worker = stack.spawnWorker();
+  await worker.waitFor(/worker ready/, 30_000);
+  const workload = faultWorkload(events, label);
+  await recordNotifications(stack.db, workload);
+  const accepted = new Set<string>();
+  const started = Date.now();
+  const posting = postAll(api.baseUrl, workload.events, { rate, accepted });
+  return { api, worker, workload, accepted, started, posting };
+}
+
 // --- the checks ----------------------------------------------------------------------------------
 
 export async function loggedCount(sql: SqlPool): Promise<number> {

@@ -4,15 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   checkOutcome,
   type FaultStack,
-  faultWorkload,
   healthy,
   outcomeFigures,
-  postAll,
-  recordNotifications,
   report,
   scaled,
   sleep,
   startFaultStack,
+  startPostingWorkload,
   waitDrained,
 } from "./fault-stack.ts";
 
@@ -35,15 +33,11 @@ afterAll(async () => {
 
 describe(`PostgreSQL down for ${OUTAGE_SECONDS} s while webhooks are posted`, () => {
   it("keeps answering 200, fails no job for good, drains after, and loses nothing", async () => {
-    const api = await stack.spawnApi();
-    const worker = stack.spawnWorker();
-    await worker.waitFor(/worker ready/, 30_000);
-    const workload = faultWorkload(EVENTS, "pg");
-    await recordNotifications(stack.db, workload);
-
-    const accepted = new Set<string>();
-    const started = Date.now();
-    const posting = postAll(api.baseUrl, workload.events, { rate: RATE, accepted });
+    const { api, worker, workload, accepted, started, posting } = await startPostingWorkload(stack, {
+      events: EVENTS,
+      label: "pg",
+      rate: RATE,
+    });
 
     await sleep(LEAD_SECONDS * 1_000);
     const acceptedBefore = accepted.size;

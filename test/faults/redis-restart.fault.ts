@@ -5,17 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   checkOutcome,
   type FaultStack,
-  faultWorkload,
   healthy,
   missingFromLog,
   outcomeFigures,
-  postAll,
   postWebhook,
-  recordNotifications,
   report,
   scaled,
   sleep,
   startFaultStack,
+  startPostingWorkload,
   waitDrained,
 } from "./fault-stack.ts";
 
@@ -53,15 +51,11 @@ async function measureResume(baseUrl: string, redisBackAt: number) {
 
 describe("Redis killed and restarted five times while webhooks are posted", () => {
   it("keeps every event answered 200, and the worker resumes within 10 s each time", async () => {
-    const api = await stack.spawnApi();
-    const worker = stack.spawnWorker();
-    await worker.waitFor(/worker ready/, 30_000);
-    const workload = faultWorkload(EVENTS, "redis");
-    await recordNotifications(stack.db, workload);
-
-    const accepted = new Set<string>();
-    const started = Date.now();
-    const posting = postAll(api.baseUrl, workload.events, { rate: RATE, accepted });
+    const { api, worker, workload, accepted, started, posting } = await startPostingWorkload(stack, {
+      events: EVENTS,
+      label: "redis",
+      rate: RATE,
+    });
 
     const outages: { downMs: number; acceptedMs: number; resumedMs: number }[] = [];
     for (let i = 0; i < RESTARTS; i += 1) {
