@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { createWebhookSender, type WebhookCounters, type WebhookOptions, type WebhookSender } from "./webhooks.ts";
 
 export { DEFAULT_RATES, firstLink, type Lifecycle, type Outcome, type WebhookRates } from "./lifecycle.ts";
+export { createRandom, type Random } from "./random.ts";
 export {
   newMessageId,
   type PlannedEmail,

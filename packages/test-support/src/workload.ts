@@ -1,6 +1,7 @@
 // A deterministic workload of Resend webhooks for many notifications, with the outcome each must
 // reach, for the end-to-end, crash and benchmark runs.
 import { makeEvent } from "@mailstate/resend-events";
+import { createRandom } from "@mailstate/resend-standin";
 
 export interface WorkloadEvent {
   svixId: string;
@@ -57,18 +58,11 @@ export function makeWorkload({
   return workload;
 }
 
-/** Fisher-Yates with a small deterministic generator (mulberry32). */
+/** Fisher-Yates with the stand-in's seeded generator: the same seed, the same order. */
 function shuffle<T>(items: T[], seed: number): void {
-  let state = seed >>> 0;
-  const random = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  const random = createRandom(seed);
   for (let i = items.length - 1; i > 0; i -= 1) {
-    const j = Math.floor(random() * (i + 1));
+    const j = Math.floor(random.next() * (i + 1));
     [items[i], items[j]] = [items[j] as T, items[i] as T];
   }
 }
