@@ -48,10 +48,17 @@ describe("retrying a failed unmatched job from Bull Board", () => {
     const firstWorker = await stack.startWorker();
     const svixId = await deliverWebhook(stack.baseUrl, resendEvent("email.delivered", emailId, 2, to));
     await stack.drained();
-    const jobId = jobIdFor("unmatched", svixId);
-    await eventually("the unmatched job", async () =>
-      (await stack.queues.unmatched.getJob(jobId)) ? true : undefined,
-    );
+    // One job per email id, whose data says what waits, for whom, since when, and where to look.
+    const jobId = jobIdFor("unmatched", emailId);
+    const parked = await eventually("the unmatched job", async () => stack.queues.unmatched.getJob(jobId));
+    expect(parked.data).toMatchObject({
+      emailId,
+      type: "email.delivered",
+      recipient: to,
+      subject: expect.any(String),
+      supportUrl: `/support?q=${emailId}`,
+    });
+    expect(Date.parse(parked.data.parkedAt)).toBeGreaterThanOrEqual(Date.parse(parked.data.occurredAt));
     expect((await events.findBySvixId(stack.db, svixId))?.status).toBe("unmatched");
 
     // 2. Its retries are spent: failed for good. No worker runs while it is taken out by hand.
@@ -94,7 +101,7 @@ describe("retrying a failed unmatched job from Bull Board", () => {
     await eventually("the job to complete", async () =>
       (await stack.queues.unmatched.getJobState(jobId)) === "completed" ? true : undefined,
     );
-    expect((await stack.queues.unmatched.getJob(jobId))?.returnvalue).toEqual({ status: "applied" });
+    expect((await stack.queues.unmatched.getJob(jobId))?.returnvalue).toEqual({ applied: 1 });
 
     // The timeline shows it, and the support page marks it as parked, then replayed.
     const timeline = await stack.call("GET", `/v1/notifications/${notification.id}/timeline`);

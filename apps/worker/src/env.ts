@@ -13,6 +13,16 @@ export const workerEnvSchema = z.object({
   WORKER_LOCK_DURATION_MS: integer(2_000, 300_000).default(15_000),
   /** Transient bounces in a row that suppress an address. */
   SOFT_BOUNCE_THRESHOLD: integer(1, 100).default(3),
+  /**
+   * Park events of unknown, untagged email ids in Redis (one job per email id) until their send is
+   * recorded. `false` for accounts where every send goes through the SDK: they are only logged.
+   */
+  PARK_UNTAGGED: z
+    .enum(["true", "false"], { error: "must be true or false" })
+    .transform((value) => value === "true")
+    .default(true),
+  /** Parked email ids (jobs in the unmatched queue) past which new ones are only logged in PostgreSQL. */
+  PARK_MAX_EMAILS: integer(0, 10_000_000).default(100_000),
 });
 
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;

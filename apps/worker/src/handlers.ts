@@ -1,30 +1,39 @@
-// One handler per job of the catalog. Payloads are parsed at this edge; a payload that cannot
-// parse will never succeed, so it fails for good (UnrecoverableError) where ops can see it.
+// One handler per job of the catalog. Payloads are parsed at this edge. An inbox event that can
+// never apply (its payload unreadable, or data PostgreSQL refuses) goes to the dead-letter table
+// and its job completes: retrying it would change nothing, and the table keeps it for a retry
+// once the cause is fixed.
 
-import type { Db } from "@mailstate/db";
-import { events } from "@mailstate/db";
+import { permanentDataErrorCode, reconcileStore, type SqlPool } from "@mailstate/db";
 import { JOBS, type JobName, type JobPayload } from "@mailstate/queue";
 import { type Job, UnrecoverableError } from "bullmq";
+import { recordDeadLetter } from "./dead-letters.ts";
 import type { Reconciler } from "./reconcile/reconciler.ts";
 
 export interface HandlerDeps {
-  db: Db;
+  sql: SqlPool;
   reconciler: Reconciler;
 }
 
-type Handler<N extends JobName> = (payload: JobPayload<N>, deps: HandlerDeps) => Promise<unknown>;
+type Handler<N extends JobName> = (payload: JobPayload<N>, deps: HandlerDeps, job: Job) => Promise<unknown>;
 
 export class StillUnmatchedError extends Error {
-  constructor(svixId: string, emailId: string) {
-    super(`no notification carries email id ${emailId} yet (event ${svixId})`);
+  constructor(emailId: string) {
+    super(`no notification carries email id ${emailId} yet`);
     this.name = "StillUnmatchedError";
   }
 }
 
 const handlers: { [N in JobName]: Handler<N> } = {
-  "inbox.reconcile": async ({ svixId, receivedAt, event }, { reconciler }) => {
-    const outcome = await reconciler.reconcile({ svixId, receivedAt: new Date(receivedAt), raw: event });
-    return { outcome };
+  "inbox.reconcile": async ({ svixId, receivedAt, event }, { sql, reconciler }, job) => {
+    try {
+      return { outcome: await reconciler.reconcile({ svixId, receivedAt: new Date(receivedAt), raw: event }) };
+    } catch (error) {
+      const errorCode = permanentDataErrorCode(error);
+      if (errorCode === null) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      await recordDeadLetter(sql, job, { cause: "permanent_error", error: message, errorCode });
+      return { outcome: "dead_lettered", errorCode };
+    }
   },
 
   "inbox.replay-email": async ({ emailId }, { reconciler }) => {
@@ -32,13 +41,11 @@ const handlers: { [N in JobName]: Handler<N> } = {
     return { applied: applied.length };
   },
 
-  "unmatched.retry": async ({ svixId, emailId }, { db, reconciler }) => {
-    await reconciler.replay([emailId]);
-    const logged = await events.findBySvixId(db, svixId);
-    if (!logged) throw new UnrecoverableError(`event ${svixId} is not in the log`);
+  "unmatched.retry": async ({ emailId }, { sql, reconciler }) => {
+    const applied = await reconciler.replay([emailId]);
     // Throwing keeps the job parked: BullMQ retries it with backoff, then leaves it failed.
-    if (logged.status === "unmatched") throw new StillUnmatchedError(svixId, emailId);
-    return { status: logged.status };
+    if (await reconcileStore.hasUnmatched(sql, emailId)) throw new StillUnmatchedError(emailId);
+    return { applied: applied.length };
   },
 };
 
@@ -50,8 +57,13 @@ export function createProcessor(deps: HandlerDeps) {
   return async (job: Job): Promise<unknown> => {
     if (!isJobName(job.name)) throw new UnrecoverableError(`unknown job name ${job.name}`);
     const parsed = JOBS[job.name].payload.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`invalid ${job.name} payload: ${parsed.error.message}`);
+    if (!parsed.success) {
+      const problem = `invalid ${job.name} payload: ${parsed.error.message}`;
+      if (job.name !== "inbox.reconcile") throw new UnrecoverableError(problem);
+      await recordDeadLetter(deps.sql, job, { cause: "unreadable_payload", error: problem });
+      return { outcome: "dead_lettered" };
+    }
     const handler = handlers[job.name] as Handler<typeof job.name>;
-    return handler(parsed.data as JobPayload<typeof job.name>, deps);
+    return handler(parsed.data as JobPayload<typeof job.name>, deps, job);
   };
 }

@@ -4,6 +4,7 @@ import { backoffStrategy, createQueues, QUEUE_NAMES, type Queues } from "@mailst
 import type { Logger } from "@mailstate/runtime";
 import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import { deadLetterFailedJob, sweepFailedInbox } from "./dead-letters.ts";
 import type { WorkerEnv } from "./env.ts";
 import { createProcessor } from "./handlers.ts";
 import { createReconciler } from "./reconcile/reconciler.ts";
@@ -17,6 +18,8 @@ export interface WorkerDeps {
     | "WORKER_LOCK_DURATION_MS"
     | "WORKER_BATCH_SIZE"
     | "WORKER_BATCH_WAIT_MS"
+    | "PARK_UNTAGGED"
+    | "PARK_MAX_EMAILS"
   >;
   db: Db;
   sql: SqlPool;
@@ -32,16 +35,20 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-export async function startWorkers({ env, db, sql, redis, logger }: WorkerDeps): Promise<RunningWorkers> {
+/** How often a worker moves failed inbox jobs that could not be dead-lettered when they failed. */
+export const DEAD_LETTER_SWEEP_MS = 60_000;
+
+export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Promise<RunningWorkers> {
   const queues = createQueues(redis, env.QUEUE_PREFIX);
   const reconciler = createReconciler({
     sql,
     queues,
     logger,
     policy: { softBounceThreshold: env.SOFT_BOUNCE_THRESHOLD },
+    parking: { parkUntagged: env.PARK_UNTAGGED, maxParkedEmails: env.PARK_MAX_EMAILS },
     batch: { maxSize: env.WORKER_BATCH_SIZE, maxWaitMs: env.WORKER_BATCH_WAIT_MS },
   });
-  const processor = createProcessor({ db, reconciler });
+  const processor = createProcessor({ sql, reconciler });
   const options = {
     connection: redis,
     prefix: env.QUEUE_PREFIX,
@@ -55,6 +62,19 @@ export async function startWorkers({ env, db, sql, redis, logger }: WorkerDeps):
   };
   const inbox = new Worker(QUEUE_NAMES.inbox, processor, options);
   const unmatched = new Worker(QUEUE_NAMES.unmatched, processor, { ...options, concurrency: 4 });
+  inbox.on("failed", (job, error) => {
+    const final = job && (job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === "UnrecoverableError");
+    if (!job || !final) return;
+    deadLetterFailedJob(sql, job).catch((deadLetterError: Error) =>
+      logger.warn({ jobId: job.id, err: deadLetterError.message }, "dead letter not written yet: the sweep retries"),
+    );
+  });
+  const sweepNow = () =>
+    sweepFailedInbox(sql, queues, logger).catch((error: Error) =>
+      logger.warn({ err: error.message }, "dead-letter sweep failed"),
+    );
+  const sweep = setInterval(sweepNow, DEAD_LETTER_SWEEP_MS);
+  sweep.unref();
   for (const worker of [inbox, unmatched]) {
     worker.on("failed", (job, error) => {
       const final = job && job.attemptsMade >= (job.opts.attempts ?? 1);
@@ -67,11 +87,13 @@ export async function startWorkers({ env, db, sql, redis, logger }: WorkerDeps):
     worker.on("error", (error) => logger.warn({ queue: worker.name, err: error.message }, "worker error"));
   }
   await Promise.all([inbox.waitUntilReady(), unmatched.waitUntilReady()]);
+  void sweepNow();
   return {
     inbox,
     unmatched,
     queues,
     async close() {
+      clearInterval(sweep);
       await Promise.all([inbox.close(), unmatched.close()]);
       await queues.close();
     },

@@ -65,3 +65,19 @@ function adapterErrorCause(meta: unknown): { kind?: string; code?: string } | un
   };
   return { kind: text("kind"), code: text("code") };
 }
+
+/** SQLSTATEs of classes 22 and 23 that a later attempt can clear: two writers racing for one key. */
+const RACE_CODES = new Set(["23505", "23P01"]);
+
+/**
+ * The SQLSTATE of an error PostgreSQL will answer again however often the statement is retried:
+ * class 22 (data exception: text jsonb refuses, a value out of range) and class 23 (integrity
+ * constraint violation), but not a unique or exclusion violation, which comes from a race. null for
+ * every other error, which is worth retrying.
+ */
+export function permanentDataErrorCode(error: unknown): string | null {
+  if (!(error instanceof Error)) return null;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== "string" || !/^2[23][0-9A-Z]{3}$/.test(code) || RACE_CODES.has(code)) return null;
+  return code;
+}

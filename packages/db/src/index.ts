@@ -10,8 +10,15 @@ export type {
 } from "../generated/client/index.js";
 export { Prisma } from "../generated/client/index.js";
 export { createDb, type Db, type DbClient, type DbOptions, pingDb } from "./client.ts";
+export {
+  DEAD_LETTER_CAUSES,
+  type DeadLetterCause,
+  type DeadLetterRow,
+  deadLetters,
+  type NewDeadLetter,
+} from "./dead-letters.ts";
 export { engagement, type NewEngagement } from "./engagement.ts";
-export { isDatabaseUnavailable } from "./errors.ts";
+export { isDatabaseUnavailable, permanentDataErrorCode } from "./errors.ts";
 export { events, type NewEvent } from "./events.ts";
 export {
   type NewNotification,

@@ -60,6 +60,8 @@ export interface EventRow {
   svixId: string;
   type: string;
   occurredAt: Date;
+  /** When the API received the webhook (what the log shows as received). */
+  receivedAt: Date;
   emailId: string | null;
   payload: unknown;
   notificationId: string | null;
@@ -129,6 +131,57 @@ export const reconcileStore = {
   },
 
   /**
+   * Lock, in id order, the notifications carrying these email ids and those these ids name (the
+   * `mailstate_id` tag of a send): answers each locked notification's id and Resend email id.
+   */
+  async lockMatches(
+    client: SqlClient,
+    emailIds: string[],
+    notificationIds: string[],
+  ): Promise<{ id: string; emailId: string | null }[]> {
+    if (emailIds.length === 0 && notificationIds.length === 0) return [];
+    const { rows } = await client.query<{ id: string; email_id: string | null }>(
+      `SELECT id::text AS id, resend_email_id AS email_id FROM notifications
+        WHERE resend_email_id = ANY($1::text[]) OR id = ANY($2::uuid[]) ORDER BY id FOR UPDATE`,
+      [emailIds, notificationIds],
+    );
+    return rows.map((row) => ({ id: row.id, emailId: row.email_id }));
+  },
+
+  /**
+   * Give notifications (locked by the caller) the Resend email id their tagged events revealed, as
+   * the SDK's attach would: only where none is set yet and no other notification carries it. A send
+   * Resend's events speak of went out, so a refusal noted on it is cleared. Answers those attached.
+   */
+  async attachEmailIds(client: SqlClient, pairs: { id: string; emailId: string }[]): Promise<Map<string, string>> {
+    if (pairs.length === 0) return new Map();
+    const { rows } = await client.query<{ id: string; email_id: string }>(
+      `UPDATE notifications AS n SET resend_email_id = v.email_id, send_error = NULL, updated_at = now()
+         FROM unnest($1::uuid[], $2::text[]) AS v(id, email_id)
+        WHERE n.id = v.id AND n.resend_email_id IS NULL
+          AND NOT EXISTS (SELECT 1 FROM notifications AS o WHERE o.resend_email_id = v.email_id)
+        RETURNING n.id::text AS id, n.resend_email_id AS email_id`,
+      [pairs.map((pair) => pair.id), pairs.map((pair) => pair.emailId)],
+    );
+    return new Map(rows.map((row) => [row.email_id, row.id]));
+  },
+
+  /** Take these events, logged as invalid, out of the log so that they are reconciled again. */
+  async removeInvalid(client: SqlClient, svixIds: string[]): Promise<void> {
+    if (svixIds.length === 0) return;
+    await client.query("DELETE FROM delivery_events WHERE svix_id = ANY($1::text[]) AND status = 'invalid'", [svixIds]);
+  },
+
+  /** Whether any event of this email id still waits, unmatched, for a notification to carry it. */
+  async hasUnmatched(pool: SqlPool, emailId: string): Promise<boolean> {
+    const { rows } = await pool.query(
+      "SELECT 1 FROM delivery_events WHERE email_id = $1 AND status = 'unmatched' LIMIT 1",
+      [emailId],
+    );
+    return rows.length > 0;
+  },
+
+  /**
    * A notification's stored projection, read under its row lock: `share` keeps the worker from
    * changing it meanwhile, `update` also lets the caller rewrite it.
    */
@@ -156,10 +209,11 @@ export const reconcileStore = {
   ): Promise<{ inserted: Set<string>; adopted: StoredEvent[]; applied: { svixId: string; notificationId: string }[] }> {
     const { rows } = await client.query<{ kind: string; svix_id: string; payload: unknown; notification_id: string }>(
       `WITH inserted AS (
-         INSERT INTO delivery_events (svix_id, type, occurred_at, email_id, payload, notification_id, status)
-         SELECT svix_id, type, occurred_at, email_id, payload, notification_id, status
-           FROM jsonb_to_recordset($1::jsonb) AS x(svix_id text, type text, occurred_at timestamptz, email_id text,
-                                                  payload jsonb, notification_id uuid, status "EventStatus")
+         INSERT INTO delivery_events (svix_id, type, occurred_at, received_at, email_id, payload, notification_id, status)
+         SELECT svix_id, type, occurred_at, received_at, email_id, payload, notification_id, status
+           FROM jsonb_to_recordset($1::jsonb) AS x(svix_id text, type text, occurred_at timestamptz,
+                                                  received_at timestamptz, email_id text, payload jsonb,
+                                                  notification_id uuid, status "EventStatus")
          ON CONFLICT (svix_id) DO NOTHING
          RETURNING svix_id
        ), adopted AS (
@@ -181,6 +235,7 @@ export const reconcileStore = {
             svix_id: e.svixId,
             type: e.type,
             occurred_at: e.occurredAt,
+            received_at: e.receivedAt,
             email_id: e.emailId,
             payload: e.payload,
             notification_id: e.notificationId,

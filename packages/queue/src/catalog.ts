@@ -41,10 +41,21 @@ export const inboxEventPayload = z.object({
   event: z.record(z.string(), z.unknown()),
 });
 
-/** A parked event, retried until a notification carries its email id. */
+/**
+ * The events of one Resend email id that no notification carries yet: one job per email id, retried
+ * until a notification carries it. The rest of the data is for the person reading it in Bull Board:
+ * the first event parked, its recipient and subject, and where the support page shows them all.
+ */
 export const unmatchedEventPayload = z.object({
-  svixId: z.string().min(1),
   emailId: z.string().min(1),
+  /** Set on jobs parked, one per event, before jobs were kept one per email id. */
+  svixId: z.string().min(1).optional(),
+  type: z.string().optional(),
+  recipient: z.string().nullable().optional(),
+  subject: z.string().nullable().optional(),
+  occurredAt: z.iso.datetime({ offset: true }).optional(),
+  parkedAt: z.iso.datetime({ offset: true }).optional(),
+  supportUrl: z.string().optional(),
 });
 
 /** Apply at once the parked events of an email id that a notification now carries. */
@@ -61,8 +72,11 @@ export const JOBS = {
       // (resuming within 15 s of a short outage's end), then every 5 minutes.
       attempts: INBOX_ATTEMPTS,
       backoff: { type: CAPPED_EXPONENTIAL, delay: SECOND },
-      removeOnComplete: { age: HOUR, count: 10_000 },
-      removeOnFail: { age: 14 * DAY },
+      // The event log in PostgreSQL is the record of every applied event: a completed job holds a
+      // copy of the body that nobody reads, so it leaves Redis at once.
+      removeOnComplete: true,
+      // A failed job leaves Redis only once its body is in the dead-letter table (see dead-letters.ts).
+      removeOnFail: false,
     },
   },
   "inbox.replay-email": {
@@ -71,7 +85,7 @@ export const JOBS = {
     options: {
       attempts: INBOX_ATTEMPTS,
       backoff: { type: CAPPED_EXPONENTIAL, delay: SECOND },
-      removeOnComplete: { age: HOUR, count: 10_000 },
+      removeOnComplete: true,
       removeOnFail: { age: 14 * DAY },
     },
   },
@@ -84,7 +98,7 @@ export const JOBS = {
       attempts: 12,
       backoff: { type: "exponential", delay: 60 * SECOND },
       delay: 60 * SECOND,
-      removeOnComplete: { age: DAY, count: 10_000 },
+      removeOnComplete: { age: DAY, count: 1_000 },
       // Failed for good: shown in Bull Board for 30 days. The event stays in the log as unmatched;
       // recording its email id or `mailstate replay-unmatched` still applies it.
       removeOnFail: { age: 30 * DAY },

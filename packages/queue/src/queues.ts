@@ -3,6 +3,9 @@ import { Queue, type QueueOptions } from "bullmq";
 import type { Redis } from "ioredis";
 import { JOBS, type JobName, type JobPayload, jobIdFor, QUEUE_NAMES, type QueueName } from "./catalog.ts";
 
+/** Entries each queue's event stream keeps (approximately: Redis trims it in whole blocks). */
+export const EVENT_STREAM_LENGTH = 500;
+
 export interface Queues {
   inbox: Queue;
   unmatched: Queue;
@@ -14,7 +17,16 @@ export function createQueues(connection: Redis, prefix: string, extra: Partial<Q
   // On a fail-fast producer connection (no offline queue) one stalled INFO at startup would leave the
   // queues failing every add until a restart; the workers, whose connection waits, still check.
   const skipVersionCheck = connection.options.enableOfflineQueue === false;
-  const make = (name: QueueName) => new Queue(name, { connection, prefix, skipVersionCheck, ...extra });
+  const make = (name: QueueName) =>
+    new Queue(name, {
+      connection,
+      prefix,
+      skipVersionCheck,
+      // BullMQ's event stream (read by QueueEvents, which mailstate does not use) keeps 10,000
+      // entries by default, ~1.5 MB per queue; a short history is all a person ever reads.
+      streams: { events: { maxLen: EVENT_STREAM_LENGTH } },
+      ...extra,
+    });
   const inbox = make(QUEUE_NAMES.inbox);
   const unmatched = make(QUEUE_NAMES.unmatched);
   return {

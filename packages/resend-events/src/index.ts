@@ -80,3 +80,4 @@ export {
   type ResendTimestamp,
   tryParseResendTimestamp,
 } from "./timestamps.ts";
+export { wellFormedJson, wellFormedString } from "./well-formed.ts";

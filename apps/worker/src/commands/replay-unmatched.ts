@@ -1,5 +1,5 @@
 // `mailstate replay-unmatched [--email-id <id>]`: run the parked events now instead of at their next
-// backoff, through the worker's own `unmatched.retry` jobs, and report what they became.
+// backoff, through the worker's own `unmatched.retry` jobs (one per email id), and report what they became.
 import { events, ops } from "@mailstate/db";
 import { addJob, jobIdFor } from "@mailstate/queue";
 import type { Job } from "bullmq";
@@ -63,14 +63,16 @@ export async function replayUnmatched(
     }
   }
 
-  // Parked events whose job is gone (removed by hand, or lost with Redis) get a job again.
-  const withJob = new Set(jobs.map((job) => String(job.data?.svixId)));
-  for (const event of parked) {
-    if (withJob.has(event.svixId) || event.emailId === null) continue;
-    const jobId = jobIdFor("unmatched", event.svixId);
+  // Email ids whose events are parked but whose job is gone (removed by hand, lost with Redis, or
+  // never parked: broadcasts, tagged sends, PARK_UNTAGGED=false) get a job again, run at once.
+  const withJob = new Set(jobs.map((job) => String(job.data?.emailId)));
+  const parkedAt = new Date().toISOString();
+  for (const emailId of new Set(parked.flatMap((event) => (event.emailId === null ? [] : [event.emailId])))) {
+    if (withJob.has(emailId)) continue;
+    const jobId = jobIdFor("unmatched", emailId);
     const stale = await queues.unmatched.getJob(jobId);
     if (stale) await stale.remove().catch(() => {});
-    await addJob(queues, "unmatched.retry", { svixId: event.svixId, emailId: event.emailId }, jobId, { delay: 0 });
+    await addJob(queues, "unmatched.retry", { emailId, parkedAt }, jobId, { delay: 0 });
     report.requeued += 1;
     touched.add(jobId);
   }

@@ -1,11 +1,12 @@
 // Reconciliation as the worker runs it: micro-batched transactions, then parking of the unmatched.
 import { reconcileStore, type SqlPool } from "@mailstate/db";
-import { addJob, jobIdFor, type Queues } from "@mailstate/queue";
+import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import type { SuppressionPolicy } from "@mailstate/state-machine";
 import { MicroBatcher } from "../batcher.ts";
 import type { IncomingEvent } from "./decode.ts";
 import { ParsedEventCache } from "./event-cache.ts";
+import { choosePark, type ParkingPolicy, parkedJob } from "./parking.ts";
 import { type Outcome, type ReconcileResult, reconcileEvents, replayParked } from "./reconcile-events.ts";
 
 export interface ReconcilerDeps {
@@ -13,55 +14,106 @@ export interface ReconcilerDeps {
   queues: Queues;
   logger: Logger;
   policy: SuppressionPolicy;
+  parking?: ParkingPolicy;
   batch?: { maxSize: number; maxWaitMs: number };
 }
 
 export interface Reconciler {
   reconcile(event: IncomingEvent): Promise<Outcome>;
+  /** Take these invalid events out of the log and reconcile them again (after a schema change). */
+  reprocess(events: IncomingEvent[]): Promise<Map<string, Outcome>>;
   /** Apply now the parked events of these email ids; answers the svix-ids applied. */
   replay(emailIds: string[]): Promise<string[]>;
 }
 
-export function createReconciler({ sql, queues, logger, policy, batch }: ReconcilerDeps): Reconciler {
-  const cache = new ParsedEventCache();
+const DEFAULT_PARKING: ParkingPolicy = { parkUntagged: true, maxParkedEmails: 100_000 };
+/** The "parking bound hit" warning, at most this often: a broadcast would otherwise flood the log. */
+const BOUND_WARNING_EVERY_MS = 60_000;
 
-  /** Retry jobs of events that are applied have nothing left to do: remove them so ops see none stale. */
-  async function unpark(svixIds: string[]): Promise<void> {
-    await Promise.all(svixIds.map((svixId) => queues.unmatched.remove(jobIdFor("unmatched", svixId)).catch(() => 0)));
+export function createReconciler({
+  sql,
+  queues,
+  logger,
+  policy,
+  parking = DEFAULT_PARKING,
+  batch,
+}: ReconcilerDeps): Reconciler {
+  const cache = new ParsedEventCache();
+  let boundWarnedAt = 0;
+
+  /** Parking jobs of email ids now applied have nothing left to do: remove them so ops see none stale. */
+  async function unpark(emailIds: string[]): Promise<void> {
+    await Promise.all(
+      emailIds.map((emailId) => queues.unmatched.remove(jobIdFor("unmatched", emailId)).catch(() => 0)),
+    );
   }
 
   async function replay(emailIds: string[]): Promise<string[]> {
     const applied = await replayParked(sql, emailIds, cache);
     if (applied.length > 0) {
       logger.info({ emailIds, applied: applied.length }, "parked events applied");
-      await unpark(applied);
+      await unpark(await reconcileStore.notificationsCarrying(sql, emailIds));
     }
     return applied;
   }
 
+  /** Whether the unmatched queue has room for more parked email ids. */
+  async function parkingHasRoom(): Promise<boolean> {
+    const counts = await queues.unmatched.getJobCounts("waiting", "delayed", "prioritized", "active", "failed");
+    const parked = Object.values(counts).reduce((sum, count) => sum + count, 0);
+    if (parked < parking.maxParkedEmails) return true;
+    if (Date.now() - boundWarnedAt >= BOUND_WARNING_EVERY_MS) {
+      boundWarnedAt = Date.now();
+      logger.warn(
+        { parked, PARK_MAX_EMAILS: parking.maxParkedEmails },
+        "parking bound hit: events of unknown email ids are logged in PostgreSQL but not parked in Redis; " +
+          "recording their send or `mailstate replay-unmatched` still applies them",
+      );
+    }
+    return false;
+  }
+
   async function park(result: ReconcileResult): Promise<void> {
-    if (result.toPark.length === 0) return;
-    await Promise.all(
-      result.toPark.map((parked) => addJob(queues, "unmatched.retry", parked, jobIdFor("unmatched", parked.svixId))),
-    );
+    if (result.unmatched.length === 0) return;
+    const toPark = choosePark(result.unmatched, parking);
+    if (toPark.length > 0 && (await parkingHasRoom())) {
+      const parkedAt = new Date();
+      // An email id parked already keeps its job: adding the same job id again is a no-op.
+      await addJobs(
+        queues,
+        "unmatched.retry",
+        toPark.map((event) => ({ payload: parkedJob(event, parkedAt), jobId: jobIdFor("unmatched", event.emailId) })),
+      );
+    }
     // The send may have been recorded while this batch was committing; if so, apply now rather
     // than after the first backoff.
-    const emailIds = [...new Set(result.toPark.map((parked) => parked.emailId))];
-    const recorded = await reconcileStore.notificationsCarrying(sql, emailIds);
-    if (recorded.length === 0) return;
-    await replay(recorded);
-    // A replay triggered by the recording itself may have applied them before their jobs existed.
-    await unpark(result.toPark.filter((parked) => recorded.includes(parked.emailId)).map((parked) => parked.svixId));
+    const recorded = await reconcileStore.notificationsCarrying(sql, [
+      ...new Set(result.unmatched.map((event) => event.emailId)),
+    ]);
+    if (recorded.length > 0) await replay(recorded);
+  }
+
+  async function reconciled(items: IncomingEvent[], reprocess: string[] = []) {
+    const started = performance.now();
+    const result = await reconcileEvents(sql, items, policy, cache, { reprocess });
+    logger.debug({ events: items.length, ms: Math.round(performance.now() - started) }, "batch reconciled");
+    for (const invalid of result.invalid) logger.warn(invalid, "event does not match its schema: logged as invalid");
+    await park(result);
+    return result.outcomes;
   }
 
   const batcher = new MicroBatcher<IncomingEvent, Outcome>(async (items) => {
-    const started = performance.now();
-    const result = await reconcileEvents(sql, items, policy, cache);
-    logger.debug({ events: items.length, ms: Math.round(performance.now() - started) }, "batch reconciled");
-    for (const invalid of result.invalid) logger.warn(invalid, "event does not match its schema: logged as ignored");
-    await park(result);
-    return items.map((item) => result.outcomes.get(item.svixId) ?? "duplicate");
+    const outcomes = await reconciled(items);
+    return items.map((item) => outcomes.get(item.svixId) ?? "duplicate");
   }, batch ?? { maxSize: 50, maxWaitMs: 2 });
 
-  return { reconcile: (event) => batcher.submit(event), replay };
+  return {
+    reconcile: (event) => batcher.submit(event),
+    reprocess: (events) =>
+      reconciled(
+        events,
+        events.map((event) => event.svixId),
+      ),
+    replay,
+  };
 }

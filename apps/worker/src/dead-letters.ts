@@ -1,0 +1,63 @@
+// Whatever leaves the inbox unapplied goes to the dead-letter table first. A job fails for good
+// either at once (a permanent error: PostgreSQL refuses the data, the payload cannot be read) or
+// when its retries run out; either way its body is written to PostgreSQL, and only then is the job
+// removed from Redis. While PostgreSQL cannot take it, the failed job stays in Redis (inbox jobs are
+// never removed on failure by age) and the next sweep moves it.
+import { type DeadLetterCause, deadLetters, type SqlPool } from "@mailstate/db";
+import { inboxEventPayload, type Queues } from "@mailstate/queue";
+import type { Logger } from "@mailstate/runtime";
+import type { Job } from "bullmq";
+
+/** Failed inbox jobs moved per sweep; the next sweep takes the rest. */
+const SWEEP_PAGE = 200;
+
+function letterOf(job: Job, cause: DeadLetterCause, error: string, errorCode: string | null) {
+  const parsed = inboxEventPayload.safeParse(job.data);
+  return {
+    svixId: parsed.success ? parsed.data.svixId : `job-${job.id}`,
+    body: parsed.success ? parsed.data.event : job.data,
+    receivedAt: parsed.success ? new Date(parsed.data.receivedAt) : new Date(job.timestamp),
+    cause,
+    error,
+    errorCode,
+    attempts: Math.max(1, job.attemptsMade),
+  };
+}
+
+/** Record an inbox job that will never apply, without removing it (it is running, or failed). */
+export async function recordDeadLetter(
+  sql: SqlPool,
+  job: Job,
+  { cause, error, errorCode = null }: { cause: DeadLetterCause; error: string; errorCode?: string | null },
+): Promise<void> {
+  await deadLetters.record(sql, letterOf(job, cause, error, errorCode));
+}
+
+/** Move a failed inbox job to the dead-letter table, then out of Redis. */
+export async function deadLetterFailedJob(sql: SqlPool, job: Job): Promise<void> {
+  if (job.name !== "inbox.reconcile") return;
+  await recordDeadLetter(sql, job, { cause: "retries_exhausted", error: job.failedReason || "failed" });
+  await job.remove();
+}
+
+/** Move every failed inbox job (up to a page) to the dead-letter table; answers how many moved. */
+export async function sweepFailedInbox(sql: SqlPool, queues: Queues, logger: Logger): Promise<number> {
+  const failed = await queues.inbox.getFailed(0, SWEEP_PAGE - 1);
+  let moved = 0;
+  for (const job of failed) {
+    if (job?.name !== "inbox.reconcile") continue;
+    try {
+      await deadLetterFailedJob(sql, job);
+      moved += 1;
+    } catch (error) {
+      // PostgreSQL is still away: the job stays in Redis for the next sweep.
+      logger.warn(
+        { jobId: job.id, err: error instanceof Error ? error.message : String(error) },
+        "dead letter not written yet",
+      );
+      break;
+    }
+  }
+  if (moved > 0) logger.warn({ moved }, "failed inbox jobs moved to the dead-letter table");
+  return moved;
+}
