@@ -13,8 +13,13 @@ const SWEEP_PAGE = 200;
 
 function letterOf(job: Job, cause: DeadLetterCause, error: string, errorCode: string | null) {
   const parsed = inboxEventPayload.safeParse(job.data);
+  const claimedSvixId: unknown = job.data?.svixId;
   return {
-    svixId: parsed.success ? parsed.data.svixId : `job-${job.id}`,
+    svixId: parsed.success
+      ? parsed.data.svixId
+      : typeof claimedSvixId === "string" && claimedSvixId !== ""
+        ? claimedSvixId
+        : `job-${job.id}`,
     body: parsed.success ? parsed.data.event : job.data,
     receivedAt: parsed.success ? new Date(parsed.data.receivedAt) : new Date(job.timestamp),
     cause,

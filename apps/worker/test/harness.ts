@@ -21,7 +21,8 @@ export interface Harness {
   database: TestDatabase;
   queues: Queues;
   prefix: string;
-  startWorker(): Promise<RunningWorkers>;
+  /** A worker on the harness's database and prefix; `env` adds or overrides worker variables. */
+  startWorker(env?: Record<string, string>): Promise<RunningWorkers>;
   /** Enqueue a webhook as the API does; answers its svix-id. */
   deliver(body: object, svixId?: string): Promise<string>;
   /** Wait until no inbox job is waiting, delayed or active. */
@@ -44,13 +45,14 @@ export async function createHarness(label: string, { softBounceThreshold = 3 } =
     database,
     queues,
     prefix,
-    async startWorker() {
+    async startWorker(env = {}) {
       const redis = createRedis(testRedisUrl(), "worker");
       const workers = await startWorkers({
         env: loadWorkerEnv({
           QUEUE_PREFIX: prefix,
           WORKER_CONCURRENCY: "16",
           SOFT_BOUNCE_THRESHOLD: String(softBounceThreshold),
+          ...env,
         }),
         db,
         sql,

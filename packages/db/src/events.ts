@@ -41,6 +41,16 @@ export const events = {
     });
   },
 
+  /** A page of the events logged with this status, in log order after `afterId`. */
+  listByStatus(db: DbClient, status: EventStatus, { afterId, limit }: { afterId?: bigint; limit: number }) {
+    return db.deliveryEvent.findMany({
+      where: { status, ...(afterId === undefined ? {} : { id: { gt: afterId } }) },
+      select: { id: true, svixId: true, type: true, payload: true, receivedAt: true },
+      orderBy: { id: "asc" },
+      take: limit,
+    });
+  },
+
   countByStatus(db: DbClient, status: EventStatus) {
     return db.deliveryEvent.count({ where: { status } });
   },

@@ -3,6 +3,7 @@ export { type FieldError, MailstateError, type MailstateErrorCode } from "./erro
 export { LIMITS } from "./limits.ts";
 export {
   type EmailLike,
+  NOTIFICATION_TAG,
   normalizeAddress,
   type ResendBatchLike,
   type ResendErrorLike,

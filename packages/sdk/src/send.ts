@@ -110,6 +110,20 @@ function recordInputFor(email: EmailLike, options: SendOptions, idempotencyKey: 
   };
 }
 
+/**
+ * The Resend tag that names the notification an email was recorded as. Resend echoes tags in every
+ * webhook, so mailstate matches the email's events to it even before Resend's id is attached.
+ */
+export const NOTIFICATION_TAG = "mailstate_id";
+// The worker reads the same name (apps/worker/src/reconcile/decode.ts); the SDK depends on nothing of mailstate.
+
+/** The email as sent: its own tags, plus the notification's id when it was recorded. */
+function tagged<E extends EmailLike>(email: E, notificationId: string | null): E {
+  if (notificationId === null) return email;
+  const tags = (email.tags ?? []).filter((tag) => tag.name !== NOTIFICATION_TAG);
+  return { ...email, tags: [...tags, { name: NOTIFICATION_TAG, value: notificationId }] };
+}
+
 function toMailstateError(error: unknown): MailstateError {
   if (error instanceof MailstateError) return error;
   return new MailstateError("internal", error instanceof Error ? error.message : String(error), { cause: error });
@@ -170,7 +184,7 @@ export async function sendWith<E extends EmailLike>(
 
   let answer: Awaited<ReturnType<ResendLike<E>["emails"]["send"]>>;
   try {
-    answer = await resend.emails.send(email, { idempotencyKey });
+    answer = await resend.emails.send(tagged(email, notificationId), { idempotencyKey });
   } catch (error) {
     answer = { data: null, error: thrownByResend(error) };
   }
@@ -219,7 +233,6 @@ export async function sendBatchWith<E extends EmailLike>(
 
   for (const [chunkIndex, indexes] of chunks(sendable, LIMITS.batch).entries()) {
     const chunkWarnings = [...warnings];
-    const batch = indexes.map((index) => emails[index] as E);
     let notificationIds: (string | null)[] = indexes.map(() => null);
     try {
       const recorded = await api.recordBatch(
@@ -236,6 +249,7 @@ export async function sendBatchWith<E extends EmailLike>(
       chunkWarnings.push(toMailstateError(error));
     }
 
+    const batch = indexes.map((index, position) => tagged(emails[index] as E, notificationIds[position] ?? null));
     let answer: Awaited<ReturnType<ResendBatchLike<E>["batch"]["send"]>>;
     try {
       answer = await resend.batch.send(batch, { idempotencyKey: `${baseKey}-batch-${chunkIndex}` });

@@ -4,6 +4,7 @@ import { EnvError } from "@mailstate/runtime";
 import { z } from "zod";
 import { CliError, type Context, createContext, EXIT, type Io, messageOf, parseEnvOrThrow } from "./context.ts";
 import { rebuild } from "./rebuild.ts";
+import { listDeadLetters, reprocessInvalid, retryDeadLetters } from "./recovery.ts";
 import { replayUnmatched } from "./replay-unmatched.ts";
 import { stats } from "./stats.ts";
 import { listSuppressions, removeSuppression } from "./suppressions.ts";
@@ -20,9 +21,15 @@ commands:
   suppressions list [--reason <reason>]     the newest suppressions (reason: hard_bounce, soft_bounce_threshold,
                     [--limit <n>] [--json]  complaint, manual; limit 1-10000, default 50)
   suppressions remove <email>               take an address off the suppression list
+  dead-letters list [--all] [--json]        events that could not be applied (open ones; --all: retried ones too)
+  dead-letters retry (--all | <svix-id>)    apply them again now, once the cause is fixed; says what each became
+                     [--json]
+  reprocess --status invalid [--json]       parse the events logged as invalid again (after an upgrade) and apply
+                                            those the schema now accepts
 
 environment: DATABASE_URL, REDIS_URL, QUEUE_PREFIX (as the API and the worker; .env is read when present)
-exit codes: 0 done; 1 done, with a problem to look at (drift found, address not suppressed, jobs not run in time);
+exit codes: 0 done; 1 done, with a problem to look at (drift found, address not suppressed, jobs not run in time,
+            dead letters that failed again, events still invalid);
             64 bad usage; 69 PostgreSQL or Redis unreachable; 78 bad environment`;
 
 const REASONS = ["hard_bounce", "soft_bounce_threshold", "complaint", "manual"] as const;
@@ -30,6 +37,8 @@ const REASONS = ["hard_bounce", "soft_bounce_threshold", "complaint", "manual"] 
 type Command = {
   options: NonNullable<Parameters<typeof parseArgs>[0]>["options"];
   positionals: number;
+  /** When fewer may be given: the least. */
+  minPositionals?: number;
   run(context: Context, values: Record<string, unknown>, positionals: string[]): Promise<number>;
 };
 
@@ -84,6 +93,35 @@ const COMMANDS: Record<string, Command> = {
       return removeSuppression(context, email);
     },
   },
+  "dead-letters list": {
+    options: { all: { type: "boolean" }, json },
+    positionals: 0,
+    run: (context, values) => listDeadLetters(context, { all: values.all === true, json: values.json === true }),
+  },
+  "dead-letters retry": {
+    options: { all: { type: "boolean" }, json },
+    positionals: 1,
+    minPositionals: 0,
+    run: (context, values, [svixId]) => {
+      if ((values.all === true) === (svixId !== undefined))
+        throw new CliError("dead-letters retry: give either --all or one svix id", EXIT.usage);
+      return retryDeadLetters(context, { json: values.json === true, ...(svixId ? { svixId } : {}) });
+    },
+  },
+  reprocess: {
+    options: { status: { type: "string" }, json },
+    positionals: 0,
+    run: (context, values) => {
+      option(z.literal("invalid", { error: "must be invalid" }), values.status, "--status");
+      return reprocessInvalid(context, { json: values.json === true });
+    },
+  },
+};
+
+/** Commands of two words: `suppressions list`, `dead-letters retry`, … */
+const GROUPS: Record<string, string> = {
+  suppressions: "list or remove",
+  "dead-letters": "list or retry",
 };
 
 /** Same rule as the server: `Name <Ada@Example.com>` → `ada@example.com`. */
@@ -100,14 +138,12 @@ function option<S extends z.ZodType>(schema: S, value: unknown, name: string): z
 
 function findCommand(argv: string[]): { name: string; command: Command; rest: string[] } {
   const [first, second, ...others] = argv;
-  if (first === "suppressions") {
-    const name = `suppressions ${second ?? ""}`;
+  const group = first === undefined ? undefined : GROUPS[first];
+  if (group) {
+    const name = `${first} ${second ?? ""}`;
     const command = COMMANDS[name];
     if (!command)
-      throw new CliError(
-        second ? `unknown suppressions command: ${second} (list or remove)` : "suppressions: list or remove?",
-        EXIT.usage,
-      );
+      throw new CliError(second ? `unknown ${first} command: ${second} (${group})` : `${first}: ${group}?`, EXIT.usage);
     return { name, command, rest: others };
   }
   const command = first === undefined ? undefined : COMMANDS[first];
@@ -130,7 +166,8 @@ export async function runCli(argv: string[], source: NodeJS.ProcessEnv, io: Io):
     } catch (error) {
       throw new CliError(`${name}: ${messageOf(error).split(". ")[0]}`, EXIT.usage);
     }
-    if (parsed.positionals.length !== command.positionals)
+    const count = parsed.positionals.length;
+    if (count > command.positionals || count < (command.minPositionals ?? command.positionals))
       throw new CliError(
         command.positionals === 0
           ? `${name}: unexpected argument ${parsed.positionals[0]}`

@@ -57,11 +57,12 @@ export function createReconciler({
     return applied;
   }
 
-  /** Whether the unmatched queue has room for more parked email ids. */
-  async function parkingHasRoom(): Promise<boolean> {
+  /** How many of these email ids the unmatched queue has room for (some may be parked already). */
+  async function parkingRoom(wanted: number): Promise<number> {
     const counts = await queues.unmatched.getJobCounts("waiting", "delayed", "prioritized", "active", "failed");
     const parked = Object.values(counts).reduce((sum, count) => sum + count, 0);
-    if (parked < parking.maxParkedEmails) return true;
+    const room = Math.max(0, parking.maxParkedEmails - parked);
+    if (room >= wanted) return wanted;
     if (Date.now() - boundWarnedAt >= BOUND_WARNING_EVERY_MS) {
       boundWarnedAt = Date.now();
       logger.warn(
@@ -70,13 +71,14 @@ export function createReconciler({
           "recording their send or `mailstate replay-unmatched` still applies them",
       );
     }
-    return false;
+    return room;
   }
 
   async function park(result: ReconcileResult): Promise<void> {
     if (result.unmatched.length === 0) return;
-    const toPark = choosePark(result.unmatched, parking);
-    if (toPark.length > 0 && (await parkingHasRoom())) {
+    const candidates = choosePark(result.unmatched, parking);
+    const toPark = candidates.length > 0 ? candidates.slice(0, await parkingRoom(candidates.length)) : [];
+    if (toPark.length > 0) {
       const parkedAt = new Date();
       // An email id parked already keeps its job: adding the same job id again is a no-op.
       await addJobs(

@@ -1,0 +1,162 @@
+// Recovery from events that did not apply: `dead-letters list|retry` and `reprocess --status invalid`.
+// Both reconcile in this process, through the worker's own reconciler and rules, and say what each
+// event became.
+import { type DeadLetterRow, deadLetters, events, permanentDataErrorCode } from "@mailstate/db";
+import { safeParseResendEvent, wellFormedJson } from "@mailstate/resend-events";
+import { createLogger } from "@mailstate/runtime";
+import type { IncomingEvent } from "../reconcile/decode.ts";
+import type { Outcome } from "../reconcile/reconcile-events.ts";
+import { createReconciler, type Reconciler } from "../reconcile/reconciler.ts";
+import { type Context, EXIT, fromDb, messageOf } from "./context.ts";
+
+/** Events reconciled per transaction. */
+const PAGE = 100;
+
+async function reconcilerFor(context: Context): Promise<Reconciler> {
+  const { env } = context;
+  return createReconciler({
+    sql: context.sql(),
+    queues: await context.queues(),
+    logger: createLogger("mailstate-cli", "silent"),
+    policy: { softBounceThreshold: env.SOFT_BOUNCE_THRESHOLD },
+    parking: { parkUntagged: env.PARK_UNTAGGED, maxParkedEmails: env.PARK_MAX_EMAILS },
+  });
+}
+
+function describe(letter: DeadLetterRow): string {
+  const resolved = letter.resolvedAt ? `  resolved ${letter.resolvedAt.toISOString()} (${letter.resolution})` : "";
+  return [
+    `${letter.svixId}  ${letter.eventType ?? "(no type)"}  email ${letter.emailId ?? "-"}`,
+    `  ${letter.cause}${letter.errorCode ? ` ${letter.errorCode}` : ""}: ${letter.error}`,
+    `  failed ${letter.firstFailedAt.toISOString()} (last ${letter.lastFailedAt.toISOString()}, ${letter.attempts} attempts)${resolved}`,
+  ].join("\n");
+}
+
+export async function listDeadLetters(
+  context: Context,
+  { all, json }: { all: boolean; json: boolean },
+): Promise<number> {
+  const rows = await fromDb(context, deadLetters.list(context.sql(), { includeResolved: all, limit: 10_000 }));
+  const { out } = context.io;
+  if (json) out(JSON.stringify(rows, null, 2));
+  else if (rows.length === 0) out(all ? "no dead letters" : "no open dead letters");
+  else for (const row of rows) out(describe(row));
+  return EXIT.ok;
+}
+
+interface RetryReport {
+  retried: number;
+  outcomes: Record<string, Outcome | "failed_again" | "unreadable">;
+}
+
+/** The dead letter's body as an event to reconcile, or null when it is not a JSON object. */
+function incomingOf(letter: DeadLetterRow): IncomingEvent | null {
+  try {
+    const raw: unknown = JSON.parse(letter.body);
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return null;
+    return {
+      svixId: letter.svixId,
+      receivedAt: letter.receivedAt ?? letter.firstFailedAt,
+      raw: raw as IncomingEvent["raw"],
+    };
+  } catch {
+    return null;
+  }
+}
+
+export async function retryDeadLetters(
+  context: Context,
+  { svixId, json }: { svixId?: string; json: boolean },
+): Promise<number> {
+  const sql = context.sql();
+  const letters = await fromDb(context, deadLetters.list(sql, { limit: 100_000, ...(svixId ? { svixId } : {}) }));
+  const { out, err } = context.io;
+  if (svixId && letters.length === 0) {
+    err(`no open dead letter has svix id ${svixId}`);
+    return EXIT.problem;
+  }
+  const reconciler = await reconcilerFor(context);
+  const report: RetryReport = { retried: letters.length, outcomes: {} };
+  await Promise.all(
+    letters.map(async (letter) => {
+      const incoming = incomingOf(letter);
+      if (!incoming) {
+        report.outcomes[letter.svixId] = "unreadable";
+        return;
+      }
+      try {
+        const outcome = await reconciler.reconcile(incoming);
+        await deadLetters.resolve(sql, letter.svixId, outcome);
+        report.outcomes[letter.svixId] = outcome;
+      } catch (error) {
+        const errorCode = permanentDataErrorCode(error);
+        if (errorCode === null) throw error;
+        await deadLetters.record(sql, {
+          svixId: letter.svixId,
+          body: incoming.raw,
+          receivedAt: letter.receivedAt,
+          cause: "permanent_error",
+          error: messageOf(error),
+          errorCode,
+          attempts: 1,
+        });
+        report.outcomes[letter.svixId] = "failed_again";
+      }
+    }),
+  ).catch((error) => fromDb(context, Promise.reject(error)));
+  const failed = Object.values(report.outcomes).filter(
+    (outcome) => outcome === "failed_again" || outcome === "unreadable",
+  );
+  if (json) out(JSON.stringify(report, null, 2));
+  else if (letters.length === 0) out("no open dead letters");
+  else for (const [id, outcome] of Object.entries(report.outcomes)) out(`${id}  ${outcome}`);
+  if (failed.length > 0) err(`${failed.length} still dead-lettered: see \`pnpm mailstate dead-letters list\``);
+  return failed.length > 0 ? EXIT.problem : EXIT.ok;
+}
+
+export interface ReprocessReport {
+  checked: number;
+  reprocessed: number;
+  outcomes: Partial<Record<Outcome, number>>;
+  stillInvalid: number;
+}
+
+/** Parse the events logged as invalid again; reconcile those the schema accepts now. */
+export async function reprocessInvalid(context: Context, { json }: { json: boolean }): Promise<number> {
+  const db = context.db();
+  const reconciler = await reconcilerFor(context);
+  const report: ReprocessReport = { checked: 0, reprocessed: 0, outcomes: {}, stillInvalid: 0 };
+  let afterId: bigint | undefined;
+  for (;;) {
+    const page = await fromDb(
+      context,
+      events.listByStatus(db, "invalid", { limit: PAGE, ...(afterId ? { afterId } : {}) }),
+    );
+    if (page.length === 0) break;
+    afterId = page.at(-1)?.id;
+    report.checked += page.length;
+    const parsable = page.filter((row) => safeParseResendEvent(wellFormedJson(row.payload)).success);
+    report.stillInvalid += page.length - parsable.length;
+    if (parsable.length === 0) continue;
+    const outcomes = await reconciler.reprocess(
+      parsable.map((row) => ({
+        svixId: row.svixId,
+        receivedAt: row.receivedAt,
+        raw: row.payload as IncomingEvent["raw"],
+      })),
+    );
+    for (const outcome of outcomes.values()) {
+      report.reprocessed += 1;
+      report.outcomes[outcome] = (report.outcomes[outcome] ?? 0) + 1;
+    }
+  }
+  const { out } = context.io;
+  if (json) out(JSON.stringify(report, null, 2));
+  else {
+    const outcomes = Object.entries(report.outcomes).map(([outcome, count]) => `${outcome} ${count}`);
+    out(`invalid events checked: ${report.checked}`);
+    out(`reprocessed: ${report.reprocessed}${outcomes.length ? ` (${outcomes.join(", ")})` : ""}`);
+    out(`still invalid: ${report.stillInvalid}${report.stillInvalid ? " (their schema still rejects them)" : ""}`);
+  }
+  return report.stillInvalid > 0 ? EXIT.problem : EXIT.ok;
+}

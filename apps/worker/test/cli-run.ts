@@ -1,0 +1,24 @@
+// The ops CLI run in this process (the same entry as `pnpm mailstate`, without spawning), on a
+// harness's database and queue prefix.
+import { testRedisUrl } from "@mailstate/test-support";
+import { runCli } from "../src/commands/run.ts";
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runMailstate(
+  target: { databaseUrl: string; prefix: string },
+  ...args: string[]
+): Promise<CliRun> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(
+    args,
+    { DATABASE_URL: target.databaseUrl, REDIS_URL: testRedisUrl(), QUEUE_PREFIX: target.prefix },
+    { out: (line) => out.push(line), err: (line) => err.push(line) },
+  );
+  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+}

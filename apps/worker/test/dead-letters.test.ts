@@ -1,0 +1,180 @@
+// Nothing accepted is lost: text PostgreSQL refuses is cleaned, data it refuses for good is
+// dead-lettered at once, and a job whose retries run out during an outage is dead-lettered, not
+// deleted. `mailstate dead-letters` lists and retries them once the cause is fixed.
+import { createDb, createSqlPool, deadLetters, events, notifications, reconcileStore } from "@mailstate/db";
+import { createQueues, createRedis, jobIdFor } from "@mailstate/queue";
+import { createLogger } from "@mailstate/runtime";
+import {
+  createMigratedDatabaseOn,
+  startPostgresCluster,
+  testQueuePrefix,
+  testRedisUrl,
+  waitForDrain,
+} from "@mailstate/test-support";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sweepFailedInbox } from "../src/dead-letters.ts";
+import { loadWorkerEnv } from "../src/env.ts";
+import { startWorkers } from "../src/workers.ts";
+import { runMailstate } from "./cli-run.ts";
+import { createHarness, eventFor, type Harness, recordNotification } from "./harness.ts";
+
+let h: Harness;
+const target = () => ({ databaseUrl: h.database.url, prefix: h.prefix });
+
+beforeAll(async () => {
+  h = await createHarness("dead_letters");
+  await h.startWorker();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+async function stateOf(id: string) {
+  return (await notifications.findById(h.db, id))?.state;
+}
+
+describe("text PostgreSQL refuses", () => {
+  it('input: email.delivered whose subject ends in a lone surrogate ("Hi \\ud83d") → applied: delivered, stored with U+FFFD', async () => {
+    const n = await recordNotification(h.db, "re_surrogate");
+    const svixId = await h.deliver(eventFor("email.delivered", "re_surrogate", 2, { subject: "Hi \ud83d" }));
+    await h.drained();
+    expect(await stateOf(n.id)).toBe("delivered");
+    const logged = await events.findBySvixId(h.db, svixId);
+    expect(logged).toMatchObject({ status: "applied", payload: { data: { subject: "Hi \ufffd" } } });
+    expect(await deadLetters.list(h.sql, {})).toEqual([]);
+  });
+});
+
+describe("a permanent error", () => {
+  it("input: an event a CHECK constraint refuses (SQLSTATE 23514), beside a clean one → the clean one applies, the refused one is dead-lettered at once; retry fails while the cause stays, applies once it is fixed", async () => {
+    const poisoned = await recordNotification(h.db, "re_poison", ["poison@example.com"]);
+    const clean = await recordNotification(h.db, "re_clean", ["clean@example.com"]);
+    await h.sql.query(
+      `ALTER TABLE delivery_events ADD CONSTRAINT no_poison
+         CHECK (payload->'data'->>'subject' IS DISTINCT FROM 'poison') NOT VALID`,
+    );
+    const poisonId = await h.deliver(eventFor("email.delivered", "re_poison", 2, { subject: "poison" }));
+    await h.deliver(eventFor("email.delivered", "re_clean", 2));
+    await h.drained();
+
+    expect(await stateOf(clean.id)).toBe("delivered");
+    expect(await stateOf(poisoned.id)).toBe("recorded");
+    expect(await events.findBySvixId(h.db, poisonId)).toBeNull();
+    // Not retried for a day: dead-lettered on the first attempt, and the job is done with.
+    expect(await h.queues.inbox.getJobCounts("failed", "delayed")).toEqual({ failed: 0, delayed: 0 });
+    const [letter] = await deadLetters.list(h.sql, {});
+    expect(letter).toMatchObject({
+      svixId: poisonId,
+      cause: "permanent_error",
+      errorCode: "23514",
+      eventType: "email.delivered",
+      emailId: "re_poison",
+      attempts: 1,
+      resolvedAt: null,
+    });
+    expect(JSON.parse(letter?.body ?? "null")).toMatchObject({ data: { subject: "poison" } });
+
+    const listed = await runMailstate(target(), "dead-letters", "list");
+    expect(listed).toMatchObject({ code: 0 });
+    expect(listed.stdout).toContain(poisonId);
+    expect(listed.stdout).toContain("permanent_error 23514");
+
+    const stillBroken = await runMailstate(target(), "dead-letters", "retry", poisonId);
+    expect(stillBroken.code).toBe(1);
+    expect(stillBroken.stdout).toContain(`${poisonId}  failed_again`);
+    expect((await deadLetters.list(h.sql, {}))[0]).toMatchObject({ attempts: 2, resolvedAt: null });
+
+    await h.sql.query("ALTER TABLE delivery_events DROP CONSTRAINT no_poison");
+    const fixed = await runMailstate(target(), "dead-letters", "retry", "--all", "--json");
+    expect(fixed.code).toBe(0);
+    expect(JSON.parse(fixed.stdout)).toEqual({ retried: 1, outcomes: { [poisonId]: "applied" } });
+    expect(await stateOf(poisoned.id)).toBe("delivered");
+    expect(await runMailstate(target(), "dead-letters", "list")).toMatchObject({ stdout: "no open dead letters" });
+    const all = await runMailstate(target(), "dead-letters", "list", "--all", "--json");
+    expect(JSON.parse(all.stdout)).toMatchObject([{ svixId: poisonId, resolution: "applied" }]);
+  });
+
+  it("input: an inbox job whose payload is not a webhook ({svixId} without event) → dead-lettered as unreadable_payload, not retried", async () => {
+    await h.queues.inbox.add("inbox.reconcile", { svixId: "msg_unreadable" }, { jobId: "event-msg_unreadable" });
+    await h.drained();
+    const [letter] = await deadLetters.list(h.sql, { svixId: "msg_unreadable" });
+    expect(letter).toMatchObject({ cause: "unreadable_payload", body: '{"svixId":"msg_unreadable"}' });
+    expect(letter?.error).toContain("invalid inbox.reconcile payload");
+    expect(await h.queues.inbox.getJobCounts("failed")).toEqual({ failed: 0 });
+  });
+
+  it("input: dead-letters retry with neither --all nor an id, and with an unknown id → exit 64, exit 1", async () => {
+    expect(await runMailstate(target(), "dead-letters", "retry")).toMatchObject({ code: 64 });
+    expect(await runMailstate(target(), "dead-letters", "retry", "msg_nope")).toMatchObject({
+      code: 1,
+      stderr: "no open dead letter has svix id msg_nope",
+    });
+  });
+});
+
+describe("retries exhausted during a long PostgreSQL outage", () => {
+  it("input: PostgreSQL stopped while a job spends its last attempt → the failed job stays in Redis; once PostgreSQL is back the sweep dead-letters it and only then removes it; retry applies it", async () => {
+    const cluster = await startPostgresCluster();
+    const prefix = testQueuePrefix("outage");
+    const redis = createRedis(testRedisUrl(), "worker");
+    const producer = createRedis(testRedisUrl(), "worker");
+    const queues = createQueues(producer, prefix);
+    const databaseUrl = await createMigratedDatabaseOn(cluster);
+    const db = createDb({ databaseUrl, poolSize: 2 });
+    const sql = createSqlPool({ databaseUrl, poolSize: 4, connectionTimeoutMs: 500 });
+    sql.on("error", () => {});
+    const logger = createLogger("outage-test", "silent");
+    const workers = await startWorkers({
+      env: loadWorkerEnv({ QUEUE_PREFIX: prefix, WORKER_CONCURRENCY: "4" }),
+      db,
+      sql,
+      redis,
+      logger,
+    });
+    try {
+      const { notification } = await notifications.record(db, {
+        resendEmailId: "re_outage",
+        recipients: ["ada@example.com"],
+        from: "hello@acme.test",
+        subject: "Hello",
+      });
+      await cluster.stop("fast");
+      const svixId = "msg_outage";
+      const jobId = jobIdFor("event", svixId);
+      // The catalog's day of retries, shortened: two attempts, 100 ms apart.
+      await queues.inbox.add(
+        "inbox.reconcile",
+        { svixId, receivedAt: new Date().toISOString(), event: eventFor("email.delivered", "re_outage", 2) },
+        { jobId, attempts: 2, backoff: { type: "fixed", delay: 100 }, removeOnFail: false },
+      );
+      for (let i = 0; (await queues.inbox.getJobState(jobId)) !== "failed"; i += 1) {
+        expect(i).toBeLessThan(300);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      // PostgreSQL cannot take the dead letter: the job is not deleted.
+      expect(await sweepFailedInbox(sql, queues, logger)).toBe(0);
+      expect(await queues.inbox.getJobState(jobId)).toBe("failed");
+
+      await cluster.start();
+      expect(await sweepFailedInbox(sql, queues, logger)).toBe(1);
+      expect(await queues.inbox.getJob(jobId)).toBeUndefined();
+      const [letter] = await deadLetters.list(sql, {});
+      expect(letter).toMatchObject({ svixId, cause: "retries_exhausted", attempts: 2, emailId: "re_outage" });
+
+      const retried = await runMailstate({ databaseUrl, prefix }, "dead-letters", "retry", svixId);
+      expect(retried).toMatchObject({ code: 0, stdout: `${svixId}  applied` });
+      expect((await notifications.findById(db, notification.id))?.state).toBe("delivered");
+      expect(await reconcileStore.hasUnmatched(sql, "re_outage")).toBe(false);
+    } finally {
+      await workers.close();
+      await waitForDrain(queues.inbox, 1_000).catch(() => {});
+      await queues.inbox.obliterate({ force: true });
+      await queues.close();
+      redis.disconnect();
+      producer.disconnect();
+      await db.$disconnect();
+      await sql.end();
+      await cluster.destroy();
+    }
+  }, 90_000);
+});
