@@ -38,9 +38,15 @@ export async function recordDeadLetter(
   await deadLetters.record(sql, letterOf(job, cause, error, errorCode));
 }
 
-/** Move a failed inbox job to the dead-letter table, then out of Redis. */
+/**
+ * Move a failed inbox job to the dead-letter table, then out of Redis. A failed replay job holds no
+ * event (those are in the log, and recording or replay-unmatched applies them): it is only removed.
+ */
 export async function deadLetterFailedJob(sql: SqlPool, job: Job): Promise<void> {
-  if (job.name !== "inbox.reconcile") return;
+  if (job.name !== "inbox.reconcile") {
+    await job.remove();
+    return;
+  }
   await recordDeadLetter(sql, job, { cause: "retries_exhausted", error: job.failedReason || "failed" });
   await job.remove();
 }
@@ -50,7 +56,7 @@ export async function sweepFailedInbox(sql: SqlPool, queues: Queues, logger: Log
   const failed = await queues.inbox.getFailed(0, SWEEP_PAGE - 1);
   let moved = 0;
   for (const job of failed) {
-    if (job?.name !== "inbox.reconcile") continue;
+    if (!job) continue;
     try {
       await deadLetterFailedJob(sql, job);
       moved += 1;

@@ -1,6 +1,6 @@
 // One BullMQ worker per queue, each dispatching by job name to the handlers of the catalog.
 import type { Db, SqlPool } from "@mailstate/db";
-import { backoffStrategy, createQueues, QUEUE_NAMES, type Queues } from "@mailstate/queue";
+import { backoffStrategy, createQueues, QUEUE_NAMES, type Queues, RETENTION } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
@@ -60,8 +60,12 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     maxStalledCount: 20,
     settings: { backoffStrategy },
   };
-  const inbox = new Worker(QUEUE_NAMES.inbox, processor, options);
-  const unmatched = new Worker(QUEUE_NAMES.unmatched, processor, { ...options, concurrency: 4 });
+  const inbox = new Worker(QUEUE_NAMES.inbox, processor, { ...options, ...RETENTION.inbox });
+  const unmatched = new Worker(QUEUE_NAMES.unmatched, processor, {
+    ...options,
+    ...RETENTION.unmatched,
+    concurrency: 4,
+  });
   inbox.on("failed", (job, error) => {
     const final = job && (job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === "UnrecoverableError");
     if (!job || !final) return;

@@ -1,5 +1,5 @@
 // The job catalog: every queue, every job name, its payload schema and its retry options.
-import type { JobsOptions } from "bullmq";
+import type { JobsOptions, WorkerOptions } from "bullmq";
 import { z } from "zod";
 
 export const QUEUE_NAMES = { inbox: "inbox", unmatched: "unmatched" } as const;
@@ -72,11 +72,6 @@ export const JOBS = {
       // (resuming within 15 s of a short outage's end), then every 5 minutes.
       attempts: INBOX_ATTEMPTS,
       backoff: { type: CAPPED_EXPONENTIAL, delay: SECOND },
-      // The event log in PostgreSQL is the record of every applied event: a completed job holds a
-      // copy of the body that nobody reads, so it leaves Redis at once.
-      removeOnComplete: true,
-      // A failed job leaves Redis only once its body is in the dead-letter table (see dead-letters.ts).
-      removeOnFail: false,
     },
   },
   "inbox.replay-email": {
@@ -85,8 +80,6 @@ export const JOBS = {
     options: {
       attempts: INBOX_ATTEMPTS,
       backoff: { type: CAPPED_EXPONENTIAL, delay: SECOND },
-      removeOnComplete: true,
-      removeOnFail: { age: 14 * DAY },
     },
   },
   "unmatched.retry": {
@@ -98,13 +91,31 @@ export const JOBS = {
       attempts: 12,
       backoff: { type: "exponential", delay: 60 * SECOND },
       delay: 60 * SECOND,
-      removeOnComplete: { age: DAY, count: 1_000 },
-      // Failed for good: shown in Bull Board for 30 days. The event stays in the log as unmatched;
-      // recording its email id or `mailstate replay-unmatched` still applies it.
-      removeOnFail: { age: 30 * DAY },
     },
   },
 } as const satisfies Record<string, { queue: QueueName; payload: z.ZodType; options: JobsOptions }>;
+
+/**
+ * How long each queue keeps finished jobs. Set on the workers rather than on every job: each job
+ * would carry it in Redis (about 100 bytes of every parked email id). BullMQ counts `age` in
+ * seconds; a worker's `count: 0` removes at once, `count: -1` keeps every job.
+ */
+export const RETENTION = {
+  inbox: {
+    // The event log in PostgreSQL is the record of every applied event: a completed job holds a copy
+    // of the body that nobody reads, so it leaves Redis at once.
+    removeOnComplete: { count: 0 },
+    // A failed job leaves Redis only once its body is in the dead-letter table (see the worker's
+    // dead-letters.ts), never by age or count.
+    removeOnFail: { count: -1 },
+  },
+  unmatched: {
+    removeOnComplete: { age: DAY / SECOND, count: 1_000 },
+    // Failed for good: shown in Bull Board for 30 days. The events stay in the log as unmatched;
+    // recording their email id or `mailstate replay-unmatched` still applies them.
+    removeOnFail: { age: (30 * DAY) / SECOND },
+  },
+} as const satisfies Record<QueueName, Pick<WorkerOptions, "removeOnComplete" | "removeOnFail">>;
 
 export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]["payload"]>;

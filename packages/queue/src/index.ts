@@ -10,6 +10,7 @@ export {
   jobIdFor,
   QUEUE_NAMES,
   type QueueName,
+  RETENTION,
   replayEmailPayload,
   unmatchedEventPayload,
 } from "./catalog.ts";

@@ -17,5 +17,5 @@ export {
   withAdminClient,
 } from "./databases.ts";
 export { waitForDrain } from "./queues.ts";
-export { testQueuePrefix, testRedisUrl } from "./redis.ts";
+export { prefixMemory, testQueuePrefix, testRedisUrl } from "./redis.ts";
 export { makeWorkload, type Workload, type WorkloadEvent } from "./workload.ts";
