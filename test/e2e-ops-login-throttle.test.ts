@@ -94,6 +94,15 @@ describe("failed sign-ins, per client IP and per user name", () => {
     await waitOut(answer.retryAfter);
   });
 
+  it("input: 2 wrong passwords, then the right one 5 times → 200 each (not counted, no reset); 1 more wrong → 401; the next → 429", async () => {
+    for (let i = 0; i < 2; i += 1) expect((await signIn(stack, OPS_USERNAME, `wrong-${i}`)).status).toBe(401);
+    for (let i = 0; i < 5; i += 1) expect((await signIn(stack, OPS_USERNAME, OPS_PASSWORD)).status).toBe(200);
+    expect((await signIn(stack, OPS_USERNAME, "wrong-2")).status).toBe(401);
+    const blocked = await signIn(stack, OPS_USERNAME, OPS_PASSWORD);
+    expect(blocked.status).toBe(429);
+    await waitOut(blocked.retryAfter);
+  });
+
   it("input: 10 requests with no credentials → 401 each, not counted: the right password then → 200", async () => {
     for (let i = 0; i < 10; i += 1) expect((await fetch(`${stack.baseUrl}/support`)).status).toBe(401);
     expect((await signIn(stack, OPS_USERNAME, OPS_PASSWORD)).status).toBe(200);

@@ -89,6 +89,21 @@ describe("/readyz", () => {
     expect((await readyz(stack)).status).toBe(200);
   });
 
+  it("input: the API's Redis made a replica (REPLICAOF another server: PING answers, writes get READONLY) → 503, inbox: not writable: READONLY …; made a primary again → 200", async () => {
+    const primary = await startRedisServer();
+    try {
+      await admin.call("REPLICAOF", "127.0.0.1", String(primary.port));
+      const answer = await readyz(stack);
+      expect(answer.status).toBe(503);
+      expect(answer.body).toMatchObject({ status: "unavailable", redis: "up", postgres: "up" });
+      expect(answer.body.inbox).toMatch(/^not writable: READONLY/);
+    } finally {
+      await admin.call("REPLICAOF", "NO", "ONE");
+      await primary.destroy();
+    }
+    expect((await readyz(stack)).status).toBe(200);
+  });
+
   it("input: CONFIG refused to the API's Redis user, policy allkeys-lru → 503 all the same (read from INFO memory)", async () => {
     await settled(noConfig);
     await admin.config("SET", "maxmemory-policy", "allkeys-lru");
