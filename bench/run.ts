@@ -110,11 +110,14 @@ console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGi
 // --- 1 and 2: the existing benchmarks, spawned -----------------------------------------------------
 let ingestOut = "";
 let workerOut = "";
+let hostileOut = "";
 if (!env.BENCH_SKIP_SUBBENCH) {
   console.log("\n== pnpm bench:ingest ==");
   ingestOut = await run(process.execPath, ["--import", "tsx", "apps/api/bench/ingest.ts"]);
   console.log("\n== pnpm bench:worker ==");
   workerOut = await run(process.execPath, ["--import", "tsx", "apps/worker/bench/worker.ts", ...WORKER_ARGS]);
+  console.log("\n== pnpm bench:hostile ==");
+  hostileOut = await run(process.execPath, ["--import", "tsx", "bench/hostile.ts"]);
 }
 const route = (prefix: string) => {
   const l = line(ingestOut, prefix);
@@ -127,6 +130,14 @@ const route = (prefix: string) => {
 };
 const bare = route("bare route");
 const ingest = route("ingest route");
+const hostile = [
+  "redaction 16 KB URL:",
+  "webhooks alone:",
+  "webhooks + flood, cap 8192:",
+  "webhooks + flood, cap 16384:",
+]
+  .map((prefix) => line(hostileOut, prefix))
+  .filter(Boolean);
 const backlog = line(workerOut, "backlog:");
 const steadyWorker = line(workerOut, "steady:");
 
@@ -307,6 +318,7 @@ figures are lower bounds of what separate machines would do; compare rows within
 | all of it, writes this file | \`pnpm bench\` |
 | ingest route vs a bare route | \`pnpm bench:ingest\` (\`tsx apps/api/bench/ingest.ts\`) |
 | worker throughput and lag | \`pnpm bench:worker ${WORKER_ARGS.join(" ")}\` |
+| redaction and a long-URL flood | \`pnpm bench:hostile\` (\`bench/hostile.ts\`) |
 | end to end and the synchronous design | \`BENCH_SKIP_SUBBENCH=1 pnpm bench\` (\`bench/run.ts\`, \`bench/sync-server.ts\`) |
 
 ## Ingest: \`POST /webhooks/resend\` (verify, enqueue)
@@ -324,6 +336,15 @@ From \`pnpm bench:worker ${WORKER_ARGS.join(" ")}\` (one worker process, default
 
 - ${backlog || "n/a"}
 - ${steadyWorker || "n/a"}
+
+## Hostile URLs: redaction and a flood of long paths
+
+From \`pnpm bench:hostile\` (\`bench/hostile.ts\`): the request log's redaction of a 16 KB URL, now and
+with the former single regex; then signed webhooks at 300/s for 8 s into a real API process with a worker,
+alone, while 8 clients send 15 KB paths back to back (414 from the URL cap), and the same flood against
+an API whose cap is raised to 16384 (each long URL routed, answered 401 and logged through the redaction).
+
+${hostile.map((l) => `- ${l}`).join("\n") || "- n/a"}
 
 ## End to end at a steady rate
 

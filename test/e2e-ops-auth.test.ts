@@ -9,7 +9,9 @@ let stack: Stack;
 let closed: Stack;
 
 beforeAll(async () => {
-  [stack, closed] = await Promise.all([startStack("ops_auth", { env: OPS_ENV }), startStack("ops_auth_off")]);
+  // Many wrong sign-ins on purpose: the throttle (tested in e2e-ops-login-throttle) is set out of the way.
+  const env = { ...OPS_ENV, OPS_LOGIN_MAX_FAILURES: "1000" };
+  [stack, closed] = await Promise.all([startStack("ops_auth", { env }), startStack("ops_auth_off")]);
 });
 afterAll(async () => {
   await Promise.all([stack?.close(), closed?.close()]);

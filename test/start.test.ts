@@ -39,7 +39,7 @@ describe("pnpm start", () => {
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: "ok" });
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-      expect(await ready.json()).toEqual({ status: "ready", redis: "up", postgres: "up" });
+      expect(await ready.json()).toEqual({ status: "ready", redis: "up", postgres: "up", inbox: "writable" });
     } finally {
       const code = await app.stop("SIGTERM");
       expect(code).toBe(0);

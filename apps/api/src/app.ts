@@ -9,6 +9,7 @@ import type { ApiEnv } from "./env.ts";
 import { createMetrics, metricsRoutes } from "./http/metrics.ts";
 import { problemHandler, sendProblem } from "./http/problems.ts";
 import { redactAddresses } from "./http/redact.ts";
+import { urlLengthCap } from "./http/url-cap.ts";
 import { opsRoutes } from "./ops/router.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
@@ -26,9 +27,13 @@ export interface ApiDeps {
 export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable("x-powered-by");
-  app.set("trust proxy", true);
+  // Whose X-Forwarded-For to believe (default: nobody), so a client cannot choose the address
+  // that req.ip, the login throttle and the origin check see.
+  app.set("trust proxy", deps.env.TRUST_PROXY);
   const metrics = createMetrics(deps.queues);
 
+  // First of all: a hostile URL costs one length check, before routing, logging or auth.
+  app.use(urlLengthCap(deps.env.MAX_URL_LENGTH));
   // Before the request logger: the webhook route logs its own single line (outcome and svix-id,
   // never headers or body), and scrapes and probes would only be noise.
   app.use(webhookRoutes({ ...deps, metrics }));

@@ -96,4 +96,53 @@ describe("api env", () => {
       /API_KEYS: each API key needs 16 characters/,
     );
   });
+
+  it("input: none of the new variables → no trusted proxy, URLs up to 8192 characters, 10 failed sign-ins per 900 s", () => {
+    expect(loadApiEnv({ RESEND_WEBHOOK_SECRET: secret })).toMatchObject({
+      TRUST_PROXY: false,
+      MAX_URL_LENGTH: 8_192,
+      OPS_LOGIN_MAX_FAILURES: 10,
+      OPS_LOGIN_WINDOW_SECONDS: 900,
+    });
+  });
+
+  it.each([
+    ["1", 1],
+    ["0", 0],
+    ["false", false],
+    ["loopback", ["loopback"]],
+    ["10.0.0.0/8, 127.0.0.1,::1", ["10.0.0.0/8", "127.0.0.1", "::1"]],
+    ["LoopBack,uniquelocal", ["loopback", "uniquelocal"]],
+  ])("input: TRUST_PROXY=%s → %j", (value, expected) => {
+    expect(loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, TRUST_PROXY: value }).TRUST_PROXY).toEqual(expected);
+  });
+
+  it.each(["10.0.0.300", "my-proxy", "10.0.0.0/99", ",", "1.5"])(
+    "input: TRUST_PROXY=%s → error naming TRUST_PROXY and the accepted forms",
+    (value) => {
+      expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, TRUST_PROXY: value }))).toMatch(
+        /TRUST_PROXY: must be a hop count \(1\), or addresses\/CIDRs/,
+      );
+    },
+  );
+
+  it("input: TRUST_PROXY=true → error naming TRUST_PROXY: it would let any client choose its address", () => {
+    expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, TRUST_PROXY: "true" }))).toMatch(
+      /TRUST_PROXY: true would trust any client's X-Forwarded-For/,
+    );
+  });
+
+  it("input: MAX_URL_LENGTH=100, OPS_LOGIN_MAX_FAILURES=0, OPS_LOGIN_WINDOW_SECONDS=1e3 → an error naming each", () => {
+    const message = messageOf(() =>
+      loadApiEnv({
+        RESEND_WEBHOOK_SECRET: secret,
+        MAX_URL_LENGTH: "100",
+        OPS_LOGIN_MAX_FAILURES: "0",
+        OPS_LOGIN_WINDOW_SECONDS: "1e3",
+      }),
+    );
+    expect(message).toMatch(/MAX_URL_LENGTH: must be a whole number from 256 to 65536/);
+    expect(message).toMatch(/OPS_LOGIN_MAX_FAILURES: must be a whole number from 1 to 1000/);
+    expect(message).toMatch(/OPS_LOGIN_WINDOW_SECONDS: must be a whole number from 1 to 86400/);
+  });
 });

@@ -1,5 +1,6 @@
 // The API's configuration, parsed once at boot; a bad value stops start-up naming the variable.
 import { commonEnv, integer, parseEnv, port } from "@mailstate/runtime";
+import express from "express";
 import { Webhook } from "svix";
 import { z } from "zod";
 
@@ -44,6 +45,46 @@ const bodyLimit = z
   // 0 (or a few bytes) would answer 413 to every webhook Resend sends.
   .refine((value) => sizeInBytes(value) >= 1024, "must be at least 1kb, or every webhook is refused as too large");
 
+/**
+ * Which proxies' X-Forwarded-For to believe: `false` (none), a hop count, or addresses, CIDRs and
+ * express's names (`loopback`, `linklocal`, `uniquelocal`). Checked by express's own compiler, so
+ * what passes here is what `app.set("trust proxy", …)` accepts. `true` is refused: it believes
+ * every client's X-Forwarded-For, so anyone could pick the address the login throttle counts.
+ */
+export type TrustProxy = false | number | string[];
+
+function trustProxyAccepted(value: TrustProxy): boolean {
+  try {
+    express().set("trust proxy", value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const trustProxy = z
+  .string()
+  .transform((value, ctx): TrustProxy => {
+    const trimmed = value.trim().toLowerCase();
+    if (trimmed === "false" || trimmed === "none") return false;
+    if (trimmed === "true") {
+      ctx.addIssue({
+        code: "custom",
+        message: "true would trust any client's X-Forwarded-For; give a hop count (1) or the proxies' addresses",
+      });
+      return z.NEVER;
+    }
+    if (/^\d+$/.test(trimmed)) return Number(trimmed);
+    return trimmed
+      .split(",")
+      .map((part) => part.trim())
+      .filter(Boolean);
+  })
+  .refine(
+    (value) => value === false || typeof value === "number" || (value.length > 0 && trustProxyAccepted(value)),
+    "must be a hop count (1), or addresses/CIDRs/loopback, linklocal, uniquelocal separated by commas",
+  );
+
 const list = z.string().transform((value) => value.split(/[\s,]+/).filter(Boolean));
 
 export const apiEnvSchema = z.object({
@@ -62,6 +103,12 @@ export const apiEnvSchema = z.object({
   OPS_PASSWORD: z.string().min(8, "needs 8 characters or more").optional(),
   WEBHOOK_BODY_LIMIT: bodyLimit.default("256kb"),
   WEBHOOK_ENQUEUE_TIMEOUT_MS: integer(50, 30_000).default(2_000),
+  /** Longer request URLs answer 414 before any other work. Node refuses headers over 16 KB by itself. */
+  MAX_URL_LENGTH: integer(256, 65_536).default(8_192),
+  TRUST_PROXY: trustProxy.default(false),
+  /** Failed ops sign-ins per client IP, and per user name, within the window; the next one answers 429. */
+  OPS_LOGIN_MAX_FAILURES: integer(1, 1_000).default(10),
+  OPS_LOGIN_WINDOW_SECONDS: integer(1, 86_400).default(900),
 });
 
 export type ApiEnv = z.infer<typeof apiEnvSchema>;

@@ -28,6 +28,14 @@ export const PROBLEMS = {
   unreadable_body: { status: 400, title: "Request body could not be read" },
   /** The URL itself cannot be read: a path segment that is not valid percent-encoded UTF-8. */
   malformed_url: { status: 400, title: "Request URL could not be read" },
+  /** The request URL is longer than MAX_URL_LENGTH. */
+  uri_too_long: { status: 414, title: "Request URL too long" },
+  /** A write to the ops pages from another site (Origin or Sec-Fetch-Site): refused against CSRF. */
+  cross_site_request: { status: 403, title: "Cross-site request refused" },
+  /** A Bull Board action outside the allow-list (add, edit data, empty, obliterate, …). */
+  ops_action_forbidden: { status: 403, title: "This Bull Board action is not allowed" },
+  /** Too many failed ops sign-ins from this address or for this user name: wait for Retry-After. */
+  too_many_sign_in_attempts: { status: 429, title: "Too many failed sign-ins" },
   not_found: { status: 404, title: "Not found" },
   /** The request contradicts what is already recorded. */
   conflict: { status: 409, title: "Conflict" },

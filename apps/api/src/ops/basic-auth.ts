@@ -2,7 +2,8 @@
 // constant-time comparison, and username and password are always both compared, so the answer
 // takes the same time whichever part is wrong and however long it is.
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { RequestHandler } from "express";
+import type { RequestHandler, Response } from "express";
+import type { LoginThrottle } from "./login-throttle.ts";
 
 export interface OpsCredentials {
   username: string;
@@ -27,18 +28,32 @@ export function credentialsMatch(presented: OpsCredentials, expected: { username
   return userOk && passwordOk;
 }
 
-export function requireBasicAuth(
-  credentials: OpsCredentials,
-  onDenied: (res: Parameters<RequestHandler>[1], reason: string) => void,
-): RequestHandler {
+export interface BasicAuthGate {
+  credentials: OpsCredentials;
+  throttle: LoginThrottle;
+  onDenied(res: Response, reason: string): void;
+  onThrottled(res: Response, retryAfterSeconds: number): void;
+}
+
+/**
+ * Lets a request through with the right credentials. No credentials: a challenge, not counted (a
+ * browser's first request has none). Wrong ones: counted against the IP and the user name. While
+ * either is over the limit: 429, whatever the password.
+ */
+export function requireBasicAuth({ credentials, throttle, onDenied, onThrottled }: BasicAuthGate): RequestHandler {
   const expected = { username: digest(credentials.username), password: digest(credentials.password) };
-  return (req, res, next) => {
-    const presented = parseBasicAuth(req.get("authorization"));
-    if (presented && credentialsMatch(presented, expected)) return next();
+  const challenge = (res: Response, reason: string) => {
     res.set("WWW-Authenticate", 'Basic realm="mailstate ops", charset="UTF-8"');
-    onDenied(
-      res,
-      presented ? "The user name or password is not right." : "Sign in with the ops user name and password.",
-    );
+    onDenied(res, reason);
+  };
+  return async (req, res, next) => {
+    const presented = parseBasicAuth(req.get("authorization"));
+    if (!presented) return challenge(res, "Sign in with the ops user name and password.");
+    const ip = req.ip ?? req.socket.remoteAddress ?? "unknown";
+    const wait = await throttle.retryAfter(ip, presented.username);
+    if (wait > 0) return onThrottled(res, wait);
+    if (credentialsMatch(presented, expected)) return next();
+    await throttle.recordFailure(ip, presented.username);
+    challenge(res, "The user name or password is not right.");
   };
 }

@@ -1,17 +1,48 @@
-// Bull Board over the two queues, on the API's own Queue objects (so the same QUEUE_PREFIX).
+// Bull Board over the two queues, on the API's own Queue objects (so the same QUEUE_PREFIX), with
+// what each queue is for on its page and the writes limited to the allow-list of bull-board-policy.
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ExpressAdapter } from "@bull-board/express";
 import type { Queues } from "@mailstate/queue";
-import type { Router } from "express";
+import { Router } from "express";
+import { bullBoardHooks, bullBoardWriteGuard } from "./bull-board-policy.ts";
+import { SUPPORT_PATH } from "./support-views.ts";
+
+export const QUEUE_DESCRIPTIONS = {
+  inbox:
+    "Verified Resend webhooks, one job per svix-id, waiting for the worker to log and apply them. " +
+    "Read-only here: only signed webhooks enter it. Retry runs a failed job again with its own data " +
+    "(e.g. after a PostgreSQL outage outlasted its retries); applying an event twice changes nothing.",
+  unmatched:
+    "Events whose Resend email id no notification carries yet, retried with backoff for about 34 hours. " +
+    "Promote tries one now instead of at its next retry; Retry runs a failed one again (once its send is " +
+    "recorded, it applies); Remove drops the job (the event stays in the log, and replay-unmatched re-parks it).",
+} as const;
+
+/** Retry failed jobs only. (Bull Board's BaseAdapter reads allowCompletedRetries; its options type omits it.) */
+const RETRY_FAILED_ONLY = { allowRetries: true, allowCompletedRetries: false };
 
 export function bullBoardRouter(queues: Pick<Queues, "inbox" | "unmatched">, basePath: string): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(basePath);
   createBullBoard({
-    queues: [new BullMQAdapter(queues.inbox), new BullMQAdapter(queues.unmatched)],
+    queues: [
+      // readOnlyMode would also refuse retries (405), which the inbox needs after a long outage: the
+      // buttons it cannot hide are refused by the guard below instead.
+      new BullMQAdapter(queues.inbox, { ...RETRY_FAILED_ONLY, description: QUEUE_DESCRIPTIONS.inbox }),
+      new BullMQAdapter(queues.unmatched, { ...RETRY_FAILED_ONLY, description: QUEUE_DESCRIPTIONS.unmatched }),
+    ],
     serverAdapter,
-    options: { uiConfig: { boardTitle: "mailstate" } },
+    options: {
+      uiConfig: {
+        boardTitle: "mailstate",
+        miscLinks: [{ text: "Support pages", url: SUPPORT_PATH }],
+      },
+      handlerHooks: bullBoardHooks,
+    },
   });
-  return serverAdapter.getRouter() as Router;
+  const router = Router();
+  router.use(bullBoardWriteGuard({ inbox: queues.inbox, unmatched: queues.unmatched }));
+  router.use(serverAdapter.getRouter() as Router);
+  return router;
 }

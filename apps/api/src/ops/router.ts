@@ -4,15 +4,24 @@ import type { Db } from "@mailstate/db";
 import type { Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import { type RequestHandler, type Response, Router } from "express";
+import type { Redis } from "ioredis";
 import type { ApiEnv } from "../env.ts";
+import { sendProblem } from "../http/problems.ts";
 import { requireBasicAuth } from "./basic-auth.ts";
 import { bullBoardRouter } from "./bull-board.ts";
+import { opsSecurityHeaders, refuseCrossSiteWrites } from "./cross-site.ts";
+import { createLoginThrottle } from "./login-throttle.ts";
 import { supportRoutes } from "./support-routes.ts";
 import { BULL_BOARD_PATH, bareMessagePage, SUPPORT_PATH } from "./support-views.ts";
 
 export interface OpsDeps {
-  env: Pick<ApiEnv, "OPS_USERNAME" | "OPS_PASSWORD">;
+  env: Pick<
+    ApiEnv,
+    "OPS_USERNAME" | "OPS_PASSWORD" | "QUEUE_PREFIX" | "OPS_LOGIN_MAX_FAILURES" | "OPS_LOGIN_WINDOW_SECONDS"
+  >;
   db: Db;
+  /** Where the failed sign-ins are counted. */
+  redis: Redis;
   queues: Pick<Queues, "inbox" | "unmatched">;
   logger: Logger;
 }
@@ -31,16 +40,31 @@ const opsDisabled: RequestHandler = (_req, res) => {
   );
 };
 
-export function opsRoutes({ env, db, queues, logger }: OpsDeps): Router {
+export function opsRoutes({ env, db, redis, queues, logger }: OpsDeps): Router {
   const router = Router();
   const paths = [BULL_BOARD_PATH, SUPPORT_PATH];
+  router.use(paths, opsSecurityHeaders);
   if (!env.OPS_PASSWORD) {
     router.use(paths, opsDisabled);
     return router;
   }
-  const gate = requireBasicAuth({ username: env.OPS_USERNAME, password: env.OPS_PASSWORD }, (res, reason) =>
-    sendPage(res, 401, "Sign-in needed", reason),
-  );
+  // Before the sign-in: a forged cross-site request neither gets in nor counts as a failed sign-in.
+  router.use(paths, refuseCrossSiteWrites);
+  const gate = requireBasicAuth({
+    credentials: { username: env.OPS_USERNAME, password: env.OPS_PASSWORD },
+    throttle: createLoginThrottle({
+      redis,
+      prefix: env.QUEUE_PREFIX,
+      maxFailures: env.OPS_LOGIN_MAX_FAILURES,
+      windowSeconds: env.OPS_LOGIN_WINDOW_SECONDS,
+      logger,
+    }),
+    onDenied: (res, reason) => sendPage(res, 401, "Sign-in needed", reason),
+    onThrottled: (res, seconds) => {
+      res.set("Retry-After", String(seconds));
+      sendProblem(res, "too_many_sign_in_attempts", `Too many failed sign-ins: try again in ${seconds} s.`);
+    },
+  });
   router.use(paths, gate);
   router.use(BULL_BOARD_PATH, bullBoardRouter(queues, BULL_BOARD_PATH));
   router.use(SUPPORT_PATH, supportRoutes({ db, logger }));

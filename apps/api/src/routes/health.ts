@@ -1,21 +1,75 @@
-// Liveness and readiness: /healthz says the process serves; /readyz that Redis and PostgreSQL answer.
+// Liveness and readiness: /healthz says the process serves; /readyz that a webhook could be taken
+// now: PostgreSQL answers, Redis answers, the inbox can be written, and Redis will not evict jobs.
 import { type Db, pingDb } from "@mailstate/db";
 import { pingRedis } from "@mailstate/queue";
 import { Router } from "express";
 import type { Redis } from "ioredis";
+import type { ApiEnv } from "../env.ts";
+import { withTimeout } from "../http/timeout.ts";
 
-export function healthRoutes({ db, redis }: { db: Db; redis: Redis }): Router {
+export interface HealthDeps {
+  db: Db;
+  redis: Redis;
+  env: Pick<ApiEnv, "QUEUE_PREFIX">;
+}
+
+/** Every check is bounded by this, and they run side by side: /readyz answers within about a second. */
+const CHECK_TIMEOUT_MS = 1_000;
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 200);
+
+/**
+ * What a write to the queue's keys gets: "writable", or why not. PING passes on a Redis that
+ * refuses writes (maxmemory reached under noeviction: OOM; a read-only replica: READONLY; an ACL).
+ */
+export async function probeWrite(redis: Redis, key: string): Promise<string> {
+  try {
+    await withTimeout(redis.set(key, "1", "PX", 10_000), CHECK_TIMEOUT_MS, "a write to Redis");
+    return "writable";
+  } catch (error) {
+    return `not writable: ${messageOf(error)}`;
+  }
+}
+
+/** Redis's maxmemory-policy: from CONFIG GET, else INFO memory (managed Redis often refuses CONFIG), else undefined. */
+export async function evictionPolicy(redis: Redis): Promise<string | undefined> {
+  try {
+    const answer = (await withTimeout(redis.config("GET", "maxmemory-policy"), CHECK_TIMEOUT_MS, "CONFIG GET")) as
+      | string[]
+      | undefined;
+    if (answer?.[1]) return answer[1];
+  } catch {
+    // Refused or renamed: ask INFO.
+  }
+  try {
+    const info = await withTimeout(redis.info("memory"), CHECK_TIMEOUT_MS, "INFO memory");
+    return /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+export function healthRoutes({ db, redis, env }: HealthDeps): Router {
   const router = Router();
+  const probeKey = `${env.QUEUE_PREFIX}:readyz`;
   router.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
   router.get("/readyz", async (_req, res) => {
-    const [redisUp, databaseUp] = await Promise.all([pingRedis(redis), pingDb(db)]);
-    const ready = redisUp && databaseUp;
+    const [redisUp, databaseUp, inbox, policy] = await Promise.all([
+      pingRedis(redis, CHECK_TIMEOUT_MS),
+      pingDb(db),
+      probeWrite(redis, probeKey),
+      evictionPolicy(redis),
+    ]);
+    // Another policy lets Redis drop acknowledged webhooks when memory fills. Unknown: not held against it.
+    const evicts = policy !== undefined && policy !== "noeviction";
+    const ready = redisUp && databaseUp && inbox === "writable" && !evicts;
     res.status(ready ? 200 : 503).json({
       status: ready ? "ready" : "unavailable",
-      redis: redisUp ? "up" : "down",
+      redis: !redisUp ? "down" : evicts ? `maxmemory-policy is ${policy}, needs noeviction` : "up",
       postgres: databaseUp ? "up" : "down",
+      inbox,
     });
   });
   return router;
