@@ -30,7 +30,7 @@ export function createApp(deps: ApiDeps): Express {
   // Whose X-Forwarded-For to believe (default: nobody), so a client cannot choose the address
   // that req.ip, the login throttle and the origin check see.
   app.set("trust proxy", deps.env.TRUST_PROXY);
-  const metrics = createMetrics(deps.queues);
+  const metrics = createMetrics(deps.queues, { db: deps.db });
 
   // First of all: a hostile URL costs one length check, before routing, logging or auth.
   app.use(urlLengthCap(deps.env.MAX_URL_LENGTH));

@@ -1,7 +1,7 @@
 // A notification's timeline, built once for every reader: /v1 serializes it to JSON, the support
 // pages render it as HTML. Its applied events, folded in event time, each with the state after it.
 import { type Db, engagement, events, type Notification, type Suppression, suppressions } from "@mailstate/db";
-import { parseResendEvent, type ResendEvent, recipientsOf } from "@mailstate/resend-events";
+import { parseResendEvent, type ResendEvent, recipientsOf, safeParseResendEvent } from "@mailstate/resend-events";
 import { type DeliveryState, type EventClass, normalizeEmail, timeline } from "@mailstate/state-machine";
 
 export interface EngagementDetail {
@@ -31,6 +31,16 @@ export interface TimelineItem {
   detail: Record<string, unknown> | null;
 }
 
+/** An event about this notification that the schema of its type rejected: kept raw, not folded. */
+export interface InvalidItem {
+  svixId: string;
+  type: string;
+  occurredAt: Date;
+  receivedAt: Date;
+  /** What the schema said, field by field. */
+  problem: string;
+}
+
 export interface NotificationTimeline {
   notification: Notification;
   /** The state after the last event, `recorded` when there is none. */
@@ -38,13 +48,16 @@ export interface NotificationTimeline {
   items: TimelineItem[];
   /** The active suppressions among the notification's recipients. */
   suppressions: Suppression[];
+  /** Events logged as invalid (`mailstate reprocess --status invalid` applies them once they parse). */
+  invalid: InvalidItem[];
 }
 
 export async function loadTimeline(db: Db, notification: Notification): Promise<NotificationTimeline> {
-  const [logged, engagementRows, suppressed] = await Promise.all([
+  const [logged, engagementRows, suppressed, invalidRows] = await Promise.all([
     events.listForNotification(db, notification.id),
     engagement.listForNotification(db, notification.id),
     suppressions.findMany(db, notification.recipients),
+    events.listInvalidFor(db, { notificationId: notification.id, emailId: notification.resendEmailId }),
   ]);
   const applied = logged.filter((event) => event.status === "applied");
   const logRows = new Map(applied.map((event) => [event.svixId, event]));
@@ -68,7 +81,23 @@ export async function loadTimeline(db: Db, notification: Notification): Promise<
       detail: detailOf(entry.event),
     }),
   );
-  return { notification, state: items.at(-1)?.stateAfter ?? "recorded", items, suppressions: suppressed };
+  const invalid = invalidRows.map(
+    (row): InvalidItem => ({
+      svixId: row.svixId,
+      type: row.type,
+      occurredAt: row.occurredAt,
+      receivedAt: row.receivedAt,
+      problem: schemaProblem(row.payload),
+    }),
+  );
+  return { notification, state: items.at(-1)?.stateAfter ?? "recorded", items, suppressions: suppressed, invalid };
+}
+
+/** Why the schema rejects a logged payload, as the worker logged it (it may parse now, after an upgrade). */
+function schemaProblem(payload: unknown): string {
+  const parsed = safeParseResendEvent(payload);
+  if (parsed.success) return "parses now: `mailstate reprocess --status invalid` applies it";
+  return parsed.error.issues.map((issue) => `${issue.path.join(".") || "(event)"}: ${issue.message}`).join("; ");
 }
 
 type EngagementRow = Awaited<ReturnType<typeof engagement.listForNotification>>[number];

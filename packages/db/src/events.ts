@@ -32,6 +32,22 @@ export const events = {
     });
   },
 
+  /**
+   * The events about one notification that its schema rejected (logged as invalid): those attached
+   * to it, and those of its Resend email id that arrived before it was recorded.
+   */
+  listInvalidFor(db: DbClient, { notificationId, emailId }: { notificationId: string; emailId: string | null }) {
+    return db.deliveryEvent.findMany({
+      where: {
+        status: "invalid",
+        OR: [{ notificationId }, ...(emailId ? [{ emailId }] : [])],
+      },
+      select: { svixId: true, type: true, occurredAt: true, receivedAt: true, payload: true },
+      orderBy: [{ occurredAt: "asc" }, { svixId: "asc" }],
+      take: 100,
+    });
+  },
+
   listUnmatched(db: DbClient, { emailId, limit }: { emailId?: string; limit: number }) {
     return db.deliveryEvent.findMany({
       where: { status: "unmatched", ...(emailId ? { emailId } : {}) },

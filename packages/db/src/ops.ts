@@ -43,6 +43,38 @@ export const ops = {
     return db.deliveryEvent.count({ where: { status: "unmatched", ...(emailId === undefined ? {} : { emailId }) } });
   },
 
+  /** What needs a person: dead letters not yet retried into the log, and events logged as invalid. */
+  async recoveryCounts(db: DbClient): Promise<{ openDeadLetters: number; invalidEvents: number }> {
+    const [openDeadLetters, invalidEvents] = await Promise.all([
+      db.deadLetter.count({ where: { resolvedAt: null } }),
+      db.deliveryEvent.count({ where: { status: "invalid" } }),
+    ]);
+    return { openDeadLetters, invalidEvents };
+  },
+
+  /** Dead letters of one Resend email id or svix id, or whose body names an address; newest first. */
+  deadLettersFor(db: DbClient, { id, address }: { id?: string; address?: string }) {
+    return db.deadLetter.findMany({
+      where: id
+        ? { OR: [{ emailId: id }, { svixId: id }] }
+        : { body: { contains: address ?? "", mode: "insensitive" } },
+      select: {
+        svixId: true,
+        eventType: true,
+        emailId: true,
+        cause: true,
+        error: true,
+        errorCode: true,
+        attempts: true,
+        firstFailedAt: true,
+        resolvedAt: true,
+        resolution: true,
+      },
+      orderBy: { firstFailedAt: "desc" },
+      take: 50,
+    });
+  },
+
   /** The log status of each of these svix-ids (absent ones are not in the log). */
   async eventStatuses(db: DbClient, svixIds: string[]): Promise<Map<string, string>> {
     if (svixIds.length === 0) return new Map();

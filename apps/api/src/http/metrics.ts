@@ -1,4 +1,5 @@
 // Prometheus metrics of one app instance: its own registry, so several apps can live in one process.
+import { type Db, ops } from "@mailstate/db";
 import type { Queues } from "@mailstate/queue";
 import { Router } from "express";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
@@ -25,7 +26,10 @@ export interface ApiMetrics {
   enqueueSeconds(seconds: number): void;
 }
 
-export function createMetrics(queues: Queues, { depthTimeoutMs = 1_000 } = {}): ApiMetrics {
+export function createMetrics(
+  queues: Queues,
+  { db, depthTimeoutMs = 1_000 }: { db?: Db; depthTimeoutMs?: number } = {},
+): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "mailstate_api_" });
 
@@ -90,11 +94,51 @@ export function createMetrics(queues: Queues, { depthTimeoutMs = 1_000 } = {}): 
     },
   });
 
+  if (db) recoveryGauges(registry, db, depthTimeoutMs);
+
   return {
     registry,
     webhookOutcome: (outcome) => webhooks.inc({ outcome }),
     enqueueSeconds: (seconds) => enqueue.observe(seconds),
   };
+}
+
+/**
+ * What needs a person, read from PostgreSQL at scrape time: alert when either is above zero. Both
+ * are absent from a scrape when PostgreSQL does not answer in time (stale figures would read as fine).
+ */
+function recoveryGauges(registry: Registry, db: Db, timeoutMs: number): void {
+  type Counts = Awaited<ReturnType<typeof ops.recoveryCounts>> | undefined;
+  let reading: Promise<Counts> | undefined;
+  const readCounts = (): Promise<Counts> => {
+    reading ??= withTimeout(ops.recoveryCounts(db), timeoutMs, "counting dead letters")
+      .catch(() => undefined)
+      .finally(() => {
+        reading = undefined;
+      });
+    return reading;
+  };
+  const gauge = (name: string, help: string, pick: (counts: NonNullable<Counts>) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const counts = await readCounts();
+        if (counts) this.set(pick(counts));
+      },
+    });
+  gauge(
+    "mailstate_dead_letters",
+    "Verified webhooks that could not be applied and are not retried yet (mailstate dead-letters list)",
+    (counts) => counts.openDeadLetters,
+  );
+  gauge(
+    "mailstate_invalid_events",
+    "Logged events whose schema rejected them (mailstate reprocess --status invalid)",
+    (counts) => counts.invalidEvents,
+  );
 }
 
 export function metricsRoutes(metrics: ApiMetrics): Router {

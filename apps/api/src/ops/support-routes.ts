@@ -1,6 +1,6 @@
 // /support: find a notification by recipient, notification id or Resend email id, and read its
 // page (state, recipients and their suppressions, the timeline). Server-rendered HTML only.
-import { type Db, events, isDatabaseUnavailable, type Notification, notifications, support } from "@mailstate/db";
+import { type Db, events, isDatabaseUnavailable, type Notification, notifications, ops, support } from "@mailstate/db";
 import type { Logger } from "@mailstate/runtime";
 import { normalizeEmail } from "@mailstate/state-machine";
 import { type ErrorRequestHandler, type Response, Router } from "express";
@@ -77,8 +77,11 @@ export function supportRoutes({ db, logger }: SupportDeps): Router {
     let view: SearchView;
     if (target.kind === "id") {
       const results = await findById(target.id);
-      const parked = results.length === 0 ? await events.listUnmatched(db, { emailId: target.id, limit: 100 }) : [];
-      view = { query: q, matchedBy: "id", results, nextPageHref: null, parked };
+      const [parked, deadLetters] = await Promise.all([
+        results.length === 0 ? events.listUnmatched(db, { emailId: target.id, limit: 100 }) : [],
+        ops.deadLettersFor(db, { id: target.id }),
+      ]);
+      view = { query: q, matchedBy: "id", results, nextPageHref: null, parked, deadLetters };
     } else {
       const email = target.kind === "recipient" ? target.email : undefined;
       const rows = await notifications.list(db, { email, cursor, limit: PAGE_SIZE + 1 });
@@ -88,7 +91,14 @@ export function supportRoutes({ db, logger }: SupportDeps): Router {
         rows.length > PAGE_SIZE && last
           ? `${SUPPORT_PATH}?${new URLSearchParams({ ...(q ? { q } : {}), cursor: last.id })}`
           : null;
-      view = { query: q, matchedBy: target.kind === "recipient" ? "recipient" : "latest", results, nextPageHref };
+      const deadLetters = email ? await ops.deadLettersFor(db, { address: email }) : [];
+      view = {
+        query: q,
+        matchedBy: target.kind === "recipient" ? "recipient" : "latest",
+        results,
+        nextPageHref,
+        deadLetters,
+      };
     }
     send(res, 200, searchPage(view));
   });
@@ -104,7 +114,11 @@ export function supportRoutes({ db, logger }: SupportDeps): Router {
       );
     }
     const recipients = [...new Set(row.recipients)];
-    const [timeline, counters] = await Promise.all([loadTimeline(db, row), support.softBounceCounts(db, recipients)]);
+    const [timeline, counters, deadLetters] = await Promise.all([
+      loadTimeline(db, row),
+      support.softBounceCounts(db, recipients),
+      row.resendEmailId ? ops.deadLettersFor(db, { id: row.resendEmailId }) : [],
+    ]);
     const suppressionOf = new Map(timeline.suppressions.map((item) => [item.email, item]));
     const counterOf = new Map(counters.map((item) => [item.email, item]));
     send(
@@ -117,6 +131,7 @@ export function supportRoutes({ db, logger }: SupportDeps): Router {
           suppression: suppressionOf.get(email) ?? null,
           softBounces: counterOf.get(email) ?? null,
         })),
+        deadLetters,
       }),
     );
   });

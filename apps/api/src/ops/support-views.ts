@@ -44,6 +44,8 @@ dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .state-bounced, .state-complained, .state-failed, .state-suppressed { background: #ffebe9; color: #a40e26; border-color: #ffcecb; }
 .tag { display: inline-block; padding: 0 7px; margin: 0 4px 4px 0; border-radius: 4px; background: var(--soft); border: 1px solid var(--line); font-size: 13px; }
 .tag.parked { background: #fff1c2; border-color: #eac54f; color: #7d4e00; font-weight: 600; }
+.tag.invalid { background: #ffebe9; border-color: #ffcecb; color: #a40e26; font-weight: 600; }
+tr.invalid td { background: #fff5f5; }
 .ok { color: #116329; font-weight: 600; }
 .bad { color: #a40e26; font-weight: 600; }
 .empty { padding: 28px; border: 1px dashed var(--line); border-radius: 8px; background: var(--soft); color: var(--muted); text-align: center; }
@@ -138,6 +140,68 @@ export interface SearchView {
   nextPageHref: string | null;
   /** For an id no notification carries: the events parked under it, waiting for the send's record. */
   parked?: { svixId: string; type: string; receivedAt: Date }[];
+  /** Events of this search that could not be applied (`mailstate dead-letters`). */
+  deadLetters?: DeadLetterView[];
+}
+
+export interface DeadLetterView {
+  svixId: string;
+  eventType: string | null;
+  emailId: string | null;
+  cause: string;
+  error: string;
+  errorCode: string | null;
+  attempts: number;
+  firstFailedAt: Date;
+  resolvedAt: Date | null;
+  resolution: string | null;
+}
+
+/** Dead letters: events mailstate acknowledged but could not apply, with what to do about them. */
+function deadLettersSection(letters: DeadLetterView[]): Html {
+  if (letters.length === 0) return html``;
+  const open = letters.filter((letter) => letter.resolvedAt === null).length;
+  return html`<h2 id="dead-letters">Dead letters</h2>
+<div class="notice"><strong>${open === 1 ? "1 event" : `${open} events`} could not be applied.</strong>
+Each is kept in full in the dead-letter table. Once the cause is fixed, run
+<code>pnpm mailstate dead-letters retry &lt;svix-id&gt;</code> (or <code>--all</code>).</div>
+<table class="results">
+<thead><tr><th>Event</th><th>Why</th><th>Failed</th><th>svix-id</th></tr></thead>
+<tbody>
+${letters.map(
+  (letter) => html`<tr>
+  <td><strong>${letter.eventType ?? "(unreadable)"}</strong>${letter.emailId ? html`<br><span class="mono muted">${letter.emailId}</span>` : ""}</td>
+  <td><span class="bad">${letter.cause}${letter.errorCode ? ` ${letter.errorCode}` : ""}</span>: ${letter.error}
+  ${letter.resolvedAt ? html`<br><span class="ok">retried: ${letter.resolution}</span> <span class="muted">${time(letter.resolvedAt)}</span>` : ""}</td>
+  <td class="time">${time(letter.firstFailedAt)} <span class="muted">(${letter.attempts} attempts)</span></td>
+  <td class="mono">${letter.svixId}</td>
+</tr>
+`,
+)}</tbody>
+</table>`;
+}
+
+/** Events the schema of their type rejected: logged, shown, never folded into the state. */
+function invalidSection(invalid: NotificationTimeline["invalid"]): Html {
+  if (invalid.length === 0) return html``;
+  return html`<h2 id="invalid-events">Events mailstate could not read</h2>
+<p class="notice"><span class="tag invalid">invalid</span> ${invalid.length === 1 ? "This event does" : "These events do"} not match
+the schema of ${invalid.length === 1 ? "its" : "their"} type, so ${invalid.length === 1 ? "it does" : "they do"} not count towards the
+state above. ${invalid.length === 1 ? "It is" : "They are"} kept as Resend sent ${invalid.length === 1 ? "it" : "them"}:
+<code>pnpm mailstate reprocess --status invalid</code> applies them once a newer mailstate reads them.</p>
+<table class="timeline invalid">
+<thead><tr><th>Event</th><th>Happened</th><th>Received</th><th>What the schema said</th></tr></thead>
+<tbody>
+${invalid.map(
+  (item) => html`<tr class="invalid">
+  <td><strong>${item.type}</strong> <span class="tag invalid">invalid</span><br><span class="svix mono muted">${item.svixId}</span></td>
+  <td class="time">${time(item.occurredAt)}</td>
+  <td class="time">${time(item.receivedAt)}</td>
+  <td class="mono">${item.problem}</td>
+</tr>
+`,
+)}</tbody>
+</table>`;
 }
 
 function parkedTable(parked: NonNullable<SearchView["parked"]>): Html {
@@ -195,12 +259,18 @@ Below are the latest notifications recorded.</p>`;
 Sends recorded through the SDK or <code>POST /v1/notifications</code> appear here.</div>`;
   } else if (view.parked && view.parked.length > 0) {
     body = parkedTable(view.parked);
+  } else if (view.deadLetters && view.deadLetters.length > 0) {
+    body = html``;
   } else {
     body = html`<div class="empty"><strong>Nothing matches “${query}”.</strong>
 Check the spelling: addresses match exactly (case does not matter); ids must be whole.
 A send recorded without its Resend email id can be found by recipient.</div>`;
   }
-  return layout(matchedBy === "latest" ? "Search" : `Search: ${query}`, html`${heading}${body}`, query);
+  return layout(
+    matchedBy === "latest" ? "Search" : `Search: ${query}`,
+    html`${heading}${body}${deadLettersSection(view.deadLetters ?? [])}`,
+    query,
+  );
 }
 
 export interface RecipientView {
@@ -212,6 +282,8 @@ export interface RecipientView {
 export interface NotificationView {
   timeline: NotificationTimeline;
   recipients: RecipientView[];
+  /** Events of its Resend email id that could not be applied. */
+  deadLetters: DeadLetterView[];
 }
 
 function tags(record: unknown): Html {
@@ -355,7 +427,9 @@ export function notificationPage(view: NotificationView): Html {
 ${recipientsTable(view)}
 <h2>Timeline</h2>
 <p class="muted">In event time (when Resend says it happened). “Received” is when mailstate logged it.</p>
-${timelineTable(view)}`;
+${timelineTable(view)}
+${invalidSection(view.timeline.invalid)}
+${deadLettersSection(view.deadLetters)}`;
   return layout(row.subject || "Notification", body);
 }
 

@@ -167,7 +167,7 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
 
   router.get("/notifications/:id/timeline", async (req, res) => {
     const { id } = parseRequest(notificationIdParams, req.params, "params");
-    const { notification, state, items, suppressions } = await loadTimeline(db, await findOr404(id));
+    const { notification, state, items, suppressions, invalid } = await loadTimeline(db, await findOr404(id));
     const body: TimelineJson = {
       notification: notificationJson(notification),
       state,
@@ -188,6 +188,11 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
         }),
       ),
       recipients: suppressionStatuses(notification.recipients, suppressions),
+      invalidEvents: invalid.map((item) => ({
+        ...item,
+        occurredAt: item.occurredAt.toISOString(),
+        receivedAt: item.receivedAt.toISOString(),
+      })),
     };
     res.json(body);
   });

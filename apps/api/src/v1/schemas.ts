@@ -309,6 +309,21 @@ export const timelineSchema = z
     state: z.enum(DELIVERY_STATES).meta({ description: "The state after the last event (recorded when none)." }),
     events: z.array(timelineEntrySchema),
     recipients: z.array(suppressionStatusSchema),
+    invalidEvents: z
+      .array(
+        z.object({
+          svixId: z.string(),
+          type: z.string(),
+          occurredAt: timestamp,
+          receivedAt: timestamp,
+          problem: z.string().meta({ description: "What the schema of the event's type rejected." }),
+        }),
+      )
+      .meta({
+        description:
+          "Events about this notification that the schema rejected: kept raw, not folded into the state. " +
+          "`mailstate reprocess --status invalid` applies them once a newer mailstate parses them.",
+      }),
   })
   .register(components, { id: "Timeline" });
 export type TimelineJson = z.infer<typeof timelineSchema>;
