@@ -65,7 +65,7 @@ describe("an event its schema rejects", () => {
     expect(recorded.status).toBe(201);
     notificationId = recorded.body.notification.id;
     await deliverWebhook(stack.baseUrl, resendEvent("email.sent", emailId, 1, to));
-    const bounce = resendEvent("email.bounced", emailId, 2, to);
+    const bounce = resendEvent("email.bounced", emailId, 2, to) as { data: { bounce: Record<string, unknown> } };
     const { subType: _dropped, ...withoutSubType } = bounce.data.bounce;
     invalidSvixId = await deliverWebhook(stack.baseUrl, {
       ...bounce,
