@@ -33,6 +33,10 @@ let page: Page;
 let userDataDir: string;
 
 const run = randomUUID().slice(0, 8);
+const BOARD_SCREENSHOT = join(import.meta.dirname, "../../test-results/bull-board-unmatched.png");
+/** An email Resend reports on that no notification carries: its events wait in the unmatched queue. */
+const strayEmailId = `re_stray_${randomUUID()}`;
+const linus = `linus+${run}@example.com`;
 const ada = `ada.lovelace+${run}@example.com`;
 const grace = `grace.hopper+${run}@example.com`;
 const emailId = `re_${randomUUID()}`;
@@ -111,6 +115,12 @@ async function seed(): Promise<void> {
   );
   await eventually("the digest's bounce", async () =>
     (await timelineLength(digest.body.notification.id)) === 1 ? true : undefined,
+  );
+  await stack.drained();
+
+  await deliverWebhook(
+    stack.baseUrl,
+    resendEvent("email.delivered", strayEmailId, 7, linus, { subject: "Your March invoice" }),
   );
   await stack.drained();
 
@@ -242,5 +252,25 @@ describe("the support page in Chromium", () => {
     expect(response?.status()).toBe(404);
     await expect(page.locator("h1").innerText()).resolves.toBe("Notification not found");
     await expect(page.locator("a", { hasText: "Back to search" }).count()).resolves.toBe(1);
+  });
+});
+
+describe("Bull Board in Chromium", () => {
+  it("the unmatched queue's parked job shows the event type, the recipient, the subject, how long it has waited and the support link", async () => {
+    await page.goto(`${stack.baseUrl}/admin/queues/queue/unmatched?status=delayed`);
+    const card = page.locator(`text=unmatched-${strayEmailId}`).first();
+    await card.waitFor({ timeout: 15_000 });
+    // The job's data, as Bull Board renders it (keys unquoted), and its "Added at": when it was parked.
+    const text = await page.locator("main").innerText();
+    expect(text).toContain('type:"email.delivered"');
+    expect(text).toContain(`recipient:"${linus}"`);
+    expect(text).toContain('subject:"Your March invoice"');
+    expect(text).toContain('occurredAt:"2026-11-22T10:00:07.000Z"');
+    expect(text).toMatch(/parkedAt:"20\d\d-\d\d-\d\dT/);
+    expect(text).toContain(`supportUrl:"/support?q=${strayEmailId}"`);
+    expect(text).toMatch(/Added at\s+\d{1,2}:\d\d:\d\d/);
+    await expect(page.locator("header").innerText()).resolves.toContain("Events whose Resend email id");
+    await mkdir(join(BOARD_SCREENSHOT, ".."), { recursive: true });
+    await page.screenshot({ path: BOARD_SCREENSHOT, fullPage: true });
   });
 });
