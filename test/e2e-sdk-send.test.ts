@@ -53,6 +53,11 @@ describe("send", () => {
       state: "recorded",
     });
     expect(standin.sent[0]?.idempotencyKey).toBe(notification?.idempotencyKey);
+    // Resend got the email's own tag and the notification's id, which its webhooks echo back.
+    expect(standin.sent[0]?.tags).toEqual([
+      { name: "kind", value: "reset" },
+      { name: "mailstate_id", value: result.notificationId },
+    ]);
   });
 
   it("a suppressed recipient (among two) → status suppressed naming it and its reason; nothing sent, nothing recorded", async () => {
@@ -166,6 +171,9 @@ describe("sendBatch", () => {
     } while (cursor);
     expect(pages).toHaveLength(250);
     expect(new Set(pages.map((row) => row.resendEmailId))).toEqual(new Set(standin.sent.map((sent) => sent.id)));
+    // Each email of the batch carries its own notification's id as the mailstate_id tag.
+    const idOf = new Map(pages.map((row) => [row.resendEmailId, row.id]));
+    for (const sent of standin.sent) expect(sent.tags).toEqual([{ name: "mailstate_id", value: idOf.get(sent.id) }]);
   });
 
   it("input: 3 emails, the second with neither html nor text → Resend refuses the whole batch: 3 failed, each notification carrying the 422", async () => {
