@@ -4,7 +4,6 @@
 // (answered 414 by the URL cap), and during the same flood with the cap raised above it (so every
 // long URL is routed, answered 401 and logged through the redaction).
 // Env: BENCH_HOSTILE_RATE (300 webhooks/s), BENCH_HOSTILE_SECONDS (8 per phase).
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
@@ -13,6 +12,7 @@ import { createMigratedDatabase, dropDatabase, freePort, makeWorkload } from "@m
 import pg from "pg";
 import { redactAddresses } from "../apps/api/src/http/redact.ts";
 import { BENCH_SECRET, fire, type LoadResult, sign } from "./load.ts";
+import { sleep, startProcess, stopProcesses, waitHealthy } from "./processes.ts";
 
 /** Read once here: these knobs are the run's, not a build input. */
 const env = process.env;
@@ -21,8 +21,6 @@ const SECONDS = Number(env.BENCH_HOSTILE_SECONDS ?? 8);
 const FLOOD_CLIENTS = 8;
 const FLOOD_PATH_BYTES = 15 * 1024;
 const REDIS_URL = env.REDIS_URL ?? "redis://127.0.0.1:6379";
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const children: ChildProcess[] = [];
 
 // --- 1: redaction -------------------------------------------------------------------------------
 function medianMs(fn: () => void, runs: number): number {
@@ -43,30 +41,6 @@ console.log(
 );
 
 // --- 2: webhooks with and without a flood ---------------------------------------------------------
-function startProcess(app: "api" | "worker", env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", `apps/${app}/src/main.ts`], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  child.stdout?.resume();
-  children.push(child);
-  return child;
-}
-
-async function waitHealthy(port: number): Promise<void> {
-  for (let i = 0; i < 300; i += 1) {
-    if (
-      await fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-    await sleep(100);
-  }
-  throw new Error(`API on ${port} never became ready`);
-}
-
 /** 8 clients sending GET <15 KB path> back to back until stopped; their statuses and count. */
 function flood(port: number): { stop(): Promise<{ requests: number; statuses: Record<string, number> }> } {
   const agent = new Agent({ keepAlive: true, maxSockets: FLOOD_CLIENTS });
@@ -139,7 +113,7 @@ const uncapped = await freePort();
 startProcess("api", { ...common, PORT: String(capped) });
 startProcess("api", { ...common, PORT: String(uncapped), MAX_URL_LENGTH: "16384" });
 startProcess("worker", { ...common, LOG_LEVEL: "warn" });
-await Promise.all([waitHealthy(capped), waitHealthy(uncapped)]);
+await Promise.all([waitHealthy(capped, "/readyz"), waitHealthy(uncapped, "/readyz")]);
 await sleep(2_000); // the worker's boot
 await fire(capped, sign(makeWorkload({ notifications: 50, eventsPerNotification: 10, label: "warm" }).events), {
   concurrency: 16,
@@ -172,16 +146,7 @@ report("webhooks + flood, cap 8192", flood414);
 report("webhooks + flood, cap 16384", floodLogged);
 
 // --- cleanup --------------------------------------------------------------------------------------
-await Promise.all(
-  children.map(
-    (child) =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
-  ),
-);
+await stopProcesses();
 const redis = createRedis(REDIS_URL, "worker");
 const queues = createQueues(redis, prefix);
 await queues.inbox.obliterate({ force: true }).catch(() => {});

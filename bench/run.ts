@@ -16,6 +16,7 @@ import {
 } from "@mailstate/test-support";
 import pg from "pg";
 import { BENCH_SECRET, fire, type LoadResult, percentile, sign } from "./load.ts";
+import { sleep, startProcess, stopProcesses, waitHealthy } from "./processes.ts";
 
 /** Read once here: these knobs are the run's, not a build input. */
 const env = process.env;
@@ -27,8 +28,7 @@ const FAULT_REQUESTS = 2_000;
 const FAULT_RATE = 500;
 const REDIS_URL = env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const WORKER_ARGS = ["--events", "20000", "--notifications", "2000", "--rate", "1000", "--seconds", "10"];
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const children: ChildProcess[] = [];
+const syncServers: ChildProcess[] = [];
 
 function run(command: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -50,35 +50,13 @@ function num(text: string, pattern: RegExp): number {
   return Number(pattern.exec(text)?.[1] ?? Number.NaN);
 }
 
-/** The API or the worker as a real process, as `pnpm start` runs them. */
-function startProcess(app: "api" | "worker", env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", `apps/${app}/src/main.ts`], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  child.stdout?.resume();
-  children.push(child);
-  return child;
-}
-
-async function waitHealthy(port: number): Promise<void> {
-  for (let i = 0; i < 300; i += 1) {
-    const ok = await fetch(`http://127.0.0.1:${port}/healthz`)
-      .then((r) => r.ok)
-      .catch(() => false);
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error(`API on ${port} never became healthy`);
-}
-
 function startSyncServer(databaseUrl: string): Promise<{ port: number; child: ChildProcess }> {
   const child = fork(new URL("./sync-server.ts", import.meta.url).pathname, [], {
     execArgv: ["--import", "tsx"],
     env: { ...process.env, DATABASE_URL: databaseUrl, RESEND_WEBHOOK_SECRET: BENCH_SECRET },
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
-  children.push(child);
+  syncServers.push(child);
   return new Promise((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`sync server exited ${code}`)));
     child.once("message", (message: { port: number }) => resolve({ port: message.port, child }));
@@ -111,6 +89,7 @@ console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGi
 let ingestOut = "";
 let workerOut = "";
 let hostileOut = "";
+let foreignOut = "";
 if (!env.BENCH_SKIP_SUBBENCH) {
   console.log("\n== pnpm bench:ingest ==");
   ingestOut = await run(process.execPath, ["--import", "tsx", "apps/api/bench/ingest.ts"]);
@@ -118,6 +97,8 @@ if (!env.BENCH_SKIP_SUBBENCH) {
   workerOut = await run(process.execPath, ["--import", "tsx", "apps/worker/bench/worker.ts", ...WORKER_ARGS]);
   console.log("\n== pnpm bench:hostile ==");
   hostileOut = await run(process.execPath, ["--import", "tsx", "bench/hostile.ts"]);
+  console.log("\n== pnpm bench:foreign ==");
+  foreignOut = await run(process.execPath, ["--import", "tsx", "bench/foreign.ts"]);
 }
 const route = (prefix: string) => {
   const l = line(ingestOut, prefix);
@@ -138,6 +119,7 @@ const hostile = [
 ]
   .map((prefix) => line(hostileOut, prefix))
   .filter(Boolean);
+const foreign = ["broadcast:", "untagged:"].map((prefix) => line(foreignOut, prefix)).filter(Boolean);
 const backlog = line(workerOut, "backlog:");
 const steadyWorker = line(workerOut, "steady:");
 
@@ -270,16 +252,8 @@ const apiDown = await fire(deadApiPort, sign(downEvents), { rate: FAULT_RATE, co
 
 // --- cleanup --------------------------------------------------------------------------------------
 // Wait for them to go: a worker finishing its jobs in hand would recreate keys after the obliterate.
-await Promise.all(
-  children.map((child) =>
-    child.exitCode !== null || child.signalCode !== null
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => {
-          child.once("exit", () => resolve());
-          child.kill("SIGTERM");
-        }),
-  ),
-);
+for (const child of syncServers) child.kill("SIGTERM");
+await stopProcesses();
 void worker;
 await queues.inbox.obliterate({ force: true }).catch(() => {});
 await queues.unmatched.obliterate({ force: true }).catch(() => {});
@@ -319,6 +293,7 @@ figures are lower bounds of what separate machines would do; compare rows within
 | ingest route vs a bare route | \`pnpm bench:ingest\` (\`tsx apps/api/bench/ingest.ts\`) |
 | worker throughput and lag | \`pnpm bench:worker ${WORKER_ARGS.join(" ")}\` |
 | redaction and a long-URL flood | \`pnpm bench:hostile\` (\`bench/hostile.ts\`) |
+| Redis per email mailstate did not send | \`pnpm bench:foreign\` (\`bench/foreign.ts\`) |
 | end to end and the synchronous design | \`BENCH_SKIP_SUBBENCH=1 pnpm bench\` (\`bench/run.ts\`, \`bench/sync-server.ts\`) |
 
 ## Ingest: \`POST /webhooks/resend\` (verify, enqueue)
@@ -345,6 +320,16 @@ alone, while 8 clients send 15 KB paths back to back (414 from the URL cap), and
 an API whose cap is raised to 16384 (each long URL routed, answered 401 and logged through the redaction).
 
 ${hostile.map((l) => `- ${l}`).join("\n") || "- n/a"}
+
+## Traffic mailstate did not send: Redis per email
+
+From \`pnpm bench:foreign\` (\`bench/foreign.ts\`): signed webhooks (sent, delivered, opened) into a real API
+process with a worker, for emails no notification carries: first of a Resend Broadcast (\`broadcast_id\`:
+logged in PostgreSQL, never parked), then untagged ones (one parked job per email id). Measured once the
+worker has drained, as the sum of MEMORY USAGE over the run's prefix, and as INFO used_memory. A bare
+delayed BullMQ job costs about 1,200 bytes in Redis 7, which is the floor of a parked email id.
+
+${foreign.map((l) => `- ${l}`).join("\n") || "- n/a"}
 
 ## End to end at a steady rate
 
