@@ -39,16 +39,19 @@ export async function recordDeadLetter(
 }
 
 /**
- * Move a failed inbox job to the dead-letter table, then out of Redis. A failed replay job holds no
- * event (those are in the log, and recording or replay-unmatched applies them): it is only removed.
+ * Move a failed inbox job to the dead-letter table, then out of Redis; answers whether it did. A
+ * failed replay job holds no event (those are in the log, and recording or replay-unmatched applies
+ * them): it is only removed. A job of a name this worker does not know (a newer version's, during a
+ * rolling deploy) stays failed, for a worker that knows it.
  */
-export async function deadLetterFailedJob(sql: SqlPool, job: Job): Promise<void> {
-  if (job.name !== "inbox.reconcile") {
-    await job.remove();
-    return;
+export async function deadLetterFailedJob(sql: SqlPool, job: Job): Promise<boolean> {
+  if (job.name === "inbox.reconcile") {
+    await recordDeadLetter(sql, job, { cause: "retries_exhausted", error: job.failedReason || "failed" });
+  } else if (job.name !== "inbox.replay-email") {
+    return false;
   }
-  await recordDeadLetter(sql, job, { cause: "retries_exhausted", error: job.failedReason || "failed" });
   await job.remove();
+  return true;
 }
 
 /** Move every failed inbox job (up to a page) to the dead-letter table; answers how many moved. */
@@ -58,8 +61,7 @@ export async function sweepFailedInbox(sql: SqlPool, queues: Queues, logger: Log
   for (const job of failed) {
     if (!job) continue;
     try {
-      await deadLetterFailedJob(sql, job);
-      moved += 1;
+      if (await deadLetterFailedJob(sql, job)) moved += 1;
     } catch (error) {
       // PostgreSQL is still away: the job stays in Redis for the next sweep.
       logger.warn(

@@ -74,6 +74,8 @@ describe("a permanent error", () => {
     });
     expect(JSON.parse(letter?.body ?? "null")).toMatchObject({ data: { subject: "poison" } });
 
+    const stats = JSON.parse((await runMailstate(target(), "stats", "--json")).stdout);
+    expect(stats).toMatchObject({ openDeadLetters: 1 });
     const listed = await runMailstate(target(), "dead-letters", "list");
     expect(listed).toMatchObject({ code: 0 });
     expect(listed.stdout).toContain(poisonId);

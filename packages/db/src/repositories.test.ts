@@ -36,6 +36,7 @@ describe("the migration", () => {
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`;
     expect(rows.map((row) => row.table_name)).toEqual([
       "_prisma_migrations",
+      "dead_letters",
       "delivery_events",
       "engagement_events",
       "notifications",

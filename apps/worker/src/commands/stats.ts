@@ -1,5 +1,5 @@
-// `mailstate stats`: queue depths per state, parked events in the log, notifications by state (and
-// sends Resend refused), suppressions by reason.
+// `mailstate stats`: queue depths per state, parked and invalid events in the log, open dead letters,
+// notifications by state (and sends Resend refused), suppressions by reason.
 import { events, ops } from "@mailstate/db";
 import { type Context, fromDb } from "./context.ts";
 
@@ -9,6 +9,10 @@ export interface Stats {
   queuePrefix: string;
   queues: Record<"inbox" | "unmatched", Record<(typeof JOB_STATES)[number], number>>;
   unmatchedEvents: number;
+  /** Logged events the schema rejected (`reprocess --status invalid`). */
+  invalidEvents: number;
+  /** Events that could not be applied and are not retried yet (`dead-letters list`). */
+  openDeadLetters: number;
   notificationsByState: Record<string, number>;
   /** Recorded, then refused by Resend (they stay `recorded`: no Resend event will come). */
   refusedSends: number;
@@ -22,11 +26,12 @@ export async function collectStats(context: Context): Promise<Stats> {
     return Object.fromEntries(JOB_STATES.map((state) => [state, raw[state] ?? 0])) as Stats["queues"]["inbox"];
   };
   const db = context.db();
-  const [inbox, unmatched, unmatchedEvents, notificationsByState, refusedSends, suppressionsByReason] =
+  const [inbox, unmatched, unmatchedEvents, recovery, notificationsByState, refusedSends, suppressionsByReason] =
     await Promise.all([
       counts(queues.inbox),
       counts(queues.unmatched),
       fromDb(context, events.countByStatus(db, "unmatched")),
+      fromDb(context, ops.recoveryCounts(db)),
       fromDb(context, ops.notificationsByState(db)),
       fromDb(context, ops.refusedSends(db)),
       fromDb(context, ops.suppressionsByReason(db)),
@@ -35,6 +40,7 @@ export async function collectStats(context: Context): Promise<Stats> {
     queuePrefix: context.env.QUEUE_PREFIX,
     queues: { inbox, unmatched },
     unmatchedEvents,
+    ...recovery,
     notificationsByState,
     refusedSends,
     suppressionsByReason,
@@ -54,6 +60,8 @@ export async function stats(context: Context, { json }: { json: boolean }): Prom
   }
   out("event log");
   out(`  unmatched events  ${result.unmatchedEvents}`);
+  out(`  invalid events    ${result.invalidEvents}`);
+  out(`  dead letters      ${result.openDeadLetters} open`);
   out("notifications by state");
   table(out, result.notificationsByState);
   out(`  of them refused by Resend (still recorded)  ${result.refusedSends}`);
