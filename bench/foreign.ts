@@ -7,16 +7,10 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { createQueues, createRedis } from "@mailstate/queue";
 import { makeEvent } from "@mailstate/resend-events";
-import {
-  createMigratedDatabase,
-  dropDatabase,
-  freePort,
-  prefixMemory,
-  type WorkloadEvent,
-} from "@mailstate/test-support";
+import { createMigratedDatabase, freePort, prefixMemory, type WorkloadEvent } from "@mailstate/test-support";
 import pg from "pg";
 import { BENCH_SECRET, fire, sign } from "./load.ts";
-import { sleep, startProcess, stopProcesses, waitHealthy } from "./processes.ts";
+import { sleep, startProcess, tearDownRun, waitHealthy } from "./processes.ts";
 
 const env = process.env;
 const EMAILS = Number(env.BENCH_FOREIGN_EMAILS ?? 2_000);
@@ -87,11 +81,4 @@ async function phase(name: string, events: WorkloadEvent[], expectLogged: number
 await phase("broadcast", emails("bc", { broadcast_id: "bc_spring_sale" }), EMAILS * 3);
 await phase("untagged", emails("un", {}), EMAILS * 6);
 
-await stopProcesses();
-await queues.inbox.obliterate({ force: true }).catch(() => {});
-await queues.unmatched.obliterate({ force: true }).catch(() => {});
-await queues.close();
-redis.disconnect();
-await pool.end();
-await dropDatabase(database);
-process.exit(0);
+await tearDownRun({ queues, redis, pool, database });

@@ -8,11 +8,11 @@ import { randomBytes } from "node:crypto";
 import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
 import { createQueues, createRedis } from "@mailstate/queue";
-import { createMigratedDatabase, dropDatabase, freePort, makeWorkload } from "@mailstate/test-support";
+import { createMigratedDatabase, freePort, makeWorkload } from "@mailstate/test-support";
 import pg from "pg";
 import { redactAddresses } from "../apps/api/src/http/redact.ts";
 import { BENCH_SECRET, fire, type LoadResult, sign } from "./load.ts";
-import { sleep, startProcess, stopProcesses, waitHealthy } from "./processes.ts";
+import { sleep, startProcess, tearDownRun, waitHealthy } from "./processes.ts";
 
 /** Read once here: these knobs are the run's, not a build input. */
 const env = process.env;
@@ -146,13 +146,5 @@ report("webhooks + flood, cap 8192", flood414);
 report("webhooks + flood, cap 16384", floodLogged);
 
 // --- cleanup --------------------------------------------------------------------------------------
-await stopProcesses();
 const redis = createRedis(REDIS_URL, "worker");
-const queues = createQueues(redis, prefix);
-await queues.inbox.obliterate({ force: true }).catch(() => {});
-await queues.unmatched.obliterate({ force: true }).catch(() => {});
-await queues.close();
-redis.disconnect();
-await pool.end();
-await dropDatabase(database);
-process.exit(0);
+await tearDownRun({ queues: createQueues(redis, prefix), redis, pool, database });

@@ -1,5 +1,9 @@
 // The API and the worker as real processes, as `pnpm start` runs them, for the benchmarks.
 import { type ChildProcess, spawn } from "node:child_process";
+import type { Queues } from "@mailstate/queue";
+import { dropDatabase } from "@mailstate/test-support";
+import type { Redis } from "ioredis";
+import type pg from "pg";
 
 const children: ChildProcess[] = [];
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -38,4 +42,22 @@ export async function stopProcesses(): Promise<void> {
         }),
     ),
   );
+}
+
+/** The end of a benchmark run: its processes stopped, its queues, connections and database gone. */
+export async function tearDownRun(run: {
+  queues: Queues;
+  redis: Redis;
+  pool: pg.Pool;
+  database: string;
+}): Promise<never> {
+  // Stopped first: a worker finishing its jobs in hand would recreate keys after the obliterate.
+  await stopProcesses();
+  await run.queues.inbox.obliterate({ force: true }).catch(() => {});
+  await run.queues.unmatched.obliterate({ force: true }).catch(() => {});
+  await run.queues.close();
+  run.redis.disconnect();
+  await run.pool.end();
+  await dropDatabase(run.database);
+  process.exit(0);
 }
