@@ -26,6 +26,7 @@ export {
 export { ops } from "./ops.ts";
 export {
   createSqlPool,
+  type EngagementCounters,
   type EngagementRow,
   type EventRow,
   reconcileStore,
