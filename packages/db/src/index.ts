@@ -12,7 +12,7 @@ export { Prisma } from "../generated/client/index.js";
 export { createDb, type Db, type DbClient, type DbOptions, pingDb } from "./client.ts";
 export { engagement, type NewEngagement } from "./engagement.ts";
 export { isDatabaseUnavailable } from "./errors.ts";
-export { events, type NewEvent } from "./events.ts";
+export { ENGAGEMENT_TYPES, events, type NewEvent } from "./events.ts";
 export {
   type NewNotification,
   type NotificationFilter,
