@@ -13,6 +13,8 @@ export const workerEnvSchema = z.object({
   WORKER_LOCK_DURATION_MS: integer(2_000, 300_000).default(15_000),
   /** Transient bounces in a row that suppress an address. */
   SOFT_BOUNCE_THRESHOLD: integer(1, 100).default(3),
+  /** Days that opens and clicks keep their IP address and user agent (engagement log and raw payload). */
+  ENGAGEMENT_PII_DAYS: integer(1, 3_650).default(30),
 });
 
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;

@@ -5,11 +5,13 @@ import type { Db } from "@mailstate/db";
 import { events } from "@mailstate/db";
 import { JOBS, type JobName, type JobPayload } from "@mailstate/queue";
 import { type Job, UnrecoverableError } from "bullmq";
+import type { Maintenance } from "./maintenance.ts";
 import type { Reconciler } from "./reconcile/reconciler.ts";
 
 export interface HandlerDeps {
   db: Db;
   reconciler: Reconciler;
+  maintenance: Maintenance;
 }
 
 type Handler<N extends JobName> = (payload: JobPayload<N>, deps: HandlerDeps) => Promise<unknown>;
@@ -40,6 +42,8 @@ const handlers: { [N in JobName]: Handler<N> } = {
     if (logged.status === "unmatched") throw new StillUnmatchedError(svixId, emailId);
     return { status: logged.status };
   },
+
+  "maintenance.scrub-engagement-pii": async (_payload, { maintenance }) => maintenance.scrubEngagementPii(),
 };
 
 function isJobName(name: string): name is JobName {

@@ -1,11 +1,12 @@
 // One BullMQ worker per queue, each dispatching by job name to the handlers of the catalog.
 import type { Db, SqlPool } from "@mailstate/db";
-import { backoffStrategy, createQueues, QUEUE_NAMES, type Queues } from "@mailstate/queue";
+import { backoffStrategy, createQueues, QUEUE_NAMES, type Queues, upsertSchedules } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { WorkerEnv } from "./env.ts";
 import { createProcessor } from "./handlers.ts";
+import { createMaintenance } from "./maintenance.ts";
 import { createReconciler } from "./reconcile/reconciler.ts";
 
 export interface WorkerDeps {
@@ -17,6 +18,7 @@ export interface WorkerDeps {
     | "WORKER_LOCK_DURATION_MS"
     | "WORKER_BATCH_SIZE"
     | "WORKER_BATCH_WAIT_MS"
+    | "ENGAGEMENT_PII_DAYS"
   >;
   db: Db;
   sql: SqlPool;
@@ -27,6 +29,8 @@ export interface WorkerDeps {
 export interface RunningWorkers {
   inbox: Worker;
   unmatched: Worker;
+  /** Scheduled housekeeping (the PII scrub), one job at a time. */
+  maintenance: Worker;
   queues: Queues;
   /** Finish the jobs in hand, then stop. */
   close(): Promise<void>;
@@ -41,7 +45,8 @@ export async function startWorkers({ env, db, sql, redis, logger }: WorkerDeps):
     policy: { softBounceThreshold: env.SOFT_BOUNCE_THRESHOLD },
     batch: { maxSize: env.WORKER_BATCH_SIZE, maxWaitMs: env.WORKER_BATCH_WAIT_MS },
   });
-  const processor = createProcessor({ db, reconciler });
+  const maintenanceJobs = createMaintenance({ sql, piiDays: env.ENGAGEMENT_PII_DAYS, logger });
+  const processor = createProcessor({ db, reconciler, maintenance: maintenanceJobs });
   const options = {
     connection: redis,
     prefix: env.QUEUE_PREFIX,
@@ -55,7 +60,13 @@ export async function startWorkers({ env, db, sql, redis, logger }: WorkerDeps):
   };
   const inbox = new Worker(QUEUE_NAMES.inbox, processor, options);
   const unmatched = new Worker(QUEUE_NAMES.unmatched, processor, { ...options, concurrency: 4 });
-  for (const worker of [inbox, unmatched]) {
+  // A scrub may run for minutes: a longer lock than the inbox's, so a busy run is not taken as stalled.
+  const maintenance = new Worker(QUEUE_NAMES.maintenance, processor, {
+    ...options,
+    concurrency: 1,
+    lockDuration: Math.max(env.WORKER_LOCK_DURATION_MS, 60_000),
+  });
+  for (const worker of [inbox, unmatched, maintenance]) {
     worker.on("failed", (job, error) => {
       const final = job && job.attemptsMade >= (job.opts.attempts ?? 1);
       const level = error.name === "StillUnmatchedError" && !final ? "debug" : "warn";
@@ -66,13 +77,15 @@ export async function startWorkers({ env, db, sql, redis, logger }: WorkerDeps):
     });
     worker.on("error", (error) => logger.warn({ queue: worker.name, err: error.message }, "worker error"));
   }
-  await Promise.all([inbox.waitUntilReady(), unmatched.waitUntilReady()]);
+  await Promise.all([inbox.waitUntilReady(), unmatched.waitUntilReady(), maintenance.waitUntilReady()]);
+  await upsertSchedules(queues);
   return {
     inbox,
     unmatched,
+    maintenance,
     queues,
     async close() {
-      await Promise.all([inbox.close(), unmatched.close()]);
+      await Promise.all([inbox.close(), unmatched.close(), maintenance.close()]);
       await queues.close();
     },
   };

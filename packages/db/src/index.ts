@@ -36,5 +36,6 @@ export {
   type StoredEvent,
   withSqlTransaction,
 } from "./reconcile-store.ts";
+export { type ScrubReport, scrubEngagementPii } from "./retention.ts";
 export { support } from "./support.ts";
 export { type NewSuppression, softBounces, suppressions } from "./suppressions.ts";

@@ -1,5 +1,5 @@
-// `mailstate stats`: queue depths per state, parked events in the log, notifications by state (and
-// sends Resend refused), suppressions by reason.
+// `mailstate stats`: queue depths per state (inbox, unmatched, maintenance), parked events in the
+// log, notifications by state (and sends Resend refused), suppressions by reason.
 import { events, ops } from "@mailstate/db";
 import { type Context, fromDb } from "./context.ts";
 
@@ -7,7 +7,7 @@ const JOB_STATES = ["waiting", "active", "delayed", "prioritized", "waiting-chil
 
 export interface Stats {
   queuePrefix: string;
-  queues: Record<"inbox" | "unmatched", Record<(typeof JOB_STATES)[number], number>>;
+  queues: Record<"inbox" | "unmatched" | "maintenance", Record<(typeof JOB_STATES)[number], number>>;
   unmatchedEvents: number;
   notificationsByState: Record<string, number>;
   /** Recorded, then refused by Resend (they stay `recorded`: no Resend event will come). */
@@ -22,10 +22,11 @@ export async function collectStats(context: Context): Promise<Stats> {
     return Object.fromEntries(JOB_STATES.map((state) => [state, raw[state] ?? 0])) as Stats["queues"]["inbox"];
   };
   const db = context.db();
-  const [inbox, unmatched, unmatchedEvents, notificationsByState, refusedSends, suppressionsByReason] =
+  const [inbox, unmatched, maintenance, unmatchedEvents, notificationsByState, refusedSends, suppressionsByReason] =
     await Promise.all([
       counts(queues.inbox),
       counts(queues.unmatched),
+      counts(queues.maintenance),
       fromDb(context, events.countByStatus(db, "unmatched")),
       fromDb(context, ops.notificationsByState(db)),
       fromDb(context, ops.refusedSends(db)),
@@ -33,7 +34,7 @@ export async function collectStats(context: Context): Promise<Stats> {
     ]);
   return {
     queuePrefix: context.env.QUEUE_PREFIX,
-    queues: { inbox, unmatched },
+    queues: { inbox, unmatched, maintenance },
     unmatchedEvents,
     notificationsByState,
     refusedSends,
