@@ -79,6 +79,9 @@ describe("replay-unmatched, stats, rebuild", () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/unmatched\s+waiting 0 {2}active 0 {2}delayed 2/);
     expect(text.stdout).toMatch(/unmatched events {2}3/);
+    // The maintenance queue holds the next scheduled PII scrub (ENGAGEMENT_PII_DAYS): one delayed job.
+    expect(stats.queues.maintenance).toMatchObject({ delayed: 1, failed: 0 });
+    expect(text.stdout).toMatch(/maintenance\s+waiting \d+ {2}active \d+ {2}delayed 1/);
   });
 
   it("a notification now carries one id (recorded behind the API's back) → replay-unmatched --email-id applies its 2 events at once", async () => {

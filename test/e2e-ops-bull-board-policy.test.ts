@@ -139,7 +139,9 @@ function forbiddenWrites(): { method: string; path: string; body: unknown; label
   const out: { method: string; path: string; body: unknown; label: string }[] = [];
   for (const { method, route } of BULL_BOARD_API_ROUTES) {
     if (method === "get") continue;
-    const queues: QueueName[] = route.includes(":queueName") ? [QUEUE_NAMES.inbox, QUEUE_NAMES.unmatched] : ["inbox"];
+    const queues: QueueName[] = route.includes(":queueName")
+      ? [QUEUE_NAMES.inbox, QUEUE_NAMES.unmatched, QUEUE_NAMES.maintenance]
+      : ["inbox"];
     for (const queue of queues) {
       const statuses = route.includes(":queueStatus") ? ["wait", "completed", "failed", "delayed"] : [""];
       for (const status of statuses) {
@@ -291,7 +293,9 @@ describe("what Bull Board shows", () => {
     expect(inbox?.description).toMatch(/Retry runs a failed job again/);
     expect(unmatched?.description).toMatch(/Promote tries one now/);
     expect(unmatched?.description).toMatch(/Retry runs a failed one again/);
-    for (const queue of [inbox, unmatched]) {
+    const maintenance = queues.find((queue) => queue.name === "maintenance");
+    expect(maintenance?.description).toMatch(/ENGAGEMENT_PII_DAYS/);
+    for (const queue of [inbox, unmatched, maintenance]) {
       expect(queue).toMatchObject({ allowRetries: true, allowCompletedRetries: false });
     }
   });

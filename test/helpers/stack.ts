@@ -118,6 +118,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
       if (redis.status === "ready") {
         await queues.inbox.obliterate({ force: true });
         await queues.unmatched.obliterate({ force: true });
+        await queues.maintenance.obliterate({ force: true });
       }
       await queues.close();
       redis.disconnect();

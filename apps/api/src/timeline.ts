@@ -1,5 +1,6 @@
 // A notification's timeline, built once for every reader: /v1 serializes it to JSON, the support
-// pages render it as HTML. Its applied events, folded in event time, each with the state after it.
+// pages render it as HTML. Its applied events, folded in event time, each with the state after it:
+// every delivery event, and one page of its opens and clicks (a notification may have thousands).
 import { type Db, engagement, events, type Notification, type Suppression, suppressions } from "@mailstate/db";
 import { parseResendEvent, type ResendEvent, recipientsOf, safeParseResendEvent } from "@mailstate/resend-events";
 import { type DeliveryState, type EventClass, normalizeEmail, timeline } from "@mailstate/state-machine";
@@ -45,21 +46,80 @@ export interface NotificationTimeline {
   notification: Notification;
   /** The state after the last event, `recorded` when there is none. */
   state: DeliveryState;
+  /** Every delivery event and this page of opens and clicks, in event time. */
   items: TimelineItem[];
+  /** Opens and clicks in all (the notification's counters), of which `items` holds one page. */
+  engagementTotal: number;
+  /** Where the next page of opens and clicks starts; null on the last page. */
+  nextEngagementCursor: string | null;
   /** The active suppressions among the notification's recipients. */
   suppressions: Suppression[];
   /** Events logged as invalid (`mailstate reprocess --status invalid` applies them once they parse). */
   invalid: InvalidItem[];
 }
 
-export async function loadTimeline(db: Db, notification: Notification): Promise<NotificationTimeline> {
-  const [logged, engagementRows, suppressed, invalidRows] = await Promise.all([
-    events.listForNotification(db, notification.id),
-    engagement.listForNotification(db, notification.id),
+export const DEFAULT_ENGAGEMENT_PAGE = 100;
+export const MAX_ENGAGEMENT_PAGE = 1_000;
+
+/** Where a page of opens and clicks ends: the last one's log time and svix-id. */
+export interface EngagementCursor {
+  occurredAt: Date;
+  svixId: string;
+}
+
+/** Opaque to clients: base64url of JSON, so a svix-id may hold any character. */
+export function encodeEngagementCursor({ occurredAt, svixId }: EngagementCursor): string {
+  return Buffer.from(JSON.stringify([occurredAt.toISOString(), svixId])).toString("base64url");
+}
+
+export function decodeEngagementCursor(cursor: string): EngagementCursor | null {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (!Array.isArray(value) || value.length !== 2) return null;
+    const [at, svixId] = value;
+    if (typeof at !== "string" || typeof svixId !== "string" || svixId === "") return null;
+    const occurredAt = new Date(at);
+    return Number.isNaN(occurredAt.getTime()) || occurredAt.toISOString() !== at ? null : { occurredAt, svixId };
+  } catch {
+    return null;
+  }
+}
+
+export interface EngagementPage {
+  /** Opens and clicks per page, 1 to MAX_ENGAGEMENT_PAGE. */
+  limit: number;
+  /** The previous page's nextEngagementCursor; absent for the first page. */
+  after?: EngagementCursor;
+}
+
+/**
+ * Every delivery event of the notification and one page of its opens and clicks, folded together:
+ * opens and clicks never move the state, so the state at each of them is the state after the
+ * delivery events before it, whichever page it is on. Pages follow the log's (occurredAt to the
+ * millisecond, svixId) order; within a page, items are in the fold's order (to the microsecond).
+ */
+export async function loadTimeline(
+  db: Db,
+  notification: Notification,
+  page: EngagementPage = { limit: DEFAULT_ENGAGEMENT_PAGE },
+): Promise<NotificationTimeline> {
+  const [delivery, engagementPage, suppressed, invalidRows] = await Promise.all([
+    events.listDeliveryForNotification(db, notification.id),
+    events.listEngagementPage(db, notification.id, { after: page.after, limit: page.limit + 1 }),
     suppressions.findMany(db, notification.recipients),
     events.listInvalidFor(db, { notificationId: notification.id, emailId: notification.resendEmailId }),
   ]);
-  const applied = logged.filter((event) => event.status === "applied");
+  const engagementLogged = engagementPage.slice(0, page.limit);
+  const last = engagementLogged.at(-1);
+  const nextEngagementCursor =
+    engagementPage.length > page.limit && last
+      ? encodeEngagementCursor({ occurredAt: last.occurredAt, svixId: last.svixId })
+      : null;
+  const engagementRows = await engagement.listForEvents(
+    db,
+    engagementLogged.map((event) => event.svixId),
+  );
+  const applied = [...delivery, ...engagementLogged];
   const logRows = new Map(applied.map((event) => [event.svixId, event]));
   // Applied rows passed this parse in the worker; the fold re-orders them by their own time.
   const entries = timeline(applied.map((event) => ({ svixId: event.svixId, event: parseResendEvent(event.payload) })));
@@ -90,7 +150,15 @@ export async function loadTimeline(db: Db, notification: Notification): Promise<
       problem: schemaProblem(row.payload),
     }),
   );
-  return { notification, state: items.at(-1)?.stateAfter ?? "recorded", items, suppressions: suppressed, invalid };
+  return {
+    notification,
+    state: items.at(-1)?.stateAfter ?? "recorded",
+    items,
+    engagementTotal: notification.openCount + notification.clickCount,
+    nextEngagementCursor,
+    suppressions: suppressed,
+    invalid,
+  };
 }
 
 /** Why the schema rejects a logged payload, as the worker logged it (it may parse now, after an upgrade). */
@@ -100,7 +168,7 @@ function schemaProblem(payload: unknown): string {
   return parsed.error.issues.map((issue) => `${issue.path.join(".") || "(event)"}: ${issue.message}`).join("; ");
 }
 
-type EngagementRow = Awaited<ReturnType<typeof engagement.listForNotification>>[number];
+type EngagementRow = Awaited<ReturnType<typeof engagement.listForEvents>>[number];
 
 /** The logged engagement row when the worker has written it, else what the event itself says. */
 function engagementOf(event: ResendEvent, row: EngagementRow | undefined): EngagementDetail {

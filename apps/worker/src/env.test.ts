@@ -8,6 +8,7 @@ describe("worker env", () => {
       WORKER_CONCURRENCY: 128,
       SOFT_BOUNCE_THRESHOLD: 3,
       QUEUE_PREFIX: "{mailstate}",
+      ENGAGEMENT_PII_DAYS: 30,
     });
   });
 
@@ -26,5 +27,12 @@ describe("worker env", () => {
     const run = () => loadWorkerEnv({ WORKER_BATCH_SIZE: "1e2", WORKER_CONCURRENCY: "0x80" });
     expect(run).toThrow(/WORKER_BATCH_SIZE: must be a whole number from 1 to 1000, in plain decimal digits/);
     expect(run).toThrow(/WORKER_CONCURRENCY: must be a whole number from 1 to 1000/);
+  });
+
+  it("input: ENGAGEMENT_PII_DAYS=abc, 3651, 0 or -1 → EnvError naming ENGAGEMENT_PII_DAYS; 7 → 7", () => {
+    for (const value of ["abc", "3651", "0", "-1"]) {
+      expect(() => loadWorkerEnv({ ENGAGEMENT_PII_DAYS: value })).toThrow(/ENGAGEMENT_PII_DAYS:/);
+    }
+    expect(loadWorkerEnv({ ENGAGEMENT_PII_DAYS: "7" }).ENGAGEMENT_PII_DAYS).toBe(7);
   });
 });

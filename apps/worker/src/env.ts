@@ -23,6 +23,8 @@ export const workerEnvSchema = z.object({
     .default(true),
   /** Parked email ids (jobs in the unmatched queue) past which new ones are only logged in PostgreSQL. */
   PARK_MAX_EMAILS: integer(0, 10_000_000).default(100_000),
+  /** Days that opens and clicks keep their IP address and user agent (engagement log and raw payload). */
+  ENGAGEMENT_PII_DAYS: integer(1, 3_650).default(30),
 });
 
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;

@@ -7,11 +7,13 @@ import { permanentDataErrorCode, reconcileStore, type SqlPool } from "@mailstate
 import { JOBS, type JobName, type JobPayload } from "@mailstate/queue";
 import { type Job, UnrecoverableError } from "bullmq";
 import { recordDeadLetter } from "./dead-letters.ts";
+import type { Maintenance } from "./maintenance.ts";
 import type { Reconciler } from "./reconcile/reconciler.ts";
 
 export interface HandlerDeps {
   sql: SqlPool;
   reconciler: Reconciler;
+  maintenance: Maintenance;
 }
 
 type Handler<N extends JobName> = (payload: JobPayload<N>, deps: HandlerDeps, job: Job) => Promise<unknown>;
@@ -47,6 +49,8 @@ const handlers: { [N in JobName]: Handler<N> } = {
     if (await reconcileStore.hasUnmatched(sql, emailId)) throw new StillUnmatchedError(emailId);
     return { applied: applied.length };
   },
+
+  "maintenance.scrub-engagement-pii": async (_payload, { maintenance }) => maintenance.scrubEngagementPii(),
 };
 
 function isJobName(name: string): name is JobName {

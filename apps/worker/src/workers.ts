@@ -1,12 +1,13 @@
 // One BullMQ worker per queue, each dispatching by job name to the handlers of the catalog.
 import type { Db, SqlPool } from "@mailstate/db";
-import { backoffStrategy, createQueues, QUEUE_NAMES, type Queues, RETENTION } from "@mailstate/queue";
+import { backoffStrategy, createQueues, QUEUE_NAMES, type Queues, RETENTION, upsertSchedules } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { deadLetterFailedJob, sweepFailedInbox } from "./dead-letters.ts";
 import type { WorkerEnv } from "./env.ts";
 import { createProcessor } from "./handlers.ts";
+import { createMaintenance } from "./maintenance.ts";
 import { createReconciler } from "./reconcile/reconciler.ts";
 
 export interface WorkerDeps {
@@ -20,6 +21,7 @@ export interface WorkerDeps {
     | "WORKER_BATCH_WAIT_MS"
     | "PARK_UNTAGGED"
     | "PARK_MAX_EMAILS"
+    | "ENGAGEMENT_PII_DAYS"
   >;
   db: Db;
   sql: SqlPool;
@@ -30,6 +32,8 @@ export interface WorkerDeps {
 export interface RunningWorkers {
   inbox: Worker;
   unmatched: Worker;
+  /** Scheduled housekeeping (the PII scrub), one job at a time. */
+  maintenance: Worker;
   queues: Queues;
   /** Finish the jobs in hand, then stop. */
   close(): Promise<void>;
@@ -48,7 +52,8 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     parking: { parkUntagged: env.PARK_UNTAGGED, maxParkedEmails: env.PARK_MAX_EMAILS },
     batch: { maxSize: env.WORKER_BATCH_SIZE, maxWaitMs: env.WORKER_BATCH_WAIT_MS },
   });
-  const processor = createProcessor({ sql, reconciler });
+  const maintenanceJobs = createMaintenance({ sql, piiDays: env.ENGAGEMENT_PII_DAYS, logger });
+  const processor = createProcessor({ sql, reconciler, maintenance: maintenanceJobs });
   const options = {
     connection: redis,
     prefix: env.QUEUE_PREFIX,
@@ -66,6 +71,13 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     ...RETENTION.unmatched,
     concurrency: 4,
   });
+  // A scrub may run for minutes: a longer lock than the inbox's, so a busy run is not taken as stalled.
+  const maintenance = new Worker(QUEUE_NAMES.maintenance, processor, {
+    ...options,
+    ...RETENTION.maintenance,
+    concurrency: 1,
+    lockDuration: Math.max(env.WORKER_LOCK_DURATION_MS, 60_000),
+  });
   inbox.on("failed", (job, error) => {
     const final = job && (job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === "UnrecoverableError");
     if (!job || !final) return;
@@ -79,7 +91,7 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     );
   const sweep = setInterval(sweepNow, DEAD_LETTER_SWEEP_MS);
   sweep.unref();
-  for (const worker of [inbox, unmatched]) {
+  for (const worker of [inbox, unmatched, maintenance]) {
     worker.on("failed", (job, error) => {
       const final = job && job.attemptsMade >= (job.opts.attempts ?? 1);
       const level = error.name === "StillUnmatchedError" && !final ? "debug" : "warn";
@@ -90,15 +102,17 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     });
     worker.on("error", (error) => logger.warn({ queue: worker.name, err: error.message }, "worker error"));
   }
-  await Promise.all([inbox.waitUntilReady(), unmatched.waitUntilReady()]);
+  await Promise.all([inbox.waitUntilReady(), unmatched.waitUntilReady(), maintenance.waitUntilReady()]);
+  await upsertSchedules(queues);
   void sweepNow();
   return {
     inbox,
     unmatched,
+    maintenance,
     queues,
     async close() {
       clearInterval(sweep);
-      await Promise.all([inbox.close(), unmatched.close()]);
+      await Promise.all([inbox.close(), unmatched.close(), maintenance.close()]);
       await queues.close();
     },
   };

@@ -80,6 +80,7 @@ export async function createHarness(label: string, { softBounceThreshold = 3 } =
       }
       await queues.inbox.obliterate({ force: true });
       await queues.unmatched.obliterate({ force: true });
+      await queues.maintenance.obliterate({ force: true });
       await queues.close();
       producer.disconnect();
       await db.$disconnect();

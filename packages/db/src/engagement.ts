@@ -19,6 +19,11 @@ export const engagement = {
     return inserted.count === 1;
   },
 
+  /** The engagement rows of these events (svix-ids), for a page of a timeline. */
+  listForEvents(db: DbClient, svixIds: string[]) {
+    return db.engagementEvent.findMany({ where: { svixId: { in: svixIds } } });
+  },
+
   listForNotification(db: DbClient, notificationId: string) {
     return db.engagementEvent.findMany({
       where: { notificationId },

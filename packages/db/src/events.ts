@@ -13,6 +13,9 @@ export interface NewEvent {
   status: EventStatus;
 }
 
+/** The event types of the engagement log: they never move delivery state. */
+export const ENGAGEMENT_TYPES = ["email.opened", "email.clicked"] as const;
+
 export const events = {
   /** Insert unless the svix-id is already logged. True when this call added the row. */
   async append(db: DbClient, event: NewEvent): Promise<boolean> {
@@ -45,6 +48,46 @@ export const events = {
       select: { svixId: true, type: true, occurredAt: true, receivedAt: true, payload: true },
       orderBy: [{ occurredAt: "asc" }, { svixId: "asc" }],
       take: 100,
+    });
+  },
+
+  /**
+   * The applied events of a notification that can move its state (everything but opens and
+   * clicks), in log order: few, however many opens it has (the partial index
+   * delivery_events_applied_delivery_idx holds exactly these rows).
+   */
+  listDeliveryForNotification(db: DbClient, notificationId: string) {
+    return db.deliveryEvent.findMany({
+      where: { notificationId, status: "applied", type: { notIn: [...ENGAGEMENT_TYPES] } },
+      orderBy: [{ occurredAt: "asc" }, { svixId: "asc" }],
+    });
+  },
+
+  /**
+   * One page of a notification's applied opens and clicks, in (occurredAt, svixId) order, after
+   * `after` (the last of the previous page). Answers up to `limit` rows.
+   */
+  listEngagementPage(
+    db: DbClient,
+    notificationId: string,
+    { after, limit }: { after?: { occurredAt: Date; svixId: string }; limit: number },
+  ) {
+    return db.deliveryEvent.findMany({
+      where: {
+        notificationId,
+        status: "applied",
+        type: { in: [...ENGAGEMENT_TYPES] },
+        ...(after
+          ? {
+              OR: [
+                { occurredAt: { gt: after.occurredAt } },
+                { occurredAt: after.occurredAt, svixId: { gt: after.svixId } },
+              ],
+            }
+          : {}),
+      },
+      orderBy: [{ occurredAt: "asc" }, { svixId: "asc" }],
+      take: limit,
     });
   },
 

@@ -19,7 +19,7 @@ export {
 } from "./dead-letters.ts";
 export { engagement, type NewEngagement } from "./engagement.ts";
 export { isDatabaseUnavailable, permanentDataErrorCode } from "./errors.ts";
-export { events, type NewEvent } from "./events.ts";
+export { ENGAGEMENT_TYPES, events, type NewEvent } from "./events.ts";
 export {
   type NewNotification,
   type NotificationFilter,
@@ -33,6 +33,7 @@ export {
 export { ops } from "./ops.ts";
 export {
   createSqlPool,
+  type EngagementCounters,
   type EngagementRow,
   type EventRow,
   reconcileStore,
@@ -42,5 +43,6 @@ export {
   type StoredEvent,
   withSqlTransaction,
 } from "./reconcile-store.ts";
+export { type ScrubReport, scrubEngagementPii } from "./retention.ts";
 export { support } from "./support.ts";
 export { type NewSuppression, softBounces, suppressions } from "./suppressions.ts";

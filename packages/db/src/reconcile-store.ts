@@ -118,6 +118,17 @@ const ADDRESS_GATE_SPACE = 0x6d74;
 /** Address locks one transaction takes at most; PostgreSQL's default budget is 64 per connection. */
 const MAX_ADDRESS_LOCKS = 48;
 
+/** Word for word the predicate of the partial index delivery_events_applied_delivery_idx, so the planner uses it. */
+const NOT_ENGAGEMENT = "type NOT IN ('email.opened', 'email.clicked')";
+
+/** A notification's stored engagement counters: the part of its projection the worker adds up. */
+export interface EngagementCounters {
+  openCount: number;
+  clickCount: number;
+  firstOpenedAt: Date | null;
+  firstClickedAt: Date | null;
+}
+
 export const reconcileStore = {
   /** Lock the notifications carrying these email ids, in id order (no deadlocks between batches). */
   async lockNotifications(client: SqlClient, emailIds: string[]): Promise<Map<string, string>> {
@@ -199,8 +210,10 @@ export const reconcileStore = {
   /**
    * One round trip for the heart of a batch: append the events (a logged svix-id is left as it
    * is), flip the parked events of these email ids to applied on their notification, and list the
-   * events these notifications had applied before this statement. All three read one snapshot, so
-   * the lists never overlap.
+   * delivery events these notifications had applied before this statement. All three read one
+   * snapshot, so the lists never overlap. `applied` leaves out opens and clicks: they never move
+   * the state, and a notification may have thousands (its counters are added up incrementally,
+   * see engagementCountersOf); the partial index delivery_events_applied_delivery_idx serves it.
    */
   async appendAndAdopt(
     client: SqlClient,
@@ -223,7 +236,7 @@ export const reconcileStore = {
          RETURNING e.svix_id, e.payload, n.id AS notification_id
        ), applied AS (
          SELECT svix_id, notification_id FROM delivery_events
-          WHERE notification_id = ANY($3::uuid[]) AND status = 'applied'
+          WHERE notification_id = ANY($3::uuid[]) AND status = 'applied' AND ${NOT_ENGAGEMENT}
        )
        SELECT 'inserted' AS kind, svix_id, NULL::jsonb AS payload, NULL AS notification_id FROM inserted
        UNION ALL SELECT 'adopted', svix_id, payload, notification_id::text FROM adopted
@@ -284,6 +297,22 @@ export const reconcileStore = {
       [notificationIds],
     );
     return rows.map((row) => ({ svixId: row.svix_id, notificationId: row.notification_id }));
+  },
+
+  /**
+   * The stored engagement counters of these notifications. Read them under the row lock the
+   * transaction holds (lockNotifications): each event flips to applied once, under that lock, so
+   * the stored counters plus this transaction's newly applied opens and clicks are exact.
+   */
+  async engagementCountersOf(client: SqlClient, notificationIds: string[]): Promise<Map<string, EngagementCounters>> {
+    if (notificationIds.length === 0) return new Map();
+    const { rows } = await client.query<EngagementCounters & { id: string }>(
+      `SELECT id::text AS id, open_count AS "openCount", click_count AS "clickCount",
+              first_opened_at AS "firstOpenedAt", first_clicked_at AS "firstClickedAt"
+         FROM notifications WHERE id = ANY($1::uuid[])`,
+      [notificationIds],
+    );
+    return new Map(rows.map(({ id, ...counters }) => [id, counters]));
   },
 
   async payloadsOf(client: SqlClient | SqlPool, svixIds: string[]): Promise<Map<string, unknown>> {

@@ -2,7 +2,7 @@
 import type { JobsOptions, WorkerOptions } from "bullmq";
 import { z } from "zod";
 
-export const QUEUE_NAMES = { inbox: "inbox", unmatched: "unmatched" } as const;
+export const QUEUE_NAMES = { inbox: "inbox", unmatched: "unmatched", maintenance: "maintenance" } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
 /** Hash-tagged so every key of every queue lands in one Redis Cluster slot. */
@@ -63,6 +63,9 @@ export const replayEmailPayload = z.object({
   emailId: z.string().min(1),
 });
 
+/** Drop IP and user agent from opens and clicks older than ENGAGEMENT_PII_DAYS (the worker knows the days). */
+export const scrubEngagementPiiPayload = z.object({});
+
 export const JOBS = {
   "inbox.reconcile": {
     queue: QUEUE_NAMES.inbox,
@@ -93,6 +96,15 @@ export const JOBS = {
       delay: 60 * SECOND,
     },
   },
+  "maintenance.scrub-engagement-pii": {
+    queue: QUEUE_NAMES.maintenance,
+    payload: scrubEngagementPiiPayload,
+    options: {
+      // Each run does the whole job; a failed one is retried a few times, then the next hour's runs.
+      attempts: 3,
+      backoff: { type: "exponential", delay: 60 * SECOND },
+    },
+  },
 } as const satisfies Record<string, { queue: QueueName; payload: z.ZodType; options: JobsOptions }>;
 
 /**
@@ -115,7 +127,19 @@ export const RETENTION = {
     // recording their email id or `mailstate replay-unmatched` still applies them.
     removeOnFail: { age: (30 * DAY) / SECOND },
   },
+  maintenance: {
+    removeOnComplete: { age: (7 * DAY) / SECOND, count: 200 },
+    removeOnFail: { age: (30 * DAY) / SECOND },
+  },
 } as const satisfies Record<QueueName, Pick<WorkerOptions, "removeOnComplete" | "removeOnFail">>;
+
+/**
+ * Jobs that run on a schedule: one BullMQ job scheduler each, upserted by every worker at start
+ * (the same id, so one schedule however many workers), which adds the next run once one starts.
+ */
+export const JOB_SCHEDULES = {
+  "maintenance.scrub-engagement-pii": { every: HOUR },
+} as const satisfies Partial<Record<JobName, { every: number }>>;
 
 export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]["payload"]>;

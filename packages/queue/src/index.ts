@@ -4,6 +4,7 @@ export {
   DEFAULT_QUEUE_PREFIX,
   type InboxEventPayload,
   inboxEventPayload,
+  JOB_SCHEDULES,
   JOBS,
   type JobName,
   type JobPayload,
@@ -12,7 +13,8 @@ export {
   type QueueName,
   RETENTION,
   replayEmailPayload,
+  scrubEngagementPiiPayload,
   unmatchedEventPayload,
 } from "./catalog.ts";
-export { addJob, addJobs, createQueues, type Queues, queueFor } from "./queues.ts";
+export { addJob, addJobs, createQueues, type Queues, queueFor, upsertSchedules } from "./queues.ts";
 export { createRedis, pingRedis, type RedisRole } from "./redis.ts";

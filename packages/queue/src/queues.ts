@@ -1,7 +1,15 @@
 // Typed producers over the catalog: the only way jobs are added.
 import { Queue, type QueueOptions } from "bullmq";
 import type { Redis } from "ioredis";
-import { JOBS, type JobName, type JobPayload, jobIdFor, QUEUE_NAMES, type QueueName } from "./catalog.ts";
+import {
+  JOB_SCHEDULES,
+  JOBS,
+  type JobName,
+  type JobPayload,
+  jobIdFor,
+  QUEUE_NAMES,
+  type QueueName,
+} from "./catalog.ts";
 
 /** Entries each queue's event stream keeps (approximately: Redis trims it in whole blocks). */
 export const EVENT_STREAM_LENGTH = 500;
@@ -9,6 +17,8 @@ export const EVENT_STREAM_LENGTH = 500;
 export interface Queues {
   inbox: Queue;
   unmatched: Queue;
+  /** Scheduled housekeeping (JOB_SCHEDULES), one job at a time. */
+  maintenance: Queue;
   close(): Promise<void>;
 }
 
@@ -29,17 +39,31 @@ export function createQueues(connection: Redis, prefix: string, extra: Partial<Q
     });
   const inbox = make(QUEUE_NAMES.inbox);
   const unmatched = make(QUEUE_NAMES.unmatched);
+  const maintenance = make(QUEUE_NAMES.maintenance);
   return {
     inbox,
     unmatched,
+    maintenance,
     async close() {
-      await Promise.all([inbox.close(), unmatched.close()]);
+      await Promise.all([inbox.close(), unmatched.close(), maintenance.close()]);
     },
   };
 }
 
 export function queueFor(queues: Queues, name: JobName): Queue {
-  return JOBS[name].queue === QUEUE_NAMES.inbox ? queues.inbox : queues.unmatched;
+  return queues[JOBS[name].queue];
+}
+
+/** Upsert the job scheduler of every scheduled job: idempotent, so every worker does it at start. */
+export async function upsertSchedules(queues: Queues): Promise<void> {
+  for (const [name, repeat] of Object.entries(JOB_SCHEDULES) as [keyof typeof JOB_SCHEDULES, { every: number }][]) {
+    const { payload, options } = JOBS[name];
+    await queueFor(queues, name).upsertJobScheduler(name, repeat, {
+      name,
+      data: payload.parse({}),
+      opts: options,
+    });
+  }
 }
 
 /** Add a job by catalog name, validated against its payload schema, with its retry options. */

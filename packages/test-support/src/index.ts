@@ -1,3 +1,4 @@
+export { createRandom, type Random } from "@mailstate/resend-standin";
 export {
   createMigratedDatabaseOn,
   freePort,

@@ -26,14 +26,14 @@ export const ALLOWED_BULL_BOARD_WRITES: readonly AllowedWrite[] = [
   {
     method: "put",
     route: "/api/queues/:queueName/:jobId/retry",
-    queues: [QUEUE_NAMES.inbox, QUEUE_NAMES.unmatched],
+    queues: [QUEUE_NAMES.inbox, QUEUE_NAMES.unmatched, QUEUE_NAMES.maintenance],
     jobState: "failed",
     why: "run a failed job again with the data it already has",
   },
   {
     method: "put",
     route: "/api/queues/:queueName/retry/:queueStatus",
-    queues: [QUEUE_NAMES.inbox, QUEUE_NAMES.unmatched],
+    queues: [QUEUE_NAMES.inbox, QUEUE_NAMES.unmatched, QUEUE_NAMES.maintenance],
     params: { queueStatus: ["failed"] },
     why: "run every failed job again",
   },

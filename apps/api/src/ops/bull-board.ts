@@ -1,4 +1,4 @@
-// Bull Board over the two queues, on the API's own Queue objects (so the same QUEUE_PREFIX), with
+// Bull Board over the three queues, on the API's own Queue objects (so the same QUEUE_PREFIX), with
 // what each queue is for on its page and the writes limited to the allow-list of bull-board-policy.
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
@@ -14,15 +14,19 @@ export const QUEUE_DESCRIPTIONS = {
     "Read-only here: only signed webhooks enter it. Retry runs a failed job again with its own data " +
     "(e.g. after a PostgreSQL outage outlasted its retries); applying an event twice changes nothing.",
   unmatched:
-    "Events whose Resend email id no notification carries yet, retried with backoff for about 34 hours. " +
+    "One job per Resend email id that no notification carries yet (its data: the first event's type, " +
+    "recipient, subject and times, and its support page), retried with backoff for about 34 hours. " +
     "Promote tries one now instead of at its next retry; Retry runs a failed one again (once its send is " +
     "recorded, it applies); Remove drops the job (the event stays in the log, and replay-unmatched re-parks it).",
+  maintenance:
+    "Scheduled upkeep (hourly: dropping the IP address and user agent of opens and clicks older than " +
+    "ENGAGEMENT_PII_DAYS). Read-only here; Retry runs a failed run again.",
 } as const;
 
 /** Retry failed jobs only. (Bull Board's BaseAdapter reads allowCompletedRetries; its options type omits it.) */
 const RETRY_FAILED_ONLY = { allowRetries: true, allowCompletedRetries: false };
 
-export function bullBoardRouter(queues: Pick<Queues, "inbox" | "unmatched">, basePath: string): Router {
+export function bullBoardRouter(queues: Pick<Queues, "inbox" | "unmatched" | "maintenance">, basePath: string): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(basePath);
   createBullBoard({
@@ -31,6 +35,7 @@ export function bullBoardRouter(queues: Pick<Queues, "inbox" | "unmatched">, bas
       // buttons it cannot hide are refused by the guard below instead.
       new BullMQAdapter(queues.inbox, { ...RETRY_FAILED_ONLY, description: QUEUE_DESCRIPTIONS.inbox }),
       new BullMQAdapter(queues.unmatched, { ...RETRY_FAILED_ONLY, description: QUEUE_DESCRIPTIONS.unmatched }),
+      new BullMQAdapter(queues.maintenance, { ...RETRY_FAILED_ONLY, description: QUEUE_DESCRIPTIONS.maintenance }),
     ],
     serverAdapter,
     options: {
@@ -42,7 +47,9 @@ export function bullBoardRouter(queues: Pick<Queues, "inbox" | "unmatched">, bas
     },
   });
   const router = Router();
-  router.use(bullBoardWriteGuard({ inbox: queues.inbox, unmatched: queues.unmatched }));
+  router.use(
+    bullBoardWriteGuard({ inbox: queues.inbox, unmatched: queues.unmatched, maintenance: queues.maintenance }),
+  );
   router.use(serverAdapter.getRouter() as Router);
   return router;
 }

@@ -22,7 +22,7 @@ export interface OpsDeps {
   db: Db;
   /** Where the failed sign-ins are counted. */
   redis: Redis;
-  queues: Pick<Queues, "inbox" | "unmatched">;
+  queues: Pick<Queues, "inbox" | "unmatched" | "maintenance">;
   logger: Logger;
 }
 

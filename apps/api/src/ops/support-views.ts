@@ -403,6 +403,15 @@ ${view.recipients.map(({ email, suppression, softBounces }) => {
 </table>`;
 }
 
+/** Opens and clicks come one page at a time; say so when there are more than the page shows. */
+function engagementNote(view: NotificationView): Html | string {
+  const { items, engagementTotal, nextEngagementCursor, notification } = view.timeline;
+  if (!nextEngagementCursor) return "";
+  const shown = items.filter((item) => item.kind === "engagement").length;
+  return html`<p class="notice">Every delivery event is shown, with the first ${shown} of ${engagementTotal} opens and clicks
+in event time. The rest: <code>GET /v1/notifications/${notification.id}/timeline?engagementCursor=…</code>.</p>`;
+}
+
 export function notificationPage(view: NotificationView): Html {
   const { notification: row, state } = view.timeline;
   const refused = storedSendError(row);
@@ -427,7 +436,7 @@ export function notificationPage(view: NotificationView): Html {
 ${recipientsTable(view)}
 <h2>Timeline</h2>
 <p class="muted">In event time (when Resend says it happened). “Received” is when mailstate logged it.</p>
-${timelineTable(view)}
+${engagementNote(view)}${timelineTable(view)}
 ${invalidSection(view.timeline.invalid)}
 ${deadLettersSection(view.deadLetters)}`;
   return layout(row.subject || "Notification", body);

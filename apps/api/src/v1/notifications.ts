@@ -19,6 +19,7 @@ import {
   sendOutcomeBody,
   type TimelineEntryJson,
   type TimelineJson,
+  timelineQuery,
 } from "./schemas.ts";
 import { notificationJson, suppressionStatuses } from "./serialize.ts";
 import { parseRequest } from "./validate.ts";
@@ -167,7 +168,9 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
 
   router.get("/notifications/:id/timeline", async (req, res) => {
     const { id } = parseRequest(notificationIdParams, req.params, "params");
-    const { notification, state, items, suppressions, invalid } = await loadTimeline(db, await findOr404(id));
+    const query = parseRequest(timelineQuery, req.query, "query");
+    const { notification, state, items, engagementTotal, nextEngagementCursor, suppressions, invalid } =
+      await loadTimeline(db, await findOr404(id), { limit: query.engagementLimit, after: query.engagementCursor });
     const body: TimelineJson = {
       notification: notificationJson(notification),
       state,
@@ -187,6 +190,8 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
           detail: item.detail,
         }),
       ),
+      engagementTotal,
+      nextEngagementCursor,
       recipients: suppressionStatuses(notification.recipients, suppressions),
       invalidEvents: invalid.map((item) => ({
         ...item,

@@ -2,7 +2,7 @@
 import { Router } from "express";
 import { z } from "zod";
 import { PROBLEMS, type ProblemCode } from "../http/problems.ts";
-import { components, listNotificationsQuery } from "./schemas.ts";
+import { components, listNotificationsQuery, timelineQuery } from "./schemas.ts";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -174,8 +174,17 @@ export function buildOpenApiDocument(): JsonSchema {
         parameters: [idParameter],
         get: {
           operationId: "getTimeline",
-          summary: "Every event of the notification in order, with the state after each",
-          responses: { "200": answer("The timeline", ref("Timeline")), ...common, ...problems("not_found") },
+          summary:
+            "Every delivery event of the notification and one page of its opens and clicks, in order, with the state after each",
+          parameters: queryParameters(timelineQuery),
+          responses: {
+            "200": answer(
+              "The timeline; pass nextEngagementCursor as engagementCursor for the next page of opens and clicks",
+              ref("Timeline"),
+            ),
+            ...common,
+            ...problems("not_found"),
+          },
         },
       },
       "/v1/suppressions": {

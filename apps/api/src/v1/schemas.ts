@@ -2,6 +2,7 @@
 // OpenAPI document is generated from them (openapi.ts), so the three never drift apart.
 import { DELIVERY_STATES, normalizeEmail } from "@mailstate/state-machine";
 import { z } from "zod";
+import { DEFAULT_ENGAGEMENT_PAGE, decodeEngagementCursor, MAX_ENGAGEMENT_PAGE } from "../timeline.ts";
 
 export const MAX_RECIPIENTS = 50;
 export const MAX_BATCH = 100;
@@ -179,6 +180,26 @@ export const listNotificationsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(DEFAULT_PAGE),
 });
 
+export const timelineQuery = z.object({
+  engagementLimit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_ENGAGEMENT_PAGE)
+    .default(DEFAULT_ENGAGEMENT_PAGE)
+    .meta({ description: "Opens and clicks per page (every delivery event is always in the answer)." }),
+  engagementCursor: z
+    .string()
+    .max(2_048)
+    .transform((cursor, ctx) => {
+      const decoded = decodeEngagementCursor(cursor);
+      if (!decoded) ctx.addIssue({ code: "custom", message: "must be the nextEngagementCursor of a previous answer" });
+      return decoded ?? z.NEVER;
+    })
+    .optional()
+    .meta({ description: "The nextEngagementCursor of the previous answer: its next page of opens and clicks." }),
+});
+
 export const addSuppressionBody = z
   .object({
     email: emailAddress,
@@ -307,7 +328,17 @@ export const timelineSchema = z
   .object({
     notification: notificationSchema,
     state: z.enum(DELIVERY_STATES).meta({ description: "The state after the last event (recorded when none)." }),
-    events: z.array(timelineEntrySchema),
+    events: z.array(timelineEntrySchema).meta({
+      description:
+        "Every delivery event, and one page (engagementLimit) of opens and clicks, in event time, each with the state after it.",
+    }),
+    engagementTotal: z
+      .int()
+      .meta({ description: "Opens and clicks of the notification in all (openCount + clickCount)." }),
+    nextEngagementCursor: z.string().nullable().meta({
+      description:
+        "Pass as engagementCursor for the next page of opens and clicks (the delivery events come again with it); null on the last page.",
+    }),
     recipients: z.array(suppressionStatusSchema),
     invalidEvents: z
       .array(

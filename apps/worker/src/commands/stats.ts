@@ -1,5 +1,6 @@
-// `mailstate stats`: queue depths per state, parked and invalid events in the log, open dead letters,
-// notifications by state (and sends Resend refused), suppressions by reason.
+// `mailstate stats`: queue depths per state (inbox, unmatched, maintenance), parked and invalid
+// events in the log, open dead letters, notifications by state (and sends Resend refused),
+// suppressions by reason.
 import { events, ops } from "@mailstate/db";
 import { type Context, fromDb } from "./context.ts";
 
@@ -7,7 +8,7 @@ const JOB_STATES = ["waiting", "active", "delayed", "prioritized", "waiting-chil
 
 export interface Stats {
   queuePrefix: string;
-  queues: Record<"inbox" | "unmatched", Record<(typeof JOB_STATES)[number], number>>;
+  queues: Record<"inbox" | "unmatched" | "maintenance", Record<(typeof JOB_STATES)[number], number>>;
   unmatchedEvents: number;
   /** Logged events the schema rejected (`reprocess --status invalid`). */
   invalidEvents: number;
@@ -26,19 +27,28 @@ export async function collectStats(context: Context): Promise<Stats> {
     return Object.fromEntries(JOB_STATES.map((state) => [state, raw[state] ?? 0])) as Stats["queues"]["inbox"];
   };
   const db = context.db();
-  const [inbox, unmatched, unmatchedEvents, recovery, notificationsByState, refusedSends, suppressionsByReason] =
-    await Promise.all([
-      counts(queues.inbox),
-      counts(queues.unmatched),
-      fromDb(context, events.countByStatus(db, "unmatched")),
-      fromDb(context, ops.recoveryCounts(db)),
-      fromDb(context, ops.notificationsByState(db)),
-      fromDb(context, ops.refusedSends(db)),
-      fromDb(context, ops.suppressionsByReason(db)),
-    ]);
+  const [
+    inbox,
+    unmatched,
+    maintenance,
+    unmatchedEvents,
+    recovery,
+    notificationsByState,
+    refusedSends,
+    suppressionsByReason,
+  ] = await Promise.all([
+    counts(queues.inbox),
+    counts(queues.unmatched),
+    counts(queues.maintenance),
+    fromDb(context, events.countByStatus(db, "unmatched")),
+    fromDb(context, ops.recoveryCounts(db)),
+    fromDb(context, ops.notificationsByState(db)),
+    fromDb(context, ops.refusedSends(db)),
+    fromDb(context, ops.suppressionsByReason(db)),
+  ]);
   return {
     queuePrefix: context.env.QUEUE_PREFIX,
-    queues: { inbox, unmatched },
+    queues: { inbox, unmatched, maintenance },
     unmatchedEvents,
     ...recovery,
     notificationsByState,

@@ -1,6 +1,7 @@
 // A notification's projection is the fold of its applied events: computed here, for the worker and
-// the rebuild alike.
-import { type Projection, reconcileStore, type SqlClient, type SqlPool } from "@mailstate/db";
+// the rebuild alike. The rebuild folds every event; the worker folds the delivery events only and
+// adds this transaction's opens and clicks to the stored counters, which comes to the same.
+import { type EngagementCounters, type Projection, reconcileStore, type SqlClient, type SqlPool } from "@mailstate/db";
 import { parseResendEvent, type ResendEvent } from "@mailstate/resend-events";
 import { foldEvents, type LoggedEvent } from "@mailstate/state-machine";
 import { ParsedEventCache } from "./event-cache.ts";
@@ -64,4 +65,44 @@ export async function computeProjections(
   cache = new ParsedEventCache(0),
 ): Promise<Map<string, Projection>> {
   return projectRefs(client, notificationIds, await reconcileStore.appliedEventIdsOf(client, notificationIds), cache);
+}
+
+function earlier(a: Date | null, b: Date | null): Date | null {
+  if (a === null || b === null) return a ?? b;
+  return a.getTime() <= b.getTime() ? a : b;
+}
+
+/**
+ * A projection folded from delivery events and newly applied engagement only, completed with the
+ * stored counters. Adding is exact because an event flips to applied once; the first open (click)
+ * is the earlier of the stored one and the new ones, as the fold's event-time order makes it.
+ */
+export function withStoredEngagement(folded: Projection, stored: EngagementCounters | undefined): Projection {
+  if (!stored) return folded;
+  return {
+    ...folded,
+    openCount: stored.openCount + folded.openCount,
+    clickCount: stored.clickCount + folded.clickCount,
+    firstOpenedAt: earlier(stored.firstOpenedAt, folded.firstOpenedAt),
+    firstClickedAt: earlier(stored.firstClickedAt, folded.firstClickedAt),
+  };
+}
+
+/**
+ * The worker's projection of notifications it holds locked: the fold of their delivery events
+ * (`deliveryBefore`, as appendAndAdopt lists them) and of the events applied in this transaction,
+ * with the engagement counters carried over from the stored row. It reads no open or click the
+ * notification had before, so an event costs the same on a notification with 10,000 opens.
+ */
+export async function projectLocked(
+  client: SqlClient,
+  notificationIds: Set<string>,
+  deliveryBefore: AppliedRef[],
+  newlyApplied: AppliedRef[],
+  cache: ParsedEventCache,
+): Promise<Map<string, Projection>> {
+  // One client runs one query at a time: these two go in turn.
+  const folded = await projectRefs(client, notificationIds, [...deliveryBefore, ...newlyApplied], cache);
+  const stored = await reconcileStore.engagementCountersOf(client, [...notificationIds]);
+  return new Map([...folded].map(([id, projection]) => [id, withStoredEngagement(projection, stored.get(id))]));
 }

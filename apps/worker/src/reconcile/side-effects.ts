@@ -9,7 +9,7 @@ import {
   type SuppressionReason,
 } from "@mailstate/state-machine";
 import type { ParsedEventCache } from "./event-cache.ts";
-import { type AppliedRef, projectRefs } from "./project.ts";
+import { type AppliedRef, projectLocked } from "./project.ts";
 
 export interface LoggedEvent {
   svixId: string;
@@ -104,7 +104,8 @@ function engagementRow(applied: AppliedEvent): EngagementRow | null {
 
 /**
  * Record the engagement of newly applied events and re-project every notification they touch.
- * `before` lists the events those notifications had applied before this transaction.
+ * `before` lists the delivery events those notifications had applied before this transaction
+ * (appendAndAdopt leaves out opens and clicks; their counts come from the stored projection).
  */
 export async function applyToNotifications(
   client: SqlClient,
@@ -115,7 +116,7 @@ export async function applyToNotifications(
 ): Promise<void> {
   for (const { svixId, event } of applied) cache.set(svixId, event);
   const touched = new Set(applied.map((row) => row.notificationId));
-  const projections = await projectRefs(client, touched, [...before, ...applied], cache);
+  const projections = await projectLocked(client, touched, before, applied, cache);
   const engagement = applied.map(engagementRow).filter((row): row is EngagementRow => row !== null);
   await reconcileStore.saveChanges(client, { engagement, projections, resetSoftBounces });
 }
