@@ -269,7 +269,9 @@ describe("Bull Board in Chromium", () => {
     expect(text).toMatch(/parkedAt:"20\d\d-\d\d-\d\dT/);
     expect(text).toContain(`supportUrl:"/support?q=${strayEmailId}"`);
     expect(text).toMatch(/Added at\s+\d{1,2}:\d\d:\d\d/);
-    await expect(page.locator("header").innerText()).resolves.toContain("One job per Resend email id that no notification carries yet");
+    await expect(page.locator("header").innerText()).resolves.toContain(
+      "One job per Resend email id that no notification carries yet",
+    );
     await mkdir(join(BOARD_SCREENSHOT, ".."), { recursive: true });
     await page.screenshot({ path: BOARD_SCREENSHOT, fullPage: true });
   });
