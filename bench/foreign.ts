@@ -4,36 +4,21 @@
 // (sent, delivered, opened); Redis is measured once the worker has drained, as the sum of MEMORY
 // USAGE over the run's key prefix (other users of the server do not count) and as INFO used_memory.
 // Env: BENCH_FOREIGN_EMAILS (2000).
-import { randomBytes, randomUUID } from "node:crypto";
-import { createQueues, createRedis } from "@mailstate/queue";
+import { randomUUID } from "node:crypto";
 import { makeEvent } from "@mailstate/resend-events";
-import { createMigratedDatabase, freePort, prefixMemory, type WorkloadEvent } from "@mailstate/test-support";
-import pg from "pg";
-import { BENCH_SECRET, fire, sign } from "./load.ts";
-import { sleep, startProcess, tearDownRun, waitHealthy } from "./processes.ts";
+import { freePort, prefixMemory, type WorkloadEvent } from "@mailstate/test-support";
+import { fire, sign } from "./load.ts";
+import { openBenchRun, sleep, startProcess, tearDownRun, waitHealthy } from "./processes.ts";
 
 const env = process.env;
 const EMAILS = Number(env.BENCH_FOREIGN_EMAILS ?? 2_000);
-const REDIS_URL = env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const TYPES = ["email.sent", "email.delivered", "email.opened"] as const;
 
-const database = `mailstate_bench_foreign_${randomBytes(3).toString("hex")}`;
-const prefix = `{mailstate-bench-foreign-${randomBytes(3).toString("hex")}}`;
-const databaseUrl = await createMigratedDatabase(database);
-const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
-const redis = createRedis(REDIS_URL, "worker");
-const queues = createQueues(redis, prefix);
+const run = await openBenchRun("foreign");
+const { pool, redis, queues, prefix } = run;
 const port = await freePort();
-const common = {
-  DATABASE_URL: databaseUrl,
-  REDIS_URL,
-  QUEUE_PREFIX: prefix,
-  RESEND_WEBHOOK_SECRET: BENCH_SECRET,
-  NODE_ENV: "production",
-  LOG_LEVEL: "warn",
-};
-startProcess("api", { ...common, PORT: String(port), HOST: "127.0.0.1" });
-startProcess("worker", common);
+startProcess("api", { ...run.env, PORT: String(port) });
+startProcess("worker", run.env);
 await waitHealthy(port, "/readyz");
 await sleep(2_000); // the worker's boot
 
@@ -81,4 +66,4 @@ async function phase(name: string, events: WorkloadEvent[], expectLogged: number
 await phase("broadcast", emails("bc", { broadcast_id: "bc_spring_sale" }), EMAILS * 3);
 await phase("untagged", emails("un", {}), EMAILS * 6);
 
-await tearDownRun({ queues, redis, pool, database });
+await tearDownRun(run);

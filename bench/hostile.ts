@@ -4,15 +4,12 @@
 // (answered 414 by the URL cap), and during the same flood with the cap raised above it (so every
 // long URL is routed, answered 401 and logged through the redaction).
 // Env: BENCH_HOSTILE_RATE (300 webhooks/s), BENCH_HOSTILE_SECONDS (8 per phase).
-import { randomBytes } from "node:crypto";
 import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
-import { createQueues, createRedis } from "@mailstate/queue";
-import { createMigratedDatabase, freePort, makeWorkload } from "@mailstate/test-support";
-import pg from "pg";
+import { freePort, makeWorkload } from "@mailstate/test-support";
 import { redactAddresses } from "../apps/api/src/http/redact.ts";
-import { BENCH_SECRET, fire, type LoadResult, sign } from "./load.ts";
-import { sleep, startProcess, tearDownRun, waitHealthy } from "./processes.ts";
+import { fire, type LoadResult, sign } from "./load.ts";
+import { openBenchRun, sleep, startProcess, tearDownRun, waitHealthy } from "./processes.ts";
 
 /** Read once here: these knobs are the run's, not a build input. */
 const env = process.env;
@@ -20,7 +17,6 @@ const RATE = Number(env.BENCH_HOSTILE_RATE ?? 300);
 const SECONDS = Number(env.BENCH_HOSTILE_SECONDS ?? 8);
 const FLOOD_CLIENTS = 8;
 const FLOOD_PATH_BYTES = 15 * 1024;
-const REDIS_URL = env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
 // --- 1: redaction -------------------------------------------------------------------------------
 function medianMs(fn: () => void, runs: number): number {
@@ -79,10 +75,8 @@ function flood(port: number): { stop(): Promise<{ requests: number; statuses: Re
   };
 }
 
-const database = `mailstate_bench_hostile_${randomBytes(3).toString("hex")}`;
-const prefix = `{mailstate-bench-hostile-${randomBytes(3).toString("hex")}}`;
-const databaseUrl = await createMigratedDatabase(database);
-const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+const run = await openBenchRun("hostile");
+const { pool } = run;
 const perPhase = RATE * SECONDS;
 const phases = ["alone", "flood414", "floodLogged"] as const;
 const workloads = Object.fromEntries(
@@ -98,21 +92,13 @@ for (const workload of Object.values(workloads)) {
     [workload.notifications.map((n) => n.emailId)],
   );
 }
-const common = {
-  DATABASE_URL: databaseUrl,
-  REDIS_URL,
-  QUEUE_PREFIX: prefix,
-  RESEND_WEBHOOK_SECRET: BENCH_SECRET,
-  NODE_ENV: "production",
-  HOST: "127.0.0.1",
-  // Production's level: the request logger writes (and redacts) every routed request.
-  LOG_LEVEL: "info",
-};
+// Production's level on the API: the request logger writes (and redacts) every routed request.
+const apiEnv = { ...run.env, LOG_LEVEL: "info" };
 const capped = await freePort();
 const uncapped = await freePort();
-startProcess("api", { ...common, PORT: String(capped) });
-startProcess("api", { ...common, PORT: String(uncapped), MAX_URL_LENGTH: "16384" });
-startProcess("worker", { ...common, LOG_LEVEL: "warn" });
+startProcess("api", { ...apiEnv, PORT: String(capped) });
+startProcess("api", { ...apiEnv, PORT: String(uncapped), MAX_URL_LENGTH: "16384" });
+startProcess("worker", run.env);
 await Promise.all([waitHealthy(capped, "/readyz"), waitHealthy(uncapped, "/readyz")]);
 await sleep(2_000); // the worker's boot
 await fire(capped, sign(makeWorkload({ notifications: 50, eventsPerNotification: 10, label: "warm" }).events), {
@@ -146,5 +132,4 @@ report("webhooks + flood, cap 8192", flood414);
 report("webhooks + flood, cap 16384", floodLogged);
 
 // --- cleanup --------------------------------------------------------------------------------------
-const redis = createRedis(REDIS_URL, "worker");
-await tearDownRun({ queues: createQueues(redis, prefix), redis, pool, database });
+await tearDownRun(run);

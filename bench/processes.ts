@@ -1,9 +1,52 @@
 // The API and the worker as real processes, as `pnpm start` runs them, for the benchmarks.
 import { type ChildProcess, spawn } from "node:child_process";
-import type { Queues } from "@mailstate/queue";
-import { dropDatabase } from "@mailstate/test-support";
+import { randomBytes } from "node:crypto";
+import { createQueues, createRedis, type Queues } from "@mailstate/queue";
+import { createMigratedDatabase, dropDatabase } from "@mailstate/test-support";
 import type { Redis } from "ioredis";
-import type pg from "pg";
+import pg from "pg";
+import { BENCH_SECRET } from "./load.ts";
+
+/** Read once here: the run's knob, not a build input. */
+const env = process.env;
+export const REDIS_URL = env.REDIS_URL ?? "redis://127.0.0.1:6379";
+
+/** What one benchmark runs on: a migrated database and a queue prefix of its own, and the env of its processes. */
+export interface BenchRun {
+  database: string;
+  databaseUrl: string;
+  prefix: string;
+  pool: pg.Pool;
+  redis: Redis;
+  queues: Queues;
+  /** The environment the API and worker processes of this run start with, as production runs them. */
+  env: Record<string, string>;
+}
+
+export async function openBenchRun(label: string, { poolSize = 2 } = {}): Promise<BenchRun> {
+  const suffix = randomBytes(3).toString("hex");
+  const database = `mailstate_bench_${label}_${suffix}`;
+  const prefix = `{mailstate-bench-${label}-${suffix}}`;
+  const databaseUrl = await createMigratedDatabase(database);
+  const redis = createRedis(REDIS_URL, "worker");
+  return {
+    database,
+    databaseUrl,
+    prefix,
+    pool: new pg.Pool({ connectionString: databaseUrl, max: poolSize }),
+    redis,
+    queues: createQueues(redis, prefix),
+    env: {
+      DATABASE_URL: databaseUrl,
+      REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      RESEND_WEBHOOK_SECRET: BENCH_SECRET,
+      NODE_ENV: "production",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "warn",
+    },
+  };
+}
 
 const children: ChildProcess[] = [];
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -45,12 +88,7 @@ export async function stopProcesses(): Promise<void> {
 }
 
 /** The end of a benchmark run: its processes stopped, its queues, connections and database gone. */
-export async function tearDownRun(run: {
-  queues: Queues;
-  redis: Redis;
-  pool: pg.Pool;
-  database: string;
-}): Promise<never> {
+export async function tearDownRun(run: Pick<BenchRun, "queues" | "redis" | "pool" | "database">): Promise<never> {
   // Stopped first: a worker finishing its jobs in hand would recreate keys after the obliterate.
   await stopProcesses();
   await run.queues.inbox.obliterate({ force: true }).catch(() => {});

@@ -3,20 +3,13 @@
 // healthy, with PostgreSQL slow and with it down. Writes BENCHMARKS.md.
 // Env: BENCH_E2E_RATE (500), BENCH_E2E_SECONDS (18), BENCH_SKIP_SUBBENCH=1 (skip the two spawned ones).
 import { type ChildProcess, fork, spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import os from "node:os";
-import { createQueues, createRedis } from "@mailstate/queue";
-import {
-  createMigratedDatabase,
-  dropDatabase,
-  freePort,
-  makeWorkload,
-  type WorkloadEvent,
-} from "@mailstate/test-support";
+import { createQueues } from "@mailstate/queue";
+import { dropDatabase, freePort, makeWorkload, type WorkloadEvent } from "@mailstate/test-support";
 import pg from "pg";
 import { BENCH_SECRET, fire, type LoadResult, percentile, sign } from "./load.ts";
-import { sleep, startProcess, stopProcesses, waitHealthy } from "./processes.ts";
+import { openBenchRun, sleep, startProcess, stopProcesses, waitHealthy } from "./processes.ts";
 
 /** Read once here: these knobs are the run's, not a build input. */
 const env = process.env;
@@ -26,7 +19,6 @@ const E2E_SECONDS = Number(env.BENCH_E2E_SECONDS ?? 18);
 const COMPARE_REQUESTS = 5_000;
 const FAULT_REQUESTS = 2_000;
 const FAULT_RATE = 500;
-const REDIS_URL = env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const WORKER_ARGS = ["--events", "20000", "--notifications", "2000", "--rate", "1000", "--seconds", "10"];
 const syncServers: ChildProcess[] = [];
 
@@ -125,12 +117,8 @@ const steadyWorker = line(workerOut, "steady:");
 
 // --- 3: end to end, and the synchronous design beside it --------------------------------------------
 console.log("\n== end to end and the synchronous design ==");
-const database = `mailstate_bench_e2e_${randomBytes(3).toString("hex")}`;
-const prefix = `{mailstate-bench-e2e-${randomBytes(3).toString("hex")}}`;
-const databaseUrl = await createMigratedDatabase(database);
-const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
-const redis = createRedis(REDIS_URL, "worker");
-const queues = createQueues(redis, prefix);
+const e2e = await openBenchRun("e2e", { poolSize: 4 });
+const { database, databaseUrl, prefix, pool, redis, queues } = e2e;
 
 const steadyCount = E2E_RATE * E2E_SECONDS;
 const workloads = {
@@ -153,15 +141,9 @@ machine.postgres = pgVersion.rows[0]?.server_version ?? "";
 machine.redis = (/redis_version:(\S+)/.exec(await redis.info("server"))?.[1] ?? "").trim();
 
 const apiPort = await freePort();
-const commonEnv = {
-  DATABASE_URL: databaseUrl,
-  REDIS_URL,
-  QUEUE_PREFIX: prefix,
-  RESEND_WEBHOOK_SECRET: BENCH_SECRET,
-  NODE_ENV: "production",
-};
-startProcess("api", { ...commonEnv, PORT: String(apiPort), HOST: "127.0.0.1", LOG_LEVEL: "warn" });
-const worker = startProcess("worker", { ...commonEnv, LOG_LEVEL: "warn" });
+const commonEnv = e2e.env;
+startProcess("api", { ...commonEnv, PORT: String(apiPort) });
+const worker = startProcess("worker", commonEnv);
 await waitHealthy(apiPort);
 await sleep(2_000); // the worker's boot
 const logged = async () => Number((await pool.query("SELECT count(*) FROM delivery_events")).rows[0]?.count ?? 0);
