@@ -37,6 +37,7 @@ export {
   DEFAULT_SOFT_BOUNCE_THRESHOLD,
   DEFAULT_SUPPRESSION_POLICY,
   normalizeEmail,
+  type PolicySuppressionReason,
   planSuppressions,
   reachesSoftBounceThreshold,
   SUPPRESSION_REASONS,
