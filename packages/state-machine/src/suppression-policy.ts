@@ -32,7 +32,9 @@ export interface SuppressionPlan {
 
 /**
  * The key addresses are stored and compared under: trimmed, lower-cased, and
- * the bare address when written `Name <address>`.
+ * the bare address when written `Name <address>` (the last `<…>`, when the
+ * text ends with it). The one rule: the API, the ops CLI and the Resend
+ * stand-in import it; the SDK keeps a copy that test/sdk-copies.test.ts checks.
  */
 export function normalizeEmail(address: string): string {
   const trimmed = address.trim();

@@ -1,7 +1,7 @@
 // The ops CLI, `pnpm mailstate <command>`: argument parsing, dispatch and exit codes.
 import { parseArgs } from "node:util";
 import { EnvError } from "@mailstate/runtime";
-import { SUPPRESSION_REASONS } from "@mailstate/state-machine";
+import { normalizeEmail, SUPPRESSION_REASONS } from "@mailstate/state-machine";
 import { z } from "zod";
 import { CliError, type Context, createContext, EXIT, type Io, messageOf, parseEnvOrThrow } from "./context.ts";
 import { rebuild } from "./rebuild.ts";
@@ -85,7 +85,7 @@ const COMMANDS: Record<string, Command> = {
     positionals: 1,
     run: (context, _values, [address]) => {
       const email = option(
-        z.string().transform(normalizeAddress).pipe(z.email("must be an email address")),
+        z.string().transform(normalizeEmail).pipe(z.email("must be an email address")),
         address,
         "<email>",
       );
@@ -122,12 +122,6 @@ const GROUPS: Record<string, string> = {
   suppressions: "list or remove",
   "dead-letters": "list or retry",
 };
-
-/** Same rule as the server: `Name <Ada@Example.com>` → `ada@example.com`. */
-function normalizeAddress(address: string): string {
-  const angled = /<([^<>]*)>$/.exec(address.trim());
-  return (angled?.[1] ?? address).trim().toLowerCase();
-}
 
 function option<S extends z.ZodType>(schema: S, value: unknown, name: string): z.output<S> {
   const result = schema.safeParse(value);
