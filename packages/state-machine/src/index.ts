@@ -27,7 +27,6 @@ export {
   DELIVERY_STATES,
   type DeliveryState,
   isTerminalState,
-  movesForward,
   PROGRESS_STATES,
   type ProgressState,
   TERMINAL_STATES,
