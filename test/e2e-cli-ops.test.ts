@@ -4,7 +4,7 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { notifications, ops, suppressions } from "@mailstate/db";
 import { makeEvent } from "@mailstate/resend-events";
-import { testRedisUrl } from "@mailstate/test-support";
+import { databaseUrl, freePort, testRedisUrl } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack } from "./helpers/stack.ts";
 import { newSvixId, signedWebhookHeaders } from "./helpers/webhooks.ts";
@@ -202,5 +202,39 @@ describe.concurrent("bad usage", () => {
     );
     expect(bad.code).toBe(78);
     expect(bad.stderr).toContain("DATABASE_URL: must be a postgresql:// URL");
+  });
+});
+
+describe("PostgreSQL unreachable", () => {
+  function cliOn(database: string, ...args: string[]): Promise<Run> {
+    return new Promise((resolve) =>
+      execFile(
+        process.execPath,
+        ["--import", "tsx", "apps/worker/src/commands/cli.ts", ...args],
+        { env: { ...process.env, DATABASE_URL: database, REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix } },
+        (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+      ),
+    );
+  }
+
+  // `suppressions list` reads through Prisma, `dead-letters list` through node-postgres: both clients.
+  it("no server on the port, or no such database → exit 69 saying PostgreSQL is unreachable, on both clients", async () => {
+    const closed = `postgresql://postgres@127.0.0.1:${await freePort()}/mailstate`;
+    const missing = databaseUrl(`mailstate_missing_${randomUUID().replaceAll("-", "")}`);
+    const runs = await Promise.all(
+      [closed, missing].flatMap((database) => [
+        cliOn(database, "suppressions", "list"),
+        cliOn(database, "dead-letters", "list"),
+      ]),
+    );
+    for (const [i, run] of runs.entries()) {
+      const database = i < 2 ? closed : missing;
+      expect(run.code, run.stderr).toBe(69);
+      expect(run.stdout).toBe("");
+      expect(run.stderr).toContain(`mailstate: PostgreSQL at ${database} is unreachable: `);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(runs[2]?.stderr).toMatch(/does not exist/);
+    expect(runs[3]?.stderr).toMatch(/does not exist/);
   });
 });

@@ -1,4 +1,5 @@
 // The one place a Prisma client is made: the pg driver adapter, no native engine.
+import { withTimeout } from "@mailstate/runtime";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { type Prisma, PrismaClient } from "../generated/client/index.js";
 import { type ConnectionLimits, connectionSettings } from "./connection.ts";
@@ -20,18 +21,10 @@ export function createDb({ databaseUrl, poolSize = 10, ...limits }: DbOptions): 
 
 /** True when PostgreSQL answers a trivial query within the bound; false when it fails or stalls. */
 export async function pingDb(db: Db, timeoutMs = 1_000): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      db.$queryRaw`SELECT 1`,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error("database ping timed out")), timeoutMs);
-      }),
-    ]);
+    await withTimeout(db.$queryRaw`SELECT 1`, timeoutMs, "a database ping");
     return true;
   } catch {
     return false;
-  } finally {
-    clearTimeout(timer);
   }
 }

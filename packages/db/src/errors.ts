@@ -1,4 +1,5 @@
-// Tells "PostgreSQL cannot be reached right now" apart from every other database error, so HTTP can answer 503.
+// Tells "PostgreSQL cannot be reached right now" apart from every other database error, so HTTP can
+// answer 503 and the ops CLI exit 69. The one place this is decided.
 import { Prisma } from "../generated/client/index.js";
 
 /** Prisma's codes for a server that is down, unreachable, refusing us, or out of connections. */
@@ -24,8 +25,20 @@ const UNAVAILABLE_MESSAGES = [
   /query read timeout/i,
 ];
 
-/** SQLSTATE of a statement cancelled by statement_timeout: the database is too slow to answer now. */
-const STATEMENT_TIMEOUT = "57014";
+/**
+ * SQLSTATEs that node-postgres hands over as they are, meaning the same as the kinds above: the
+ * server refused the connection (class 08; 28000 and 28P01 for the role or password; 3D000 for a
+ * database that does not exist; 53300 out of connections), is shutting down or starting (57P01,
+ * 57P02, 57P03), or is too slow to answer now (57014: cancelled by statement_timeout).
+ */
+const UNAVAILABLE_SQLSTATES = new Set(["28000", "28P01", "3D000", "53300", "57P01", "57P02", "57P03", "57014"]);
+
+function sqlStateMeansUnavailable(code: unknown): boolean {
+  return typeof code === "string" && (UNAVAILABLE_SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code));
+}
+
+/** Node's codes for a host that refused, dropped or never answered, or a name that did not resolve. */
+const UNAVAILABLE_SYSTEM_CODES = new Set(["ECONNREFUSED", "ETIMEDOUT", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN"]);
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof Prisma.PrismaClientInitializationError) return true;
@@ -42,15 +55,14 @@ export function isDatabaseUnavailable(error: unknown): boolean {
       return true;
     }
     const code = (error as { code?: unknown }).code;
-    if (code === "ECONNREFUSED" || code === "ETIMEDOUT" || code === "ECONNRESET" || code === STATEMENT_TIMEOUT)
-      return true;
+    if ((typeof code === "string" && UNAVAILABLE_SYSTEM_CODES.has(code)) || sqlStateMeansUnavailable(code)) return true;
     return UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(error.message));
   }
   return false;
 }
 
 function causeMeansUnavailable(cause: { kind?: string; code?: string } | undefined): boolean {
-  return (cause?.kind !== undefined && UNAVAILABLE_KINDS.has(cause.kind)) || cause?.code === STATEMENT_TIMEOUT;
+  return (cause?.kind !== undefined && UNAVAILABLE_KINDS.has(cause.kind)) || sqlStateMeansUnavailable(cause?.code);
 }
 
 function adapterErrorCause(meta: unknown): { kind?: string; code?: string } | undefined {

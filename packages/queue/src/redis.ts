@@ -1,4 +1,5 @@
 // Redis connections for the two roles: producers must fail fast, workers must wait forever.
+import { withTimeout } from "@mailstate/runtime";
 import { Redis, type RedisOptions } from "ioredis";
 
 export type RedisRole = "producer" | "worker";
@@ -22,18 +23,9 @@ export function createRedis(url: string, role: RedisRole, overrides: RedisOption
 
 /** True when Redis answers PING within the bound. */
 export async function pingRedis(redis: Redis, timeoutMs = 1_000): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const answer = await Promise.race([
-      redis.ping(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error("redis ping timed out")), timeoutMs);
-      }),
-    ]);
-    return answer === "PONG";
+    return (await withTimeout(redis.ping(), timeoutMs, "a Redis ping")) === "PONG";
   } catch {
     return false;
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,6 +1,7 @@
 // What happens to an accepted email, decided up front from a seeded draw: its events, when each
 // happened, and the delivery state they fold to. Pure: no timers, no I/O.
 import { fixtures, type ResendEventPayloadOf } from "@mailstate/resend-events";
+import { normalizeEmail } from "@mailstate/state-machine";
 import type { StoredEmail } from "./index.ts";
 import type { Random } from "./random.ts";
 
@@ -99,11 +100,6 @@ export function resolveRates(rates: Partial<WebhookRates> = {}): WebhookRates {
   return merged;
 }
 
-function normalize(address: string): string {
-  const angled = /<([^<>]*)>\s*$/.exec(address.trim());
-  return (angled?.[1] ?? address).trim().toLowerCase();
-}
-
 /** The first http(s) link of the html, which is what a recipient would click. */
 export function firstLink(html: string | undefined): string | null {
   const match = /href\s*=\s*["'](https?:\/\/[^"']+)["']/i.exec(html ?? "");
@@ -116,7 +112,7 @@ function drawOutcome(
   random: Random,
   suppressed: ReadonlySet<string>,
 ): Outcome {
-  const recipients = [...email.to, ...email.cc, ...email.bcc].map(normalize);
+  const recipients = [...email.to, ...email.cc, ...email.bcc].map(normalizeEmail);
   // Drawn first, always, so a forced outcome does not shift the draws of the emails after it.
   const draw = random.next();
   if (recipients.some((address) => suppressed.has(address))) return "suppressed";
@@ -227,7 +223,7 @@ function emailData(email: StoredEmail, random: Random) {
     email_id: email.id,
     created_at: email.createdAt,
     from: email.from,
-    to: email.to.map(normalize),
+    to: email.to.map(normalizeEmail),
     subject: email.subject,
     message_id: `<${random.hex(16)}-${random.hex(8)}-000000@email.amazonses.com>`,
     ...(email.tags.length > 0 ? { tags } : {}),

@@ -29,3 +29,4 @@ export type {
   Timeline,
   TimelineEntry,
 } from "./types.ts";
+export { SUPPRESSION_REASONS } from "./types.ts";

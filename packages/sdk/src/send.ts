@@ -84,7 +84,11 @@ function asList(value: string | string[] | undefined): string[] {
   return Array.isArray(value) ? value : [value];
 }
 
-/** Same rule as the server: `Name <Ada@Example.com>` → `ada@example.com`. */
+/**
+ * The server's rule (`normalizeEmail` of @mailstate/state-machine), copied because the SDK depends on
+ * nothing of mailstate; test/sdk-copies.test.ts checks the two agree. `Name <Ada@Example.com>` →
+ * `ada@example.com`.
+ */
 export function normalizeAddress(address: string): string {
   const trimmed = address.trim();
   const angled = /<([^<>]*)>$/.exec(trimmed);

@@ -11,7 +11,9 @@ export type DeliveryState =
   | "failed"
   | "suppressed";
 
-export type SuppressionReason = "hard_bounce" | "soft_bounce_threshold" | "complaint" | "manual";
+/** Why an address is suppressed. A copy of the server's list (the SDK depends on nothing of mailstate); a test checks they agree. */
+export const SUPPRESSION_REASONS = ["hard_bounce", "soft_bounce_threshold", "complaint", "manual"] as const;
+export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
 
 export interface Notification {
   id: string;

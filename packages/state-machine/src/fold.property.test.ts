@@ -90,6 +90,25 @@ function oracle(ordered: readonly LoggedEvent[]): { state: DeliveryState; svixId
   return best;
 }
 
+// The same rule, event by event: the events that move the state, in order, with the state each
+// moves to. A terminal event moves a non-terminal state; a progress event only a lower one.
+function oracleMoves(ordered: readonly LoggedEvent[]): { svixId: string; state: DeliveryState }[] {
+  const moves: { svixId: string; state: DeliveryState }[] = [];
+  let state: DeliveryState = "recorded";
+  for (const { svixId, event } of ordered) {
+    const target = TARGET[event.type];
+    if (!target || isTerminalState(state)) continue;
+    const ahead =
+      isTerminalState(target) ||
+      PROGRESS_STATES.indexOf(target as (typeof PROGRESS_STATES)[number]) >
+        PROGRESS_STATES.indexOf(state as (typeof PROGRESS_STATES)[number]);
+    if (!ahead) continue;
+    state = target;
+    moves.push({ svixId, state });
+  }
+  return moves;
+}
+
 describe("foldEvents properties", () => {
   it("folds every permutation, duplicates mixed in, to the snapshot of the sorted set", () => {
     fc.assert(
@@ -127,6 +146,24 @@ describe("foldEvents properties", () => {
     );
   });
 
+  it("marks as moved exactly the events an oracle says move the state, each with the state it moved to", () => {
+    fc.assert(
+      fc.property(scenarioArb, ({ specs, arrival }) => {
+        const entries = timeline(arrival);
+        const moved = entries
+          .filter((entry) => entry.moved)
+          .map(({ svixId, stateAfter }) => ({ svixId, state: stateAfter }));
+        expect(moved).toEqual(oracleMoves(canonical(specs)));
+        // Between moves the state holds: each entry starts where the one before it ended.
+        entries.forEach((entry, i) => {
+          expect(entry.stateBefore).toBe(i === 0 ? "recorded" : entries[i - 1]?.stateAfter);
+          if (!entry.moved) expect(entry.stateAfter).toBe(entry.stateBefore);
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("never moves the state backwards, and never out of a terminal state", () => {
     const rank = (state: DeliveryState) =>
       isTerminalState(state) ? DELIVERY_STATES.length : DELIVERY_STATES.indexOf(state);
@@ -136,7 +173,6 @@ describe("foldEvents properties", () => {
           expect(rank(entry.stateAfter)).toBeGreaterThanOrEqual(rank(entry.stateBefore));
           if (isTerminalState(entry.stateBefore)) expect(entry.stateAfter).toBe(entry.stateBefore);
           if (entry.kind === "engagement" || entry.kind === "other") expect(entry.moved).toBe(false);
-          expect(entry.moved).toBe(entry.stateAfter !== entry.stateBefore);
         }
       }),
       { numRuns: 200 },

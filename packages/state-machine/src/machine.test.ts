@@ -2,7 +2,7 @@ import { makeEvent, parseResendEvent, RESEND_EVENT_TYPES, type ResendEvent } fro
 import { describe, expect, it } from "vitest";
 import { foldEvents, type LoggedEvent } from "./fold.ts";
 import { advanceDelivery, deliveryMachine, initialDeliverySnapshot, nextDeliveryState } from "./machine.ts";
-import { DELIVERY_STATES, type DeliveryState, movesForward, TERMINAL_STATES } from "./states.ts";
+import { DELIVERY_STATES, type DeliveryState, TERMINAL_STATES } from "./states.ts";
 
 // Written out by hand, not derived from the code under test. Columns: the
 // event types that move delivery state, in this order.
@@ -88,9 +88,14 @@ const cases = DELIVERY_STATES.flatMap((state) =>
 );
 
 describe("delivery machine, every state × every event type", () => {
-  it("covers 9 states × 20 event types", () => {
-    expect(cases).toHaveLength(DELIVERY_STATES.length * ALL_EVENT_TYPES.length);
-    expect(cases).toHaveLength(180);
+  it("the table above is the whole machine: a row for each of its states, a column for each event it takes", () => {
+    // A state or an event type added to the machine and not to the table fails here, so the cases
+    // below can never silently skip one.
+    expect(Object.keys(EXPECTED).sort()).toEqual(Object.keys(deliveryMachine.states).sort());
+    expect([...deliveryMachine.events].sort()).toEqual([...DELIVERY_COLUMNS].sort());
+    for (const row of Object.values(EXPECTED)) expect(row).toHaveLength(DELIVERY_COLUMNS.length);
+    // Every event type Resend sends, plus one it may add, is tried in every state.
+    expect(ALL_EVENT_TYPES).toEqual(expect.arrayContaining([...DELIVERY_COLUMNS, "email.opened", UNKNOWN_TYPE]));
   });
 
   it.each(cases)("%s + %s → %s (machine)", (state, type, expected) => {
@@ -130,11 +135,27 @@ describe("delivery machine", () => {
     }
   });
 
-  it("agrees with movesForward on every pair of states", () => {
+  it("agrees with a reference rule written as ranks: forward only, into any terminal state, never out of one", () => {
+    // An oracle that does not read the table above or the machine: each event names its own state,
+    // and the notification moves there exactly when that state ranks above where it is.
+    const RANK: Record<DeliveryState, number> = {
+      recorded: 0,
+      scheduled: 1,
+      sent: 2,
+      delivery_delayed: 3,
+      delivered: 4,
+      bounced: 5,
+      complained: 5,
+      failed: 5,
+      suppressed: 5,
+    };
+    const reference = (from: DeliveryState, type: string): DeliveryState => {
+      const to = type.startsWith("email.") ? (type.slice("email.".length) as DeliveryState) : from;
+      return Object.hasOwn(RANK, to) && RANK[to] > RANK[from] ? to : from;
+    };
     for (const from of DELIVERY_STATES) {
-      for (const column of DELIVERY_COLUMNS) {
-        const to = expectedNext("recorded", column);
-        expect(nextDeliveryState(from, column) !== from).toBe(movesForward(from, to) && to !== from);
+      for (const type of ALL_EVENT_TYPES) {
+        expect(nextDeliveryState(from, type), `${from} + ${type}`).toBe(reference(from, type));
       }
     }
   });

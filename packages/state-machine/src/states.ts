@@ -1,5 +1,5 @@
-// The delivery states (the database enum uses these exact strings) and the
-// order that keeps late or repeated events from moving a state backwards.
+// The delivery states (the database enum uses these exact strings). Which event moves which state
+// is the machine's (machine.ts), written out there.
 
 export const DELIVERY_STATES = [
   "recorded",
@@ -27,15 +27,4 @@ const terminal: ReadonlySet<string> = new Set(TERMINAL_STATES);
 
 export function isTerminalState(state: DeliveryState): state is TerminalState {
   return terminal.has(state);
-}
-
-/**
- * Whether a notification in `from` may move to `to`: never out of a
- * terminal state, always into one, otherwise only up the progress order
- * (so a `delivery_delayed` after `delivered` changes nothing).
- */
-export function movesForward(from: DeliveryState, to: DeliveryState): boolean {
-  if (isTerminalState(from)) return false;
-  if (isTerminalState(to)) return true;
-  return PROGRESS_STATES.indexOf(to) > PROGRESS_STATES.indexOf(from);
 }

@@ -2,8 +2,14 @@
 // touches. Pure: the worker keeps the counters and writes the suppressions.
 import { isEmailEvent, type ResendEvent, recipientsOf } from "@mailstate/resend-events";
 
-export const SUPPRESSION_REASONS = ["hard_bounce", "soft_bounce_threshold", "complaint"] as const;
+/**
+ * Every reason an address can be on the suppression list: the one list, which the /v1 schemas and the
+ * ops CLI import and the database enum spells the same (the SDK keeps a copy, checked by a test).
+ */
+export const SUPPRESSION_REASONS = ["hard_bounce", "soft_bounce_threshold", "complaint", "manual"] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
+/** The reasons this policy derives from events; `manual` is only ever written by hand. */
+export type PolicySuppressionReason = Exclude<SuppressionReason, "manual">;
 
 export interface SuppressionPolicy {
   /** Transient bounces in a row (no delivery between them) that suppress an address. */
@@ -17,7 +23,7 @@ export const DEFAULT_SUPPRESSION_POLICY: Readonly<SuppressionPolicy> = Object.fr
 
 export interface SuppressionPlan {
   /** Suppress these now. */
-  suppress: { email: string; reason: SuppressionReason }[];
+  suppress: { email: string; reason: PolicySuppressionReason }[];
   /** Increment these addresses' soft-bounce counters, then check `reachesSoftBounceThreshold`. */
   countSoftBounce: string[];
   /** Reset these addresses' soft-bounce counters to zero. */
@@ -26,7 +32,9 @@ export interface SuppressionPlan {
 
 /**
  * The key addresses are stored and compared under: trimmed, lower-cased, and
- * the bare address when written `Name <address>`.
+ * the bare address when written `Name <address>` (the last `<…>`, when the
+ * text ends with it). The one rule: the API, the ops CLI and the Resend
+ * stand-in import it; the SDK keeps a copy that test/sdk-copies.test.ts checks.
  */
 export function normalizeEmail(address: string): string {
   const trimmed = address.trim();

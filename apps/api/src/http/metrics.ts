@@ -1,9 +1,9 @@
 // Prometheus metrics of one app instance: its own registry, so several apps can live in one process.
 import { type Db, ops } from "@mailstate/db";
 import type { Queues } from "@mailstate/queue";
+import { withTimeout } from "@mailstate/runtime";
 import { Router } from "express";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { withTimeout } from "./timeout.ts";
 
 /** Every answer the webhook route can give; a closed set, so the label stays low-cardinality. */
 export const WEBHOOK_OUTCOMES = [

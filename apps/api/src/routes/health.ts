@@ -2,10 +2,10 @@
 // now: PostgreSQL answers, Redis answers, the inbox can be written, and Redis will not evict jobs.
 import { type Db, pingDb } from "@mailstate/db";
 import { pingRedis } from "@mailstate/queue";
+import { withTimeout } from "@mailstate/runtime";
 import { Router } from "express";
 import type { Redis } from "ioredis";
 import type { ApiEnv } from "../env.ts";
-import { withTimeout } from "../http/timeout.ts";
 
 export interface HealthDeps {
   db: Db;

@@ -2,13 +2,12 @@
 import { isUtf8 } from "node:buffer";
 import { performance } from "node:perf_hooks";
 import { addJob, jobIdFor, type Queues } from "@mailstate/queue";
-import type { Logger } from "@mailstate/runtime";
+import { type Logger, withTimeout } from "@mailstate/runtime";
 import express, { type RequestHandler, Router } from "express";
 import { z } from "zod";
 import type { ApiEnv } from "../env.ts";
 import type { ApiMetrics } from "../http/metrics.ts";
 import { type ProblemCode, sendProblem } from "../http/problems.ts";
-import { withTimeout } from "../http/timeout.ts";
 import { createWebhookVerifier, type VerifyFailureReason } from "../webhooks/verify.ts";
 
 export const WEBHOOK_PATH = "/webhooks/resend";

@@ -2,10 +2,9 @@
 import { randomUUID } from "node:crypto";
 import { type Db, type Notification, notifications, type Prisma, type SendOutcome } from "@mailstate/db";
 import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
-import type { Logger } from "@mailstate/runtime";
+import { type Logger, withTimeout } from "@mailstate/runtime";
 import { Router } from "express";
 import { AppError } from "../http/problems.ts";
-import { withTimeout } from "../http/timeout.ts";
 import { loadTimeline } from "../timeline.ts";
 import {
   listNotificationsQuery,

@@ -1,6 +1,6 @@
 // The /v1 contract in zod: requests are parsed with these, responses are typed by them, and the
 // OpenAPI document is generated from them (openapi.ts), so the three never drift apart.
-import { DELIVERY_STATES, normalizeEmail } from "@mailstate/state-machine";
+import { DELIVERY_STATES, normalizeEmail, SUPPRESSION_REASONS } from "@mailstate/state-machine";
 import { z } from "zod";
 import { DEFAULT_ENGAGEMENT_PAGE, decodeEngagementCursor, MAX_ENGAGEMENT_PAGE } from "../timeline.ts";
 
@@ -9,8 +9,6 @@ export const MAX_BATCH = 100;
 export const MAX_CHECK = 1_000;
 export const MAX_PAGE = 100;
 export const DEFAULT_PAGE = 50;
-
-export const SUPPRESSION_REASONS = ["hard_bounce", "soft_bounce_threshold", "complaint", "manual"] as const;
 
 /** The named schemas of the OpenAPI document (components.schemas). */
 export const components = z.registry<{ id: string }>();

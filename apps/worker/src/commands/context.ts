@@ -1,5 +1,5 @@
 // What every ops command runs on: the env, and PostgreSQL and Redis connections opened on first use.
-import { createDb, createSqlPool, type Db, type SqlPool } from "@mailstate/db";
+import { createDb, createSqlPool, type Db, isDatabaseUnavailable, type SqlPool } from "@mailstate/db";
 import { createQueues, createRedis, type Queues } from "@mailstate/queue";
 import { commonEnv, parseEnv } from "@mailstate/runtime";
 import type { Redis } from "ioredis";
@@ -82,15 +82,14 @@ export function createContext(env: CliEnv, io: Io): Context {
   };
 }
 
-/** Runs a PostgreSQL query, turning an unreachable server into exit 69 with a clear message. */
+/** Runs a PostgreSQL query, turning an unreachable server (as @mailstate/db decides it) into exit 69 with a clear message. */
 export async function fromDb<T>(context: Context, query: Promise<T>): Promise<T> {
   try {
     return await query;
   } catch (error) {
-    const message = messageOf(error);
-    if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|does not exist|Can't reach|connect/i.test(message))
+    if (isDatabaseUnavailable(error))
       throw new CliError(
-        `PostgreSQL at ${redactUrl(context.env.DATABASE_URL)} is unreachable: ${message}`,
+        `PostgreSQL at ${redactUrl(context.env.DATABASE_URL)} is unreachable: ${messageOf(error)}`,
         EXIT.unavailable,
       );
     throw error;

@@ -1,6 +1,7 @@
 // The ops CLI, `pnpm mailstate <command>`: argument parsing, dispatch and exit codes.
 import { parseArgs } from "node:util";
 import { EnvError } from "@mailstate/runtime";
+import { normalizeEmail, SUPPRESSION_REASONS } from "@mailstate/state-machine";
 import { z } from "zod";
 import { CliError, type Context, createContext, EXIT, type Io, messageOf, parseEnvOrThrow } from "./context.ts";
 import { rebuild } from "./rebuild.ts";
@@ -31,8 +32,6 @@ environment: DATABASE_URL, REDIS_URL, QUEUE_PREFIX (as the API and the worker; .
 exit codes: 0 done; 1 done, with a problem to look at (drift found, address not suppressed, jobs not run in time,
             dead letters that failed again, events still invalid);
             64 bad usage; 69 PostgreSQL or Redis unreachable; 78 bad environment`;
-
-const REASONS = ["hard_bounce", "soft_bounce_threshold", "complaint", "manual"] as const;
 
 type Command = {
   options: NonNullable<Parameters<typeof parseArgs>[0]>["options"];
@@ -76,7 +75,7 @@ const COMMANDS: Record<string, Command> = {
     options: { reason: { type: "string" }, limit: { type: "string" }, json },
     positionals: 0,
     run: (context, values) => {
-      const reason = option(z.enum(REASONS).optional(), values.reason, "--reason");
+      const reason = option(z.enum(SUPPRESSION_REASONS).optional(), values.reason, "--reason");
       const limit = option(z.coerce.number().int().min(1).max(10_000).default(50), values.limit, "--limit");
       return listSuppressions(context, { limit, json: values.json === true, ...(reason ? { reason } : {}) });
     },
@@ -86,7 +85,7 @@ const COMMANDS: Record<string, Command> = {
     positionals: 1,
     run: (context, _values, [address]) => {
       const email = option(
-        z.string().transform(normalizeAddress).pipe(z.email("must be an email address")),
+        z.string().transform(normalizeEmail).pipe(z.email("must be an email address")),
         address,
         "<email>",
       );
@@ -123,12 +122,6 @@ const GROUPS: Record<string, string> = {
   suppressions: "list or remove",
   "dead-letters": "list or retry",
 };
-
-/** Same rule as the server: `Name <Ada@Example.com>` → `ada@example.com`. */
-function normalizeAddress(address: string): string {
-  const angled = /<([^<>]*)>$/.exec(address.trim());
-  return (angled?.[1] ?? address).trim().toLowerCase();
-}
 
 function option<S extends z.ZodType>(schema: S, value: unknown, name: string): z.output<S> {
   const result = schema.safeParse(value);

@@ -1,4 +1,5 @@
-// Bound a promise by a deadline, so a slow or unreachable dependency cannot hang a request.
+// Bound a promise by a deadline, so a slow or unreachable dependency (PostgreSQL, Redis) cannot hang
+// a request, a health check or a command. The one copy: the API, the db and queue packages import it.
 
 export class TimeoutError extends Error {
   constructor(

@@ -1,0 +1,47 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { TimeoutError, withTimeout } from "./timeout.ts";
+
+// Fake timers: the deadline is crossed by advancing the clock, not by waiting for it.
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("withTimeout", () => {
+  it("input: work that settles before the deadline → its value, and no timer left behind", async () => {
+    await expect(withTimeout(Promise.resolve(42), 1_000, "the answer")).resolves.toBe(42);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("input: work that rejects before the deadline → its own error, and no timer left behind", async () => {
+    const failure = new Error("refused");
+    await expect(withTimeout(Promise.reject(failure), 1_000, "a refusal")).rejects.toBe(failure);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("input: work still pending at the deadline → TimeoutError naming it, not a moment before", async () => {
+    let settled = false;
+    const outcome = withTimeout(new Promise<never>(() => {}), 500, "a write to Redis").then(
+      () => "resolved",
+      (error: unknown) => error,
+    );
+    void outcome.finally(() => {
+      settled = true;
+    });
+    await vi.advanceTimersByTimeAsync(499);
+    expect(settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(settled).toBe(true);
+    const error = await outcome;
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({
+      name: "TimeoutError",
+      what: "a write to Redis",
+      timeoutMs: 500,
+      message: "a write to Redis took longer than 500 ms",
+    });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});

@@ -1,0 +1,79 @@
+// @mailstate/sdk is published on its own and depends on nothing of mailstate, so it keeps copies of
+// a few server rules. Each copy is checked here against its owner.
+import { normalizeAddress, SUPPRESSION_REASONS as SDK_SUPPRESSION_REASONS } from "@mailstate/sdk";
+import { normalizeEmail, SUPPRESSION_REASONS } from "@mailstate/state-machine";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+
+// Written by hand: what an address normalizes to, whichever copy does it.
+const ADDRESSES: readonly (readonly [string, string])[] = [
+  ["Name <Ada@Example.com>", "ada@example.com"],
+  ["  ADA@EXAMPLE.COM \t\n", "ada@example.com"],
+  ["<Ada@Example.com>", "ada@example.com"],
+  ["Ada <  ada@example.com  >", "ada@example.com"],
+  ["Name <Ada@Example.com>  \t", "ada@example.com"],
+  ['"Doe, Jane" <JANE@example.com>', "jane@example.com"],
+  // Several <…>: the last one, and only when the text ends with it.
+  ["A <a@x.test> <B@Y.test>", "b@y.test"],
+  ["A <a@x.test> trailing", "a <a@x.test> trailing"],
+  ["<<a@x.test>>", "<<a@x.test>>"],
+  ["Name <Ada@Example.com", "name <ada@example.com"],
+  ["a@x.test>", "a@x.test>"],
+  ["<>", ""],
+  ["", ""],
+  ["   ", ""],
+  // Unicode: whitespace beyond ASCII is trimmed, letters beyond ASCII lower-cased.
+  ["\u00a0ÅSA@EXAMPLE.COM\u3000", "åsa@example.com"],
+  ["\ufeff<Ada@Example.com>\u2028", "ada@example.com"],
+  ["Zoë <ZOË@Exämple.com>", "zoë@exämple.com"],
+  ["İ@x.test", "i\u0307@x.test"],
+  ["Ǆ <ǅ@ẞ.test>", "ǆ@ß.test"],
+];
+
+// Strings made of what the rule cares about: brackets, whitespace of every kind, case, unicode.
+const trickyAddress = fc
+  .array(
+    fc.constantFrom(
+      "<",
+      ">",
+      "@",
+      ".",
+      '"',
+      ",",
+      "A",
+      "b",
+      "É",
+      "İ",
+      "ẞ",
+      " ",
+      "\t",
+      "\n",
+      "\u00a0",
+      "\u2028",
+      "\u3000",
+      "\ufeff",
+      "\u200b",
+    ),
+    { maxLength: 24 },
+  )
+  .map((chars) => chars.join(""));
+
+describe("the SDK's copies of server rules", () => {
+  it("suppression reasons: the same list, in the same order, as @mailstate/state-machine's", () => {
+    expect([...SDK_SUPPRESSION_REASONS]).toEqual([...SUPPRESSION_REASONS]);
+  });
+
+  it.each(ADDRESSES)("address normalization: %j → %j, by the owner and by the SDK", (input, expected) => {
+    expect(normalizeEmail(input)).toBe(expected);
+    expect(normalizeAddress(input)).toBe(expected);
+  });
+
+  it("address normalization: the SDK's copy agrees with the owner on any mix of brackets, spaces, case and unicode", () => {
+    fc.assert(
+      fc.property(trickyAddress, (input) => {
+        expect(normalizeAddress(input)).toBe(normalizeEmail(input));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+});
