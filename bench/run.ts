@@ -82,6 +82,7 @@ let ingestOut = "";
 let workerOut = "";
 let hostileOut = "";
 let foreignOut = "";
+let heavyOut = "";
 if (!env.BENCH_SKIP_SUBBENCH) {
   console.log("\n== pnpm bench:ingest ==");
   ingestOut = await run(process.execPath, ["--import", "tsx", "apps/api/bench/ingest.ts"]);
@@ -91,6 +92,8 @@ if (!env.BENCH_SKIP_SUBBENCH) {
   hostileOut = await run(process.execPath, ["--import", "tsx", "bench/hostile.ts"]);
   console.log("\n== pnpm bench:foreign ==");
   foreignOut = await run(process.execPath, ["--import", "tsx", "bench/foreign.ts"]);
+  console.log("\n== pnpm bench:heavy ==");
+  heavyOut = await run(process.execPath, ["--import", "tsx", "apps/worker/bench/heavy-notification.ts"]);
 }
 const route = (prefix: string) => {
   const l = line(ingestOut, prefix);
@@ -112,6 +115,7 @@ const hostile = [
   .map((prefix) => line(hostileOut, prefix))
   .filter(Boolean);
 const foreign = ["broadcast:", "untagged:"].map((prefix) => line(foreignOut, prefix)).filter(Boolean);
+const heavy = ["heavy:", "cold:", "check:"].map((prefix) => line(heavyOut, prefix)).filter(Boolean);
 const backlog = line(workerOut, "backlog:");
 const steadyWorker = line(workerOut, "steady:");
 
@@ -276,6 +280,7 @@ figures are lower bounds of what separate machines would do; compare rows within
 | worker throughput and lag | \`pnpm bench:worker ${WORKER_ARGS.join(" ")}\` |
 | redaction and a long-URL flood | \`pnpm bench:hostile\` (\`bench/hostile.ts\`) |
 | Redis per email mailstate did not send | \`pnpm bench:foreign\` (\`bench/foreign.ts\`) |
+| one event on a notification with 10,000 opens | \`pnpm bench:heavy\` (\`apps/worker/bench/heavy-notification.ts\`) |
 | end to end and the synchronous design | \`BENCH_SKIP_SUBBENCH=1 pnpm bench\` (\`bench/run.ts\`, \`bench/sync-server.ts\`) |
 
 ## Ingest: \`POST /webhooks/resend\` (verify, enqueue)
@@ -312,6 +317,14 @@ worker has drained, as the sum of MEMORY USAGE over the run's prefix, and as INF
 delayed BullMQ job costs about 1,200 bytes in Redis 7, which is the floor of a parked email id.
 
 ${foreign.map((l) => `- ${l}`).join("\n") || "- n/a"}
+
+## A notification with 10,000 opens
+
+From \`pnpm bench:heavy\`: against a real worker process and PostgreSQL, events one at a time (each
+waits for the previous), median over 8 notifications. The worker folds only a notification's delivery
+events and adds opens and clicks to its stored counters, so a heavy clicker costs what a fresh one does.
+
+${heavy.map((l) => `- ${l}`).join("\n") || "- n/a"}
 
 ## End to end at a steady rate
 
