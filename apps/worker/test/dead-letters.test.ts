@@ -128,7 +128,6 @@ describe("retries exhausted during a long PostgreSQL outage", () => {
     const logger = createLogger("outage-test", "silent");
     const workers = await startWorkers({
       env: loadWorkerEnv({ QUEUE_PREFIX: prefix, WORKER_CONCURRENCY: "4" }),
-      db,
       sql,
       redis,
       logger,
