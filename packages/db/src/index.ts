@@ -16,7 +16,15 @@ export { createDb, type Db, type DbClient, type DbOptions, pingDb } from "./clie
 export { isDatabaseUnavailable, permanentDataErrorCode } from "./errors.ts";
 export { ops } from "./ops.ts";
 export { type ScrubReport, scrubEngagementPii } from "./retention.ts";
-export { createSqlPool, type Runner, type SqlClient, type SqlPool, withSqlTransaction } from "./sql.ts";
+export {
+  type BatchWrite,
+  createSqlPool,
+  type Runner,
+  type SqlClient,
+  type SqlPool,
+  withSqlTransaction,
+  writeTogether,
+} from "./sql.ts";
 export {
   DEAD_LETTER_CAUSES,
   type DeadLetterCause,

@@ -75,3 +75,36 @@ export async function execute(runner: Runner, text: string, values: unknown[]): 
 export function jsonForPostgres(value: unknown): string {
   return JSON.stringify(value).replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1\\ufffd");
 }
+
+/**
+ * One named write of a batch, whose one parameter is a JSON document of records: it runs alone, or
+ * with other writes of the batch in one statement (writeTogether), where it stays a named part.
+ */
+export interface BatchWrite {
+  /** What it writes, e.g. `engagement_rows`: the name of its part of a combined statement. */
+  name: string;
+  /** The statement, given the placeholder of its parameter. */
+  statement(param: string): string;
+  /** Its parameter: the records, as JSON. */
+  records: string;
+}
+
+/**
+ * Run these writes in one round trip. Each is a data-modifying WITH query named after what it
+ * writes; PostgreSQL runs every one of them to completion, on one snapshot, whether or not the
+ * final SELECT reads them. Writes of one batch touch different tables, so their order is moot.
+ */
+export async function writeTogether(client: SqlClient, writes: (BatchWrite | null)[]): Promise<void> {
+  const parts = writes.filter((write): write is BatchWrite => write !== null);
+  const [first] = parts;
+  if (!first) return;
+  if (parts.length === 1) {
+    await client.query(first.statement("$1"), [first.records]);
+    return;
+  }
+  const named = parts.map((part, index) => `${part.name} AS (\n${part.statement(`$${index + 1}`)}\n)`);
+  await client.query(
+    `WITH ${named.join(",\n")}\nSELECT 1`,
+    parts.map((part) => part.records),
+  );
+}

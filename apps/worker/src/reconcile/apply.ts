@@ -1,7 +1,14 @@
 // Applying events to their notifications: the engagement log gets their opens and clicks, and every
 // notification they touch is projected again. It runs exactly once per event because its trigger
 // happens once: the row's flip to `applied`.
-import { type AppliedRef, type EngagementRow, engagement, notifications, type SqlClient } from "@mailstate/db";
+import {
+  type AppliedRef,
+  type BatchWrite,
+  type EngagementRow,
+  engagement,
+  notifications,
+  type SqlClient,
+} from "@mailstate/db";
 import { isKnownEvent } from "@mailstate/resend-events";
 import type { ParsedEventCache } from "./event-cache.ts";
 import { projectLocked } from "./project.ts";
@@ -33,23 +40,23 @@ function engagementRow(applied: AppliedEvent): EngagementRow | null {
 }
 
 /**
- * Record the engagement of newly applied events and re-project every notification they touch.
- * `deliveryBefore` lists the delivery events those notifications had applied before this
+ * The writes that apply newly applied events: their opens and clicks to the engagement log, and
+ * the projection of every notification they touch (left to the caller to run, with the batch's
+ * other writes). `deliveryBefore` lists the delivery events those notifications had applied before this
  * transaction (events.appendAndAdopt leaves out opens and clicks; their counts come from the
  * stored projection).
  */
-export async function applyToNotifications(
+export async function notificationWrites(
   client: SqlClient,
   applied: AppliedEvent[],
   deliveryBefore: AppliedRef[],
   cache: ParsedEventCache,
-): Promise<void> {
+): Promise<BatchWrite[]> {
   for (const { svixId, event } of applied) cache.set(svixId, event);
   const touched = new Set(applied.map((row) => row.notificationId));
   const projections = await projectLocked(client, touched, deliveryBefore, applied, cache);
-  await engagement.insert(
-    client,
-    applied.map(engagementRow).filter((row): row is EngagementRow => row !== null),
+  const rows = applied.map(engagementRow).filter((row): row is EngagementRow => row !== null);
+  return [engagement.insertion(rows), notifications.projectionUpdate(projections)].filter(
+    (write): write is BatchWrite => write !== null,
   );
-  await notifications.saveProjections(client, projections);
 }

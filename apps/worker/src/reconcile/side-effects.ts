@@ -1,7 +1,7 @@
 // What an event does to addresses besides being logged: bounces and complaints suppress, transient
 // bounces count toward a run, deliveries end one. It runs exactly once per event because its
 // trigger happens once: the row's first insert into the log.
-import { type SoftBounceReset, type SqlClient, softBounces, suppressions } from "@mailstate/db";
+import { type BatchWrite, type SoftBounceReset, type SqlClient, softBounces, suppressions } from "@mailstate/db";
 import type { ResendEvent } from "@mailstate/resend-events";
 import {
   planSuppressions,
@@ -57,22 +57,23 @@ async function runStep(client: SqlClient, step: SuppressionStep, policy: Suppres
 
 /**
  * Bounces and complaints suppress their recipients whether or not a notification is recorded yet:
- * the address is what bounced. Every address the batch touches is locked first, in one order for
+ * the address is what bounced. Answers the write it leaves to the caller (the resets of addresses
+ * that were only delivered to), to run with the batch's other writes. Every address the batch touches is locked first, in one order for
  * all batches, so two batches over the same addresses queue rather than deadlock.
  */
 export async function applySuppressionPolicy(
   client: SqlClient,
   logged: LoggedEvent[],
   policy: SuppressionPolicy,
-): Promise<void> {
+): Promise<BatchWrite[]> {
   const steps = stepsOf(logged, policy);
-  if (steps.length === 0) return;
+  if (steps.length === 0) return [];
   await suppressions.lockAddresses(
     client,
     steps.map((step) => step.email),
   );
   // Deliveries are the common case: addresses with nothing but resets in this batch are reset
-  // together, in one statement (no other step touches them); the others step by step, in order.
+  // together, with the batch's last writes (no other step touches them); the others step by step, in order.
   const countedHere = new Set(steps.filter((step) => step.kind !== "reset").map((step) => step.email));
   const resetOnly = new Map<string, Date>();
   for (const step of steps) {
@@ -83,5 +84,6 @@ export async function applySuppressionPolicy(
     }
   }
   const resets: SoftBounceReset[] = [...resetOnly].map(([email, at]) => ({ email, at }));
-  await softBounces.reset(client, resets);
+  const write = softBounces.resetting(resets);
+  return write ? [write] : [];
 }

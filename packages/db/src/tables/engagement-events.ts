@@ -2,7 +2,7 @@
 // in batches); the timeline reads them.
 import type { EngagementKind } from "../../generated/client/index.js";
 import type { DbClient } from "../client.ts";
-import type { SqlClient, SqlPool } from "../sql.ts";
+import { type BatchWrite, type SqlClient, type SqlPool, writeTogether } from "../sql.ts";
 
 export interface EngagementRow {
   svixId: string;
@@ -18,29 +18,34 @@ export interface EngagementRow {
 const ROW_HAS_PII = "(ip_address IS NOT NULL OR user_agent IS NOT NULL)";
 
 export const engagement = {
-  /** Insert the rows of newly applied opens and clicks; a svix-id logged already is left as it is. */
-  async insert(client: SqlClient, rows: EngagementRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    await client.query(
-      `INSERT INTO engagement_events (svix_id, notification_id, kind, occurred_at, link, user_agent, ip_address)
+  /** The insert of newly applied opens and clicks (a svix-id logged already is left as it is); null when none. */
+  insertion(rows: EngagementRow[]): BatchWrite | null {
+    if (rows.length === 0) return null;
+    return {
+      name: "engagement_rows",
+      statement: (
+        records,
+      ) => `INSERT INTO engagement_events (svix_id, notification_id, kind, occurred_at, link, user_agent, ip_address)
        SELECT svix_id, notification_id, kind, occurred_at, link, user_agent, ip_address
-         FROM jsonb_to_recordset($1::jsonb) AS r(svix_id text, notification_id uuid, kind "EngagementKind",
-                                                occurred_at timestamptz, link text, user_agent text, ip_address text)
+         FROM jsonb_to_recordset(${records}::jsonb) AS r(svix_id text, notification_id uuid, kind "EngagementKind",
+                                                       occurred_at timestamptz, link text, user_agent text, ip_address text)
        ON CONFLICT (svix_id) DO NOTHING`,
-      [
-        JSON.stringify(
-          rows.map((row) => ({
-            svix_id: row.svixId,
-            notification_id: row.notificationId,
-            kind: row.kind,
-            occurred_at: row.occurredAt,
-            link: row.link,
-            user_agent: row.userAgent,
-            ip_address: row.ipAddress,
-          })),
-        ),
-      ],
-    );
+      records: JSON.stringify(
+        rows.map((row) => ({
+          svix_id: row.svixId,
+          notification_id: row.notificationId,
+          kind: row.kind,
+          occurred_at: row.occurredAt,
+          link: row.link,
+          user_agent: row.userAgent,
+          ip_address: row.ipAddress,
+        })),
+      ),
+    };
+  },
+
+  async insert(client: SqlClient, rows: EngagementRow[]): Promise<void> {
+    await writeTogether(client, [engagement.insertion(rows)]);
   },
 
   /**

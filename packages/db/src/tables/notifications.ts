@@ -3,7 +3,7 @@
 // whichever comes first: the SDK's attach (API) or a tagged event (worker), under the same guard.
 import { type DeliveryState, type Notification, Prisma } from "../../generated/client/index.js";
 import type { DbClient } from "../client.ts";
-import type { SqlClient, SqlPool } from "../sql.ts";
+import { type BatchWrite, type SqlClient, type SqlPool, writeTogether } from "../sql.ts";
 
 export interface NewNotification {
   resendEmailId?: string | null;
@@ -342,34 +342,37 @@ export const notifications = {
     return new Map(rows.map(({ id, ...counters }) => [id, counters]));
   },
 
-  /** Write the projections of these notifications (locked by the caller), one statement for all. */
-  async saveProjections(client: SqlClient, projections: Map<string, Projection>): Promise<void> {
-    if (projections.size === 0) return;
-    await client.query(
-      `UPDATE notifications AS n SET
+  /** The update of these notifications' projections (locked by the caller); null when none. */
+  projectionUpdate(projections: Map<string, Projection>): BatchWrite | null {
+    if (projections.size === 0) return null;
+    return {
+      name: "projections",
+      statement: (records) => `UPDATE notifications AS n SET
           state = v.state, state_changed_at = v.state_changed_at, state_event_type = v.state_event_type,
           state_event_id = v.state_event_id, open_count = v.open_count, click_count = v.click_count,
           first_opened_at = v.first_opened_at, first_clicked_at = v.first_clicked_at, updated_at = now()
-         FROM jsonb_to_recordset($1::jsonb)
+         FROM jsonb_to_recordset(${records}::jsonb)
               AS v(id uuid, state "DeliveryState", state_changed_at timestamptz, state_event_type text,
                    state_event_id text, open_count int, click_count int, first_opened_at timestamptz,
                    first_clicked_at timestamptz)
         WHERE n.id = v.id`,
-      [
-        JSON.stringify(
-          [...projections].map(([id, projection]) => ({
-            id,
-            state: projection.state,
-            state_changed_at: projection.stateChangedAt,
-            state_event_type: projection.stateEventType,
-            state_event_id: projection.stateEventId,
-            open_count: projection.openCount,
-            click_count: projection.clickCount,
-            first_opened_at: projection.firstOpenedAt,
-            first_clicked_at: projection.firstClickedAt,
-          })),
-        ),
-      ],
-    );
+      records: JSON.stringify(
+        [...projections].map(([id, projection]) => ({
+          id,
+          state: projection.state,
+          state_changed_at: projection.stateChangedAt,
+          state_event_type: projection.stateEventType,
+          state_event_id: projection.stateEventId,
+          open_count: projection.openCount,
+          click_count: projection.clickCount,
+          first_opened_at: projection.firstOpenedAt,
+          first_clicked_at: projection.firstClickedAt,
+        })),
+      ),
+    };
+  },
+
+  async saveProjections(client: SqlClient, projections: Map<string, Projection>): Promise<void> {
+    await writeTogether(client, [notifications.projectionUpdate(projections)]);
   },
 };

@@ -2,7 +2,7 @@
 // The worker counts and resets runs; taking an address off the suppression list (API, CLI) resets
 // its run by the same rule.
 import type { DbClient } from "../client.ts";
-import { execute, type Runner, type SqlClient } from "../sql.ts";
+import { type BatchWrite, execute, type Runner, type SqlClient } from "../sql.ts";
 
 /** A run of soft bounces ends at `at`: a delivery's event time, or when ops took the address off the list. */
 export interface SoftBounceReset {
@@ -36,24 +36,30 @@ export const softBounces = {
   },
 
   /**
-   * End these addresses' runs. A reset ends the run of soft bounces it comes after in event time:
-   * a late webhook of an earlier delivery leaves a newer run alone. Either way the address keeps
-   * the newest reset's time (last_delivered_at), so a late webhook of a bounce older than it is
-   * not counted into a run. An address with no counter has no run: nothing to do.
+   * The end of these addresses' runs; null when none. A reset ends the run of soft bounces it
+   * comes after in event time: a late webhook of an earlier delivery leaves a newer run alone.
+   * Either way the address keeps the newest reset's time (last_delivered_at), so a late webhook of
+   * a bounce older than it is not counted into a run. An address with no counter has no run.
    */
-  async reset(runner: Runner, resets: SoftBounceReset[]): Promise<void> {
-    if (resets.length === 0) return;
-    await execute(
-      runner,
-      `UPDATE soft_bounce_counters AS c
+  resetting(resets: SoftBounceReset[]): BatchWrite | null {
+    if (resets.length === 0) return null;
+    return {
+      name: "soft_bounce_resets",
+      statement: (records) => `UPDATE soft_bounce_counters AS c
           SET last_delivered_at = GREATEST(c.last_delivered_at, r.at),
               count = CASE WHEN c.last_bounce_at < r.at THEN 0 ELSE c.count END,
               updated_at = now()
-         FROM (SELECT email, max(at) AS at FROM jsonb_to_recordset($1::jsonb) AS x(email text, at timestamptz)
+         FROM (SELECT email, max(at) AS at FROM jsonb_to_recordset(${records}::jsonb) AS x(email text, at timestamptz)
                 GROUP BY email) AS r
         WHERE c.email = r.email`,
-      [JSON.stringify(resets)],
-    );
+      records: JSON.stringify(resets.map(({ email, at }) => ({ email, at }))),
+    };
+  },
+
+  /** End these addresses' runs now, on either client (see resetting). */
+  async reset(runner: Runner, resets: SoftBounceReset[]): Promise<void> {
+    const write = softBounces.resetting(resets);
+    if (write) await execute(runner, write.statement("$1"), [write.records]);
   },
 
   // Reads (Prisma): the support pages and the tests.
