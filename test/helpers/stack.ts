@@ -98,7 +98,6 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
       const sql = createSqlPool({ databaseUrl, poolSize: 4 });
       const running = await startWorkers({
         env: loadWorkerEnv({ QUEUE_PREFIX: prefix, DATABASE_URL: databaseUrl, WORKER_CONCURRENCY: "8" }),
-        db,
         sql,
         redis: workerRedis,
         logger: createLogger("worker-test", "silent"),

@@ -3,7 +3,7 @@
 // and its job completes: retrying it would change nothing, and the table keeps it for a retry
 // once the cause is fixed.
 
-import { permanentDataErrorCode, reconcileStore, type SqlPool } from "@mailstate/db";
+import { events, permanentDataErrorCode, type SqlPool } from "@mailstate/db";
 import { JOBS, type JobName, type JobPayload } from "@mailstate/queue";
 import { type Job, UnrecoverableError } from "bullmq";
 import { recordDeadLetter } from "./dead-letters.ts";
@@ -46,7 +46,7 @@ const handlers: { [N in JobName]: Handler<N> } = {
   "unmatched.retry": async ({ emailId }, { sql, reconciler }) => {
     const applied = await reconciler.replay([emailId]);
     // Throwing keeps the job parked: BullMQ retries it with backoff, then leaves it failed.
-    if (await reconcileStore.hasUnmatched(sql, emailId)) throw new StillUnmatchedError(emailId);
+    if (await events.hasUnmatched(sql, emailId)) throw new StillUnmatchedError(emailId);
     return { applied: applied.length };
   },
 

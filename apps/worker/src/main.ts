@@ -1,5 +1,5 @@
 // Boots the worker: env, connections, one BullMQ worker per queue; finishes jobs in hand on SIGTERM.
-import { createDb, createSqlPool } from "@mailstate/db";
+import { createSqlPool } from "@mailstate/db";
 import { createRedis } from "@mailstate/queue";
 import { createLogger, EnvError, onShutdown } from "@mailstate/runtime";
 import { loadWorkerEnv, type WorkerEnv } from "./env.ts";
@@ -17,8 +17,7 @@ function loadEnvOrExit(): WorkerEnv {
 
 const env = loadEnvOrExit();
 const logger = createLogger("mailstate-worker", env.LOG_LEVEL);
-// Prisma serves the light queries; the reconcile hot path runs plain SQL on a pool of its own.
-const db = createDb({ databaseUrl: env.DATABASE_URL, poolSize: 2 });
+// One pool, one client: every query of the worker is plain SQL over node-postgres.
 const sql = createSqlPool({
   databaseUrl: env.DATABASE_URL,
   poolSize: env.DATABASE_POOL_SIZE,
@@ -27,12 +26,11 @@ const sql = createSqlPool({
 const redis = createRedis(env.REDIS_URL, "worker");
 redis.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
 
-const workers = await startWorkers({ env, db, sql, redis, logger });
+const workers = await startWorkers({ env, sql, redis, logger });
 logger.info({ concurrency: env.WORKER_CONCURRENCY, prefix: env.QUEUE_PREFIX }, "worker ready");
 
 onShutdown(logger, async () => {
   await workers.close();
   redis.disconnect();
-  await db.$disconnect();
   await sql.end();
 });

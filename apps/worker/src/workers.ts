@@ -1,5 +1,5 @@
 // One BullMQ worker per queue, each dispatching by job name to the handlers of the catalog.
-import type { Db, SqlPool } from "@mailstate/db";
+import type { SqlPool } from "@mailstate/db";
 import { backoffStrategy, createQueues, QUEUE_NAMES, type Queues, RETENTION, upsertSchedules } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import { Worker } from "bullmq";
@@ -23,7 +23,7 @@ export interface WorkerDeps {
     | "PARK_MAX_EMAILS"
     | "ENGAGEMENT_PII_DAYS"
   >;
-  db: Db;
+  /** The worker's one connection to PostgreSQL: it holds no Prisma client. */
   sql: SqlPool;
   redis: Redis;
   logger: Logger;

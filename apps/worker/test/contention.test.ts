@@ -2,7 +2,7 @@
 // database of its own: what two batches over the same addresses do, and what late webhooks of
 // earlier deliveries do to a run of soft bounces.
 import { randomUUID } from "node:crypto";
-import { reconcileStore, softBounces, suppressions, withSqlTransaction } from "@mailstate/db";
+import { softBounces, suppressions, withSqlTransaction } from "@mailstate/db";
 import { parseResendEvent } from "@mailstate/resend-events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ParsedEventCache } from "../src/reconcile/event-cache.ts";
@@ -55,7 +55,7 @@ describe("two batches over the same addresses at once", () => {
 describe("how many locks a batch takes", () => {
   const advisoryLocksHeld = (emails: string[]) =>
     withSqlTransaction(h.sql, async (client) => {
-      await reconcileStore.lockAddresses(client, emails);
+      await suppressions.lockAddresses(client, emails);
       const { rows } = await client.query<{ count: string }>(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
       );

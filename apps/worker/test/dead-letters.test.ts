@@ -1,7 +1,7 @@
 // Nothing accepted is lost: text PostgreSQL refuses is cleaned, data it refuses for good is
 // dead-lettered at once, and a job whose retries run out during an outage is dead-lettered, not
 // deleted. `mailstate dead-letters` lists and retries them once the cause is fixed.
-import { createDb, createSqlPool, deadLetters, events, notifications, reconcileStore } from "@mailstate/db";
+import { createDb, createSqlPool, deadLetters, events, notifications } from "@mailstate/db";
 import { createQueues, createRedis, jobIdFor } from "@mailstate/queue";
 import { createLogger } from "@mailstate/runtime";
 import {
@@ -128,7 +128,6 @@ describe("retries exhausted during a long PostgreSQL outage", () => {
     const logger = createLogger("outage-test", "silent");
     const workers = await startWorkers({
       env: loadWorkerEnv({ QUEUE_PREFIX: prefix, WORKER_CONCURRENCY: "4" }),
-      db,
       sql,
       redis,
       logger,
@@ -166,7 +165,7 @@ describe("retries exhausted during a long PostgreSQL outage", () => {
       const retried = await runMailstate({ databaseUrl, prefix }, "dead-letters", "retry", svixId);
       expect(retried).toMatchObject({ code: 0, stdout: `${svixId}  applied` });
       expect((await notifications.findById(db, notification.id))?.state).toBe("delivered");
-      expect(await reconcileStore.hasUnmatched(sql, "re_outage")).toBe(false);
+      expect(await events.hasUnmatched(sql, "re_outage")).toBe(false);
     } finally {
       await workers.close();
       await waitForDrain(queues.inbox, 1_000).catch(() => {});

@@ -54,7 +54,6 @@ export async function createHarness(label: string, { softBounceThreshold = 3 } =
           SOFT_BOUNCE_THRESHOLD: String(softBounceThreshold),
           ...env,
         }),
-        db,
         sql,
         redis,
         logger: createLogger("worker-test", "silent"),

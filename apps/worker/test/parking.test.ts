@@ -62,7 +62,7 @@ describe("tagged sends", () => {
       expect(await h.queues.unmatched.getJob(jobIdFor("unmatched", "re_tagged"))).toBeUndefined();
       // The SDK's attach afterwards is the same id: it succeeds and changes nothing.
       const [attached] = await notifications.applySendOutcomes(h.db, [{ id: n.id, resendEmailId: "re_tagged" }]);
-      expect(attached).toMatchObject({ id: n.id, state: "delivered" });
+      expect(attached).toMatchObject({ kind: "applied", notification: { id: n.id, state: "delivered" } });
     } finally {
       await workers.close();
     }

@@ -1,3 +1,6 @@
+// @mailstate/db: the only package that talks to PostgreSQL. One module per table (src/tables) owns
+// that table's reads and writes; the Prisma client serves the API and the CLI, and one pg pool
+// serves the worker, whose batched statements are the only writers of the tables it owns.
 export type {
   DeliveryEvent,
   DeliveryState,
@@ -10,39 +13,44 @@ export type {
 } from "../generated/client/index.js";
 export { Prisma } from "../generated/client/index.js";
 export { createDb, type Db, type DbClient, type DbOptions, pingDb } from "./client.ts";
+export { isDatabaseUnavailable, permanentDataErrorCode } from "./errors.ts";
+export { ops } from "./ops.ts";
+export { type ScrubReport, scrubEngagementPii } from "./retention.ts";
+export {
+  type BatchWrite,
+  createSqlPool,
+  type Runner,
+  type SqlClient,
+  type SqlPool,
+  withSqlTransaction,
+  writeTogether,
+} from "./sql.ts";
 export {
   DEAD_LETTER_CAUSES,
   type DeadLetterCause,
   type DeadLetterRow,
   deadLetters,
   type NewDeadLetter,
-} from "./dead-letters.ts";
-export { engagement, type NewEngagement } from "./engagement.ts";
-export { isDatabaseUnavailable, permanentDataErrorCode } from "./errors.ts";
-export { ENGAGEMENT_TYPES, events, type NewEvent } from "./events.ts";
+} from "./tables/dead-letters.ts";
 export {
+  type AppliedRef,
+  ENGAGEMENT_TYPES,
+  type EventRow,
+  events,
+  type StoredEvent,
+} from "./tables/delivery-events.ts";
+export { type EngagementRow, engagement } from "./tables/engagement-events.ts";
+export {
+  type EngagementCounters,
   type NewNotification,
   type NotificationFilter,
   notifications,
   type Projection,
   type SendError,
   type SendOutcome,
+  type SendOutcomeResult,
   type StoredSendError,
   storedSendError,
-} from "./notifications.ts";
-export { ops } from "./ops.ts";
-export {
-  createSqlPool,
-  type EngagementCounters,
-  type EngagementRow,
-  type EventRow,
-  reconcileStore,
-  type SoftBounceReset,
-  type SqlClient,
-  type SqlPool,
-  type StoredEvent,
-  withSqlTransaction,
-} from "./reconcile-store.ts";
-export { type ScrubReport, scrubEngagementPii } from "./retention.ts";
-export { support } from "./support.ts";
-export { type NewSuppression, softBounces, suppressions } from "./suppressions.ts";
+} from "./tables/notifications.ts";
+export { type SoftBounceReset, softBounces } from "./tables/soft-bounce-counters.ts";
+export { type NewSuppression, suppressions } from "./tables/suppressions.ts";

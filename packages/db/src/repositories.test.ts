@@ -11,7 +11,8 @@ import {
   isDatabaseUnavailable,
   notifications,
   pingDb,
-  reconcileStore,
+  type SqlClient,
+  type SqlPool,
   softBounces,
   suppressions,
   withSqlTransaction,
@@ -19,14 +20,18 @@ import {
 
 let database: TestDatabase;
 let db: Db;
+/** The worker's pool: the tables' batched writes run on it, as in production. */
+let sql: SqlPool;
 
 beforeAll(async () => {
   database = await createTestDatabase("repos");
   db = createDb({ databaseUrl: database.url, poolSize: 4 });
+  sql = createSqlPool({ databaseUrl: database.url, poolSize: 2 });
 });
 
 afterAll(async () => {
   await db.$disconnect();
+  await sql.end();
   await database.drop();
 });
 
@@ -46,8 +51,13 @@ describe("the migration", () => {
   });
 });
 
-describe("repositories round-trip", () => {
-  it("notifications: record, find by id and email id, idempotent on key, attach once", async () => {
+describe("the tables, through the functions production calls", () => {
+  const at = (second: number) => new Date(`2026-11-22T10:00:${String(second).padStart(2, "0")}.000Z`);
+  const inTransaction = <T>(fn: (client: SqlClient) => Promise<T>) => withSqlTransaction(sql, fn);
+  const record = async (recipients: string[], resendEmailId: string | null = null) =>
+    (await notifications.record(db, { recipients, from: "a@acme.test", subject: "s", resendEmailId })).notification;
+
+  it("notifications: record, find by id and email id, idempotent on key, Resend id attached once", async () => {
     const input = {
       recipients: ["ada@example.com", "bob@example.com"],
       from: "Acme <hello@acme.test>",
@@ -65,146 +75,216 @@ describe("repositories round-trip", () => {
     const again = await notifications.record(db, { ...input, subject: "changed" });
     expect(again).toEqual({ notification: first.notification, created: false, attached: false });
 
-    const attached = await notifications.attachResendEmailId(db, first.notification.id, "re_1");
-    expect(attached).toMatchObject({ id: first.notification.id, resendEmailId: "re_1" });
-    expect(await notifications.attachResendEmailId(db, first.notification.id, "re_other")).toBe("conflict");
-    expect(await notifications.attachResendEmailId(db, "00000000-0000-0000-0000-000000000000", "re_2")).toBe(
-      "not_found",
-    );
-    expect((await notifications.findByResendEmailId(db, "re_1"))?.id).toBe(first.notification.id);
+    const id = first.notification.id;
+    const [attached] = await notifications.applySendOutcomes(db, [{ id, resendEmailId: "re_1" }]);
+    expect(attached).toMatchObject({ kind: "applied", notification: { id, resendEmailId: "re_1" } });
+    expect(
+      await notifications.applySendOutcomes(db, [
+        { id, resendEmailId: "re_1" },
+        { id, resendEmailId: "re_other" },
+        { id: "00000000-0000-0000-0000-000000000000", resendEmailId: "re_2" },
+        { id, sendError: { name: "late", message: "an earlier attempt failed" } },
+      ]),
+    ).toMatchObject([
+      { kind: "applied", notification: { id } },
+      { kind: "conflict" },
+      { kind: "not_found" },
+      { kind: "conflict" },
+    ]);
+    expect((await notifications.findByResendEmailId(db, "re_1"))?.id).toBe(id);
 
     const byResendId = await notifications.record(db, { ...input, idempotencyKey: null, resendEmailId: "re_1" });
     expect(byResendId.created).toBe(false);
 
     const page = await notifications.list(db, { email: "bob@example.com", limit: 10 });
-    expect(page.map((row) => row.id)).toEqual([first.notification.id]);
+    expect(page.map((row) => row.id)).toEqual([id]);
   });
 
-  it("notifications: the projection is written and read back", async () => {
-    const { notification } = await notifications.record(db, {
-      recipients: ["c@example.com"],
-      from: "a@acme.test",
-      subject: "s",
-    });
-    const at = new Date("2026-11-22T10:00:00.123Z");
-    await notifications.saveProjection(db, notification.id, {
-      state: "delivered",
-      stateChangedAt: at,
+  it("input: 20 attaches of one (notification, Resend id) at once, as retried requests would → every one answers the notification, none a conflict", async () => {
+    const notification = await record(["r@example.com"]);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        notifications.applySendOutcomes(db, [{ id: notification.id, resendEmailId: "re_retried" }]),
+      ),
+    );
+    expect(
+      results.map(([result]) => (result?.kind === "applied" ? result.notification.resendEmailId : result?.kind)),
+    ).toEqual(Array(20).fill("re_retried"));
+    const [other] = await notifications.applySendOutcomes(db, [{ id: notification.id, resendEmailId: "re_other" }]);
+    expect(other).toEqual({ kind: "conflict" });
+  });
+
+  it("notifications: the worker attaches an email id a tagged event reveals only where none is set and no other notification carries it", async () => {
+    const bare = await record(["tag1@example.com"]);
+    const carrying = await record(["tag2@example.com"], "re_taken");
+    const attached = await inTransaction((client) =>
+      notifications.attachEmailIds(client, [
+        { id: bare.id, emailId: "re_revealed" },
+        { id: carrying.id, emailId: "re_second" },
+      ]),
+    );
+    expect(attached).toEqual(new Map([["re_revealed", bare.id]]));
+    const clash = await record(["tag3@example.com"]);
+    expect(
+      await inTransaction((client) => notifications.attachEmailIds(client, [{ id: clash.id, emailId: "re_taken" }])),
+    ).toEqual(new Map());
+    expect(await notifications.carrying(sql, ["re_revealed", "re_taken", "re_nobody"])).toEqual(
+      expect.arrayContaining(["re_revealed", "re_taken"]),
+    );
+  });
+
+  it("notifications: the projection the worker writes is what the API reads back, and what the lock reads", async () => {
+    const notification = await record(["c@example.com"]);
+    const projection = {
+      state: "delivered" as const,
+      stateChangedAt: new Date("2026-11-22T10:00:00.123Z"),
       stateEventType: "email.delivered",
       stateEventId: "msg_1",
       openCount: 2,
       clickCount: 1,
-      firstOpenedAt: at,
-      firstClickedAt: at,
-    });
-    const read = await notifications.findById(db, notification.id);
-    expect(read).toMatchObject({ state: "delivered", stateChangedAt: at, openCount: 2, clickCount: 1 });
-    expect((await notifications.countByState(db)).delivered).toBe(1);
+      firstOpenedAt: at(5),
+      firstClickedAt: null,
+    };
+    await inTransaction((client) => notifications.saveProjections(client, new Map([[notification.id, projection]])));
+    expect(await notifications.findById(db, notification.id)).toMatchObject(projection);
+    expect(await inTransaction((client) => notifications.lockedProjection(client, notification.id, "share"))).toEqual(
+      projection,
+    );
+    expect(await inTransaction((client) => notifications.engagementCountersOf(client, [notification.id]))).toEqual(
+      new Map([[notification.id, { openCount: 2, clickCount: 1, firstOpenedAt: at(5), firstClickedAt: null }]]),
+    );
   });
 
-  it("delivery events: appended once per svix-id, raw payload kept as jsonb", async () => {
-    const event = {
+  it("delivery events: appended once per svix-id with the raw payload as jsonb, adopted once its email id is carried", async () => {
+    const payload = { type: "email.sent", created_at: "2026-11-22T10:00:00.000Z", data: { email_id: "re_events" } };
+    const row = {
       svixId: "msg_append_1",
       type: "email.sent",
-      occurredAt: new Date("2026-11-22T10:00:00.000Z"),
+      occurredAt: at(0),
+      receivedAt: at(1),
       emailId: "re_events",
-      payload: { type: "email.sent", created_at: "2026-11-22T10:00:00.000Z", data: { email_id: "re_events" } },
+      payload,
       notificationId: null,
       status: "unmatched" as const,
     };
-    expect(await events.append(db, event)).toBe(true);
-    expect(await events.append(db, event)).toBe(false);
-    const stored = await events.findBySvixId(db, "msg_append_1");
-    expect(stored).toMatchObject({ type: "email.sent", status: "unmatched", payload: event.payload });
-    expect(await events.countByStatus(db, "unmatched")).toBe(1);
-
-    const { notification } = await notifications.record(db, {
-      recipients: ["d@example.com"],
-      from: "a@acme.test",
-      subject: "s",
-      resendEmailId: "re_events",
+    const none = { emailIds: [], notificationIds: [] };
+    const first = await inTransaction((client) => events.appendAndAdopt(client, [row], none));
+    const redelivered = await inTransaction((client) => events.appendAndAdopt(client, [row], none));
+    expect([...first.inserted]).toEqual(["msg_append_1"]);
+    expect([...redelivered.inserted]).toEqual([]);
+    expect(await events.findBySvixId(db, "msg_append_1")).toMatchObject({
+      type: "email.sent",
+      status: "unmatched",
+      payload,
     });
-    // The worker adopts parked events through the SQL store, in one statement with the append.
-    const sql = createSqlPool({ databaseUrl: database.url, poolSize: 1 });
-    const first = await withSqlTransaction(sql, (client) =>
-      reconcileStore.appendAndAdopt(client, [], { emailIds: ["re_events"], notificationIds: [notification.id] }),
-    );
-    const again = await withSqlTransaction(sql, (client) =>
-      reconcileStore.appendAndAdopt(client, [], { emailIds: ["re_events"], notificationIds: [notification.id] }),
-    );
-    await sql.end();
-    expect(first.adopted).toEqual([
-      { svixId: "msg_append_1", payload: event.payload, notificationId: notification.id },
-    ]);
-    expect(first.applied).toEqual([]);
+    expect(await events.countByStatus(db, "unmatched")).toBe(1);
+    expect(await events.hasUnmatched(sql, "re_events")).toBe(true);
+
+    const notification = await record(["d@example.com"], "re_events");
+    const matched = { emailIds: ["re_events"], notificationIds: [notification.id] };
+    const adopted = await inTransaction((client) => events.appendAndAdopt(client, [], matched));
+    const again = await inTransaction((client) => events.appendAndAdopt(client, [], matched));
+    expect(adopted.adopted).toEqual([{ svixId: "msg_append_1", payload, notificationId: notification.id }]);
+    expect(adopted.applied).toEqual([]);
     expect(again.adopted).toEqual([]);
     expect(again.applied).toEqual([{ svixId: "msg_append_1", notificationId: notification.id }]);
+    expect(await events.hasUnmatched(sql, "re_events")).toBe(false);
     const logged = await events.listForNotification(db, notification.id);
-    expect(logged.map((row) => [row.svixId, row.status])).toEqual([["msg_append_1", "applied"]]);
-  });
-
-  it("input: 20 attaches of one (notification, Resend id) at once, as retried requests would → every one answers the notification, none a conflict", async () => {
-    const { notification } = await notifications.record(db, {
-      recipients: ["r@example.com"],
-      from: "a@acme.test",
-      subject: "s",
-    });
-    const outcomes = await Promise.all(
-      Array.from({ length: 20 }, () => notifications.attachResendEmailId(db, notification.id, "re_retried")),
-    );
-    expect(outcomes.map((outcome) => (typeof outcome === "object" ? outcome.resendEmailId : outcome))).toEqual(
-      Array(20).fill("re_retried"),
-    );
-    expect(await notifications.attachResendEmailId(db, notification.id, "re_other")).toBe("conflict");
+    expect(logged.map((stored) => [stored.svixId, stored.status])).toEqual([["msg_append_1", "applied"]]);
   });
 
   it("engagement: opens and clicks with link, user agent and ip, once per svix-id", async () => {
-    const { notification } = await notifications.record(db, {
-      recipients: ["e@example.com"],
-      from: "a@acme.test",
-      subject: "s",
-    });
+    const notification = await record(["e@example.com"]);
     const click = {
       svixId: "msg_click_1",
       notificationId: notification.id,
       kind: "clicked" as const,
-      occurredAt: new Date("2026-11-22T10:05:00.000Z"),
+      occurredAt: at(5),
       link: "https://acme.test/welcome",
       userAgent: "Mozilla/5.0",
       ipAddress: "203.0.113.7",
     };
-    expect(await engagement.append(db, click)).toBe(true);
-    expect(await engagement.append(db, click)).toBe(false);
+    await inTransaction((client) => engagement.insert(client, [click]));
+    await inTransaction((client) => engagement.insert(client, [{ ...click, link: "https://acme.test/again" }]));
     expect(await engagement.listForNotification(db, notification.id)).toMatchObject([click]);
   });
 
-  it("suppressions: one row per address, first reason wins, expiry honoured, removable", async () => {
-    expect(await suppressions.add(db, { email: "f@example.com", reason: "hard_bounce", sourceEventId: "msg_b" })).toBe(
-      true,
-    );
-    expect(await suppressions.add(db, { email: "f@example.com", reason: "complaint" })).toBe(false);
+  it("suppressions: one row per address whoever adds it (worker or API), first reason wins, expiry honoured, removable", async () => {
+    const fromEvent = {
+      email: "f@example.com",
+      reason: "hard_bounce" as const,
+      sourceEventId: "msg_b",
+      metadata: { eventType: "email.bounced" },
+    };
+    expect(await inTransaction((client) => suppressions.add(client, fromEvent))).toBe(true);
+    expect(await suppressions.add(db, { email: "f@example.com", reason: "manual", metadata: null })).toBe(false);
     expect(await suppressions.find(db, "f@example.com")).toMatchObject({
       reason: "hard_bounce",
       sourceEventId: "msg_b",
+      metadata: { eventType: "email.bounced" },
     });
 
-    await suppressions.add(db, { email: "g@example.com", reason: "manual", expiresAt: new Date(Date.now() - 1_000) });
+    expect(
+      await suppressions.add(db, { email: "g@example.com", reason: "manual", expiresAt: new Date(Date.now() - 1_000) }),
+    ).toBe(true);
     expect(await suppressions.find(db, "g@example.com")).toBeNull();
     expect((await suppressions.findMany(db, ["f@example.com", "g@example.com"])).map((row) => row.email)).toEqual([
       "f@example.com",
     ]);
+    expect(await suppressions.add(db, { email: "m@example.com", reason: "manual", metadata: { note: "asked" } })).toBe(
+      true,
+    );
+    expect(await suppressions.find(db, "m@example.com")).toMatchObject({
+      reason: "manual",
+      sourceEventId: null,
+      metadata: { note: "asked" },
+    });
 
     expect(await suppressions.remove(db, "f@example.com")).toBe(true);
     expect(await suppressions.find(db, "f@example.com")).toBeNull();
+    expect(await suppressions.remove(db, "f@example.com")).toBe(false);
   });
 
-  it("soft-bounce counters: count in a row, reset by a delivery", async () => {
-    const at = new Date();
-    expect(await softBounces.increment(db, "h@example.com", "msg_s1", at)).toBe(1);
-    expect(await softBounces.increment(db, "h@example.com", "msg_s2", at)).toBe(2);
-    expect(await softBounces.find(db, "h@example.com")).toMatchObject({ count: 2, lastEventId: "msg_s2" });
-    await softBounces.reset(db, ["h@example.com"]);
-    expect(await softBounces.find(db, "h@example.com")).toBeNull();
+  it("soft-bounce counters: counted in a row; a delivery ends the run and keeps its time, so a later webhook of an older bounce is not counted", async () => {
+    const email = "h@example.com";
+    const count = (svixId: string, second: number) =>
+      inTransaction((client) => softBounces.count(client, email, svixId, at(second)));
+    const reset = (second: number) => inTransaction((client) => softBounces.reset(client, [{ email, at: at(second) }]));
+    expect(await count("msg_s1", 1)).toBe(1);
+    expect(await count("msg_s2", 2)).toBe(2);
+    expect(await softBounces.find(db, email)).toMatchObject({ count: 2, lastEventId: "msg_s2", lastBounceAt: at(2) });
+
+    await reset(10);
+    expect(await softBounces.find(db, email)).toMatchObject({ count: 0, lastDeliveredAt: at(10) });
+    expect(await count("msg_s_old", 5)).toBe(0); // older than the delivery: not in the run
+    expect(await softBounces.find(db, email)).toMatchObject({
+      count: 0,
+      lastEventId: "msg_s2",
+      lastDeliveredAt: at(10),
+    });
+
+    expect(await count("msg_s3", 20)).toBe(1);
+    await reset(15); // a late webhook of an earlier delivery leaves the newer run alone
+    expect(await softBounces.find(db, email)).toMatchObject({ count: 1, lastDeliveredAt: at(15) });
+    expect((await softBounces.countsOf(db, [email, "nobody@example.com"])).map((row) => row.email)).toEqual([email]);
+  });
+
+  it("soft-bounce counters: taking an address off the list ends its run by the delivery's rule, so a bounce from before the removal is not counted", async () => {
+    const email = "i@example.com";
+    const count = (svixId: string, second: number) =>
+      inTransaction((client) => softBounces.count(client, email, svixId, at(second)));
+    expect([await count("msg_i1", 40), await count("msg_i2", 41), await count("msg_i3", 42)]).toEqual([1, 2, 3]);
+    await inTransaction((client) =>
+      suppressions.add(client, { email, reason: "soft_bounce_threshold", sourceEventId: "msg_i3", metadata: {} }),
+    );
+    expect(await suppressions.remove(db, email, at(50))).toBe(true);
+    expect(await softBounces.find(db, email)).toMatchObject({
+      count: 0,
+      lastEventId: "msg_i3",
+      lastDeliveredAt: at(50),
+    });
+    expect(await count("msg_i_late", 45)).toBe(0);
+    expect(await count("msg_i4", 58)).toBe(1);
   });
 });
 

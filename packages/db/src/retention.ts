@@ -1,15 +1,8 @@
 // Personal data kept no longer than it is needed: opens and clicks lose their IP address and user
 // agent after a number of days, in the engagement log and in the raw webhook payload alike.
-import type { SqlPool } from "./reconcile-store.ts";
-
-/**
- * Where the payloads carry them (Resend puts them under data.click; data.open is scrubbed too,
- * should it ever carry them). Word for word the predicate of delivery_events_pii_idx.
- */
-const PAYLOAD_HAS_PII =
-  "(payload #> '{data,click}' ?| ARRAY['ipAddress', 'userAgent'] OR payload #> '{data,open}' ?| ARRAY['ipAddress', 'userAgent'])";
-/** Word for word the predicate of engagement_events_pii_idx. */
-const ROW_HAS_PII = "(ip_address IS NOT NULL OR user_agent IS NOT NULL)";
+import type { SqlPool } from "./sql.ts";
+import { events } from "./tables/delivery-events.ts";
+import { engagement } from "./tables/engagement-events.ts";
 
 export interface ScrubReport {
   /** engagement_events rows whose ip_address and user_agent were cleared */
@@ -28,28 +21,7 @@ export async function scrubEngagementPii(
   pool: SqlPool,
   { before, chunkSize = 5_000 }: { before: Date; chunkSize?: number },
 ): Promise<ScrubReport> {
-  const report: ScrubReport = { engagementRows: 0, eventRows: 0 };
-  for (;;) {
-    const { rowCount } = await pool.query(
-      `UPDATE engagement_events SET ip_address = NULL, user_agent = NULL
-        WHERE id IN (SELECT id FROM engagement_events WHERE occurred_at < $1 AND ${ROW_HAS_PII}
-                      ORDER BY occurred_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-      [before, chunkSize],
-    );
-    report.engagementRows += rowCount ?? 0;
-    if ((rowCount ?? 0) < chunkSize) break;
-  }
-  for (;;) {
-    const { rowCount } = await pool.query(
-      `UPDATE delivery_events
-          SET payload = payload #- '{data,click,ipAddress}' #- '{data,click,userAgent}'
-                                #- '{data,open,ipAddress}' #- '{data,open,userAgent}'
-        WHERE id IN (SELECT id FROM delivery_events WHERE occurred_at < $1 AND ${PAYLOAD_HAS_PII}
-                      ORDER BY occurred_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-      [before, chunkSize],
-    );
-    report.eventRows += rowCount ?? 0;
-    if ((rowCount ?? 0) < chunkSize) break;
-  }
-  return report;
+  const engagementRows = await engagement.scrubPii(pool, { before, chunkSize });
+  const eventRows = await events.scrubPii(pool, { before, chunkSize });
+  return { engagementRows, eventRows };
 }

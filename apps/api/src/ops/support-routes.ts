@@ -1,6 +1,14 @@
 // /support: find a notification by recipient, notification id or Resend email id, and read its
 // page (state, recipients and their suppressions, the timeline). Server-rendered HTML only.
-import { type Db, events, isDatabaseUnavailable, type Notification, notifications, ops, support } from "@mailstate/db";
+import {
+  type Db,
+  events,
+  isDatabaseUnavailable,
+  type Notification,
+  notifications,
+  ops,
+  softBounces,
+} from "@mailstate/db";
 import type { Logger } from "@mailstate/runtime";
 import { normalizeEmail } from "@mailstate/state-machine";
 import { type ErrorRequestHandler, type Response, Router } from "express";
@@ -116,7 +124,7 @@ export function supportRoutes({ db, logger }: SupportDeps): Router {
     const recipients = [...new Set(row.recipients)];
     const [timeline, counters, deadLetters] = await Promise.all([
       loadTimeline(db, row),
-      support.softBounceCounts(db, recipients),
+      softBounces.countsOf(db, recipients),
       row.resendEmailId ? ops.deadLettersFor(db, { id: row.resendEmailId }) : [],
     ]);
     const suppressionOf = new Map(timeline.suppressions.map((item) => [item.email, item]));

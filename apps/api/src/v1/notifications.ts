@@ -1,6 +1,13 @@
 // /v1/notifications: record sends, attach Resend's id after the send, read state, timeline and pages.
 import { randomUUID } from "node:crypto";
-import { type Db, type Notification, notifications, type Prisma, type SendOutcome } from "@mailstate/db";
+import {
+  type Db,
+  type Notification,
+  notifications,
+  type Prisma,
+  type SendOutcome,
+  type SendOutcomeResult,
+} from "@mailstate/db";
 import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
 import { type Logger, withTimeout } from "@mailstate/runtime";
 import { Router } from "express";
@@ -30,6 +37,7 @@ export interface NotificationRouteDeps {
 }
 
 const REPLAY_ENQUEUE_TIMEOUT_MS = 2_000;
+const NOT_FOUND = { kind: "not_found" } as const;
 
 function toSendOutcome(id: string, body: SendOutcomeBody): SendOutcome {
   if (body.resendEmailId !== undefined) return { id, resendEmailId: body.resendEmailId };
@@ -112,31 +120,42 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
     res.status(data.some((item) => item.created) ? 201 : 200).json({ data });
   });
 
-  /** Attach Resend's ids or record its refusals; replay the parked events of the ids attached. */
-  async function applyOutcomes(items: SendOutcome[]): Promise<(Notification | "not_found" | "conflict")[]> {
-    const outcomes = await notifications.applySendOutcomes(db, items);
+  /**
+   * Attach Resend's ids or record its refusals; replay the parked events of the ids attached.
+   * Answers each item with what became of it.
+   */
+  async function applyOutcomes(items: SendOutcome[]): Promise<{ item: SendOutcome; result: SendOutcomeResult }[]> {
+    const results = await notifications.applySendOutcomes(db, items);
+    const reported = items.map((item, index) => ({ item, result: results[index] ?? NOT_FOUND }));
     await replayParked(
-      items.flatMap((item, index) =>
-        "resendEmailId" in item && typeof outcomes[index] === "object" ? [item.resendEmailId] : [],
+      reported.flatMap(({ item, result }) =>
+        "resendEmailId" in item && result.kind === "applied" ? [item.resendEmailId] : [],
       ),
     );
-    return outcomes;
+    return reported;
   }
 
   // Before /notifications/:id, which would take "batch" for an id.
   router.patch("/notifications/batch", async (req, res) => {
     const body = parseRequest(sendOutcomeBatchBody, req.body, "body");
     const items = body.notifications.map(({ id, ...outcome }) => toSendOutcome(id, outcome));
-    const outcomes = await applyOutcomes(items);
     const data = await Promise.all(
-      items.map(async (item, index) => {
-        const outcome = outcomes[index] ?? "not_found";
-        if (typeof outcome === "object") {
-          const status = "sendError" in item ? ("refusal_recorded" as const) : ("attached" as const);
-          return { id: item.id, status, notification: notificationJson(outcome) };
+      (await applyOutcomes(items)).map(async ({ item, result }) => {
+        switch (result.kind) {
+          case "applied": {
+            const status = "sendError" in item ? ("refusal_recorded" as const) : ("attached" as const);
+            return { id: item.id, status, notification: notificationJson(result.notification) };
+          }
+          case "not_found":
+            return {
+              id: item.id,
+              status: result.kind,
+              notification: null,
+              detail: `no notification has id ${item.id}`,
+            };
+          case "conflict":
+            return { id: item.id, status: result.kind, notification: null, detail: await conflictDetail(item) };
         }
-        const detail = outcome === "not_found" ? `no notification has id ${item.id}` : await conflictDetail(item);
-        return { id: item.id, status: outcome, notification: null, detail };
       }),
     );
     res.json({ data });
@@ -145,11 +164,11 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
   router.patch("/notifications/:id", async (req, res) => {
     const { id } = parseRequest(notificationIdParams, req.params, "params");
     const item = toSendOutcome(id, parseRequest(sendOutcomeBody, req.body, "body"));
-    const [outcome] = await applyOutcomes([item]);
-    if (outcome === undefined || outcome === "not_found")
-      throw new AppError("not_found", `no notification has id ${id}`);
-    if (outcome === "conflict") throw new AppError("conflict", await conflictDetail(item));
-    res.json(notificationJson(outcome));
+    const [reported] = await applyOutcomes([item]);
+    const result = reported?.result ?? NOT_FOUND;
+    if (result.kind === "not_found") throw new AppError("not_found", `no notification has id ${id}`);
+    if (result.kind === "conflict") throw new AppError("conflict", await conflictDetail(item));
+    res.json(notificationJson(result.notification));
   });
 
   async function conflictDetail(item: SendOutcome): Promise<string> {

@@ -1,7 +1,15 @@
 // A notification's projection is the fold of its applied events: computed here, for the worker and
 // the rebuild alike. The rebuild folds every event; the worker folds the delivery events only and
 // adds this transaction's opens and clicks to the stored counters, which comes to the same.
-import { type EngagementCounters, type Projection, reconcileStore, type SqlClient, type SqlPool } from "@mailstate/db";
+import {
+  type AppliedRef,
+  type EngagementCounters,
+  events,
+  notifications,
+  type Projection,
+  type SqlClient,
+  type SqlPool,
+} from "@mailstate/db";
 import { parseResendEvent, type ResendEvent } from "@mailstate/resend-events";
 import { foldEvents, type LoggedEvent } from "@mailstate/state-machine";
 import { ParsedEventCache } from "./event-cache.ts";
@@ -18,11 +26,6 @@ export function projectionOf(inputs: LoggedEvent[]): Projection {
     firstOpenedAt: snapshot.firstOpenedAt,
     firstClickedAt: snapshot.firstClickedAt,
   };
-}
-
-export interface AppliedRef {
-  svixId: string;
-  notificationId: string;
 }
 
 /**
@@ -43,7 +46,7 @@ export async function projectRefs(
     if (event) parsed.set(svixId, event);
     else missing.push(svixId);
   }
-  const payloads = await reconcileStore.payloadsOf(client, missing);
+  const payloads = await events.payloadsOf(client, missing);
   for (const svixId of missing) {
     if (parsed.has(svixId)) continue;
     const event = parseResendEvent(payloads.get(svixId));
@@ -64,7 +67,7 @@ export async function computeProjections(
   notificationIds: string[],
   cache = new ParsedEventCache(0),
 ): Promise<Map<string, Projection>> {
-  return projectRefs(client, notificationIds, await reconcileStore.appliedEventIdsOf(client, notificationIds), cache);
+  return projectRefs(client, notificationIds, await events.appliedEventIdsOf(client, notificationIds), cache);
 }
 
 function earlier(a: Date | null, b: Date | null): Date | null {
@@ -90,7 +93,7 @@ export function withStoredEngagement(folded: Projection, stored: EngagementCount
 
 /**
  * The worker's projection of notifications it holds locked: the fold of their delivery events
- * (`deliveryBefore`, as appendAndAdopt lists them) and of the events applied in this transaction,
+ * (`deliveryBefore`, as events.appendAndAdopt lists them) and of the events applied in this transaction,
  * with the engagement counters carried over from the stored row. It reads no open or click the
  * notification had before, so an event costs the same on a notification with 10,000 opens.
  */
@@ -103,6 +106,6 @@ export async function projectLocked(
 ): Promise<Map<string, Projection>> {
   // One client runs one query at a time: these two go in turn.
   const folded = await projectRefs(client, notificationIds, [...deliveryBefore, ...newlyApplied], cache);
-  const stored = await reconcileStore.engagementCountersOf(client, [...notificationIds]);
+  const stored = await notifications.engagementCountersOf(client, [...notificationIds]);
   return new Map([...folded].map(([id, projection]) => [id, withStoredEngagement(projection, stored.get(id))]));
 }

@@ -1,12 +1,5 @@
 // Recompute every projection from the event log and report the drift: zero when healthy.
-import {
-  type Db,
-  notifications,
-  type Projection,
-  reconcileStore,
-  type SqlPool,
-  withSqlTransaction,
-} from "@mailstate/db";
+import { type Db, notifications, type Projection, type SqlPool, withSqlTransaction } from "@mailstate/db";
 import { computeProjections } from "./project.ts";
 
 export interface RebuildReport {
@@ -71,10 +64,10 @@ export async function rebuildProjections(
 /** Whether the notification's projection still differs from its log once locked; repaired when `write`. */
 async function driftsUnderLock(sql: SqlPool, id: string, write: boolean): Promise<boolean> {
   return withSqlTransaction(sql, async (client) => {
-    const stored = await reconcileStore.lockedProjection(client, id, write ? "update" : "share");
+    const stored = await notifications.lockedProjection(client, id, write ? "update" : "share");
     const fresh = (await computeProjections(client, [id])).get(id);
     if (!stored || !fresh || !projectionsDiffer(stored, fresh)) return false;
-    if (write) await reconcileStore.saveChanges(client, { projections: new Map([[id, fresh]]) });
+    if (write) await notifications.saveProjections(client, new Map([[id, fresh]]));
     return true;
   });
 }

@@ -1,17 +1,25 @@
-// The heart of the worker: a batch of verified webhooks, reconciled in one transaction.
+// The heart of the worker: a batch of verified webhooks, reconciled in one transaction, in four
+// steps: log each event, apply those now attached to a notification, run the suppression policy
+// on the new ones, and summarise what became of each. The last writes of the apply and side-effect
+// steps go together in one statement, so a batch costs few round trips.
 import {
+  type AppliedRef,
+  type BatchWrite,
   type EventRow,
-  reconcileStore,
+  events,
+  notifications,
   type SqlClient,
   type SqlPool,
   type StoredEvent,
   withSqlTransaction,
+  writeTogether,
 } from "@mailstate/db";
 import { isEmailEvent, parseResendEvent, recipientsOf, tryParseResendTimestamp } from "@mailstate/resend-events";
 import type { SuppressionPolicy } from "@mailstate/state-machine";
+import { type AppliedEvent, notificationWrites } from "./apply.ts";
 import { type DecodedEvent, decodeEvent, type IncomingEvent, isAboutSentEmail } from "./decode.ts";
 import type { ParsedEventCache } from "./event-cache.ts";
-import { type AppliedEvent, applySuppressionPolicy, applyToNotifications } from "./side-effects.ts";
+import { applySuppressionPolicy, type LoggedEvent } from "./side-effects.ts";
 
 export type Outcome = "applied" | "unmatched" | "ignored" | "invalid" | "duplicate";
 
@@ -37,6 +45,23 @@ export interface ReconcileResult {
   invalid: { svixId: string; type: string; problem: string }[];
 }
 
+/** One event of the batch: what was decoded, the row it is logged as, and whether this batch logged it first. */
+interface BatchEvent {
+  decoded: DecodedEvent;
+  row: EventRow;
+  /** False when its svix-id was in the log already (a redelivery): nothing of it runs again. */
+  fresh: boolean;
+}
+
+/** What logging the batch answers: its events, and the parked events it adopted. */
+interface LoggedBatch {
+  events: BatchEvent[];
+  /** Parked events of the email ids now carried, applied to their notification by this batch. */
+  adopted: StoredEvent[];
+  /** The delivery events the batch's notifications had applied before it. */
+  deliveryBefore: AppliedRef[];
+}
+
 /** A parked event that has just been adopted; it was decoded successfully when it was logged. */
 function toApplied(row: StoredEvent): AppliedEvent {
   const event = parseResendEvent(row.payload);
@@ -48,6 +73,22 @@ function statusOf(event: DecodedEvent, notificationId: string | undefined): Even
   if (event.category === "invalid") return "invalid";
   if (!isAboutSentEmail(event)) return "ignored";
   return notificationId ? "applied" : "unmatched";
+}
+
+function rowOf(event: DecodedEvent, notificationOf: Map<string, string>): EventRow {
+  const notificationId = event.emailId ? notificationOf.get(event.emailId) : undefined;
+  const status = statusOf(event, notificationId);
+  return {
+    svixId: event.svixId,
+    type: event.type,
+    occurredAt: event.occurredAt,
+    receivedAt: event.receivedAt,
+    emailId: event.emailId,
+    payload: event.raw,
+    // An ignored event belongs to no notification; an invalid one shows on its timeline.
+    notificationId: status === "ignored" ? null : (notificationId ?? null),
+    status,
+  };
 }
 
 function unmatchedEvent(event: DecodedEvent & { emailId: string }): UnmatchedEvent {
@@ -72,7 +113,7 @@ function unmatchedEvent(event: DecodedEvent & { emailId: string }): UnmatchedEve
 async function matchNotifications(client: SqlClient, decoded: DecodedEvent[]): Promise<Map<string, string>> {
   const withEmailId = decoded.filter((event): event is DecodedEvent & { emailId: string } => event.emailId !== null);
   const tagged = withEmailId.filter((event) => isAboutSentEmail(event) && event.taggedNotificationId !== null);
-  const locked = await reconcileStore.lockMatches(
+  const locked = await notifications.lockMatches(
     client,
     [...new Set(withEmailId.map((event) => event.emailId))],
     [...new Set(tagged.map((event) => event.taggedNotificationId as string))],
@@ -86,7 +127,7 @@ async function matchNotifications(client: SqlClient, decoded: DecodedEvent[]): P
     // One email id per notification: a second one in the batch stays unmatched.
     if (![...toAttach.values()].includes(id)) toAttach.set(event.emailId, id);
   }
-  const attached = await reconcileStore.attachEmailIds(
+  const attached = await notifications.attachEmailIds(
     client,
     [...toAttach].map(([emailId, id]) => ({ id, emailId })),
   );
@@ -95,11 +136,77 @@ async function matchNotifications(client: SqlClient, decoded: DecodedEvent[]): P
 }
 
 /**
- * Append each event to the log (a logged svix-id is a no-op), attach it to its notification when
- * one carries its email id or its tag names one, adopt events parked for those ids, apply
- * suppressions, engagement and the folded state. `reprocess` lists events logged as invalid that
- * are to be taken out of the log and reconciled again.
+ * Step 1, log: match each event to its notification (by email id, else by tag), append it to the
+ * log (a logged svix-id is a no-op), and adopt the events parked for the email ids now matched.
+ * `reprocess` lists events logged as invalid that are taken out of the log and logged again.
  */
+async function logEvents(client: SqlClient, decoded: DecodedEvent[], reprocess: string[]): Promise<LoggedBatch> {
+  await events.removeInvalid(client, reprocess);
+  const notificationOf = await matchNotifications(client, decoded);
+  const rows = decoded.map((event) => ({ decoded: event, row: rowOf(event, notificationOf) }));
+  const { inserted, adopted, applied } = await events.appendAndAdopt(
+    client,
+    rows.map(({ row }) => row),
+    { emailIds: [...notificationOf.keys()], notificationIds: [...notificationOf.values()] },
+  );
+  return {
+    events: rows.map((event) => ({ ...event, fresh: inserted.has(event.row.svixId) })),
+    adopted,
+    deliveryBefore: applied,
+  };
+}
+
+/**
+ * Step 2, apply: the new events attached to a notification, and the adopted ones, fold into it.
+ * Answers the writes that record it (engagement rows, projections).
+ */
+async function applyEvents(client: SqlClient, batch: LoggedBatch, cache: ParsedEventCache): Promise<BatchWrite[]> {
+  const applied = batch.events.flatMap(({ decoded: { svixId, event, occurredAt }, row, fresh }) =>
+    fresh && event && row.status === "applied" && row.notificationId
+      ? [{ svixId, event, occurredAt, notificationId: row.notificationId }]
+      : [],
+  );
+  return notificationWrites(client, [...applied, ...batch.adopted.map(toApplied)], batch.deliveryBefore, cache);
+}
+
+/**
+ * Step 3, side effects: the suppression policy runs on every new event that parsed, matched or
+ * not. Answers the write it leaves for the end (soft-bounce resets).
+ */
+async function runSideEffects(client: SqlClient, batch: LoggedBatch, policy: SuppressionPolicy): Promise<BatchWrite[]> {
+  const logged: LoggedEvent[] = batch.events.flatMap(({ decoded: { svixId, event, occurredAt }, fresh }) =>
+    fresh && event ? [{ svixId, event, occurredAt }] : [],
+  );
+  return applySuppressionPolicy(client, logged, policy);
+}
+
+/**
+ * Step 4, summarise: each event's outcome, the unmatched ones to park, the invalid ones to report.
+ * A redelivered event still unmatched may have lost its parking (Redis restarted): it is listed
+ * with the unmatched, to be parked again.
+ */
+async function summarise(client: SqlClient, batch: LoggedBatch): Promise<ReconcileResult> {
+  const redelivered = batch.events.filter((event) => !event.fresh).map((event) => event.row.svixId);
+  const stillParked = new Set(
+    (await events.statusesOf(client, redelivered)).filter((row) => row.status === "unmatched").map((row) => row.svixId),
+  );
+  const unmatched = batch.events.flatMap(({ decoded, row, fresh }) =>
+    decoded.emailId !== null && ((fresh && row.status === "unmatched") || stillParked.has(row.svixId))
+      ? [unmatchedEvent({ ...decoded, emailId: decoded.emailId })]
+      : [],
+  );
+  return {
+    outcomes: new Map(batch.events.map(({ row, fresh }) => [row.svixId, fresh ? row.status : "duplicate"])),
+    unmatched,
+    invalid: batch.events.flatMap(({ decoded, fresh }) =>
+      fresh && decoded.category === "invalid"
+        ? [{ svixId: decoded.svixId, type: decoded.type, problem: decoded.problem ?? "" }]
+        : [],
+    ),
+  };
+}
+
+/** Reconcile a batch of events in one transaction: log → apply → side effects → summarise. */
 export async function reconcileEvents(
   pool: SqlPool,
   incoming: IncomingEvent[],
@@ -109,85 +216,23 @@ export async function reconcileEvents(
 ): Promise<ReconcileResult> {
   const decoded = [...new Map(incoming.map((item) => [item.svixId, decodeEvent(item)])).values()];
   return withSqlTransaction(pool, async (client) => {
-    await reconcileStore.removeInvalid(client, reprocess);
-    const notificationOf = await matchNotifications(client, decoded);
-
-    const rows = decoded.map((event) => {
-      const notificationId = event.emailId ? notificationOf.get(event.emailId) : undefined;
-      const status = statusOf(event, notificationId);
-      const row: EventRow = {
-        svixId: event.svixId,
-        type: event.type,
-        occurredAt: event.occurredAt,
-        receivedAt: event.receivedAt,
-        emailId: event.emailId,
-        payload: event.raw,
-        // An ignored event belongs to no notification; an invalid one shows on its timeline.
-        notificationId: status === "ignored" ? null : (notificationId ?? null),
-        status,
-      };
-      return { event, row };
-    });
-    const {
-      inserted,
-      adopted,
-      applied: before,
-    } = await reconcileStore.appendAndAdopt(
-      client,
-      rows.map(({ row }) => row),
-      { emailIds: [...notificationOf.keys()], notificationIds: [...notificationOf.values()] },
-    );
-    const fresh = rows.filter(({ row }) => inserted.has(row.svixId));
-
-    const { resetSoftBounces } = await applySuppressionPolicy(
-      client,
-      fresh.flatMap(({ event: { svixId, event, occurredAt } }) => (event ? [{ svixId, event, occurredAt }] : [])),
-      policy,
-    );
-    const applied = fresh.flatMap(({ event: { svixId, event, occurredAt }, row }) =>
-      event && row.status === "applied" && row.notificationId
-        ? [{ svixId, event, occurredAt, notificationId: row.notificationId }]
-        : [],
-    );
-    await applyToNotifications(client, [...applied, ...adopted.map(toApplied)], before, cache, resetSoftBounces);
-
-    // A redelivered event still unmatched may have lost its parking (Redis restarted): park it again.
-    const duplicates = rows.filter(({ row }) => !inserted.has(row.svixId));
-    const stillParked = new Set(
-      (
-        await reconcileStore.statusesOf(
-          client,
-          duplicates.map(({ row }) => row.svixId),
-        )
-      )
-        .filter((row) => row.status === "unmatched")
-        .map((row) => row.svixId),
-    );
-    const unmatched = rows.flatMap(({ event, row }) =>
-      event.emailId !== null &&
-      ((inserted.has(row.svixId) && row.status === "unmatched") || stillParked.has(row.svixId))
-        ? [unmatchedEvent({ ...event, emailId: event.emailId })]
-        : [],
-    );
-    return {
-      outcomes: new Map(rows.map(({ row }) => [row.svixId, inserted.has(row.svixId) ? row.status : "duplicate"])),
-      unmatched,
-      invalid: fresh.flatMap(({ event }) =>
-        event.category === "invalid" ? [{ svixId: event.svixId, type: event.type, problem: event.problem ?? "" }] : [],
-      ),
-    };
+    const batch = await logEvents(client, decoded, reprocess);
+    const applied = await applyEvents(client, batch, cache);
+    const sideEffects = await runSideEffects(client, batch, policy);
+    await writeTogether(client, [...applied, ...sideEffects]);
+    return summarise(client, batch);
   });
 }
 
 /** Apply at once the events parked for these email ids, now that notifications carry them. */
 export async function replayParked(pool: SqlPool, emailIds: string[], cache: ParsedEventCache): Promise<string[]> {
   return withSqlTransaction(pool, async (client) => {
-    const notificationOf = await reconcileStore.lockNotifications(client, emailIds);
-    const { adopted, applied: before } = await reconcileStore.appendAndAdopt(client, [], {
+    const notificationOf = await notifications.lockByEmailIds(client, emailIds);
+    const { adopted, applied: deliveryBefore } = await events.appendAndAdopt(client, [], {
       emailIds: [...notificationOf.keys()],
       notificationIds: [...notificationOf.values()],
     });
-    await applyToNotifications(client, adopted.map(toApplied), before, cache);
+    await writeTogether(client, await notificationWrites(client, adopted.map(toApplied), deliveryBefore, cache));
     return adopted.map((row) => row.svixId);
   });
 }

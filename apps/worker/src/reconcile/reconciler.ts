@@ -1,5 +1,5 @@
 // Reconciliation as the worker runs it: micro-batched transactions, then parking of the unmatched.
-import { reconcileStore, type SqlPool } from "@mailstate/db";
+import { notifications, type SqlPool } from "@mailstate/db";
 import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import type { SuppressionPolicy } from "@mailstate/state-machine";
@@ -52,7 +52,7 @@ export function createReconciler({
     const applied = await replayParked(sql, emailIds, cache);
     if (applied.length > 0) {
       logger.info({ emailIds, applied: applied.length }, "parked events applied");
-      await unpark(await reconcileStore.notificationsCarrying(sql, emailIds));
+      await unpark(await notifications.carrying(sql, emailIds));
     }
     return applied;
   }
@@ -89,9 +89,7 @@ export function createReconciler({
     }
     // The send may have been recorded while this batch was committing; if so, apply now rather
     // than after the first backoff.
-    const recorded = await reconcileStore.notificationsCarrying(sql, [
-      ...new Set(result.unmatched.map((event) => event.emailId)),
-    ]);
+    const recorded = await notifications.carrying(sql, [...new Set(result.unmatched.map((event) => event.emailId))]);
     if (recorded.length > 0) await replay(recorded);
   }
 
