@@ -46,6 +46,12 @@ async function failForGood(jobId: string): Promise<void> {
   }
 }
 
+/** inbox.replay-email jobs for an email id, whatever their state. */
+async function replayJobsFor(emailId: string) {
+  const jobs = await stack.queues.inbox.getJobs(["waiting", "delayed", "prioritized", "active", "completed", "failed"]);
+  return jobs.filter((job) => job.name === "inbox.replay-email" && job.data.emailId === emailId);
+}
+
 describe("retrying a failed unmatched job from Bull Board", () => {
   it("parked event, job failed for good, send recorded without replay → PUT …/unmatched/<jobId>/retry applies it: delivered", async () => {
     const to = `${randomUUID()}@ops.test`;
@@ -81,7 +87,25 @@ describe("retrying a failed unmatched job from Bull Board", () => {
       resendEmailId: emailId,
     });
     await stack.startWorker();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The worker has had its chance: an event of another notification, posted after the record, is
+    // applied. No replay of this email id waits in the inbox, and none ran (it would have applied the
+    // event: the state below says it did not).
+    const marker = await notifications.record(stack.db, {
+      recipients: [`marker-${to}`],
+      from: "hello@acme.test",
+      subject: "Marker",
+      resendEmailId: randomUUID(),
+    });
+    await deliverWebhook(
+      stack.baseUrl,
+      resendEvent("email.delivered", marker.notification.resendEmailId ?? "", 2, `marker-${to}`),
+    );
+    await waitUntil(
+      "the worker to apply an event posted after the record",
+      async () => (await notifications.findById(stack.db, marker.notification.id))?.state === "delivered",
+      10_000,
+    );
+    expect(await replayJobsFor(emailId)).toEqual([]);
     expect((await notifications.findById(stack.db, notification.id))?.state).toBe("recorded");
     expect((await events.findBySvixId(stack.db, svixId))?.status).toBe("unmatched");
     expect(await stack.queues.unmatched.getJobState(jobId)).toBe("failed");
