@@ -2,20 +2,27 @@
 // queue prefix of its own, with the real API and worker doing the rest.
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
 import { notifications, ops, suppressions } from "@mailstate/db";
 import { makeEvent } from "@mailstate/resend-events";
-import { databaseUrl, freePort, testRedisUrl } from "@mailstate/test-support";
+import {
+  databaseUrl,
+  freePort,
+  newSvixId,
+  signedWebhookHeaders,
+  startStack,
+  testRedisUrl,
+  waitUntil,
+} from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Stack, startStack } from "./helpers/stack.ts";
-import { newSvixId, signedWebhookHeaders } from "./helpers/webhooks.ts";
 
-let stack: Stack;
+let stack: MailstateStack;
 let prefix: string;
 
 beforeAll(async () => {
-  stack = await startStack("e2e_cli");
+  stack = await startStack("e2e_cli", mailstateSystem);
   await stack.startWorker();
-  prefix = stack.queues.inbox.opts.prefix ?? "";
+  prefix = stack.prefix;
 });
 afterAll(async () => {
   await stack?.close();
@@ -35,7 +42,7 @@ function cli(...args: string[]): Promise<Run> {
       {
         env: {
           ...process.env,
-          DATABASE_URL: stack.database?.url ?? "",
+          DATABASE_URL: stack.databaseUrl,
           REDIS_URL: testRedisUrl(),
           QUEUE_PREFIX: prefix,
         },
@@ -51,14 +58,6 @@ async function postWebhook(type: "email.sent" | "email.delivered", emailId: stri
   expect(answer.status).toBe(200);
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe("replay-unmatched, stats, rebuild", () => {
   const claimed = randomUUID();
   const orphan = randomUUID();
@@ -68,7 +67,7 @@ describe("replay-unmatched, stats, rebuild", () => {
     await postWebhook("email.delivered", claimed, "2026-11-22T10:00:01.250413+00:00");
     await postWebhook("email.sent", orphan, "2026-11-22T10:00:00.200Z");
     await stack.drained();
-    await until(async () => (await ops.countUnmatched(stack.db)) === 3);
+    await waitUntil("3 unmatched events in the log", async () => (await ops.countUnmatched(stack.db)) === 3, 10_000);
 
     const run = await cli("stats", "--json");
     expect(run).toMatchObject({ code: 0, stderr: "" });

@@ -2,9 +2,15 @@
 // every state it promises, and the summary says where to look and with which credentials.
 import { createQueues, createRedis } from "@mailstate/queue";
 import { DELIVERY_STATES } from "@mailstate/state-machine";
-import { createTestDatabase, type TestDatabase, testQueuePrefix, testRedisUrl } from "@mailstate/test-support";
+import {
+  createTestDatabase,
+  freePort,
+  spawnProcess,
+  type TestDatabase,
+  testQueuePrefix,
+  testRedisUrl,
+} from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, spawnProcess } from "./helpers/processes.ts";
 
 let database: TestDatabase;
 const prefix = testQueuePrefix("demo");

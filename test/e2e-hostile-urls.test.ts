@@ -1,16 +1,16 @@
 // Long URLs at the edge, on the real API: over MAX_URL_LENGTH they answer 414 problem+json before
 // any routing, logging or auth, and a flood of them does not hold up signed webhooks.
+import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
+import { newSvixId, resendEvent, signedWebhookHeaders, startStack } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Stack, startStack } from "./helpers/stack.ts";
-import { newSvixId, resendEvent, signedWebhookHeaders } from "./helpers/webhooks.ts";
 
-let stack: Stack;
-let small: Stack;
+let stack: MailstateStack;
+let small: MailstateStack;
 
 beforeAll(async () => {
   [stack, small] = await Promise.all([
-    startStack("hostile_urls", { env: { LOG_LEVEL: "info" } }),
-    startStack("hostile_urls_small", { env: { MAX_URL_LENGTH: "1000" } }),
+    startStack("hostile_urls", mailstateSystem, { env: { LOG_LEVEL: "info" } }),
+    startStack("hostile_urls_small", mailstateSystem, { env: { MAX_URL_LENGTH: "1000" } }),
   ]);
 });
 afterAll(async () => {
@@ -19,7 +19,7 @@ afterAll(async () => {
 
 const pathOf = (length: number, prefix = "/v1/notifications/") => prefix + "a".repeat(length - prefix.length);
 
-async function get(target: Stack, path: string) {
+async function get(target: MailstateStack, path: string) {
   const response = await fetch(`${target.baseUrl}${path}`);
   const text = await response.text();
   return { status: response.status, contentType: response.headers.get("content-type") ?? "", text };

@@ -3,20 +3,27 @@
 // reprocess --status invalid` applies those a newer schema accepts; a dead letter shows on the
 // support page's search and in /metrics. Real API, worker, PostgreSQL and Redis.
 import { randomUUID } from "node:crypto";
+import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
 import { createSqlPool, notifications, type SqlPool, suppressions } from "@mailstate/db";
-import { testRedisUrl } from "@mailstate/test-support";
+import {
+  basicAuth,
+  deliverWebhook,
+  OPS_ENV,
+  resendEvent,
+  startStack,
+  testRedisUrl,
+  waitUntil,
+} from "@mailstate/test-support";
+import { runCli } from "@mailstate/worker/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../apps/worker/src/commands/run.ts";
-import { basicAuth, deliverWebhook, eventually, OPS_ENV, resendEvent } from "./browser/ops-fixtures.ts";
-import { type Stack, startStack } from "./helpers/stack.ts";
 
-let stack: Stack;
+let stack: MailstateStack;
 let sql: SqlPool;
 
 beforeAll(async () => {
-  stack = await startStack("invalid_dead", { env: OPS_ENV });
+  stack = await startStack("invalid_dead", mailstateSystem, { env: OPS_ENV });
   await stack.startWorker();
-  sql = createSqlPool({ databaseUrl: stack.database?.url ?? "", poolSize: 2 });
+  sql = createSqlPool({ databaseUrl: stack.databaseUrl, poolSize: 2 });
 });
 afterAll(async () => {
   await sql?.end();
@@ -28,9 +35,9 @@ async function mailstate(...args: string[]) {
   const code = await runCli(
     args,
     {
-      DATABASE_URL: stack.database?.url ?? "",
+      DATABASE_URL: stack.databaseUrl,
       REDIS_URL: testRedisUrl(),
-      QUEUE_PREFIX: stack.queues.inbox.opts.prefix ?? "",
+      QUEUE_PREFIX: stack.prefix,
     },
     { out: (line) => out.push(line), err: (line) => out.push(line) },
   );
@@ -73,10 +80,14 @@ describe("an event its schema rejects", () => {
     });
     await stack.drained();
 
-    const timeline = await eventually("the sent event applied", async () => {
-      const answer = await stack.call("GET", `/v1/notifications/${notificationId}/timeline`);
-      return answer.body.state === "sent" ? answer.body : undefined;
-    });
+    const timeline = await waitUntil(
+      "the sent event applied",
+      async () => {
+        const answer = await stack.call("GET", `/v1/notifications/${notificationId}/timeline`);
+        return answer.body.state === "sent" ? answer.body : undefined;
+      },
+      10_000,
+    );
     expect(timeline.events.map((event: { type: string }) => event.type)).toEqual(["email.sent"]);
     expect(timeline.invalidEvents).toEqual([
       {
@@ -144,8 +155,10 @@ describe("a dead letter", () => {
       resendEvent("email.delivered", emailId, 1, to, { subject: "poison" }),
     );
     await stack.drained();
-    await eventually("the dead letter", async () =>
-      (await metric("mailstate_dead_letters")) === 1 ? true : undefined,
+    await waitUntil(
+      "the dead letter",
+      async () => ((await metric("mailstate_dead_letters")) === 1 ? true : undefined),
+      10_000,
     );
 
     const search = await page(`/support?q=${emailId}`);

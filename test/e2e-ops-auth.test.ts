@@ -1,23 +1,26 @@
 // Basic auth in front of the ops pages (Bull Board and support), on the real API: no credentials
 // and wrong ones answer 401 with a Basic challenge, the right ones get in; without OPS_PASSWORD
 // the pages stay shut (503) rather than open.
+import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
+import { basicAuth as basic, OPS_ENV, OPS_PASSWORD, startStack } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { basicAuth as basic, OPS_ENV, OPS_PASSWORD } from "./browser/ops-fixtures.ts";
-import { type Stack, startStack } from "./helpers/stack.ts";
 
-let stack: Stack;
-let closed: Stack;
+let stack: MailstateStack;
+let closed: MailstateStack;
 
 beforeAll(async () => {
   // Many wrong sign-ins on purpose: the throttle (tested in e2e-ops-login-throttle) is set out of the way.
   const env = { ...OPS_ENV, OPS_LOGIN_MAX_FAILURES: "1000" };
-  [stack, closed] = await Promise.all([startStack("ops_auth", { env }), startStack("ops_auth_off")]);
+  [stack, closed] = await Promise.all([
+    startStack("ops_auth", mailstateSystem, { env }),
+    startStack("ops_auth_off", mailstateSystem),
+  ]);
 });
 afterAll(async () => {
   await Promise.all([stack?.close(), closed?.close()]);
 });
 
-async function get(target: Stack, path: string, authorization?: string) {
+async function get(target: MailstateStack, path: string, authorization?: string) {
   const response = await fetch(`${target.baseUrl}${path}`, { headers: authorization ? { authorization } : {} });
   return { status: response.status, headers: response.headers, text: await response.text() };
 }

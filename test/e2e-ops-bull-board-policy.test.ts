@@ -3,15 +3,13 @@
 // Redis byte for byte as it was; the allowed ones (inbox: retry failed; unmatched: promote, retry,
 // remove) still work.
 import { randomUUID } from "node:crypto";
+import { allowedWrite, BULL_BOARD_API_ROUTES, type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
 import { addJob, createRedis, jobIdFor, QUEUE_NAMES, type QueueName } from "@mailstate/queue";
-import { testRedisUrl } from "@mailstate/test-support";
+import { basicAuth, OPS_ENV, startStack, testRedisUrl } from "@mailstate/test-support";
 import { type Queue, UnrecoverableError, Worker } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allowedWrite, BULL_BOARD_API_ROUTES } from "../apps/api/src/ops/bull-board-policy.ts";
-import { basicAuth, OPS_ENV } from "./browser/ops-fixtures.ts";
-import { type Stack, startStack } from "./helpers/stack.ts";
 
-let stack: Stack;
+let stack: MailstateStack;
 const auth = basicAuth();
 
 /** One job of each state a test needs, per queue. */
@@ -68,7 +66,7 @@ async function addUnmatched(delay?: number): Promise<string> {
 }
 
 beforeAll(async () => {
-  stack = await startStack("ops_policy", { env: OPS_ENV });
+  stack = await startStack("ops_policy", mailstateSystem, { env: OPS_ENV });
   // Inbox: failed, failed, completed (taken in the order added), then one left waiting.
   for (let i = 0; i < 3; i += 1) await addInbox();
   jobs.inbox.failed = await finishNext("inbox", "failed");
@@ -92,7 +90,7 @@ afterAll(async () => {
 async function snapshot(): Promise<Map<string, string>> {
   const redis = createRedis(testRedisUrl(), "worker");
   try {
-    const prefix = stack.queues.inbox.opts.prefix ?? "";
+    const prefix = stack.prefix;
     const keys = await redis.keys(`${prefix}:*`);
     const dumps = await Promise.all(
       keys.map(async (key) => [key, (await redis.dumpBuffer(key))?.toString("base64") ?? ""] as const),

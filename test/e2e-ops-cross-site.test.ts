@@ -2,17 +2,17 @@
 // the server's own, or whose Sec-Fetch-Site is cross-site or same-site, answers 403 problem+json
 // before the sign-in; curl (neither header) and the board's own same-origin requests still work.
 // Every ops answer forbids framing and sniffing.
+import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
+import { basicAuth, OPS_ENV, startStack } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { basicAuth, OPS_ENV } from "./browser/ops-fixtures.ts";
-import { type Stack, startStack } from "./helpers/stack.ts";
 
-let stack: Stack;
-let proxied: Stack;
+let stack: MailstateStack;
+let proxied: MailstateStack;
 
 beforeAll(async () => {
   [stack, proxied] = await Promise.all([
-    startStack("ops_csrf", { env: OPS_ENV }),
-    startStack("ops_csrf_proxy", { env: { ...OPS_ENV, TRUST_PROXY: "loopback" } }),
+    startStack("ops_csrf", mailstateSystem, { env: OPS_ENV }),
+    startStack("ops_csrf_proxy", mailstateSystem, { env: { ...OPS_ENV, TRUST_PROXY: "loopback" } }),
   ]);
 });
 afterAll(async () => {
@@ -21,7 +21,7 @@ afterAll(async () => {
 
 const PROMOTE = "/admin/queues/api/queues/unmatched/promote";
 
-async function send(target: Stack, method: string, path: string, headers: Record<string, string>) {
+async function send(target: MailstateStack, method: string, path: string, headers: Record<string, string>) {
   const response = await fetch(`${target.baseUrl}${path}`, { method, headers });
   const text = await response.text();
   return { status: response.status, headers: response.headers, text };

@@ -1,40 +1,54 @@
 // Failed ops sign-ins are throttled, on the real API and Redis: per client IP and per user name,
 // counted in Redis under QUEUE_PREFIX (shared by every API process), X-Forwarded-For believed only
 // from TRUST_PROXY; if Redis is unreachable each process counts in memory instead.
+import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
 import { createRedis } from "@mailstate/queue";
-import { freePort, testQueuePrefix, testRedisUrl } from "@mailstate/test-support";
+import {
+  basicAuth,
+  freePort,
+  OPS_ENV,
+  OPS_PASSWORD,
+  OPS_USERNAME,
+  startStack,
+  testQueuePrefix,
+  testRedisUrl,
+  waitUntil,
+} from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { basicAuth, OPS_ENV, OPS_PASSWORD, OPS_USERNAME } from "./browser/ops-fixtures.ts";
-import { type Stack, startStack } from "./helpers/stack.ts";
 
 const THROTTLE = { OPS_LOGIN_MAX_FAILURES: "3", OPS_LOGIN_WINDOW_SECONDS: "2" };
 /** Shared by two API stacks, as by two processes of one deployment. */
 const sharedPrefix = testQueuePrefix("throttle");
 
-let stack: Stack;
-let sibling: Stack;
-let proxied: Stack;
-let redisDown: Stack;
+let stack: MailstateStack;
+let sibling: MailstateStack;
+let proxied: MailstateStack;
+let redisDown: MailstateStack;
 
 beforeAll(async () => {
   const deadRedis = `redis://127.0.0.1:${await freePort()}`;
   [stack, sibling, proxied, redisDown] = await Promise.all([
-    startStack("ops_throttle", { env: { ...OPS_ENV, ...THROTTLE, QUEUE_PREFIX: sharedPrefix } }),
-    startStack("ops_throttle_sibling", { env: { ...OPS_ENV, ...THROTTLE, QUEUE_PREFIX: sharedPrefix } }),
-    startStack("ops_throttle_proxy", { env: { ...OPS_ENV, ...THROTTLE, TRUST_PROXY: "loopback" } }),
-    startStack("ops_throttle_noredis", { env: { ...OPS_ENV, ...THROTTLE, REDIS_URL: deadRedis } }),
+    startStack("ops_throttle", mailstateSystem, { env: { ...OPS_ENV, ...THROTTLE, QUEUE_PREFIX: sharedPrefix } }),
+    startStack("ops_throttle_sibling", mailstateSystem, {
+      env: { ...OPS_ENV, ...THROTTLE, QUEUE_PREFIX: sharedPrefix },
+    }),
+    startStack("ops_throttle_proxy", mailstateSystem, { env: { ...OPS_ENV, ...THROTTLE, TRUST_PROXY: "loopback" } }),
+    startStack("ops_throttle_noredis", mailstateSystem, { env: { ...OPS_ENV, ...THROTTLE, REDIS_URL: deadRedis } }),
   ]);
   // Until each API's Redis connection is up: before that, failures are counted in its memory.
   for (const target of [stack, sibling, proxied]) {
-    while ((await fetch(`${target.baseUrl}/readyz`)).status !== 200)
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitUntil(
+      `${target.label}'s /readyz to answer 200`,
+      async () => (await fetch(`${target.baseUrl}/readyz`)).status === 200,
+      10_000,
+    );
   }
 });
 afterAll(async () => {
   await Promise.all([stack?.close(), sibling?.close(), proxied?.close(), redisDown?.close()]);
 });
 
-async function signIn(target: Stack, user: string, password: string, headers: Record<string, string> = {}) {
+async function signIn(target: MailstateStack, user: string, password: string, headers: Record<string, string> = {}) {
   const response = await fetch(`${target.baseUrl}/support`, {
     headers: { authorization: basicAuth(user, password), ...headers },
   });

@@ -1,14 +1,14 @@
 // The support pages over HTTP, without a browser: what they escape, how the one search box reads
 // a query, and that empty states, bad input and unknown pages answer readable HTML.
 import { randomUUID } from "node:crypto";
+import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
+import { basicAuth, deliverWebhook, OPS_ENV, resendEvent, startStack, waitUntil } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { basicAuth, deliverWebhook, eventually, OPS_ENV, resendEvent } from "./browser/ops-fixtures.ts";
-import { type Stack, startStack } from "./helpers/stack.ts";
 
-let stack: Stack;
+let stack: MailstateStack;
 
 beforeAll(async () => {
-  stack = await startStack("ops_support", { env: OPS_ENV });
+  stack = await startStack("ops_support", mailstateSystem, { env: OPS_ENV });
   await stack.startWorker();
 });
 afterAll(async () => {
@@ -55,10 +55,14 @@ describe("support pages over HTTP", () => {
         },
       }),
     );
-    const { text } = await eventually("the click on the page", async () => {
-      const answer = await page(`/support/notifications/${id}`);
-      return answer.text.includes("email.clicked") ? answer : undefined;
-    });
+    const { text } = await waitUntil(
+      "the click on the page",
+      async () => {
+        const answer = await page(`/support/notifications/${id}`);
+        return answer.text.includes("email.clicked") ? answer : undefined;
+      },
+      10_000,
+    );
     expect(text).not.toMatch(/<script>alert|<img src=x|<svg|<b>ip/);
     expect(text).toContain("&lt;script&gt;alert(&quot;subject&quot;)&lt;/script&gt;");
     expect(text).toContain("&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;");
@@ -103,10 +107,14 @@ describe("support pages over HTTP", () => {
     const to = `${randomUUID()}@ops.test`;
     const sent = await deliverWebhook(stack.baseUrl, resendEvent("email.sent", emailId, 1, to));
     const delivered = await deliverWebhook(stack.baseUrl, resendEvent("email.delivered", emailId, 2, to));
-    const { text } = await eventually("both events parked", async () => {
-      const answer = await page(`/support?q=${emailId}`);
-      return answer.text.includes(delivered) && answer.text.includes(sent) ? answer : undefined;
-    });
+    const { text } = await waitUntil(
+      "both events parked",
+      async () => {
+        const answer = await page(`/support?q=${emailId}`);
+        return answer.text.includes(delivered) && answer.text.includes(sent) ? answer : undefined;
+      },
+      10_000,
+    );
     expect(text).toContain("2 events are parked under this Resend email id.");
     expect(text).toContain("email.delivered");
     expect(text).not.toContain("Nothing matches");

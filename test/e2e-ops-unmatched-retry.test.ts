@@ -3,18 +3,25 @@
 // straight into PostgreSQL (so no automatic replay runs), and a retry through Bull Board's own
 // HTTP API, with a worker running, applies the event.
 import { randomUUID } from "node:crypto";
+import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
 import { events, notifications } from "@mailstate/db";
 import { createRedis, jobIdFor, QUEUE_NAMES } from "@mailstate/queue";
-import { testRedisUrl } from "@mailstate/test-support";
+import {
+  basicAuth,
+  deliverWebhook,
+  OPS_ENV,
+  resendEvent,
+  startStack,
+  testRedisUrl,
+  waitUntil,
+} from "@mailstate/test-support";
 import { Job, UnrecoverableError, Worker } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { basicAuth, deliverWebhook, eventually, OPS_ENV, resendEvent } from "./browser/ops-fixtures.ts";
-import { type Stack, startStack } from "./helpers/stack.ts";
 
-let stack: Stack;
+let stack: MailstateStack;
 
 beforeAll(async () => {
-  stack = await startStack("ops_retry", { env: OPS_ENV });
+  stack = await startStack("ops_retry", mailstateSystem, { env: OPS_ENV });
 });
 afterAll(async () => {
   await stack?.close();
@@ -39,6 +46,12 @@ async function failForGood(jobId: string): Promise<void> {
   }
 }
 
+/** inbox.replay-email jobs for an email id, whatever their state. */
+async function replayJobsFor(emailId: string) {
+  const jobs = await stack.queues.inbox.getJobs(["waiting", "delayed", "prioritized", "active", "completed", "failed"]);
+  return jobs.filter((job) => job.name === "inbox.replay-email" && job.data.emailId === emailId);
+}
+
 describe("retrying a failed unmatched job from Bull Board", () => {
   it("parked event, job failed for good, send recorded without replay → PUT …/unmatched/<jobId>/retry applies it: delivered", async () => {
     const to = `${randomUUID()}@ops.test`;
@@ -50,7 +63,7 @@ describe("retrying a failed unmatched job from Bull Board", () => {
     await stack.drained();
     // One job per email id, whose data says what waits, for whom, since when, and where to look.
     const jobId = jobIdFor("unmatched", emailId);
-    const parked = await eventually("the unmatched job", async () => stack.queues.unmatched.getJob(jobId));
+    const parked = await waitUntil("the unmatched job", async () => stack.queues.unmatched.getJob(jobId), 10_000);
     expect(parked.data).toMatchObject({
       emailId,
       type: "email.delivered",
@@ -74,7 +87,25 @@ describe("retrying a failed unmatched job from Bull Board", () => {
       resendEmailId: emailId,
     });
     await stack.startWorker();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The worker has had its chance: an event of another notification, posted after the record, is
+    // applied. No replay of this email id waits in the inbox, and none ran (it would have applied the
+    // event: the state below says it did not).
+    const marker = await notifications.record(stack.db, {
+      recipients: [`marker-${to}`],
+      from: "hello@acme.test",
+      subject: "Marker",
+      resendEmailId: randomUUID(),
+    });
+    await deliverWebhook(
+      stack.baseUrl,
+      resendEvent("email.delivered", marker.notification.resendEmailId ?? "", 2, `marker-${to}`),
+    );
+    await waitUntil(
+      "the worker to apply an event posted after the record",
+      async () => (await notifications.findById(stack.db, marker.notification.id))?.state === "delivered",
+      10_000,
+    );
+    expect(await replayJobsFor(emailId)).toEqual([]);
     expect((await notifications.findById(stack.db, notification.id))?.state).toBe("recorded");
     expect((await events.findBySvixId(stack.db, svixId))?.status).toBe("unmatched");
     expect(await stack.queues.unmatched.getJobState(jobId)).toBe("failed");
@@ -89,17 +120,23 @@ describe("retrying a failed unmatched job from Bull Board", () => {
     expect(retried.status).toBe(204);
 
     // 5. The running worker applies the parked event: the notification reaches its state.
-    const state = await eventually("the notification to be delivered", async () => {
-      const row = await notifications.findById(stack.db, notification.id);
-      return row?.state === "delivered" ? row.state : undefined;
-    });
+    const state = await waitUntil(
+      "the notification to be delivered",
+      async () => {
+        const row = await notifications.findById(stack.db, notification.id);
+        return row?.state === "delivered" ? row.state : undefined;
+      },
+      10_000,
+    );
     expect(state).toBe("delivered");
     expect(await events.findBySvixId(stack.db, svixId)).toMatchObject({
       status: "applied",
       notificationId: notification.id,
     });
-    await eventually("the job to complete", async () =>
-      (await stack.queues.unmatched.getJobState(jobId)) === "completed" ? true : undefined,
+    await waitUntil(
+      "the job to complete",
+      async () => ((await stack.queues.unmatched.getJobState(jobId)) === "completed" ? true : undefined),
+      10_000,
     );
     expect((await stack.queues.unmatched.getJob(jobId))?.returnvalue).toEqual({ applied: 1 });
 

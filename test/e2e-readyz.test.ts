@@ -2,17 +2,17 @@
 // one's config): 503 when Redis would evict jobs (maxmemory-policy other than noeviction) or
 // refuses writes while still answering PING (maxmemory reached), read from CONFIG GET or, where
 // CONFIG is refused as on managed Redis, from INFO.
+import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
 import { createRedis } from "@mailstate/queue";
-import { type RedisServer, startRedisServer } from "@mailstate/test-support";
+import { type RedisServer, startRedisServer, startStack, waitUntil } from "@mailstate/test-support";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Stack, startStack } from "./helpers/stack.ts";
 
 let server: RedisServer;
 let admin: Redis;
-let stack: Stack;
-let noConfig: Stack;
-let noConfigNoInfo: Stack;
+let stack: MailstateStack;
+let noConfig: MailstateStack;
+let noConfigNoInfo: MailstateStack;
 
 beforeAll(async () => {
   server = await startRedisServer();
@@ -22,9 +22,9 @@ beforeAll(async () => {
   await admin.call("ACL", "SETUSER", "locked", "on", ">locked-pw", "~*", "&*", "+@all", "-config", "-info");
   const at = (user: string) => server.url.replace("redis://", `redis://${user}@`);
   [stack, noConfig, noConfigNoInfo] = await Promise.all([
-    startStack("readyz", { env: { REDIS_URL: server.url } }),
-    startStack("readyz_managed", { env: { REDIS_URL: at("managed:managed-pw") } }),
-    startStack("readyz_locked", { env: { REDIS_URL: at("locked:locked-pw") } }),
+    startStack("readyz", mailstateSystem, { env: { REDIS_URL: server.url } }),
+    startStack("readyz_managed", mailstateSystem, { env: { REDIS_URL: at("managed:managed-pw") } }),
+    startStack("readyz_locked", mailstateSystem, { env: { REDIS_URL: at("locked:locked-pw") } }),
   ]);
 });
 afterAll(async () => {
@@ -40,16 +40,18 @@ interface Readiness {
   inbox: string;
 }
 
-async function readyz(target: Stack): Promise<{ status: number; body: Readiness }> {
+async function readyz(target: MailstateStack): Promise<{ status: number; body: Readiness }> {
   const response = await fetch(`${target.baseUrl}/readyz`);
   return { status: response.status, body: (await response.json()) as Readiness };
 }
 
 /** Until the API's own connection is up (it connects at start). */
-async function settled(target: Stack) {
-  for (let i = 0; i < 100 && (await readyz(target)).body.redis === "down"; i += 1) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+async function settled(target: MailstateStack) {
+  await waitUntil(
+    "the API's Redis connection to be up",
+    async () => (await readyz(target)).body.redis !== "down",
+    5_000,
+  );
 }
 
 describe("/readyz", () => {

@@ -2,20 +2,20 @@
 // SDK sending through the Resend stand-in, Svix-signed webhooks posted to /webhooks/resend, and the
 // timeline read back over /v1. Real PostgreSQL and Redis throughout.
 import { randomUUID } from "node:crypto";
+import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
 import { createResendStandin, type ResendStandin } from "@mailstate/resend-standin";
 import { createMailstate, type Mailstate, type Timeline } from "@mailstate/sdk";
+import { deliverWebhook, resendEvent, startStack, waitUntil } from "@mailstate/test-support";
 import { Resend } from "resend";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Stack, startStack } from "./helpers/stack.ts";
-import { deliverWebhook, resendEvent } from "./helpers/webhooks.ts";
 
-let stack: Stack;
+let stack: MailstateStack;
 let standin: ResendStandin;
 let resend: Resend;
 let mailstate: Mailstate;
 
 beforeAll(async () => {
-  stack = await startStack("e2e_timeline");
+  stack = await startStack("e2e_timeline", mailstateSystem);
   await stack.startWorker();
   standin = await createResendStandin();
   resend = new Resend("re_test_key", { baseUrl: standin.url });
@@ -30,13 +30,17 @@ afterAll(async () => {
 const post = (body: object) => deliverWebhook(stack.baseUrl, body);
 
 async function timelineWith(id: string, eventCount: number, timeoutMs = 10_000): Promise<Timeline> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const timeline = await mailstate.timeline(id);
-    if (timeline && timeline.events.length >= eventCount) return timeline;
-    if (Date.now() > deadline) throw new Error(`timeline has ${timeline?.events.length} events, wanted ${eventCount}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  let seen: number | undefined;
+  return waitUntil(
+    `the timeline of ${id} to have ${eventCount} events`,
+    async () => {
+      const timeline = await mailstate.timeline(id);
+      seen = timeline?.events.length;
+      return timeline && timeline.events.length >= eventCount ? timeline : undefined;
+    },
+    timeoutMs,
+    { detail: () => `it has ${seen}` },
+  );
 }
 
 describe("record, then webhooks, then timeline", () => {

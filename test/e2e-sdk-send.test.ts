@@ -1,18 +1,19 @@
 // The SDK's suppression-aware send path against the real API (PostgreSQL, Redis) and the Resend stand-in.
 import { randomUUID } from "node:crypto";
+import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
 import { createResendStandin, type ResendStandin } from "@mailstate/resend-standin";
 import { createMailstate, type Mailstate, MailstateError } from "@mailstate/sdk";
+import { startStack } from "@mailstate/test-support";
 import { Resend } from "resend";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type Stack, startStack } from "./helpers/stack.ts";
 
-let stack: Stack;
+let stack: MailstateStack;
 let standin: ResendStandin;
 let resend: Resend;
 let mailstate: Mailstate;
 
 beforeAll(async () => {
-  stack = await startStack("e2e_sdk");
+  stack = await startStack("e2e_sdk", mailstateSystem);
   standin = await createResendStandin();
   resend = new Resend("re_test_key", { baseUrl: standin.url });
   mailstate = createMailstate({ baseUrl: stack.baseUrl, apiKey: stack.apiKey });

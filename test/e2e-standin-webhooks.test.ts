@@ -1,20 +1,21 @@
 // The Resend stand-in's webhooks against the real API and worker: emails sent through the SDK, their
 // events posted late, out of order and twice, end in the states their planned lifecycles say.
 import { randomUUID } from "node:crypto";
+import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
 import { ops } from "@mailstate/db";
 import { createResendStandin, type ResendStandin } from "@mailstate/resend-standin";
 import { createMailstate, type Mailstate } from "@mailstate/sdk";
+import { startStack, TEST_WEBHOOK_SECRET, waitUntil } from "@mailstate/test-support";
 import { Resend } from "resend";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Stack, startStack, TEST_WEBHOOK_SECRET } from "./helpers/stack.ts";
 
-let stack: Stack;
+let stack: MailstateStack;
 let standin: ResendStandin;
 let resend: Resend;
 let mailstate: Mailstate;
 
 beforeAll(async () => {
-  stack = await startStack("e2e_standin");
+  stack = await startStack("e2e_standin", mailstateSystem);
   await stack.startWorker();
   standin = await createResendStandin({
     webhook: {
@@ -46,13 +47,23 @@ const email = (to: string) => ({
 
 /** Until every notification of `emailIds` is in its planned state, or the deadline passes. */
 async function statesSettle(emailIds: string[], timeoutMs = 20_000): Promise<Map<string, string>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const states = await ops.statesByEmailId(stack.db, emailIds);
-    const settled = emailIds.every((id) => states.get(id) === standin.webhooks?.plans.get(id)?.expectedState);
-    if (settled || Date.now() > deadline) return states;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const planned = (id: string) => standin.webhooks?.plans.get(id)?.expectedState;
+  let states = new Map<string, string>();
+  return waitUntil(
+    `${emailIds.length} notifications to reach their planned states`,
+    async () => {
+      states = await ops.statesByEmailId(stack.db, emailIds);
+      return emailIds.every((id) => states.get(id) === planned(id)) ? states : undefined;
+    },
+    timeoutMs,
+    {
+      intervalMs: 100,
+      detail: () =>
+        JSON.stringify(
+          emailIds.filter((id) => states.get(id) !== planned(id)).map((id) => [id, states.get(id), planned(id)]),
+        ),
+    },
+  );
 }
 
 describe("the stand-in's webhooks through the API and the worker", () => {

@@ -6,15 +6,16 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
+import { startStack } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Stack, startStack } from "./helpers/stack.ts";
 
 const run = promisify(execFile);
-let stack: Stack;
+let stack: MailstateStack;
 let app: string;
 
 beforeAll(async () => {
-  stack = await startStack("sdk_package");
+  stack = await startStack("sdk_package", mailstateSystem);
   app = mkdtempSync(join(tmpdir(), "mailstate-sdk-app-"));
 });
 afterAll(async () => {

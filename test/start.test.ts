@@ -1,8 +1,14 @@
 // `pnpm start` end to end: both processes come up, answer, and stop cleanly on SIGTERM.
-import { createTestDatabase, type TestDatabase, testQueuePrefix, testRedisUrl } from "@mailstate/test-support";
+import {
+  createTestDatabase,
+  freePort,
+  spawnProcess,
+  type TestDatabase,
+  testQueuePrefix,
+  testRedisUrl,
+} from "@mailstate/test-support";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, spawnProcess } from "./helpers/processes.ts";
 
 let database: TestDatabase;
 const prefixes = { start: testQueuePrefix("start"), worker: testQueuePrefix("start-worker") };

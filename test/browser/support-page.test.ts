@@ -9,10 +9,18 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
+import {
+  deliverWebhook,
+  OPS_ENV,
+  OPS_PASSWORD,
+  OPS_USERNAME,
+  resendEvent,
+  startStack,
+  waitUntil,
+} from "@mailstate/test-support";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Stack, startStack } from "../helpers/stack.ts";
-import { deliverWebhook, eventually, OPS_ENV, OPS_PASSWORD, OPS_USERNAME, resendEvent } from "./ops-fixtures.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -27,7 +35,7 @@ const CHROMIUM_ARGS = [
 ];
 const SCREENSHOT = join(import.meta.dirname, "../../test-results/support-timeline.png");
 
-let stack: Stack;
+let stack: MailstateStack;
 let context: BrowserContext;
 let page: Page;
 let userDataDir: string;
@@ -64,8 +72,10 @@ async function seed(): Promise<void> {
       bounce: { type: "Permanent", subType: "General", message: "550 5.1.1 mailbox does not exist" },
     }),
   );
-  await eventually("the earlier bounces", async () =>
-    (await timelineLength(earlier.body.notification.id)) === 1 ? true : undefined,
+  await waitUntil(
+    "the earlier bounces",
+    async () => ((await timelineLength(earlier.body.notification.id)) === 1 ? true : undefined),
+    10_000,
   );
 
   await deliverWebhook(stack.baseUrl, resendEvent("email.sent", emailId, 1, ada));
@@ -95,8 +105,10 @@ async function seed(): Promise<void> {
       },
     }),
   );
-  await eventually("the receipt's four events", async () =>
-    (await timelineLength(notificationId)) === 4 ? true : undefined,
+  await waitUntil(
+    "the receipt's four events",
+    async () => ((await timelineLength(notificationId)) === 4 ? true : undefined),
+    10_000,
   );
 
   // After the receipt's delivery (which ends any run of soft bounces), a later digest soft-bounces.
@@ -113,8 +125,10 @@ async function seed(): Promise<void> {
       bounce: { type: "Transient", subType: "MailboxFull", message: "452 4.2.2 mailbox full" },
     }),
   );
-  await eventually("the digest's bounce", async () =>
-    (await timelineLength(digest.body.notification.id)) === 1 ? true : undefined,
+  await waitUntil(
+    "the digest's bounce",
+    async () => ((await timelineLength(digest.body.notification.id)) === 1 ? true : undefined),
+    10_000,
   );
   await stack.drained();
 
@@ -137,7 +151,7 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium (.ci/run does it)`);
   }
-  stack = await startStack("support_browser", { env: OPS_ENV });
+  stack = await startStack("support_browser", mailstateSystem, { env: OPS_ENV });
   await stack.startWorker();
   await seed();
   userDataDir = await mkdtemp(join(tmpdir(), "mailstate-chromium-"));

@@ -1,24 +1,21 @@
 // What every fault test stands on: a Redis and a PostgreSQL cluster of its own, the API and the worker
 // as real child processes (so they can be killed), a workload with known outcomes, and the checks
 // that prove nothing was lost or applied twice.
-import { randomBytes } from "node:crypto";
-import { createDb, createSqlPool, type Db, type SqlPool } from "@mailstate/db";
-import { createQueues, createRedis, JOBS, jobIdFor, type Queues } from "@mailstate/queue";
+import { type MailstateHarness, mailstateSystem } from "@mailstate/api/testing";
+import type { Db, SqlPool } from "@mailstate/db";
 import { makeEvent } from "@mailstate/resend-events";
 import {
-  createMigratedDatabaseOn,
-  freePort,
+  createHarness,
   makeWorkload,
   type PostgresCluster,
   type RedisServer,
-  startPostgresCluster,
-  startRedisServer,
+  signedWebhookHeaders,
+  sleep,
+  TEST_WEBHOOK_SECRET,
   type WorkloadEvent,
+  waitUntil,
 } from "@mailstate/test-support";
-import type { Redis } from "ioredis";
-import { rebuildProjections } from "../../apps/worker/src/reconcile/rebuild.ts";
-import { type Spawned, spawnProcess } from "../helpers/processes.ts";
-import { signedWebhookHeaders, TEST_WEBHOOK_SECRET } from "../helpers/webhooks.ts";
+import { rebuildProjections } from "@mailstate/worker/testing";
 
 /** Read once here: these knobs are the run's, not a build input. */
 const runEnv = process.env;
@@ -29,7 +26,7 @@ export const scaled = <T>(full: T, ci: T): T => (CI_SCALE ? ci : full);
 
 export const WEBHOOK_SECRET = TEST_WEBHOOK_SECRET;
 export const SOFT_BOUNCE_THRESHOLD = 3;
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep };
 
 /** One line of figures per test, easy to grep out of the run: `FAULT <test>: k=v …`. */
 export function report(test: string, figures: Record<string, string | number>): void {
@@ -39,82 +36,21 @@ export function report(test: string, figures: Record<string, string | number>): 
   console.log(`FAULT ${test}: ${line}`);
 }
 
-export interface FaultStack {
-  redis: RedisServer;
-  postgres: PostgresCluster;
-  databaseUrl: string;
-  prefix: string;
-  db: Db;
-  sql: SqlPool;
-  /** The test's own view of the queues (a worker-role connection: it waits out a Redis restart). */
-  queues: Queues;
-  spawnApi(): Promise<{ process: Spawned; baseUrl: string }>;
-  spawnWorker(): Spawned;
-  close(): Promise<void>;
-}
+/** The harness on a Redis and a PostgreSQL of the test's own, to kill and restart; the apps run as processes. */
+export type FaultStack = MailstateHarness & { redisServer: RedisServer; postgres: PostgresCluster };
 
 export async function startFaultStack(label: string): Promise<FaultStack> {
-  const [redis, postgres] = await Promise.all([startRedisServer(), startPostgresCluster()]);
-  const databaseUrl = await createMigratedDatabaseOn(postgres);
-  const prefix = `{mailstate-fault-${label}-${randomBytes(3).toString("hex")}}`;
-  const db = createDb({ databaseUrl, poolSize: 2 });
-  const sql = createSqlPool({ databaseUrl, poolSize: 4, onError: () => {} });
-  const connection: Redis = createRedis(redis.url, "worker");
-  connection.on("error", () => {});
-  const queues = createQueues(connection, prefix);
-  // The test's own view rides out Redis restarts; it must not print every reconnect attempt.
-  queues.inbox.on("error", () => {});
-  queues.unmatched.on("error", () => {});
-  const spawned: Spawned[] = [];
-  const env = {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: prefix,
-    RESEND_WEBHOOK_SECRET: WEBHOOK_SECRET,
-    WORKER_LOCK_DURATION_MS: "3000",
-    SOFT_BOUNCE_THRESHOLD: String(SOFT_BOUNCE_THRESHOLD),
-    LOG_LEVEL: runEnv.FAULTS_LOG_LEVEL ?? "warn",
-  };
-
-  return {
-    redis,
-    postgres,
-    databaseUrl,
-    prefix,
-    db,
-    sql,
-    queues,
-    async spawnApi() {
-      const port = await freePort();
-      const api = spawnProcess("node", ["--import", "tsx", "apps/api/src/main.ts"], {
-        ...env,
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        LOG_LEVEL: "info",
-      });
-      spawned.push(api);
-      await api.waitFor(/api listening/, 30_000);
-      return { process: api, baseUrl: `http://127.0.0.1:${port}` };
+  const harness = await createHarness(`fault-${label}`, mailstateSystem, {
+    ownServers: { redis: true, postgres: true },
+    env: {
+      WORKER_LOCK_DURATION_MS: "3000",
+      SOFT_BOUNCE_THRESHOLD: String(SOFT_BOUNCE_THRESHOLD),
+      LOG_LEVEL: runEnv.FAULTS_LOG_LEVEL ?? "warn",
     },
-    spawnWorker() {
-      // info, so that "worker ready" shows; the per-batch lines are debug.
-      const worker = spawnProcess("node", ["--import", "tsx", "apps/worker/src/main.ts"], {
-        ...env,
-        LOG_LEVEL: "info",
-      });
-      spawned.push(worker);
-      return worker;
-    },
-    async close() {
-      await Promise.all(spawned.map((child) => child.stop("SIGKILL")));
-      await queues.close().catch(() => {});
-      connection.disconnect();
-      await db.$disconnect().catch(() => {});
-      await sql.end().catch(() => {});
-      await Promise.all([redis.destroy(), postgres.destroy()]);
-    },
-  };
+  });
+  const { redis: redisServer, postgres } = harness.servers;
+  if (!redisServer || !postgres) throw new Error("the fault harness started without servers of its own");
+  return Object.assign(harness, { redisServer, postgres });
 }
 
 // --- the workload --------------------------------------------------------------------------------
@@ -180,18 +116,6 @@ export async function recordNotifications(db: Db, workload: FaultWorkload): Prom
   });
 }
 
-/** Inbox jobs exactly as the webhook route adds them. */
-export async function enqueue(queues: Queues, events: WorkloadEvent[]): Promise<void> {
-  const { options } = JOBS["inbox.reconcile"];
-  await queues.inbox.addBulk(
-    events.map((event) => ({
-      name: "inbox.reconcile",
-      data: { svixId: event.svixId, receivedAt: new Date().toISOString(), event: event.body },
-      opts: { ...options, jobId: jobIdFor("event", event.svixId) },
-    })),
-  );
-}
-
 // --- signed webhooks -----------------------------------------------------------------------------
 
 export function signedHeaders(svixId: string, body: string, at = new Date()): Record<string, string> {
@@ -215,6 +139,9 @@ export async function postWebhook(baseUrl: string, event: WorkloadEvent): Promis
   }
 }
 
+/** How long one event is posted again and again before the run gives up on it (Resend's retries). */
+const RESEND_RETRIES_MS = 180_000;
+
 /**
  * Post every event at about `rate` per second, `concurrency` in flight, and keep retrying any that
  * is not answered 200 (as Resend does, here after 250 ms) until it is. Answers the statuses seen.
@@ -233,21 +160,22 @@ export async function postAll(
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      for (;;) {
-        const index = next++;
-        const event = events[index];
-        if (!event) return;
+      for (let index = next++; index < events.length; index = next++) {
+        const event = events[index] as WorkloadEvent;
         const due = started + (index / rate) * 1_000;
         if (due > Date.now()) await sleep(due - Date.now());
-        for (;;) {
-          const status = await postWebhook(baseUrl, event);
-          statuses.set(status, (statuses.get(status) ?? 0) + 1);
-          if (status === 200) {
-            accepted.add(event.svixId);
-            break;
-          }
-          await sleep(250);
-        }
+        let last = 0;
+        await waitUntil(
+          `webhook ${event.svixId} to be answered 200`,
+          async () => {
+            last = await postWebhook(baseUrl, event);
+            statuses.set(last, (statuses.get(last) ?? 0) + 1);
+            return last === 200;
+          },
+          RESEND_RETRIES_MS,
+          { intervalMs: 250, detail: () => `last answered ${last}` },
+        );
+        accepted.add(event.svixId);
       }
     }),
   );
@@ -288,29 +216,6 @@ export async function missingFromLog(sql: SqlPool, svixIds: string[]): Promise<s
   );
   const logged = new Set(rows.map((row) => row.svix_id));
   return svixIds.filter((id) => !logged.has(id));
-}
-
-/**
- * Until every inbox job is done (none waiting, delayed, active); answers how long it took. On a
- * timeout the error carries the end of the worker's output, which is what tells why.
- */
-export async function waitDrained(queues: Queues, timeoutMs: number, worker?: Spawned): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    const counts = await queues.inbox.getJobCounts("waiting", "active", "delayed", "prioritized");
-    if (Object.values(counts).every((count) => count === 0)) return Date.now() - started;
-    const exited = worker && (worker.child.exitCode ?? worker.child.signalCode);
-    if (exited !== undefined && exited !== null) {
-      throw new Error(`the worker exited (${exited}) with the inbox at ${JSON.stringify(counts)}${tailOf(worker)}`);
-    }
-    if (Date.now() - started > timeoutMs)
-      throw new Error(`inbox not drained: ${JSON.stringify(counts)}${tailOf(worker)}`);
-    await sleep(100);
-  }
-}
-
-function tailOf(worker: Spawned | undefined): string {
-  return worker ? `\nworker output (last 6000 chars):\n${worker.output().slice(-6_000)}` : "";
 }
 
 export interface Outcome {

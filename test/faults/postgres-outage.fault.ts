@@ -11,7 +11,6 @@ import {
   sleep,
   startFaultStack,
   startPostingWorkload,
-  waitDrained,
 } from "./fault-stack.ts";
 
 /** Read once here: these knobs are the run's, not a build input. */
@@ -51,7 +50,7 @@ describe(`PostgreSQL down for ${OUTAGE_SECONDS} s while webhooks are posted`, ()
     const outageSeconds = (backAt - downAt) / 1_000;
 
     const statuses = await posting;
-    await waitDrained(stack.queues, 180_000, worker);
+    await stack.drained(180_000, worker);
     const drainMs = Date.now() - backAt;
     const outcome = await checkOutcome(stack, workload);
     const { rows } = await stack.sql.query<{ max: number }>(

@@ -1,6 +1,7 @@
 // Redis SIGKILLed and restarted (AOF, appendfsync always) five times while webhooks are posted:
 // every event the API answered 200 for reaches the log, and the worker resumes within 10 s.
 import { randomUUID } from "node:crypto";
+import { waitUntil } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   checkOutcome,
@@ -14,7 +15,6 @@ import {
   sleep,
   startFaultStack,
   startPostingWorkload,
-  waitDrained,
 } from "./fault-stack.ts";
 
 const EVENTS = scaled(5_000, 1_500);
@@ -31,21 +31,24 @@ afterAll(async () => {
 
 /** Post probe events from the moment Redis is back: when is one accepted, and when is it logged? */
 async function measureResume(baseUrl: string, redisBackAt: number) {
-  const deadline = redisBackAt + 30_000;
+  const left = () => redisBackAt + 30_000 - Date.now();
   let svixId = "";
-  for (;;) {
-    svixId = `msg_probe_${randomUUID()}`;
-    const body = { type: "contact.updated", created_at: new Date().toISOString(), data: { id: svixId } };
-    if ((await postWebhook(baseUrl, { svixId, emailId: "", body })) === 200) break;
-    if (Date.now() > deadline) throw new Error("the API never accepted a webhook after Redis came back");
-    await sleep(50);
-  }
+  await waitUntil(
+    "the API to accept a webhook after Redis came back",
+    async () => {
+      svixId = `msg_probe_${randomUUID()}`;
+      const body = { type: "contact.updated", created_at: new Date().toISOString(), data: { id: svixId } };
+      return (await postWebhook(baseUrl, { svixId, emailId: "", body })) === 200;
+    },
+    left(),
+  );
   const acceptedMs = Date.now() - redisBackAt;
-  for (;;) {
-    if ((await missingFromLog(stack.sql, [svixId])).length === 0) break;
-    if (Date.now() > deadline) throw new Error("the worker never logged an event after Redis came back");
-    await sleep(25);
-  }
+  await waitUntil(
+    "the worker to log an event after Redis came back",
+    async () => (await missingFromLog(stack.sql, [svixId])).length === 0,
+    left(),
+    { intervalMs: 25 },
+  );
   return { acceptedMs, resumedMs: Date.now() - redisBackAt };
 }
 
@@ -61,9 +64,9 @@ describe("Redis killed and restarted five times while webhooks are posted", () =
     for (let i = 0; i < RESTARTS; i += 1) {
       await sleep(2_000 + Math.random() * 2_000);
       const downAt = Date.now();
-      await stack.redis.kill();
+      await stack.redisServer.kill();
       await sleep(1_000 + Math.random() * 2_000);
-      await stack.redis.start();
+      await stack.redisServer.start();
       const backAt = Date.now();
       try {
         outages.push({ downMs: backAt - downAt, ...(await measureResume(api.baseUrl, backAt)) });
@@ -75,7 +78,7 @@ describe("Redis killed and restarted five times while webhooks are posted", () =
     const statuses = await posting;
     const postSeconds = (Date.now() - started) / 1_000;
 
-    const drainMs = await waitDrained(stack.queues, 120_000, worker);
+    const drainMs = await stack.drained(120_000, worker);
     const outcome = await checkOutcome(stack, workload);
     const { rows } = await stack.sql.query<{ count: string }>("SELECT count(*) FROM delivery_events");
     report("redis-restart", {

@@ -174,7 +174,7 @@ describe("the webhook route under fuzzing", () => {
     );
 
     // Redis unreachable: a verified event answers 503 (Resend retries); everything else as before.
-    await stack.redis.kill();
+    await stack.redisServer.kill();
     const down = new Map<number, number>();
     await fc.assert(
       fc.asyncProperty(attempts, fc.boolean(), async (attempt, valid) => {
@@ -188,7 +188,7 @@ describe("the webhook route under fuzzing", () => {
       }),
       { numRuns: Math.round(RUNS / 4) },
     );
-    await stack.redis.start();
+    await stack.redisServer.start();
 
     const health = await fetch(`${baseUrl}/healthz`);
     report("webhook-fuzz", {

@@ -1,10 +1,10 @@
 // The worker process SIGKILLed every 2–5 s while events flow into the inbox: nothing lost, nothing
 // applied twice, no job left failed.
+
+import { type Spawned, waitUntil } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Spawned } from "../helpers/processes.ts";
 import {
   checkOutcome,
-  enqueue,
   type FaultStack,
   faultWorkload,
   healthy,
@@ -15,7 +15,6 @@ import {
   scaled,
   sleep,
   startFaultStack,
-  waitDrained,
 } from "./fault-stack.ts";
 
 const EVENTS = scaled(10_000, 3_000);
@@ -40,7 +39,7 @@ describe("the worker SIGKILLed every 2–5 s while events flow", () => {
     const feed = (async () => {
       const perTick = Math.max(1, Math.round(RATE / 10));
       for (let i = 0; i < workload.events.length; i += perTick) {
-        await enqueue(stack.queues, workload.events.slice(i, i + perTick));
+        await stack.deliverAll(workload.events.slice(i, i + perTick));
         const due = started + ((i + perTick) / RATE) * 1_000;
         await sleep(Math.max(0, due - Date.now()));
       }
@@ -53,24 +52,29 @@ describe("the worker SIGKILLed every 2–5 s while events flow", () => {
     let kills = 0;
     let killsAfterFeed = 0;
     const loggedAtKills: number[] = [];
-    for (;;) {
-      await sleep(2_000 + Math.random() * 3_000);
-      const counts = await stack.queues.inbox.getJobCounts("waiting", "active", "delayed");
-      const backlog = Object.values(counts).reduce((sum, count) => sum + count, 0);
-      // Once everything is in, two more kills at most: then the last worker drains in peace.
-      if (!feeding && (backlog === 0 || killsAfterFeed >= 2)) break;
-      await worker.stop("SIGKILL");
-      kills += 1;
-      if (!feeding) killsAfterFeed += 1;
-      loggedAtKills.push(await loggedCount(stack.sql));
-      worker = stack.spawnWorker();
-      if (Date.now() - started > 300_000) throw new Error("still not drained after five minutes of kills");
-    }
+    await waitUntil(
+      "the feed to end and the inbox to drain, with the worker killed every 2–5 s",
+      async () => {
+        await sleep(2_000 + Math.random() * 3_000);
+        const counts = await stack.queues.inbox.getJobCounts("waiting", "active", "delayed");
+        const backlog = Object.values(counts).reduce((sum, count) => sum + count, 0);
+        // Once everything is in, two more kills at most: then the last worker drains in peace.
+        if (!feeding && (backlog === 0 || killsAfterFeed >= 2)) return true;
+        await worker.stop("SIGKILL");
+        kills += 1;
+        if (!feeding) killsAfterFeed += 1;
+        loggedAtKills.push(await loggedCount(stack.sql));
+        worker = stack.spawnWorker();
+        return false;
+      },
+      300_000,
+      { intervalMs: 0 },
+    );
     await feed;
     const killPhaseSeconds = (Date.now() - started) / 1_000;
 
     // The last worker runs in peace: whatever an earlier one held comes back when its lock lapses.
-    const drainMs = await waitDrained(stack.queues, 120_000, worker);
+    const drainMs = await stack.drained(120_000, worker);
     const outcome = await checkOutcome(stack, workload);
     report("worker-kill", {
       events: workload.events.length,

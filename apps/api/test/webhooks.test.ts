@@ -1,18 +1,12 @@
 // POST /webhooks/resend against the running app, real Redis (own prefix) and a test database.
 
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { createDb, type Db } from "@mailstate/db";
-import { createQueues, createRedis, JOBS, jobIdFor, type Queues } from "@mailstate/queue";
+import { JOBS, jobIdFor, type Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
-import { createTestDatabase, type TestDatabase, testQueuePrefix, testRedisUrl } from "@mailstate/test-support";
-import type { Redis } from "ioredis";
+import { createHarness, freePort, type Spawned, spawnProcess, testRedisUrl, waitUntil } from "@mailstate/test-support";
 import { pinoHttp } from "pino-http";
 import { Webhook } from "svix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, type Spawned, spawnProcess } from "../../../test/helpers/processes.ts";
-import { createApp } from "../src/app.ts";
-import { loadApiEnv } from "../src/env.ts";
+import { type MailstateHarness, mailstateSystem } from "./testing.ts";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const OLD_SECRET = "whsec_b2xkLXNlY3JldC1mb3Itcm90YXRpb24=";
@@ -59,44 +53,18 @@ function memoryLogger(): { logger: Logger; lines: string[] } {
 interface Running {
   baseUrl: string;
   queues: Queues;
-  redis: Redis;
   lines: string[];
   close(): Promise<void>;
 }
 
-async function startApi(db: Db, redisUrl: string, extraEnv: Record<string, string> = {}): Promise<Running> {
-  const prefix = testQueuePrefix("webhooks");
-  const env = loadApiEnv({
-    RESEND_WEBHOOK_SECRET: `${SECRET} ${OLD_SECRET}`,
-    REDIS_URL: redisUrl,
-    QUEUE_PREFIX: prefix,
-    ...extraEnv,
-  });
-  const redis = createRedis(env.REDIS_URL, "producer");
-  redis.on("error", () => {}); // the outage test makes these on purpose
-  const queues = createQueues(redis, prefix);
+/** The API in this process on the harness's database and prefix, a Redis of the test's choosing, logging into memory. */
+async function startApi(redisUrl: string, extraEnv: Record<string, string> = {}): Promise<Running> {
   const { logger, lines } = memoryLogger();
-  const app = createApp({ env, db, redis, queues, logger });
-  const server = await new Promise<Server>((resolve) => {
-    const listening = app.listen(0, "127.0.0.1", () => resolve(listening));
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    queues,
-    redis,
-    lines,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (redis.status === "ready") {
-        await queues.inbox.obliterate({ force: true });
-        await queues.unmatched.obliterate({ force: true });
-      }
-      await queues.close();
-      redis.disconnect();
-    },
-  };
+  const api = await h.startApi(
+    { RESEND_WEBHOOK_SECRET: `${SECRET} ${OLD_SECRET}`, REDIS_URL: redisUrl, ...extraEnv },
+    { logger },
+  );
+  return { baseUrl: api.baseUrl, queues: api.queues, lines, close: () => api.close() };
 }
 
 async function post(api: Running, body: string | Buffer, headers: Record<string, string>) {
@@ -117,23 +85,20 @@ async function waitingCount(queues: Queues): Promise<number> {
   return (await queues.inbox.getJobCounts("waiting")).waiting ?? 0;
 }
 
-let database: TestDatabase;
-let db: Db;
+let h: MailstateHarness;
 
 beforeAll(async () => {
-  database = await createTestDatabase("api_webhooks");
-  db = createDb({ databaseUrl: database.url, poolSize: 2 });
+  h = await createHarness("api_webhooks", mailstateSystem);
 });
 
 afterAll(async () => {
-  await db?.$disconnect();
-  await database?.drop();
+  await h?.close();
 });
 
 describe("POST /webhooks/resend", () => {
   let api: Running;
   beforeAll(async () => {
-    api = await startApi(db, testRedisUrl(), { WEBHOOK_ENQUEUE_TIMEOUT_MS: "1000" });
+    api = await startApi(testRedisUrl(), { WEBHOOK_ENQUEUE_TIMEOUT_MS: "1000" });
   });
   afterAll(async () => {
     await api?.close();
@@ -346,7 +311,7 @@ describe("POST /webhooks/resend while Redis is down", () => {
   beforeAll(async () => {
     redisPort = await freePort();
     await startRedis();
-    api = await startApi(db, `redis://127.0.0.1:${redisPort}`, { WEBHOOK_ENQUEUE_TIMEOUT_MS: String(TIMEOUT_MS) });
+    api = await startApi(`redis://127.0.0.1:${redisPort}`, { WEBHOOK_ENQUEUE_TIMEOUT_MS: String(TIMEOUT_MS) });
   });
   afterAll(async () => {
     await api?.close();
@@ -372,12 +337,15 @@ describe("POST /webhooks/resend while Redis is down", () => {
     await startRedis();
     // Resend retries the same delivery; the client reconnects with a capped backoff.
     let status = 0;
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline) {
-      status = (await send(api, whileDown)).status;
-      if (status === 200) break;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await waitUntil(
+      "the same delivery to be answered 200 once Redis is back",
+      async () => {
+        status = (await send(api, whileDown)).status;
+        return status === 200;
+      },
+      15_000,
+      { intervalMs: 200, detail: () => `last answered ${status}` },
+    );
     expect(status).toBe(200);
     expect((await api.queues.inbox.getJob(jobIdFor("event", whileDown.id)))?.data.svixId).toBe(whileDown.id);
   });

@@ -4,16 +4,17 @@
 import { randomUUID } from "node:crypto";
 import { softBounces, suppressions, withSqlTransaction } from "@mailstate/db";
 import { parseResendEvent } from "@mailstate/resend-events";
+import { createHarness, eventFor, waitUntil } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ParsedEventCache } from "../src/reconcile/event-cache.ts";
 import { computeProjections } from "../src/reconcile/project.ts";
 import { rebuildProjections } from "../src/reconcile/rebuild.ts";
 import { reconcileEvents } from "../src/reconcile/reconcile-events.ts";
-import { createHarness, eventFor, type Harness, recordNotification } from "./harness.ts";
+import { recordNotification, type WorkerHarness, workerSystem } from "./testing.ts";
 
-let h: Harness;
+let h: WorkerHarness;
 beforeAll(async () => {
-  h = await createHarness("contention");
+  h = await createHarness("contention", workerSystem);
 });
 afterAll(async () => {
   await h?.close();
@@ -165,10 +166,25 @@ describe("rebuild while the worker writes", () => {
     })();
     const reports: number[] = [];
     let fed = false;
-    void feeding.then(() => {
-      fed = true;
-    });
-    while (!fed || reports.length < 3) reports.push((await rebuildProjections(h.db, h.sql)).differed);
+    let feedFailed: unknown;
+    void feeding.then(
+      () => {
+        fed = true;
+      },
+      (error: unknown) => {
+        feedFailed = error;
+      },
+    );
+    await waitUntil(
+      "the feed to end, with the rebuild run all the while (3 times at least)",
+      async () => {
+        if (feedFailed) throw feedFailed;
+        reports.push((await rebuildProjections(h.db, h.sql)).differed);
+        return fed && reports.length >= 3;
+      },
+      60_000,
+      { intervalMs: 0 },
+    );
     await feeding;
     await h.drained();
     reports.push((await rebuildProjections(h.db, h.sql)).differed);

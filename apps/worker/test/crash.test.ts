@@ -1,31 +1,20 @@
 // The worker process killed with SIGKILL in the middle of a batch, then restarted: every event is
 // applied exactly once.
 import { engagement, events, notifications } from "@mailstate/db";
-import { addJob, jobIdFor } from "@mailstate/queue";
-import { makeWorkload, testRedisUrl } from "@mailstate/test-support";
+import { createHarness, makeWorkload, waitUntil } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnProcess } from "../../../test/helpers/processes.ts";
 import { rebuildProjections } from "../src/reconcile/rebuild.ts";
-import { createHarness, type Harness } from "./harness.ts";
+import { type WorkerHarness, workerSystem } from "./testing.ts";
 
-let h: Harness;
+let h: WorkerHarness;
 beforeAll(async () => {
-  h = await createHarness("crash");
+  h = await createHarness("crash", workerSystem);
 });
 afterAll(async () => {
   await h.close();
 });
 
-function startWorkerProcess() {
-  return spawnProcess("node", ["--import", "tsx", "apps/worker/src/main.ts"], {
-    ...process.env,
-    DATABASE_URL: h.database.url,
-    REDIS_URL: testRedisUrl(),
-    QUEUE_PREFIX: h.prefix,
-    LOG_LEVEL: "info",
-    WORKER_LOCK_DURATION_MS: "3000",
-  });
-}
+const startWorkerProcess = () => h.spawnWorker({ WORKER_LOCK_DURATION_MS: "3000" });
 
 describe("a worker killed with SIGKILL mid-batch", () => {
   it("loses nothing and applies nothing twice after a restart", async () => {
@@ -33,28 +22,25 @@ describe("a worker killed with SIGKILL mid-batch", () => {
     for (const { emailId, recipients } of workload.notifications) {
       await notifications.record(h.db, { resendEmailId: emailId, recipients, from: "a@acme.test", subject: "s" });
     }
-    for (const event of workload.events) {
-      await addJob(
-        h.queues,
-        "inbox.reconcile",
-        { svixId: event.svixId, receivedAt: new Date().toISOString(), event: event.body },
-        jobIdFor("event", event.svixId),
-      );
-    }
+    await h.deliverAll(workload.events);
 
     const first = startWorkerProcess();
     await first.waitFor(/worker ready/);
-    for (;;) {
-      if ((await h.db.deliveryEvent.count()) >= 300) break;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await waitUntil(
+      "the first worker to log 300 events",
+      async () => (await h.db.deliveryEvent.count()) >= 300,
+      30_000,
+      {
+        intervalMs: 5,
+      },
+    );
     await first.stop("SIGKILL");
     const loggedAtKill = await h.db.deliveryEvent.count();
     expect(loggedAtKill).toBeLessThan(workload.events.length);
 
     const second = startWorkerProcess();
     try {
-      await h.drained(60_000);
+      await h.drained(60_000, second);
     } finally {
       expect(await second.stop("SIGTERM")).toBe(0);
     }

@@ -1,28 +1,20 @@
 // Nothing accepted is lost: text PostgreSQL refuses is cleaned, data it refuses for good is
 // dead-lettered at once, and a job whose retries run out during an outage is dead-lettered, not
 // deleted. `mailstate dead-letters` lists and retries them once the cause is fixed.
-import { createDb, createSqlPool, deadLetters, events, notifications } from "@mailstate/db";
-import { createQueues, createRedis, jobIdFor } from "@mailstate/queue";
+import { deadLetters, events, notifications } from "@mailstate/db";
+import { jobIdFor } from "@mailstate/queue";
 import { createLogger } from "@mailstate/runtime";
-import {
-  createMigratedDatabaseOn,
-  startPostgresCluster,
-  testQueuePrefix,
-  testRedisUrl,
-  waitForDrain,
-} from "@mailstate/test-support";
+import { createHarness, eventFor, waitUntil } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sweepFailedInbox } from "../src/dead-letters.ts";
-import { loadWorkerEnv } from "../src/env.ts";
-import { startWorkers } from "../src/workers.ts";
 import { runMailstate } from "./cli-run.ts";
-import { createHarness, eventFor, type Harness, recordNotification } from "./harness.ts";
+import { recordNotification, type WorkerHarness, workerSystem } from "./testing.ts";
 
-let h: Harness;
-const target = () => ({ databaseUrl: h.database.url, prefix: h.prefix });
+let h: WorkerHarness;
+const target = () => ({ databaseUrl: h.databaseUrl, prefix: h.prefix });
 
 beforeAll(async () => {
-  h = await createHarness("dead_letters");
+  h = await createHarness("dead_letters", workerSystem);
   await h.startWorker();
 });
 afterAll(async () => {
@@ -116,23 +108,17 @@ describe("a permanent error", () => {
 
 describe("retries exhausted during a long PostgreSQL outage", () => {
   it("input: PostgreSQL stopped while a job spends its last attempt → the failed job stays in Redis; once PostgreSQL is back the sweep dead-letters it and only then removes it; retry applies it", async () => {
-    const cluster = await startPostgresCluster();
-    const prefix = testQueuePrefix("outage");
-    const redis = createRedis(testRedisUrl(), "worker");
-    const producer = createRedis(testRedisUrl(), "worker");
-    const queues = createQueues(producer, prefix);
-    const databaseUrl = await createMigratedDatabaseOn(cluster);
-    const db = createDb({ databaseUrl, poolSize: 2 });
-    const sql = createSqlPool({ databaseUrl, poolSize: 4, connectionTimeoutMs: 500 });
-    sql.on("error", () => {});
-    const logger = createLogger("outage-test", "silent");
-    const workers = await startWorkers({
-      env: loadWorkerEnv({ QUEUE_PREFIX: prefix, WORKER_CONCURRENCY: "4" }),
-      sql,
-      redis,
-      logger,
+    // PostgreSQL of its own, to stop; connections that give up fast while it is down.
+    const outage = await createHarness("outage", workerSystem, {
+      ownServers: { postgres: true },
+      connectionTimeoutMs: 500,
     });
+    const { db, sql, queues, prefix, databaseUrl } = outage;
+    const cluster = outage.servers.postgres;
+    if (!cluster) throw new Error("the outage harness has no PostgreSQL of its own");
+    const logger = createLogger("outage-test", "silent");
     try {
+      await outage.startWorker({ WORKER_CONCURRENCY: "4" });
       const { notification } = await notifications.record(db, {
         resendEmailId: "re_outage",
         recipients: ["ada@example.com"],
@@ -148,10 +134,12 @@ describe("retries exhausted during a long PostgreSQL outage", () => {
         { svixId, receivedAt: new Date().toISOString(), event: eventFor("email.delivered", "re_outage", 2) },
         { jobId, attempts: 2, backoff: { type: "fixed", delay: 100 }, removeOnFail: false },
       );
-      for (let i = 0; (await queues.inbox.getJobState(jobId)) !== "failed"; i += 1) {
-        expect(i).toBeLessThan(300);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await waitUntil(
+        "the job to fail its last attempt",
+        async () => (await queues.inbox.getJobState(jobId)) === "failed",
+        30_000,
+        { intervalMs: 100 },
+      );
       // PostgreSQL cannot take the dead letter: the job is not deleted.
       expect(await sweepFailedInbox(sql, queues, logger)).toBe(0);
       expect(await queues.inbox.getJobState(jobId)).toBe("failed");
@@ -167,15 +155,7 @@ describe("retries exhausted during a long PostgreSQL outage", () => {
       expect((await notifications.findById(db, notification.id))?.state).toBe("delivered");
       expect(await events.hasUnmatched(sql, "re_outage")).toBe(false);
     } finally {
-      await workers.close();
-      await waitForDrain(queues.inbox, 1_000).catch(() => {});
-      await queues.inbox.obliterate({ force: true });
-      await queues.close();
-      redis.disconnect();
-      producer.disconnect();
-      await db.$disconnect();
-      await sql.end();
-      await cluster.destroy();
+      await outage.close();
     }
   }, 90_000);
 });

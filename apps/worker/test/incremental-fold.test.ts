@@ -3,15 +3,15 @@
 import { notifications } from "@mailstate/db";
 import { addJob, jobIdFor } from "@mailstate/queue";
 import { makeEvent, type ResendEvent } from "@mailstate/resend-events";
-import { createRandom, type Random } from "@mailstate/test-support";
+import { createHarness, createRandom, type Random } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectionOf } from "../src/reconcile/project.ts";
 import { rebuildProjections } from "../src/reconcile/rebuild.ts";
-import { createHarness, type Harness, recordNotification } from "./harness.ts";
+import { recordNotification, type WorkerHarness, workerSystem } from "./testing.ts";
 
-let h: Harness;
+let h: WorkerHarness;
 beforeAll(async () => {
-  h = await createHarness("incremental");
+  h = await createHarness("incremental", workerSystem);
   // Two workers: batches of one notification race for its row lock.
   await h.startWorker();
   await h.startWorker();

@@ -2,46 +2,36 @@
 // Broadcasts are only logged, other unknown email ids get one bounded job each.
 import { randomUUID } from "node:crypto";
 import { events, notifications, ops, type SqlPool } from "@mailstate/db";
-import { addJobs, createRedis, jobIdFor } from "@mailstate/queue";
+import { jobIdFor } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
-import { prefixMemory, testRedisUrl } from "@mailstate/test-support";
-import type { Redis } from "ioredis";
+import { createHarness, eventFor, prefixMemory } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createReconciler } from "../src/reconcile/reconciler.ts";
-import { createHarness, eventFor, type Harness, recordNotification } from "./harness.ts";
+import { recordNotification, type WorkerHarness, workerSystem } from "./testing.ts";
 
 /** The issue's measure: emails of 3 events each (sent, delivered, opened). */
 const EMAILS = 2_000;
 const EVENT_TYPES = ["email.sent", "email.delivered", "email.opened"] as const;
 
-let h: Harness;
-let redis: Redis;
+let h: WorkerHarness;
 
 beforeAll(async () => {
-  h = await createHarness("parking");
-  redis = createRedis(testRedisUrl(), "worker");
+  h = await createHarness("parking", workerSystem);
 });
 afterAll(async () => {
-  redis?.disconnect();
   await h?.close();
 });
 
 /** Post 3 events for each email id in bulk, as the API enqueues them, and wait for the worker. */
 async function deliverEmails(emailIds: string[], data: Record<string, unknown> = {}) {
-  const jobs = emailIds.flatMap((emailId) =>
-    EVENT_TYPES.map((type, second) => {
-      const svixId = `msg_${randomUUID()}`;
-      return {
-        jobId: jobIdFor("event", svixId),
-        payload: {
-          svixId,
-          receivedAt: new Date().toISOString(),
-          event: eventFor(type, emailId, second + 1, data) as Record<string, unknown>,
-        },
-      };
-    }),
+  await h.deliverAll(
+    emailIds.flatMap((emailId) =>
+      EVENT_TYPES.map((type, second) => ({
+        svixId: `msg_${randomUUID()}`,
+        body: eventFor(type, emailId, second + 1, data),
+      })),
+    ),
   );
-  for (let i = 0; i < jobs.length; i += 1_000) await addJobs(h.queues, "inbox.reconcile", jobs.slice(i, i + 1_000));
   await h.drained(120_000);
 }
 
@@ -92,10 +82,10 @@ describe("traffic mailstate did not send", () => {
   it(`input: ${EMAILS} Resend Broadcast emails (broadcast_id, 3 events each) → all logged, none parked, Redis grows < 200 bytes per email`, async () => {
     const workers = await h.startWorker();
     try {
-      const before = await prefixMemory(redis, h.prefix);
+      const before = await prefixMemory(h.redis, h.prefix);
       const emailIds = Array.from({ length: EMAILS }, () => `re_bc_${randomUUID()}`);
       await deliverEmails(emailIds, { broadcast_id: "bc_spring_sale" });
-      const after = await prefixMemory(redis, h.prefix);
+      const after = await prefixMemory(h.redis, h.prefix);
       const perEmail = (after.bytes - before.bytes) / EMAILS;
       console.log(`broadcast: Redis ${before.bytes} → ${after.bytes} bytes, ${perEmail.toFixed(1)} bytes per email`);
       expect(perEmail).toBeLessThan(200);
@@ -119,10 +109,10 @@ describe("traffic mailstate did not send", () => {
     const workers = await h.startWorker();
     try {
       await h.queues.unmatched.obliterate({ force: true });
-      const before = await prefixMemory(redis, h.prefix);
+      const before = await prefixMemory(h.redis, h.prefix);
       const emailIds = Array.from({ length: EMAILS }, () => `re_un_${randomUUID()}`);
       await deliverEmails(emailIds, { subject: "Your March invoice" });
-      const after = await prefixMemory(redis, h.prefix);
+      const after = await prefixMemory(h.redis, h.prefix);
       const perEmail = (after.bytes - before.bytes) / EMAILS;
       console.log(
         `untagged: Redis ${before.bytes} → ${after.bytes} bytes, ${perEmail.toFixed(1)} bytes per parked email id`,

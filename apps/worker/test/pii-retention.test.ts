@@ -4,24 +4,26 @@ import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { addJob } from "@mailstate/queue";
 import { makeEvent } from "@mailstate/resend-events";
+import { createHarness, waitUntil } from "@mailstate/test-support";
 import { QueueEvents } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scrubExpiredEngagementPii } from "../src/maintenance.ts";
 import { rebuildProjections } from "../src/reconcile/rebuild.ts";
-import { createHarness, type Harness, recordNotification } from "./harness.ts";
+import { recordNotification, type WorkerHarness, workerSystem } from "./testing.ts";
 
-let h: Harness;
+let h: WorkerHarness;
 beforeAll(async () => {
-  h = await createHarness("pii");
+  h = await createHarness("pii", workerSystem);
   // Two workers, as in production: still one schedule.
   await h.startWorker();
   await h.startWorker();
   // The schedule's first run starts at once; let it finish on the empty log so the runs below are the test's own.
-  const deadline = Date.now() + 15_000;
-  while ((await h.queues.maintenance.getJobCounts("completed")).completed === 0) {
-    if (Date.now() > deadline) throw new Error("the scheduled scrub never ran");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitUntil(
+    "the scheduled scrub's first run to complete",
+    async () => (await h.queues.maintenance.getJobCounts("completed")).completed !== 0,
+    15_000,
+    { intervalMs: 20 },
+  );
 });
 afterAll(async () => {
   await h.close();

@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
-import { createTestDatabase, type TestDatabase } from "@mailstate/test-support";
+import { createTestDatabase, type TestDatabase, waitUntil } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createDb,
@@ -299,9 +299,12 @@ describe("a database that is down", () => {
         // that is folding events between two statements. Once the backend is gone its goodbye is on
         // the socket; a moment later the client has read it, with no query to hand it to.
         await admin.query("SELECT pg_terminate_backend($1)", [rows[0]?.pid]);
-        while ((await admin.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [rows[0]?.pid])).rowCount) {
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
+        await waitUntil(
+          `backend ${rows[0]?.pid} to leave pg_stat_activity`,
+          async () => !(await admin.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [rows[0]?.pid])).rowCount,
+          10_000,
+          { intervalMs: 10 },
+        );
         await new Promise((resolve) => setTimeout(resolve, 100));
         return client.query("SELECT 1");
       });

@@ -6,8 +6,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { waitUntil } from "./wait.ts";
 
 /** A TCP port nobody listens on right now. */
 export function freePort(): Promise<number> {
@@ -20,15 +19,6 @@ export function freePort(): Promise<number> {
       );
     });
   });
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 // --- Redis ------------------------------------------------------------------------------------
@@ -69,7 +59,7 @@ export async function startRedisServer(): Promise<RedisServer> {
       const started = spawn("redis-server", args, { stdio: "ignore" });
       child = started;
       exited = new Promise((resolve) => started.once("exit", () => resolve()));
-      await until(`redis on port ${port}`, () => redisPing(port), 15_000);
+      await waitUntil(`redis on port ${port} to answer PING`, () => redisPing(port), 15_000);
     },
     async kill() {
       if (!child || !server.isRunning()) return;
@@ -143,7 +133,7 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
     url: (database = "postgres") => `postgresql://postgres@127.0.0.1:${port}/${database}`,
     async start() {
       pgCtl(["-o", options, "-l", join(dir, "server.log"), "-w", "-t", "60", "start"]);
-      await until(`postgres on port ${port}`, () => cluster.isRunning(), 30_000);
+      await waitUntil(`postgres on port ${port} to answer SELECT 1`, () => cluster.isRunning(), 30_000);
     },
     async stop(mode = "fast") {
       pgCtl(["-m", mode, "-w", "-t", "60", "stop"]);

@@ -17,6 +17,33 @@ export {
   testServerUrl,
   withAdminClient,
 } from "./databases.ts";
-export { waitForDrain } from "./queues.ts";
+export {
+  type Answer,
+  type ApiClient,
+  type AppEntry,
+  type Closable,
+  createHarness,
+  type Harness,
+  type HarnessOptions,
+  type RunningApi,
+  type Stack,
+  type StartContext,
+  type System,
+  startStack,
+  TEST_API_KEY,
+  type Vars,
+} from "./harness.ts";
+export { basicAuth, OPS_ENV, OPS_PASSWORD, OPS_USERNAME } from "./ops.ts";
+export { exitOf, type Spawned, spawnProcess } from "./processes.ts";
+export { type DrainOptions, waitForDrain } from "./queues.ts";
 export { prefixMemory, testQueuePrefix, testRedisUrl } from "./redis.ts";
+export { sleep, type WaitOptions, waitUntil } from "./wait.ts";
+export {
+  deliverWebhook,
+  eventFor,
+  newSvixId,
+  resendEvent,
+  signedWebhookHeaders,
+  TEST_WEBHOOK_SECRET,
+} from "./webhooks.ts";
 export { makeWorkload, type Workload, type WorkloadEvent } from "./workload.ts";

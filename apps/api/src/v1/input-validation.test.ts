@@ -2,15 +2,16 @@
 // bodies) answers a 400/415 problem naming the field, against the real app, PostgreSQL and Redis.
 import { randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
+import { type Answer, startStack } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Answer, type Stack, startStack } from "../../../../test/helpers/stack.ts";
+import { type MailstateStack, mailstateSystem } from "../../test/testing.ts";
 import { MAX_METADATA_BYTES, MAX_METADATA_DEPTH } from "./schemas.ts";
 
 const OPS_PASSWORD = "ops-password-for-tests";
 
-let api: Stack;
+let api: MailstateStack;
 beforeAll(async () => {
-  api = await startStack("api_input_validation", { env: { OPS_PASSWORD } });
+  api = await startStack("api_input_validation", mailstateSystem, { env: { OPS_PASSWORD } });
 });
 afterAll(async () => {
   await api?.close();

@@ -4,13 +4,13 @@ import { randomUUID } from "node:crypto";
 import { addJob, jobIdFor } from "@mailstate/queue";
 import { makeEvent, type ResendEvent } from "@mailstate/resend-events";
 import { timeline } from "@mailstate/state-machine";
+import { basicAuth, OPS_ENV, startStack } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { basicAuth, OPS_ENV } from "../../../../test/browser/ops-fixtures.ts";
-import { type Stack, startStack } from "../../../../test/helpers/stack.ts";
+import { type MailstateStack, mailstateSystem } from "../../test/testing.ts";
 
-let api: Stack;
+let api: MailstateStack;
 beforeAll(async () => {
-  api = await startStack("api_timeline_paging", { env: OPS_ENV });
+  api = await startStack("api_timeline_paging", mailstateSystem, { env: OPS_ENV });
   await api.startWorker();
 });
 afterAll(async () => {

@@ -1,12 +1,13 @@
 // /v1 against the real app, PostgreSQL (a database of its own) and Redis (a prefix of its own).
 import { randomUUID } from "node:crypto";
 import { suppressions } from "@mailstate/db";
+import { startStack } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Stack, startStack } from "../../../../test/helpers/stack.ts";
+import { type MailstateStack, mailstateSystem } from "../../test/testing.ts";
 
-let api: Stack;
+let api: MailstateStack;
 beforeAll(async () => {
-  api = await startStack("api_v1");
+  api = await startStack("api_v1", mailstateSystem);
 });
 afterAll(async () => {
   await api?.close();
@@ -497,9 +498,11 @@ describe("GET /openapi.json", () => {
 });
 
 describe("PostgreSQL unreachable", () => {
-  let down: Stack;
+  let down: MailstateStack;
   beforeAll(async () => {
-    down = await startStack("api_v1_down", { databaseUrl: "postgresql://postgres@127.0.0.1:1/x" });
+    down = await startStack("api_v1_down", mailstateSystem, {
+      env: { DATABASE_URL: "postgresql://postgres@127.0.0.1:1/x" },
+    });
   });
   afterAll(async () => {
     await down?.close();

@@ -1,4 +1,4 @@
-// Spawned processes for end-to-end tests: collect output, wait for a line, stop with a signal.
+// Spawned processes for end-to-end and fault tests: collect output, wait for a line, stop with a signal.
 import { type ChildProcess, spawn } from "node:child_process";
 
 export interface Spawned {
@@ -26,7 +26,7 @@ export function spawnProcess(command: string, args: string[], env: NodeJS.Proces
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`timed out waiting for ${pattern}; output so far:\n${output}`));
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern} in the output; so far:\n${output}`));
         }, timeoutMs);
         const check = () => {
           if (!pattern.test(output)) return;
@@ -45,5 +45,9 @@ export function spawnProcess(command: string, args: string[], env: NodeJS.Proces
   };
 }
 
-/** A port nothing listens on, for a server a test starts. */
-export { freePort } from "@mailstate/test-support";
+/** Whether the process has ended (exit code, or -1 for a signal); undefined while it runs. */
+export function exitOf(spawned: Spawned): number | undefined {
+  const { exitCode, signalCode } = spawned.child;
+  if (exitCode !== null) return exitCode;
+  return signalCode === null ? undefined : -1;
+}

@@ -1,4 +1,5 @@
-// Webhooks signed as Resend (Svix) signs them, for tests that post to the real API.
+// Webhooks as Resend (Svix) signs them, and the events in them, for tests that post to the real API
+// or enqueue as it does.
 import { randomUUID } from "node:crypto";
 import { type CommonEventOverrides, makeEvent, type ResendEventType } from "@mailstate/resend-events";
 import { Webhook } from "svix";
@@ -24,8 +25,7 @@ export function newSvixId(): string {
 }
 
 /** POST an event to /webhooks/resend as Resend does, signed now; answers its svix-id, throws unless 200. */
-export async function deliverWebhook(baseUrl: string, event: object): Promise<string> {
-  const svixId = newSvixId();
+export async function deliverWebhook(baseUrl: string, event: object, svixId = newSvixId()): Promise<string> {
   const body = JSON.stringify(event);
   const response = await fetch(`${baseUrl}/webhooks/resend`, {
     method: "POST",
@@ -36,7 +36,19 @@ export async function deliverWebhook(baseUrl: string, event: object): Promise<st
   return svixId;
 }
 
-/** A Resend event about one email, stamped at a given second past 10:00 on 2026-11-22. */
+/** A Resend event for one email at a given second past 10:00 on 2026-11-22, as Resend would post it. */
+export function eventFor<T extends ResendEventType>(
+  type: T,
+  emailId: string,
+  second: number,
+  data: Record<string, unknown> = {},
+  to = ["ada@example.com"],
+) {
+  const at = `2026-11-22T10:00:${String(second).padStart(2, "0")}.000Z`;
+  return makeEvent(type, { created_at: at, data: { email_id: emailId, to, ...data } } as CommonEventOverrides);
+}
+
+/** eventFor with one recipient, in the order the end-to-end tests write it. */
 export function resendEvent(
   type: ResendEventType,
   emailId: string,
@@ -44,6 +56,5 @@ export function resendEvent(
   to: string,
   data: Record<string, unknown> = {},
 ) {
-  const at = `2026-11-22T10:00:${String(second).padStart(2, "0")}.000Z`;
-  return makeEvent(type, { created_at: at, data: { email_id: emailId, to: [to], ...data } } as CommonEventOverrides);
+  return eventFor(type, emailId, second, data, [to]);
 }

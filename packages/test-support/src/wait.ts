@@ -1,0 +1,35 @@
+// The one way tests wait for something: poll a check until it holds, or fail saying what was awaited,
+// for how long, and what was last seen.
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface WaitOptions {
+  /** Pause between checks (default 50 ms). */
+  intervalMs?: number;
+  /** What to add to the timeout's message: the state that tells why it never held. */
+  detail?: () => string | Promise<string>;
+}
+
+/**
+ * Until `check` answers something other than `undefined` or `false`, which it returns; after
+ * `timeoutMs`, an error naming `what` and the time waited. An error thrown by `check` ends the wait
+ * at once (a check that knows the wait is hopeless, such as a process that exited, throws).
+ */
+export async function waitUntil<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs: number,
+  { intervalMs = 50, detail }: WaitOptions = {},
+): Promise<Exclude<T, false | undefined>> {
+  const started = Date.now();
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value as Exclude<T, false | undefined>;
+    const waited = Date.now() - started;
+    if (waited >= timeoutMs) {
+      const more = detail ? `: ${await detail()}` : "";
+      throw new Error(`timed out after ${waited} ms (limit ${timeoutMs} ms) waiting for ${what}${more}`);
+    }
+    await sleep(Math.min(intervalMs, timeoutMs - waited));
+  }
+}
