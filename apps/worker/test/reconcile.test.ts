@@ -1,5 +1,5 @@
 // The worker end to end through the real queue, on real PostgreSQL and Redis.
-import { engagement, events, notifications, softBounces, suppressions } from "@mailstate/db";
+import { deadLetters, engagement, events, notifications, softBounces, suppressions } from "@mailstate/db";
 import { createHarness, eventFor, waitUntil } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rebuildProjections } from "../src/reconcile/rebuild.ts";
@@ -201,6 +201,26 @@ describe("text PostgreSQL cannot store", () => {
     });
     expect(await notifications.findById(h.db, n.id)).toMatchObject({ state: "bounced" });
     expect(await h.queues.inbox.getJobCounts("failed")).toEqual({ failed: 0 });
+  });
+
+  it("input: email.clicked whose link and user agent hold U+0000 (refused by text columns too) → applied; the engagement row keeps U+FFFD in their place", async () => {
+    const n = await recordNotification(h.db, "re_nul_click", ["nul@example.com"]);
+    await h.deliver(
+      eventFor("email.clicked", "re_nul_click", 2, {
+        click: {
+          link: "https://acme.test/\u0000a",
+          timestamp: "2026-11-22T10:00:02.000Z",
+          ipAddress: "203.0.113.9",
+          userAgent: "Mozilla\u0000/5.0",
+        },
+      }),
+    );
+    await h.drained();
+    expect(await notifications.findById(h.db, n.id)).toMatchObject({ clickCount: 1 });
+    expect(await engagement.listForNotification(h.db, n.id)).toMatchObject([
+      { kind: "clicked", link: "https://acme.test/\ufffda", userAgent: "Mozilla\ufffd/5.0" },
+    ]);
+    expect(await deadLetters.list(h.sql, {})).toEqual([]);
   });
 });
 

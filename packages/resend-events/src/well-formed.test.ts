@@ -6,6 +6,7 @@ describe("wellFormedString", () => {
     ["a lone high surrogate at the end", "Hi \ud83d", "Hi \ufffd"],
     ["a lone low surrogate", "x\ude00y", "x\ufffdy"],
     ["a reversed pair", "\ude00\ud83d", "\ufffd\ufffd"],
+    ["U+0000 in a user agent", "Mozilla\u0000/5.0", "Mozilla\ufffd/5.0"],
   ])("%s → U+FFFD in its place", (_label, input, expected) => {
     expect(wellFormedString(input)).toBe(expected);
     expect(JSON.stringify(wellFormedString(input))).not.toMatch(/\\ud[89a-f]/i);

@@ -1,13 +1,15 @@
 // A verified webhook may carry text PostgreSQL refuses to store: a lone UTF-16 surrogate (an emoji
 // cut in half in a subject, `"Hi \ud83d"`) is valid JSON but not valid Unicode, and jsonb rejects
-// it. Such text is made well-formed (each lone surrogate becomes U+FFFD) before the event is logged,
-// so the event is applied rather than refused forever.
+// it; U+0000 is valid JSON, and text and jsonb both reject it. Such text is cleaned (each lone
+// surrogate and each U+0000 becomes U+FFFD) before the event is logged, so everything written from
+// it (the log, engagement rows, suppression metadata) is stored and the event applied, not refused.
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** The string with every lone surrogate replaced by U+FFFD (`String.prototype.toWellFormed`). */
+/** The string with every lone surrogate (`String.prototype.toWellFormed`) and U+0000 replaced by U+FFFD. */
 export function wellFormedString(text: string): string {
-  return LONE_SURROGATE.test(text) ? (text as string & { toWellFormed(): string }).toWellFormed() : text;
+  if (!UNSTORABLE.test(text)) return text;
+  return (text as string & { toWellFormed(): string }).toWellFormed().replaceAll("\u0000", "\ufffd");
 }
 
 /**
