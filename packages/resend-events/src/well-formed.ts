@@ -4,11 +4,11 @@
 // surrogate and each U+0000 becomes U+FFFD) before the event is logged, so everything written from
 // it (the log, engagement rows, suppression metadata) is stored and the event applied, not refused.
 
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** The string with every lone surrogate (`String.prototype.toWellFormed`) and U+0000 replaced by U+FFFD. */
 export function wellFormedString(text: string): string {
-  if (!UNSTORABLE.test(text)) return text;
+  if (!text.includes("\u0000") && !LONE_SURROGATE.test(text)) return text;
   return (text as string & { toWellFormed(): string }).toWellFormed().replaceAll("\u0000", "\ufffd");
 }
 
