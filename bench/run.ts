@@ -5,11 +5,12 @@
 import { type ChildProcess, fork, spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import os from "node:os";
-import { createQueues } from "@mailstate/queue";
+import { createQueues, createRedis, jobIdFor } from "@mailstate/queue";
 import { dropDatabase, freePort, makeWorkload, type WorkloadEvent } from "@mailstate/test-support";
+import { QueueEvents } from "bullmq";
 import pg from "pg";
 import { BENCH_SECRET, fire, type LoadResult, percentile, sign } from "./load.ts";
-import { openBenchRun, sleep, startProcess, stopProcesses, waitHealthy } from "./processes.ts";
+import { openBenchRun, REDIS_URL, sleep, startProcess, stopProcesses, waitHealthy } from "./processes.ts";
 
 /** Read once here: these knobs are the run's, not a build input. */
 const env = process.env;
@@ -160,20 +161,28 @@ async function waitLogged(count: number, timeoutMs = 300_000): Promise<number> {
   return Date.now() - started;
 }
 
-// Steady rate through the API with the worker running.
+// Steady rate through the API with the worker running. A completed inbox job leaves Redis at once,
+// so its lag is read from the queue's event stream as it happens: each entry's id carries Redis's own
+// clock in milliseconds, from the job's "added" (the API enqueued it) to its "completed".
 const steadyEvents: WorkloadEvent[] = workloads.steady.events.slice(0, steadyCount);
+const steadyJobIds = new Set(steadyEvents.map((e) => jobIdFor("event", e.svixId)));
+const addedAt = new Map<string, number>();
+const lags: number[] = [];
+const streamMs = (id: string) => Number(id.split("-")[0]);
+const inboxEvents = new QueueEvents("inbox", { connection: createRedis(REDIS_URL, "worker"), prefix });
+inboxEvents.on("added", ({ jobId }, id) => {
+  if (steadyJobIds.has(jobId)) addedAt.set(jobId, streamMs(id));
+});
+inboxEvents.on("completed", ({ jobId }, id) => {
+  const added = addedAt.get(jobId);
+  if (added !== undefined) lags.push(streamMs(id) - added);
+});
+await inboxEvents.waitUntilReady();
 console.log(`steady: ${steadyEvents.length} webhooks at ${E2E_RATE}/s`);
 const steadyHttp = await fire(apiPort, sign(steadyEvents), { rate: E2E_RATE, concurrency: 64 });
 const steadyTail = await waitLogged(steadyEvents.length);
-const lags: number[] = [];
-const steadyIds = new Set(steadyEvents.map((e) => e.svixId));
-for (let start = 0; ; start += 1_000) {
-  const jobs = await queues.inbox.getJobs(["completed"], start, start + 999);
-  if (jobs.length === 0) break;
-  for (const job of jobs) {
-    if (steadyIds.has(job.data.svixId) && job.finishedOn) lags.push(job.finishedOn - Date.parse(job.data.receivedAt));
-  }
-}
+await sleep(500); // the last completions through the event stream
+await inboxEvents.close();
 lags.sort((a, b) => a - b);
 const lag = { p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags.at(-1) ?? 0, n: lags.length };
 console.log(`steady lag p50 ${lag.p50} ms p99 ${lag.p99} ms max ${lag.max} ms (${lag.n} measured)`);
@@ -339,11 +348,12 @@ running on the same machine.
 
 HTTP statuses: ${statuses(steadyHttp)}. The last event was logged ${steadyTail} ms after the last answer.
 
-**How lag is measured.** Start: the job's \`receivedAt\`, stamped by the API when the verified webhook
-arrives (before it is enqueued). End: BullMQ's \`finishedOn\` of that job, set when the worker's handler
-returns, which is after the transaction that appended the event *and* wrote the notification's projection
-has committed (one transaction), so the lag is an upper bound on arrival → projection visible, never an
-underestimate. Both clocks are this machine's. \`notifications.updated_at\` was not used: a notification is
+**How lag is measured.** A completed inbox job leaves Redis at once, so the lag is read live from the
+inbox's BullMQ event stream: start, the job's \`added\` entry (the API enqueued the verified webhook);
+end, its \`completed\` entry, written when the worker's handler returns, which is after the transaction
+that appended the event *and* wrote the notification's projection has committed (one transaction). Both
+times are the stream entries' ids, Redis's own clock in milliseconds, so the lag is an upper bound on
+enqueued → projection visible, never an underestimate. \`notifications.updated_at\` was not used: a notification is
 rewritten by each of its events, so it only dates the latest one.
 
 ## The synchronous design, side by side
