@@ -17,7 +17,7 @@ export interface TimelineItem {
   event: ResendEvent;
   /** The event's own time (its top-level created_at). */
   occurredAt: Date;
-  /** When the worker first logged it. */
+  /** When the API received and verified it (logged by the worker from then on). */
   receivedAt: Date;
   /** Set when it arrived before any notification carried its email id: when it was parked, then applied. */
   replayedAt: Date | null;

@@ -435,7 +435,7 @@ export function notificationPage(view: NotificationView): Html {
 <h2>Recipients</h2>
 ${recipientsTable(view)}
 <h2>Timeline</h2>
-<p class="muted">In event time (when Resend says it happened). “Received” is when mailstate logged it.</p>
+<p class="muted">In event time (when Resend says it happened). “Received” is when mailstate received it (its API verified the webhook).</p>
 ${engagementNote(view)}${timelineTable(view)}
 ${invalidSection(view.timeline.invalid)}
 ${deadLettersSection(view.deadLetters)}`;

@@ -302,7 +302,7 @@ export const timelineEntrySchema = z
     svixId: z.string(),
     type: z.string(),
     occurredAt: timestamp.meta({ description: "The event's own time (its top-level created_at)." }),
-    receivedAt: timestamp.meta({ description: "When mailstate logged it." }),
+    receivedAt: timestamp.meta({ description: "When mailstate received it (its API verified the webhook)." }),
     replayedAt: timestamp.nullable().meta({
       description: "For an event that arrived before any notification carried its email id: when it was applied.",
     }),
