@@ -3,10 +3,10 @@
 // and its job completes: retrying it would change nothing, and the table keeps it for a retry
 // once the cause is fixed.
 
-import { events, permanentDataErrorCode, type SqlPool } from "@mailstate/db";
+import { events, type SqlPool } from "@mailstate/db";
 import { JOBS, type JobName, type JobPayload } from "@mailstate/queue";
 import { type Job, UnrecoverableError } from "bullmq";
-import { recordDeadLetter } from "./dead-letters.ts";
+import { reconcileOrDeadLetter, recordDeadLetter } from "./dead-letters.ts";
 import type { Maintenance } from "./maintenance.ts";
 import type { Reconciler } from "./reconcile/reconciler.ts";
 
@@ -26,17 +26,13 @@ export class StillUnmatchedError extends Error {
 }
 
 const handlers: { [N in JobName]: Handler<N> } = {
-  "inbox.reconcile": async ({ svixId, receivedAt, event }, { sql, reconciler }, job) => {
-    try {
-      return { outcome: await reconciler.reconcile({ svixId, receivedAt: new Date(receivedAt), raw: event }) };
-    } catch (error) {
-      const errorCode = permanentDataErrorCode(error);
-      if (errorCode === null) throw error;
-      const message = error instanceof Error ? error.message : String(error);
-      await recordDeadLetter(sql, job, { cause: "permanent_error", error: message, errorCode });
-      return { outcome: "dead_lettered", errorCode };
-    }
-  },
+  "inbox.reconcile": async ({ svixId, receivedAt, event }, { sql, reconciler }, job) =>
+    reconcileOrDeadLetter(
+      reconciler,
+      sql,
+      { svixId, receivedAt: new Date(receivedAt), raw: event },
+      job.attemptsMade + 1,
+    ),
 
   "inbox.replay-email": async ({ emailId }, { reconciler }) => {
     const applied = await reconciler.replay([emailId]);

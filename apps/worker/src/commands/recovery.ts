@@ -1,13 +1,14 @@
 // Recovery from events that did not apply: `dead-letters list|retry` and `reprocess --status invalid`.
 // Both reconcile in this process, through the worker's own reconciler and rules, and say what each
 // event became.
-import { type DeadLetterRow, deadLetters, events, permanentDataErrorCode } from "@mailstate/db";
+import { type DeadLetterRow, deadLetters, events } from "@mailstate/db";
 import { safeParseResendEvent, wellFormedJson } from "@mailstate/resend-events";
 import { createLogger } from "@mailstate/runtime";
+import { reconcileOrDeadLetter } from "../dead-letters.ts";
 import type { IncomingEvent } from "../reconcile/decode.ts";
 import type { Outcome } from "../reconcile/reconcile-events.ts";
 import { createReconciler, type Reconciler } from "../reconcile/reconciler.ts";
-import { type Context, EXIT, fromDb, messageOf } from "./context.ts";
+import { type Context, EXIT, fromDb } from "./context.ts";
 
 /** Events reconciled per transaction. */
 const PAGE = 100;
@@ -77,33 +78,25 @@ export async function retryDeadLetters(
   }
   const reconciler = await reconcilerFor(context);
   const report: RetryReport = { retried: letters.length, outcomes: {} };
-  await Promise.all(
-    letters.map(async (letter) => {
-      const incoming = incomingOf(letter);
-      if (!incoming) {
-        report.outcomes[letter.svixId] = "unreadable";
-        return;
-      }
-      try {
-        const outcome = await reconciler.reconcile(incoming);
+  await fromDb(
+    context,
+    Promise.all(
+      letters.map(async (letter) => {
+        const incoming = incomingOf(letter);
+        if (!incoming) {
+          report.outcomes[letter.svixId] = "unreadable";
+          return;
+        }
+        const { outcome } = await reconcileOrDeadLetter(reconciler, sql, incoming, 1);
+        if (outcome === "dead_lettered") {
+          report.outcomes[letter.svixId] = "failed_again";
+          return;
+        }
         await deadLetters.resolve(sql, letter.svixId, outcome);
         report.outcomes[letter.svixId] = outcome;
-      } catch (error) {
-        const errorCode = permanentDataErrorCode(error);
-        if (errorCode === null) throw error;
-        await deadLetters.record(sql, {
-          svixId: letter.svixId,
-          body: incoming.raw,
-          receivedAt: letter.receivedAt,
-          cause: "permanent_error",
-          error: messageOf(error),
-          errorCode,
-          attempts: 1,
-        });
-        report.outcomes[letter.svixId] = "failed_again";
-      }
-    }),
-  ).catch((error) => fromDb(context, Promise.reject(error)));
+      }),
+    ),
+  );
   const failed = Object.values(report.outcomes).filter(
     (outcome) => outcome === "failed_again" || outcome === "unreadable",
   );

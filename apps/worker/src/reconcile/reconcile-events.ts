@@ -225,7 +225,11 @@ export async function reconcileEvents(
 }
 
 /** Apply at once the events parked for these email ids, now that notifications carry them. */
-export async function replayParked(pool: SqlPool, emailIds: string[], cache: ParsedEventCache): Promise<string[]> {
+export async function replayParked(
+  pool: SqlPool,
+  emailIds: string[],
+  cache: ParsedEventCache,
+): Promise<{ applied: string[]; carried: string[] }> {
   return withSqlTransaction(pool, async (client) => {
     const notificationOf = await notifications.lockByEmailIds(client, emailIds);
     const { adopted, applied: deliveryBefore } = await events.appendAndAdopt(client, [], {
@@ -233,6 +237,7 @@ export async function replayParked(pool: SqlPool, emailIds: string[], cache: Par
       notificationIds: [...notificationOf.values()],
     });
     await writeTogether(client, await notificationWrites(client, adopted.map(toApplied), deliveryBefore, cache));
-    return adopted.map((row) => row.svixId);
+    // The email ids a notification carries: every event parked for them is applied now.
+    return { applied: adopted.map((row) => row.svixId), carried: [...notificationOf.keys()] };
   });
 }

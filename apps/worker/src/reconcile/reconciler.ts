@@ -14,7 +14,7 @@ export interface ReconcilerDeps {
   queues: Queues;
   logger: Logger;
   policy: SuppressionPolicy;
-  parking?: ParkingPolicy;
+  parking: ParkingPolicy;
   batch?: { maxSize: number; maxWaitMs: number };
 }
 
@@ -26,18 +26,10 @@ export interface Reconciler {
   replay(emailIds: string[]): Promise<string[]>;
 }
 
-const DEFAULT_PARKING: ParkingPolicy = { parkUntagged: true, maxParkedEmails: 100_000 };
 /** The "parking bound hit" warning, at most this often: a broadcast would otherwise flood the log. */
 const BOUND_WARNING_EVERY_MS = 60_000;
 
-export function createReconciler({
-  sql,
-  queues,
-  logger,
-  policy,
-  parking = DEFAULT_PARKING,
-  batch,
-}: ReconcilerDeps): Reconciler {
+export function createReconciler({ sql, queues, logger, policy, parking, batch }: ReconcilerDeps): Reconciler {
   const cache = new ParsedEventCache();
   let boundWarnedAt = 0;
 
@@ -49,10 +41,10 @@ export function createReconciler({
   }
 
   async function replay(emailIds: string[]): Promise<string[]> {
-    const applied = await replayParked(sql, emailIds, cache);
+    const { applied, carried } = await replayParked(sql, emailIds, cache);
     if (applied.length > 0) {
       logger.info({ emailIds, applied: applied.length }, "parked events applied");
-      await unpark(await notifications.carrying(sql, emailIds));
+      await unpark(carried);
     }
     return applied;
   }
