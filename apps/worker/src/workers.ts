@@ -40,7 +40,7 @@ export interface RunningWorkers {
 }
 
 /** How often a worker moves failed inbox jobs that could not be dead-lettered when they failed. */
-export const DEAD_LETTER_SWEEP_MS = 60_000;
+const DEAD_LETTER_SWEEP_MS = 60_000;
 
 export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Promise<RunningWorkers> {
   const queues = createQueues(redis, env.QUEUE_PREFIX);

@@ -12,7 +12,7 @@ import {
 } from "./catalog.ts";
 
 /** Entries each queue's event stream keeps (approximately: Redis trims it in whole blocks). */
-export const EVENT_STREAM_LENGTH = 500;
+const EVENT_STREAM_LENGTH = 500;
 
 export interface Queues {
   inbox: Queue;

@@ -17,7 +17,7 @@ export interface IncomingEvent {
 }
 
 /** The Resend tag `@mailstate/sdk` puts on every send: the id of the notification it recorded. */
-export const NOTIFICATION_TAG = "mailstate_id";
+const NOTIFICATION_TAG = "mailstate_id";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
