@@ -2,7 +2,7 @@
 import { createDb } from "@mailstate/db";
 import { createQueues, createRedis } from "@mailstate/queue";
 import { createLogger, EnvError, onShutdown } from "@mailstate/runtime";
-import { createApp } from "./app.ts";
+import { createApiServer } from "./app.ts";
 import { type ApiEnv, loadApiEnv } from "./env.ts";
 
 function loadEnvOrExit(): ApiEnv {
@@ -21,9 +21,9 @@ const db = createDb({ databaseUrl: env.DATABASE_URL, poolSize: env.DATABASE_POOL
 const redis = createRedis(env.REDIS_URL, "producer");
 redis.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
 const queues = createQueues(redis, env.QUEUE_PREFIX);
-const app = createApp({ env, db, redis, queues, logger });
+const server = createApiServer({ env, db, redis, queues, logger });
 
-const server = app.listen(env.PORT, env.HOST, () => {
+server.listen(env.PORT, env.HOST, () => {
   logger.info({ port: env.PORT }, "api listening");
   if (!env.OPS_PASSWORD) logger.warn("OPS_PASSWORD is not set: Bull Board and the support pages answer 503");
 });
