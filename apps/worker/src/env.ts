@@ -6,7 +6,10 @@ export const workerEnvSchema = z.object({
   ...commonEnv,
   /** Jobs in flight at once in this process: the ceiling on a batch's size. */
   WORKER_CONCURRENCY: integer(1, 1_000).default(128),
-  /** Inbox events reconciled together in one transaction, and how long a batch waits to fill. */
+  /**
+   * Inbox events reconciled together in one transaction (one transaction at a time: what arrives
+   * while it commits is the next batch), and how long a batch waits to fill on an idle worker.
+   */
   WORKER_BATCH_SIZE: integer(1, 1_000).default(50),
   WORKER_BATCH_WAIT_MS: integer(0, 1_000).default(2),
   /** How long a job stays locked to a worker that stops answering; a killed worker's jobs resume after it. */
