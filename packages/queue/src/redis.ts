@@ -11,9 +11,9 @@ export type RedisRole = "producer" | "worker";
  *
  * Both pipeline automatically: the commands issued in one turn of the event loop (the adds of the
  * webhooks that arrived together, the completions of a batch of jobs) go to Redis in one write and
- * come back in one read, while one such pipeline is in flight the next gathers. Each command still
- * answers, or fails, on its own; a write and a read per command cost the API, Redis and the
- * worker more CPU than the commands themselves.
+ * come back in one read; while one such pipeline is in flight, the next one gathers. Each command
+ * still answers, or fails, on its own. A write and a read per command cost the API, Redis and the
+ * worker more CPU than most of the commands themselves.
  */
 export function createRedis(url: string, role: RedisRole, overrides: RedisOptions = {}): Redis {
   const common: RedisOptions = {
