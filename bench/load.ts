@@ -1,4 +1,4 @@
-// Load generation for bench/run.ts: signed webhooks, fired closed-loop (as fast as N connections
+// Load generation for the benchmarks: signed webhooks (or API requests), fired closed-loop (as fast as N connections
 // go) or open-loop at a steady rate, with per-request latency and status counts.
 import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
@@ -12,6 +12,27 @@ export interface Delivery {
   svixId: string;
   body: Buffer;
   headers: Record<string, string | number>;
+  /** Where it is posted; the webhook route unless said. */
+  path?: string;
+}
+
+export const BENCH_API_KEY = "bench-api-key-0123456789abcdef";
+
+/** JSON bodies for an API route, with the bench's API key (the sync design checks the same key). */
+export function apiRequests(path: string, bodies: unknown[]): Delivery[] {
+  return bodies.map((value, index) => {
+    const body = Buffer.from(JSON.stringify(value));
+    return {
+      svixId: String(index),
+      body,
+      path,
+      headers: {
+        "content-type": "application/json",
+        "content-length": body.length,
+        authorization: `Bearer ${BENCH_API_KEY}`,
+      },
+    };
+  });
 }
 
 /** Signed now: the route refuses timestamps older than five minutes, so sign just before firing. */
@@ -67,7 +88,14 @@ export async function fire(
   const one = (delivery: Delivery, due: number) =>
     new Promise<void>((resolve) => {
       const req = request(
-        { host: "127.0.0.1", port, path: "/webhooks/resend", method: "POST", agent, headers: delivery.headers },
+        {
+          host: "127.0.0.1",
+          port,
+          path: delivery.path ?? "/webhooks/resend",
+          method: "POST",
+          agent,
+          headers: delivery.headers,
+        },
         (res) => {
           res.resume();
           res.on("end", () => {

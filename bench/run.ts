@@ -2,15 +2,23 @@
 // end-to-end run at a steady rate, and the synchronous tutorial design side by side with the queue,
 // healthy, with PostgreSQL slow and with it down. Writes BENCHMARKS.md.
 // Env: BENCH_E2E_RATE (500), BENCH_E2E_SECONDS (18), BENCH_SKIP_SUBBENCH=1 (skip the two spawned ones).
-import { type ChildProcess, fork, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { createQueues, createRedis, jobIdFor } from "@mailstate/queue";
 import { dropDatabase, freePort, makeWorkload, type WorkloadEvent } from "@mailstate/test-support";
 import { QueueEvents } from "bullmq";
 import pg from "pg";
-import { BENCH_SECRET, fire, type LoadResult, percentile, sign } from "./load.ts";
-import { openBenchRun, REDIS_URL, sleep, startProcess, stopProcesses, waitHealthy } from "./processes.ts";
+import { fire, type LoadResult, percentile, sign } from "./load.ts";
+import {
+  openBenchRun,
+  REDIS_URL,
+  sleep,
+  startProcess,
+  startSyncServer,
+  stopProcesses,
+  waitHealthy,
+} from "./processes.ts";
 
 /** Read once here: these knobs are the run's, not a build input. */
 const env = process.env;
@@ -21,7 +29,6 @@ const COMPARE_REQUESTS = 5_000;
 const FAULT_REQUESTS = 2_000;
 const FAULT_RATE = 500;
 const WORKER_ARGS = ["--events", "20000", "--notifications", "2000", "--rate", "1000", "--seconds", "10"];
-const syncServers: ChildProcess[] = [];
 
 function run(command: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -41,19 +48,6 @@ function line(output: string, prefix: string): string {
 
 function num(text: string, pattern: RegExp): number {
   return Number(pattern.exec(text)?.[1] ?? Number.NaN);
-}
-
-function startSyncServer(databaseUrl: string): Promise<{ port: number; child: ChildProcess }> {
-  const child = fork(new URL("./sync-server.ts", import.meta.url).pathname, [], {
-    execArgv: ["--import", "tsx"],
-    env: { ...process.env, DATABASE_URL: databaseUrl, RESEND_WEBHOOK_SECRET: BENCH_SECRET },
-    stdio: ["ignore", "ignore", "inherit", "ipc"],
-  });
-  syncServers.push(child);
-  return new Promise((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`sync server exited ${code}`)));
-    child.once("message", (message: { port: number }) => resolve({ port: message.port, child }));
-  });
 }
 
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
@@ -247,7 +241,6 @@ const apiDown = await fire(deadApiPort, sign(downEvents), { rate: FAULT_RATE, co
 
 // --- cleanup --------------------------------------------------------------------------------------
 // Wait for them to go: a worker finishing its jobs in hand would recreate keys after the obliterate.
-for (const child of syncServers) child.kill("SIGTERM");
 await stopProcesses();
 void worker;
 await queues.inbox.obliterate({ force: true }).catch(() => {});
