@@ -8,10 +8,14 @@ import { Webhook } from "svix";
 export const BENCH_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const signer = new Webhook(BENCH_SECRET);
 
-export interface Delivery {
-  svixId: string;
+/** One POST: its body and headers. */
+export interface PostRequest {
   body: Buffer;
   headers: Record<string, string | number>;
+}
+
+export interface Delivery extends PostRequest {
+  svixId: string;
 }
 
 /** Signed now: the route refuses timestamps older than five minutes, so sign just before firing. */
@@ -48,13 +52,18 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /**
- * Fire every delivery at `port` with `concurrency` connections. With `rate`, each request starts
- * no earlier than its slot (open loop, so a slow server shows as latency, not as a lower rate).
+ * POST every delivery to `path` (the webhook route unless told) on `port` with `concurrency`
+ * connections. With `rate`, each request starts no earlier than its slot (open loop, so a slow
+ * server shows as latency, not as a lower rate).
  */
 export async function fire(
   port: number,
-  deliveries: Delivery[],
-  { concurrency = 50, rate }: { concurrency?: number; rate?: number } = {},
+  deliveries: PostRequest[],
+  {
+    concurrency = 50,
+    rate,
+    path = "/webhooks/resend",
+  }: { concurrency?: number; rate?: number; path?: string } = {},
 ): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies: number[] = [];
@@ -64,10 +73,10 @@ export async function fire(
   };
   let next = 0;
   const started = performance.now();
-  const one = (delivery: Delivery, due: number) =>
+  const one = (delivery: PostRequest, due: number) =>
     new Promise<void>((resolve) => {
       const req = request(
-        { host: "127.0.0.1", port, path: "/webhooks/resend", method: "POST", agent, headers: delivery.headers },
+        { host: "127.0.0.1", port, path, method: "POST", agent, headers: delivery.headers },
         (res) => {
           res.resume();
           res.on("end", () => {

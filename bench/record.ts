@@ -1,0 +1,138 @@
+// `pnpm bench:record`: how fast the real API process records sends, and what each record costs it.
+// A real API and worker (`apps/*/src/main.ts`, as `pnpm start` runs them) on a database and queue
+// prefix of their own; POST /v1/notifications at 16 in flight, then POST /v1/notifications/batch
+// with 100 per request. CPU is read from /proc for the API process (and for the worker, which runs
+// whatever the records enqueue), so it is the process's own cost, whatever else shares the machine.
+// Env: BENCH_RECORD_SINGLE (4000), BENCH_RECORD_BATCH (40000), BENCH_CPU_PROF=<dir> (a V8 CPU
+// profile of the API process, written when it stops).
+import { execFileSync } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { freePort } from "@mailstate/test-support";
+import { fire, type LoadResult, type PostRequest } from "./load.ts";
+import { openBenchRun, sleep, startProcess, tearDownRun, waitHealthy } from "./processes.ts";
+
+/** Read once here: the run's knobs, not a build input. */
+const env = process.env;
+
+const SINGLE = Number(env.BENCH_RECORD_SINGLE ?? 4_000);
+const SINGLE_IN_FLIGHT = 16;
+const BATCH_RECORDS = Number(env.BENCH_RECORD_BATCH ?? 40_000);
+const BATCH_SIZE = 100;
+const BATCHES_IN_FLIGHT = 4;
+const API_KEY = "msk_bench_record_0123456789abcdef";
+const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+
+/** CPU time (user + system) a process has used so far, in µs, from /proc/<pid>/stat. */
+function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces), from field 3 (state) on: utime is 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1e6;
+}
+
+const tag = randomBytes(3).toString("hex");
+let sequence = 0;
+
+/** One send as an application records it once Resend answered: its email id, an idempotency key, tags and metadata. */
+function send() {
+  sequence += 1;
+  return {
+    to: `user${sequence}@example.com`,
+    from: "Acme <billing@acme.test>",
+    subject: "Your receipt from Acme",
+    tags: { category: "receipt", flow: "checkout" },
+    category: "billing",
+    metadata: { orderId: sequence, plan: "pro" },
+    idempotencyKey: `receipt-${tag}-${sequence}`,
+    resendEmailId: randomUUID(),
+  };
+}
+
+function post(body: unknown): PostRequest {
+  const bytes = Buffer.from(JSON.stringify(body));
+  return {
+    body: bytes,
+    headers: { "content-type": "application/json", "content-length": bytes.length, authorization: `Bearer ${API_KEY}` },
+  };
+}
+
+const singles = (count: number) => Array.from({ length: count }, () => post(send()));
+const batches = (records: number) =>
+  Array.from({ length: Math.ceil(records / BATCH_SIZE) }, () =>
+    post({ notifications: Array.from({ length: BATCH_SIZE }, send) }),
+  );
+
+const run = await openBenchRun("record");
+const port = await freePort();
+const profileDir = env.BENCH_CPU_PROF;
+const api = startProcess("api", {
+  ...run.env,
+  PORT: String(port),
+  API_KEYS: API_KEY,
+  ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
+});
+const worker = startProcess("worker", run.env);
+await waitHealthy(port);
+await sleep(2_000); // the worker's boot
+
+/** Until the worker has run every job the records enqueued. */
+async function inboxDrained(): Promise<void> {
+  for (let i = 0; i < 6_000; i += 1) {
+    const counts = await run.queues.inbox.getJobCounts("waiting", "active", "delayed", "prioritized");
+    if (Object.values(counts).every((count) => count === 0)) return;
+    await sleep(50);
+  }
+  throw new Error("the inbox never drained");
+}
+
+/** Fire the requests; answers the load figures and each process's CPU per record, the worker's once it drained. */
+async function measure(requests: PostRequest[], records: number, path: string, concurrency: number) {
+  const pids = { api: api.pid ?? 0, worker: worker.pid ?? 0 };
+  const before = { api: cpuMicros(pids.api), worker: cpuMicros(pids.worker) };
+  const load = await fire(port, requests, { path, concurrency });
+  const apiCpu = cpuMicros(pids.api) - before.api;
+  await inboxDrained();
+  const workerCpu = cpuMicros(pids.worker) - before.worker;
+  return { load, apiPerRecord: apiCpu / records, workerPerRecord: workerCpu / records };
+}
+
+const statuses = (load: LoadResult) =>
+  Object.entries(load.statuses)
+    .map(([status, count]) => `${status}×${count}`)
+    .join(", ");
+
+function report(label: string, records: number, result: Awaited<ReturnType<typeof measure>>) {
+  const { load } = result;
+  console.log(
+    `${label}: ${records} records in ${load.seconds.toFixed(1)} s, ${Math.round(records / load.seconds)} records/s, ` +
+      `p50 ${load.p50.toFixed(1)} ms p99 ${load.p99.toFixed(1)} ms per request, ` +
+      `API CPU ${Math.round(result.apiPerRecord)} µs/record, worker CPU ${Math.round(result.workerPerRecord)} µs/record ` +
+      `(${statuses(load)})`,
+  );
+}
+
+// Warm-up, not measured: the JIT, the pools, the statements.
+await fire(port, singles(500), { path: "/v1/notifications", concurrency: SINGLE_IN_FLIGHT });
+await fire(port, batches(1_000), { path: "/v1/notifications/batch", concurrency: BATCHES_IN_FLIGHT });
+await inboxDrained();
+
+report(
+  "record single",
+  SINGLE,
+  await measure(singles(SINGLE), SINGLE, "/v1/notifications", SINGLE_IN_FLIGHT),
+);
+const batchRequests = batches(BATCH_RECORDS);
+report(
+  "record batch",
+  batchRequests.length * BATCH_SIZE,
+  await measure(batchRequests, batchRequests.length * BATCH_SIZE, "/v1/notifications/batch", BATCHES_IN_FLIGHT),
+);
+console.log(
+  `method: ${SINGLE_IN_FLIGHT} single records in flight; batches of ${BATCH_SIZE}, ${BATCHES_IN_FLIGHT} in flight; ` +
+    `each record new (its own idempotency key and Resend email id, nothing parked); ` +
+    `CPU = utime + stime from /proc/<pid>/stat (CLK_TCK ${CLOCK_TICKS}), API over the requests, ` +
+    "worker until the inbox drained",
+);
+
+await tearDownRun(run);
