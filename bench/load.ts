@@ -59,11 +59,7 @@ export function percentile(sorted: number[], p: number): number {
 export async function fire(
   port: number,
   deliveries: PostRequest[],
-  {
-    concurrency = 50,
-    rate,
-    path = "/webhooks/resend",
-  }: { concurrency?: number; rate?: number; path?: string } = {},
+  { concurrency = 50, rate, path = "/webhooks/resend" }: { concurrency?: number; rate?: number; path?: string } = {},
 ): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies: number[] = [];

@@ -51,8 +51,13 @@ export async function openBenchRun(label: string, { poolSize = 2 } = {}): Promis
 const children: ChildProcess[] = [];
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function startProcess(app: "api" | "worker", env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", `apps/${app}/src/main.ts`], {
+/** `nodeArgs` go to node before the script, e.g. `--cpu-prof` (which NODE_OPTIONS refuses). */
+export function startProcess(
+  app: "api" | "worker",
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): ChildProcess {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", `apps/${app}/src/main.ts`], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -97,5 +102,5 @@ export async function tearDownRun(run: Pick<BenchRun, "queues" | "redis" | "pool
   run.redis.disconnect();
   await run.pool.end();
   await dropDatabase(run.database);
-  process.exit(0);
+  process.exit(); // with process.exitCode, 0 unless the run set it
 }

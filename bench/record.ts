@@ -23,13 +23,20 @@ const BATCHES_IN_FLIGHT = 4;
 const API_KEY = "msk_bench_record_0123456789abcdef";
 const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
 
-/** CPU time (user + system) a process has used so far, in µs, from /proc/<pid>/stat. */
-function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+/** CPU time a process has used so far in user and system mode, in µs, from /proc/<pid>/stat; zero once it is gone. */
+function cpuMicros(pid: number): { user: number; system: number } {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return { user: 0, system: 0 };
+  }
   // Fields after the command name (which may hold spaces), from field 3 (state) on: utime is 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1e6;
+  return { user: (Number(fields[11]) / CLOCK_TICKS) * 1e6, system: (Number(fields[12]) / CLOCK_TICKS) * 1e6 };
 }
+
+const total = ({ user, system }: { user: number; system: number }) => user + system;
 
 const tag = randomBytes(3).toString("hex");
 let sequence = 0;
@@ -66,15 +73,12 @@ const batches = (records: number) =>
 const run = await openBenchRun("record");
 const port = await freePort();
 const profileDir = env.BENCH_CPU_PROF;
-const api = startProcess("api", {
-  ...run.env,
-  PORT: String(port),
-  API_KEYS: API_KEY,
-  ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
-});
+const api = startProcess(
+  "api",
+  { ...run.env, PORT: String(port), API_KEYS: API_KEY },
+  profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
+);
 const worker = startProcess("worker", run.env);
-await waitHealthy(port);
-await sleep(2_000); // the worker's boot
 
 /** Until the worker has run every job the records enqueued. */
 async function inboxDrained(): Promise<void> {
@@ -86,15 +90,41 @@ async function inboxDrained(): Promise<void> {
   throw new Error("the inbox never drained");
 }
 
-/** Fire the requests; answers the load figures and each process's CPU per record, the worker's once it drained. */
+/** The PostgreSQL backends serving this run's database (the API's and the worker's connections). */
+async function backends(): Promise<number[]> {
+  const { rows } = await run.pool.query<{ pid: number }>(
+    "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+    [run.database],
+  );
+  return rows.map((row) => row.pid);
+}
+
+/** CPU of each of these processes, by pid. */
+const cpuOf = (pids: number[]) => new Map(pids.map((pid) => [pid, cpuMicros(pid)]));
+
+/**
+ * Fire the requests; answers the load figures and the CPU per record of the API (over the
+ * requests), and of the worker and PostgreSQL's backends (until the worker ran what they enqueued).
+ */
 async function measure(requests: PostRequest[], records: number, path: string, concurrency: number) {
   const pids = { api: api.pid ?? 0, worker: worker.pid ?? 0 };
-  const before = { api: cpuMicros(pids.api), worker: cpuMicros(pids.worker) };
+  const before = { api: cpuMicros(pids.api), worker: cpuMicros(pids.worker), postgres: cpuOf(await backends()) };
   const load = await fire(port, requests, { path, concurrency });
-  const apiCpu = cpuMicros(pids.api) - before.api;
+  const after = cpuMicros(pids.api);
   await inboxDrained();
-  const workerCpu = cpuMicros(pids.worker) - before.worker;
-  return { load, apiPerRecord: apiCpu / records, workerPerRecord: workerCpu / records };
+  const drained = cpuMicros(pids.worker);
+  // A backend opened during the run counts from zero.
+  let postgres = 0;
+  for (const [pid, used] of cpuOf(await backends()))
+    postgres += total(used) - total(before.postgres.get(pid) ?? { user: 0, system: 0 });
+  const perRecord = (micros: number) => micros / records;
+  return {
+    load,
+    apiPerRecord: perRecord(total(after) - total(before.api)),
+    apiSystemPerRecord: perRecord(after.system - before.api.system),
+    workerPerRecord: perRecord(total(drained) - total(before.worker)),
+    postgresPerRecord: perRecord(postgres),
+  };
 }
 
 const statuses = (load: LoadResult) =>
@@ -107,32 +137,37 @@ function report(label: string, records: number, result: Awaited<ReturnType<typeo
   console.log(
     `${label}: ${records} records in ${load.seconds.toFixed(1)} s, ${Math.round(records / load.seconds)} records/s, ` +
       `p50 ${load.p50.toFixed(1)} ms p99 ${load.p99.toFixed(1)} ms per request, ` +
-      `API CPU ${Math.round(result.apiPerRecord)} µs/record, worker CPU ${Math.round(result.workerPerRecord)} µs/record ` +
+      `API CPU ${Math.round(result.apiPerRecord)} µs/record (${Math.round(result.apiSystemPerRecord)} in the kernel), ` +
+      `worker CPU ${Math.round(result.workerPerRecord)} µs/record, ` +
+      `PostgreSQL CPU ${Math.round(result.postgresPerRecord)} µs/record ` +
       `(${statuses(load)})`,
   );
 }
 
-// Warm-up, not measured: the JIT, the pools, the statements.
-await fire(port, singles(500), { path: "/v1/notifications", concurrency: SINGLE_IN_FLIGHT });
-await fire(port, batches(1_000), { path: "/v1/notifications/batch", concurrency: BATCHES_IN_FLIGHT });
-await inboxDrained();
+try {
+  await waitHealthy(port);
+  await sleep(2_000); // the worker's boot
+  // Warm-up, not measured: the JIT, the pools, the statements.
+  await fire(port, singles(500), { path: "/v1/notifications", concurrency: SINGLE_IN_FLIGHT });
+  await fire(port, batches(1_000), { path: "/v1/notifications/batch", concurrency: BATCHES_IN_FLIGHT });
+  await inboxDrained();
 
-report(
-  "record single",
-  SINGLE,
-  await measure(singles(SINGLE), SINGLE, "/v1/notifications", SINGLE_IN_FLIGHT),
-);
-const batchRequests = batches(BATCH_RECORDS);
-report(
-  "record batch",
-  batchRequests.length * BATCH_SIZE,
-  await measure(batchRequests, batchRequests.length * BATCH_SIZE, "/v1/notifications/batch", BATCHES_IN_FLIGHT),
-);
-console.log(
-  `method: ${SINGLE_IN_FLIGHT} single records in flight; batches of ${BATCH_SIZE}, ${BATCHES_IN_FLIGHT} in flight; ` +
-    `each record new (its own idempotency key and Resend email id, nothing parked); ` +
-    `CPU = utime + stime from /proc/<pid>/stat (CLK_TCK ${CLOCK_TICKS}), API over the requests, ` +
-    "worker until the inbox drained",
-);
-
+  report("record single", SINGLE, await measure(singles(SINGLE), SINGLE, "/v1/notifications", SINGLE_IN_FLIGHT));
+  const batchRequests = batches(BATCH_RECORDS);
+  report(
+    "record batch",
+    batchRequests.length * BATCH_SIZE,
+    await measure(batchRequests, batchRequests.length * BATCH_SIZE, "/v1/notifications/batch", BATCHES_IN_FLIGHT),
+  );
+  console.log(
+    `method: ${SINGLE_IN_FLIGHT} single records in flight; batches of ${BATCH_SIZE}, ${BATCHES_IN_FLIGHT} in flight; ` +
+      `each record new (its own idempotency key and Resend email id, nothing parked); ` +
+      `CPU = utime + stime from /proc/<pid>/stat (CLK_TCK ${CLOCK_TICKS}), API over the requests, ` +
+      "worker and the database's PostgreSQL backends until the inbox drained",
+  );
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
+}
+// Also when a phase failed: no API or worker outlives the run.
 await tearDownRun(run);
