@@ -90,8 +90,10 @@ const cpuOf = (pids: number[]) => new Map(pids.map((pid) => [pid, cpuMicros(pid)
 async function measure(requests: PostRequest[], records: number, path: string, concurrency: number) {
   const pids = { api: api.pid ?? 0, worker: worker.pid ?? 0 };
   const before = { api: cpuMicros(pids.api), worker: cpuMicros(pids.worker), postgres: cpuOf(await backends()) };
+  const generatorBefore = process.cpuUsage();
   const load = await fire(port, requests, { path, concurrency });
   const after = cpuMicros(pids.api);
+  const generator = process.cpuUsage(generatorBefore);
   await inboxDrained();
   const drained = cpuMicros(pids.worker);
   // A backend opened during the run counts from zero.
@@ -103,6 +105,7 @@ async function measure(requests: PostRequest[], records: number, path: string, c
     apiPerRecord: perRecord(after - before.api),
     workerPerRecord: perRecord(drained - before.worker),
     postgresPerRecord: perRecord(postgres),
+    generatorPerRecord: perRecord(generator.user + generator.system),
   };
 }
 
@@ -118,7 +121,8 @@ function report(label: string, records: number, result: Awaited<ReturnType<typeo
       `p50 ${load.p50.toFixed(1)} ms p99 ${load.p99.toFixed(1)} ms per request, ` +
       `API CPU ${Math.round(result.apiPerRecord)} µs/record, ` +
       `worker CPU ${Math.round(result.workerPerRecord)} µs/record, ` +
-      `PostgreSQL CPU ${Math.round(result.postgresPerRecord)} µs/record ` +
+      `PostgreSQL CPU ${Math.round(result.postgresPerRecord)} µs/record, ` +
+      `load generator CPU ${Math.round(result.generatorPerRecord)} µs/record ` +
       `(${statuses(load)})`,
   );
 }
