@@ -1,24 +1,26 @@
 // Child process of the ingest benchmark: serves either the real app or a bare body-reading route.
+
+import { createServer, type Server } from "node:http";
 import { createDb, createSqlPool } from "@mailstate/db";
 import { createQueues, createRedis } from "@mailstate/queue";
 import { createLogger } from "@mailstate/runtime";
 import express from "express";
-import { createApp } from "../src/app.ts";
+import { createApiServer } from "../src/app.ts";
 import { loadApiEnv } from "../src/env.ts";
 
 const mode = process.argv[2];
 const env = loadApiEnv();
 
-function bareApp(): express.Express {
+function bareApp(): Server {
   const app = express();
   app.disable("x-powered-by");
   app.post("/webhooks/resend", express.raw({ type: () => true, limit: env.WEBHOOK_BODY_LIMIT }), (req, res) => {
     res.status(200).json({ status: "ok", bytes: Buffer.isBuffer(req.body) ? req.body.length : 0 });
   });
-  return app;
+  return createServer(app);
 }
 
-function realApp(): express.Express {
+function realApp(): Server {
   // Logs go to stdout as in production; the benchmark sends them to /dev/null.
   const logger = createLogger("mailstate-api", env.LOG_LEVEL);
   // Never queried by this route.
@@ -26,11 +28,11 @@ function realApp(): express.Express {
   const sql = createSqlPool({ databaseUrl: env.DATABASE_URL, poolSize: 1 });
   const redis = createRedis(env.REDIS_URL, "producer");
   const queues = createQueues(redis, env.QUEUE_PREFIX);
-  return createApp({ env, db, sql, redis, queues, logger });
+  return createApiServer({ env, db, sql, redis, queues, logger });
 }
 
-const app = mode === "bare" ? bareApp() : realApp();
-const server = app.listen(0, "127.0.0.1", () => {
+const server = mode === "bare" ? bareApp() : realApp();
+server.listen(0, "127.0.0.1", () => {
   const address = server.address();
   process.send?.({ port: typeof address === "object" && address ? address.port : 0 });
 });

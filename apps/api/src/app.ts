@@ -1,17 +1,18 @@
-// The API's express app, built from its dependencies so tests run the real thing.
+// The API's HTTP server and express app, built from their dependencies so tests run the real thing.
+import { createServer, type Server } from "node:http";
 import type { Db, SqlPool } from "@mailstate/db";
 import type { Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import express, { type Express } from "express";
 import type { Redis } from "ioredis";
 import type { ApiEnv } from "./env.ts";
-import { createMetrics, metricsRoutes } from "./http/metrics.ts";
+import { type ApiMetrics, createMetrics, metricsRoutes } from "./http/metrics.ts";
 import { problemHandler, sendProblem } from "./http/problems.ts";
 import { requestLog } from "./http/request-log.ts";
 import { urlLengthCap } from "./http/url-cap.ts";
 import { opsRoutes } from "./ops/router.ts";
 import { healthRoutes } from "./routes/health.ts";
-import { webhookRoutes } from "./routes/webhooks.ts";
+import { createWebhookHandler, isWebhookRequest, type WebhookHandler, webhookRoutes } from "./routes/webhooks.ts";
 import { openApiRoutes } from "./v1/openapi.ts";
 import { v1Routes } from "./v1/router.ts";
 
@@ -26,19 +27,32 @@ export interface ApiDeps {
   logger: Logger;
 }
 
-export function createApp(deps: ApiDeps): Express {
+/**
+ * The API's HTTP server. `POST /webhooks/resend`, most of its traffic, goes straight to the webhook
+ * handler; every other request goes through express.
+ */
+export function createApiServer(deps: ApiDeps): Server {
+  const metrics = createMetrics(deps.queues, { db: deps.db });
+  const webhook = createWebhookHandler({ ...deps, metrics });
+  const app = createApp(deps, { metrics, webhook });
+  return createServer((req, res) => {
+    if (isWebhookRequest(req)) void webhook(req, res);
+    else app(req, res);
+  });
+}
+
+function createApp(deps: ApiDeps, { metrics, webhook }: { metrics: ApiMetrics; webhook: WebhookHandler }): Express {
   const app = express();
   app.disable("x-powered-by");
   // Whose X-Forwarded-For to believe (default: nobody), so a client cannot choose the address
   // that req.ip, the login throttle and the origin check see.
   app.set("trust proxy", deps.env.TRUST_PROXY);
-  const metrics = createMetrics(deps.queues, { db: deps.db });
 
   // First of all: a hostile URL costs one length check, before routing, logging or auth.
   app.use(urlLengthCap(deps.env.MAX_URL_LENGTH));
   // Before the request logger: the webhook route logs its own single line (outcome and svix-id,
   // never headers or body), and scrapes and probes would only be noise.
-  app.use(webhookRoutes({ ...deps, metrics }));
+  app.use(webhookRoutes(webhook));
   app.use(metricsRoutes(metrics));
   app.use(healthRoutes(deps));
   app.use(requestLog(deps.logger));

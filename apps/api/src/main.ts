@@ -2,7 +2,7 @@
 import { createDb, createSqlPool } from "@mailstate/db";
 import { createQueues, createRedis } from "@mailstate/queue";
 import { createLogger, EnvError, onShutdown } from "@mailstate/runtime";
-import { createApp } from "./app.ts";
+import { createApiServer } from "./app.ts";
 import { type ApiEnv, loadApiEnv } from "./env.ts";
 
 function loadEnvOrExit(): ApiEnv {
@@ -29,9 +29,9 @@ const sql = createSqlPool({
 const redis = createRedis(env.REDIS_URL, "producer");
 redis.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
 const queues = createQueues(redis, env.QUEUE_PREFIX);
-const app = createApp({ env, db, sql, redis, queues, logger });
+const server = createApiServer({ env, db, sql, redis, queues, logger });
 
-const server = app.listen(env.PORT, env.HOST, () => {
+server.listen(env.PORT, env.HOST, () => {
   logger.info({ port: env.PORT }, "api listening");
   if (!env.OPS_PASSWORD) logger.warn("OPS_PASSWORD is not set: Bull Board and the support pages answer 503");
 });

@@ -1,19 +1,18 @@
 // What tests elsewhere need of the API (`@mailstate/api/testing`): the API as the harness of
 // @mailstate/test-support starts it (in this process, or its main.ts as a process), the whole system
 // (API, worker, connections) to pass to that harness, and the API code other tests call directly.
-import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { createQueues, createRedis } from "@mailstate/queue";
 import { createLogger } from "@mailstate/runtime";
 import type { AppEntry, Harness, RunningApi, Stack } from "@mailstate/test-support";
 import { connect, type DbClients, type RunningWorkers, worker } from "@mailstate/worker/testing";
-import { createApp } from "../src/app.ts";
+import { createApiServer } from "../src/app.ts";
 import { loadApiEnv } from "../src/env.ts";
 
 export { allowedWrite, BULL_BOARD_API_ROUTES } from "../src/ops/bull-board-policy.ts";
 
-/** createApp on the harness's Prisma client and pg pool and a Redis connection of its own, on an ephemeral port. */
+/** createApiServer on the harness's Prisma client and pg pool and a Redis connection of its own, on an ephemeral port. */
 export const api: AppEntry<DbClients, RunningApi> = {
   main: fileURLToPath(new URL("../src/main.ts", import.meta.url)),
   async start({ env: vars, clients, logger }) {
@@ -21,7 +20,7 @@ export const api: AppEntry<DbClients, RunningApi> = {
     const redis = createRedis(env.REDIS_URL, "producer");
     redis.on("error", () => {}); // tests stop Redis on purpose
     const queues = createQueues(redis, env.QUEUE_PREFIX);
-    const app = createApp({
+    const server = createApiServer({
       env,
       db: clients.db,
       sql: clients.sql,
@@ -29,9 +28,7 @@ export const api: AppEntry<DbClients, RunningApi> = {
       queues,
       logger: logger ?? createLogger("api-test", "silent"),
     });
-    const server = await new Promise<Server>((resolve) => {
-      const listening = app.listen(0, "127.0.0.1", () => resolve(listening));
-    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     return {
       baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
       queues,

@@ -1,9 +1,13 @@
 // `pnpm bench:worker`: how fast the worker reconciles, on this machine's real PostgreSQL and Redis.
 // Phase 1 drains a backlog of N events for M notifications (events reconciled per second); phase 2
 // feeds events at a steady rate and reports the lag from enqueue to reconciled (p50/p99).
-// Options: --events 20000 --notifications 2000 --workers 1 --concurrency 128 --rate 1000 --seconds 10
+// Both phases also report the CPU time each process spent per event: the workers, redis-server and
+// the PostgreSQL backends of the bench's database (read from /proc, so only on this machine).
+// Options: --events 20000 --notifications 2000 --workers 1 --concurrency <WORKER_CONCURRENCY default>
+//          --rate 1000 --seconds 10
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { createDb } from "@mailstate/db";
@@ -21,7 +25,7 @@ const { values } = parseArgs({
     events: { type: "string", default: "20000" },
     notifications: { type: "string", default: "2000" },
     workers: { type: "string", default: "1" },
-    concurrency: { type: "string", default: "128" },
+    concurrency: { type: "string" },
     rate: { type: "string", default: "1000" },
     seconds: { type: "string", default: "10" },
     keep: { type: "boolean", default: false },
@@ -99,6 +103,47 @@ function percentile(sorted: number[], p: number) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
+/** CPU seconds a process has used (utime + stime from /proc), or NaN when it is not on this machine. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime: fields 14 and 15 of proc(5), in ticks
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The latest CPU seconds of every backend of the bench's database seen so far: one that ends keeps its last figure. */
+const backendCpu = new Map<number, number>();
+
+/** The processes whose CPU time is reported: the workers, redis-server, and the bench database's backends. */
+interface CpuSample {
+  worker: number;
+  redis: number;
+  postgres: number;
+}
+
+async function cpuSample(workerPids: (number | undefined)[]): Promise<CpuSample> {
+  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1]);
+  const backends = await db.$queryRaw<{ pid: number }[]>`
+    SELECT pid FROM pg_stat_activity WHERE datname = current_database()`;
+  for (const pid of [...backendCpu.keys(), ...backends.map((row) => row.pid)]) {
+    const seconds = cpuSeconds(pid);
+    if (!Number.isNaN(seconds)) backendCpu.set(pid, seconds);
+  }
+  const postgres = [...backendCpu.values()].reduce((total, seconds) => total + seconds, 0);
+  const worker = workerPids.reduce<number>((total, pid) => total + cpuSeconds(pid), 0);
+  return { worker, redis: cpuSeconds(redisPid), postgres };
+}
+
+/** Milliseconds of CPU per event between two samples, per process. */
+function cpuPerEvent(before: CpuSample, after: CpuSample, events: number): string {
+  return (["worker", "redis", "postgres"] as const)
+    .map((name) => `${name} ${(((after[name] - before[name]) * 1_000) / events).toFixed(2)}`)
+    .join(", ");
+}
+
 function startWorkers() {
   return Array.from({ length: WORKERS }, () => {
     const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
@@ -108,7 +153,7 @@ function startWorkers() {
         DATABASE_URL: databaseUrl,
         REDIS_URL: redisUrl,
         QUEUE_PREFIX: prefix,
-        WORKER_CONCURRENCY: values.concurrency,
+        ...(values.concurrency ? { WORKER_CONCURRENCY: values.concurrency } : {}),
         DATABASE_POOL_SIZE: "16",
         LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info",
       },
@@ -137,10 +182,13 @@ try {
   const enqueueSeconds = (performance.now() - started) / 1000;
 
   const workers = startWorkers();
+  const workerPids = workers.map((worker) => worker.child.pid);
   await Promise.all(workers.map((worker) => worker.ready));
+  let cpuBefore = await cpuSample(workerPids);
   started = performance.now();
   await waitForLogged(backlog.length);
   const drainSeconds = (performance.now() - started) / 1000;
+  const backlogCpu = cpuPerEvent(cpuBefore, await cpuSample(workerPids), backlog.length);
   const throughput = backlog.length / drainSeconds;
   // Logged and applied commit together, but the figure counts only if every state is the fold's.
   await waitForIdle();
@@ -156,6 +204,7 @@ try {
   const steadyEvents = steady.events.slice(0, RATE * SECONDS);
   const tick = 50;
   const perTick = Math.max(1, Math.round((RATE * tick) / 1000));
+  cpuBefore = await cpuSample(workerPids);
   started = performance.now();
   for (let i = 0; i < steadyEvents.length; i += perTick) {
     await queues.inbox.addBulk(jobsFor(steadyEvents.slice(i, i + perTick)));
@@ -163,6 +212,7 @@ try {
     await sleep(Math.max(0, due - performance.now()));
   }
   await waitForLogged(backlog.length + steadyEvents.length);
+  const steadyCpu = cpuPerEvent(cpuBefore, await cpuSample(workerPids), steadyEvents.length);
   const lags: number[] = [];
   for (let start = 0; ; start += 1_000) {
     const jobs = await queues.inbox.getJobs(["completed"], start, start + 999);
@@ -179,7 +229,12 @@ try {
   for (const worker of workers) worker.child.kill("SIGTERM");
   const cpus = os.cpus();
   console.log(`machine: ${cpus.length} x ${cpus[0]?.model ?? "cpu"}, node ${process.version}`);
-  console.log(`workers: ${WORKERS} process(es), concurrency ${values.concurrency} each`);
+  console.log(
+    `workers: ${WORKERS} process(es), concurrency ${values.concurrency ?? "default"} each, load average ${os
+      .loadavg()
+      .map((load) => load.toFixed(2))
+      .join(" ")}`,
+  );
   console.log(`enqueue: ${backlog.length} events in ${enqueueSeconds.toFixed(2)} s`);
   console.log(
     `backlog: ${backlog.length} events for ${NOTIFICATIONS} notifications reconciled in ${drainSeconds.toFixed(2)} s = ${Math.round(throughput)} events/s`,
@@ -187,6 +242,7 @@ try {
   console.log(
     `steady:  ${steadyEvents.length} events at ${RATE}/s: lag p50 ${percentile(lags, 50)} ms, p99 ${percentile(lags, 99)} ms, max ${lags.at(-1) ?? 0} ms (${lags.length} measured)`,
   );
+  console.log(`cpu:     ms per event, backlog: ${backlogCpu}; steady: ${steadyCpu}`);
   console.log(
     `check:   ${wrong} notification(s) off their expected state, ${failed} failed job(s) of ${backlog.length + steadyEvents.length}`,
   );

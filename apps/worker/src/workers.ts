@@ -19,6 +19,7 @@ export interface WorkerDeps {
     | "WORKER_LOCK_DURATION_MS"
     | "WORKER_BATCH_SIZE"
     | "WORKER_BATCH_WAIT_MS"
+    | "WORKER_BATCHES_IN_FLIGHT"
     | "PARK_UNTAGGED"
     | "PARK_MAX_EMAILS"
     | "ENGAGEMENT_PII_DAYS"
@@ -50,7 +51,11 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     logger,
     policy: { softBounceThreshold: env.SOFT_BOUNCE_THRESHOLD },
     parking: { parkUntagged: env.PARK_UNTAGGED, maxParkedEmails: env.PARK_MAX_EMAILS },
-    batch: { maxSize: env.WORKER_BATCH_SIZE, maxWaitMs: env.WORKER_BATCH_WAIT_MS },
+    batch: {
+      maxSize: env.WORKER_BATCH_SIZE,
+      maxWaitMs: env.WORKER_BATCH_WAIT_MS,
+      maxInFlight: env.WORKER_BATCHES_IN_FLIGHT,
+    },
   });
   const maintenanceJobs = createMaintenance({ sql, piiDays: env.ENGAGEMENT_PII_DAYS, logger });
   const processor = createProcessor({ sql, reconciler, maintenance: maintenanceJobs });

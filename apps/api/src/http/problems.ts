@@ -1,5 +1,6 @@
 // One error type with a code enum; each code maps to one RFC 9457 problem response, here only.
-import type { ErrorRequestHandler, Response } from "express";
+import type { ServerResponse } from "node:http";
+import type { ErrorRequestHandler } from "express";
 
 export const PROBLEMS = {
   /** Missing or malformed svix-id / svix-timestamp / svix-signature headers. */
@@ -55,12 +56,26 @@ export class AppError extends Error {
   }
 }
 
-export function sendProblem(res: Response, code: ProblemCode, detail?: string, extra: Record<string, unknown> = {}) {
+/**
+ * Answer with a problem document. Written with node's own response methods, so the webhook route,
+ * served before express, answers its problems exactly as every express route does.
+ */
+export function sendProblem(
+  res: ServerResponse,
+  code: ProblemCode,
+  detail?: string,
+  extra: Record<string, unknown> = {},
+) {
   const { status, title } = PROBLEMS[code];
-  res
-    .status(status)
-    .type("application/problem+json")
-    .json({ type: `https://mailstate.dev/problems/${code.replaceAll("_", "-")}`, title, status, detail, ...extra });
+  const type = `https://mailstate.dev/problems/${code.replaceAll("_", "-")}`;
+  sendJson(res, status, { type, title, status, detail, ...extra }, "application/problem+json");
+}
+
+/** A JSON answer with the headers express's `res.json()` writes, less its ETag: nobody revalidates a problem or a webhook's answer. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, mediaType = "application/json"): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": `${mediaType}; charset=utf-8`, "content-length": Buffer.byteLength(text) });
+  res.end(text);
 }
 
 interface HttpError {

@@ -1,13 +1,20 @@
 // POST /webhooks/resend: read the raw body, verify the Svix signature, enqueue. Nothing else, and never PostgreSQL.
+//
+// Every email costs several webhooks, so this route is the API's hot path: the server hands
+// `POST /webhooks/resend` to it before express (express's request setup and router cost more than
+// the route's own work), and express routes here only the other spellings of the URL (a query
+// string, a trailing slash). Either way it is the same handler, on node's request and response.
 import { isUtf8 } from "node:buffer";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import { addJob, jobIdFor, type Queues } from "@mailstate/queue";
 import { type Logger, withTimeout } from "@mailstate/runtime";
-import express, { type RequestHandler, Router } from "express";
+import { Router } from "express";
+import getRawBody from "raw-body";
 import { z } from "zod";
 import type { ApiEnv } from "../env.ts";
 import type { ApiMetrics } from "../http/metrics.ts";
-import { type ProblemCode, sendProblem } from "../http/problems.ts";
+import { type ProblemCode, sendJson, sendProblem } from "../http/problems.ts";
 import { createWebhookVerifier, type VerifyFailureReason } from "../webhooks/verify.ts";
 
 export const WEBHOOK_PATH = "/webhooks/resend";
@@ -33,31 +40,39 @@ export interface WebhookDeps {
   now?: () => Date;
 }
 
-export function webhookRoutes({ env, queues, logger, metrics, now = () => new Date() }: WebhookDeps): Router {
+/** Answers one webhook request, whatever happens: it never rejects. */
+export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+/** The request the server hands to the webhook handler before express: exactly `POST /webhooks/resend`. */
+export function isWebhookRequest(req: IncomingMessage): boolean {
+  return req.url === WEBHOOK_PATH && req.method === "POST";
+}
+
+export function createWebhookHandler({
+  env,
+  queues,
+  logger,
+  metrics,
+  now = () => new Date(),
+}: WebhookDeps): WebhookHandler {
   const verify = createWebhookVerifier(env.RESEND_WEBHOOK_SECRET);
   const log = logger.child({ route: WEBHOOK_PATH });
-  // Any content type, no inflation: the bytes verified are the bytes Resend signed.
-  const rawParser = express.raw({ type: () => true, limit: env.WEBHOOK_BODY_LIMIT, inflate: false });
 
-  const readRawBody: RequestHandler = (req, res, next) => {
-    rawParser(req, res, (error?: unknown) => {
-      if (error === undefined) return next();
-      const svixId = req.get("svix-id") ?? req.get("webhook-id");
-      const type = (error as { type?: string }).type;
-      if (type === "entity.too.large") {
+  async function ingest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readRawBody(req, env.WEBHOOK_BODY_LIMIT);
+    if (!body.ok) {
+      const svixId = header(req, "svix-id") ?? header(req, "webhook-id");
+      if (body.reason === "entity.too.large") {
         metrics.webhookOutcome("too_large");
         log.warn({ svixId, reason: "body_too_large" }, "webhook rejected");
         return sendProblem(res, "payload_too_large", `the body is over ${env.WEBHOOK_BODY_LIMIT}`);
       }
       // Aborted uploads, compressed bodies: nothing to verify.
       metrics.webhookOutcome("body_invalid");
-      log.warn({ svixId, reason: type ?? "body_unreadable" }, "webhook rejected");
+      log.warn({ svixId, reason: body.reason }, "webhook rejected");
       return sendProblem(res, "webhook_body_invalid", "the body could not be read as sent");
-    });
-  };
-
-  const ingest: RequestHandler = async (req, res) => {
-    const raw = Buffer.isBuffer(req.body) ? req.body : EMPTY;
+    }
+    const raw = body.raw;
     const verified = verify(raw, req.headers, now());
     if (!verified.ok) {
       const { problem, outcome } = REJECTIONS[verified.reason];
@@ -91,18 +106,70 @@ export function webhookRoutes({ env, queues, logger, metrics, now = () => new Da
       // If the add lands after the timeout, Resend's retry carries the same svix-id and dedupes onto it.
       metrics.webhookOutcome("queue_unavailable");
       log.error({ svixId, type: event.type, err: errorMessage(error) }, "webhook not enqueued");
-      res.set("Retry-After", "5");
+      res.setHeader("Retry-After", "5");
       return sendProblem(res, "queue_unavailable");
     }
     metrics.enqueueSeconds((performance.now() - started) / 1_000);
     metrics.webhookOutcome("queued");
     log.info({ svixId, type: event.type }, "webhook queued");
-    res.status(200).json({ status: "queued", svixId });
-  };
+    sendJson(res, 200, { status: "queued", svixId });
+  }
 
+  const handler: WebhookHandler = async (req, res) => {
+    try {
+      await ingest(req, res);
+    } catch (error) {
+      // What express's error handler would have done with it.
+      logger.error({ err: error }, "unhandled error");
+      if (!res.headersSent) sendProblem(res, "internal");
+    }
+  };
+  return handler;
+}
+
+/** The express route: the spellings of the URL that the server's exact match leaves to express. */
+export function webhookRoutes(handler: WebhookHandler): Router {
   const router = Router();
-  router.post(WEBHOOK_PATH, readRawBody, ingest);
+  router.post(WEBHOOK_PATH, (req, res) => handler(req, res));
   return router;
+}
+
+type RawBody = { ok: true; raw: Buffer } | { ok: false; reason: string };
+
+/**
+ * The body's bytes as sent, read as `express.raw({ inflate: false })` reads them (raw-body, the same
+ * limit): the bytes verified are the bytes Resend signed, so a compressed body is refused, not inflated.
+ * A refused body is read off to its end before the answer, so the connection stays usable.
+ */
+async function readRawBody(req: IncomingMessage, limit: string): Promise<RawBody> {
+  const hasBody = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"]) > 0;
+  if (!hasBody) return { ok: true, raw: EMPTY };
+  const encoding = (req.headers["content-encoding"] ?? "identity").toLowerCase();
+  let reason = "encoding.unsupported";
+  if (encoding === "identity") {
+    try {
+      return { ok: true, raw: await getRawBody(req, { length: req.headers["content-length"], limit }) };
+    } catch (error) {
+      reason = (error as { type?: string }).type ?? "body_unreadable";
+    }
+  }
+  await readOff(req);
+  return { ok: false, reason };
+}
+
+/** Until the request's remaining bytes are read and dropped (or its connection is gone). */
+function readOff(req: IncomingMessage): Promise<void> {
+  if (req.complete || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    req.once("end", resolve);
+    req.once("close", resolve);
+    req.resume();
+  });
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return typeof value === "string" ? value : undefined;
 }
 
 /** The verified body as an event object, or undefined when it is not JSON, not an object, or has no `type`. */

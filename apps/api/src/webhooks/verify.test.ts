@@ -106,6 +106,34 @@ describe("verifyWebhook", () => {
     expect(verifyWebhook(BODY, headers, [SECRET], NOW)).toMatchObject({ reason: "signature_invalid" });
   });
 
+  it("input: a body that is not valid UTF-8, signed by svix (over the text it decodes) → ok, as svix's own verify says", () => {
+    const latin1 = Buffer.from('{"type":"email.sent","subject":"caf\xe9"}', "latin1");
+    const now = new Date(); // svix's verify reads the real clock
+    const headers = signed(latin1, { at: now });
+    expect(() => new Webhook(SECRET).verify(latin1, headers)).not.toThrow();
+    expect(verifyWebhook(latin1, headers, [SECRET], now).ok).toBe(true);
+  });
+
+  it("input: 200 bodies of every size and many characters, signed by svix → ok each; one byte flipped → signature_invalid each", () => {
+    for (let i = 0; i < 200; i += 1) {
+      const body = Buffer.from(
+        JSON.stringify({ type: "email.opened", i, text: 'é☃𝄞 \u0000"'.repeat(i % 17), pad: "x".repeat(i * 37) }),
+      );
+      expect(verifyWebhook(body, signed(body, { id: `msg_${i}` }), [SECRET], NOW).ok).toBe(true);
+      const flipped = Buffer.from(body);
+      flipped[i % flipped.length] = (flipped[i % flipped.length] ?? 0) ^ 1;
+      expect(verifyWebhook(flipped, signed(body, { id: `msg_${i}` }), [SECRET], NOW).ok).toBe(false);
+    }
+  });
+
+  it("input: the secret without its whsec_ prefix (as svix also accepts it) → ok", () => {
+    expect(verifyWebhook(BODY, signed(BODY), [SECRET.slice("whsec_".length)], NOW).ok).toBe(true);
+  });
+
+  it("input: a secret svix refuses (not base64) → throws at construction", () => {
+    expect(() => createWebhookVerifier(["whsec_!!!not-base64!!!"])).toThrow();
+  });
+
   it("input: empty secret list → throws at construction", () => {
     expect(() => createWebhookVerifier([])).toThrow(/at least one/);
   });

@@ -3,7 +3,7 @@ import { notifications, type SqlPool } from "@mailstate/db";
 import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import type { SuppressionPolicy } from "@mailstate/state-machine";
-import { MicroBatcher } from "../batcher.ts";
+import { type BatcherOptions, MicroBatcher } from "../batcher.ts";
 import type { IncomingEvent } from "./decode.ts";
 import { ParsedEventCache } from "./event-cache.ts";
 import { choosePark, type ParkingPolicy, parkedJob } from "./parking.ts";
@@ -15,7 +15,7 @@ export interface ReconcilerDeps {
   logger: Logger;
   policy: SuppressionPolicy;
   parking: ParkingPolicy;
-  batch?: { maxSize: number; maxWaitMs: number };
+  batch?: BatcherOptions;
 }
 
 export interface Reconciler {

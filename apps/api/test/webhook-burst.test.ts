@@ -1,0 +1,235 @@
+// Webhooks that arrive together: the API pipelines their enqueues to Redis (one write for the adds of
+// one turn of the event loop), and the worker reconciles them in batches. Real API, worker, Redis
+// and PostgreSQL; each burst is checked all the way to the event log.
+import { Agent, request } from "node:http";
+import { jobIdFor } from "@mailstate/queue";
+import {
+  createHarness,
+  makeWorkload,
+  signedWebhookHeaders,
+  type Workload,
+  type WorkloadEvent,
+  waitUntil,
+} from "@mailstate/test-support";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type MailstateHarness, mailstateSystem } from "./testing.ts";
+
+interface Answer {
+  svixId: string;
+  status: number;
+}
+
+/** POST every event at once over `connections` keep-alive connections, as Resend's retries and bursts arrive. */
+async function postAll(baseUrl: string, events: WorkloadEvent[], connections = 50, path = "/webhooks/resend") {
+  const { port } = new URL(baseUrl);
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  try {
+    return await Promise.all(
+      events.map(
+        (event) =>
+          new Promise<Answer>((resolve) => {
+            const body = JSON.stringify(event.body);
+            const req = request(
+              {
+                host: "127.0.0.1",
+                port,
+                path,
+                method: "POST",
+                agent,
+                headers: signedWebhookHeaders(event.svixId, body),
+              },
+              (res) => {
+                res.resume();
+                res.on("end", () => resolve({ svixId: event.svixId, status: res.statusCode ?? 0 }));
+              },
+            );
+            req.on("error", () => resolve({ svixId: event.svixId, status: 0 }));
+            req.end(body);
+          }),
+      ),
+    );
+  } finally {
+    agent.destroy();
+  }
+}
+
+function countBy(answers: Answer[]): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const { status } of answers) counts[status] = (counts[status] ?? 0) + 1;
+  return counts;
+}
+
+async function recordAll(h: MailstateHarness, workload: Workload) {
+  await h.db.notification.createMany({
+    data: workload.notifications.map((n) => ({
+      resendEmailId: n.emailId,
+      recipients: n.recipients,
+      from: "burst@acme.test",
+      subject: "burst",
+    })),
+  });
+}
+
+/** How many times each svix-id is in the event log. */
+async function loggedCounts(h: MailstateHarness, svixIds: string[]): Promise<Map<string, number>> {
+  const { rows } = await h.sql.query<{ svix_id: string; n: number }>(
+    "SELECT svix_id, count(*)::int AS n FROM delivery_events WHERE svix_id = ANY($1::text[]) GROUP BY svix_id",
+    [svixIds],
+  );
+  return new Map(rows.map((row) => [row.svix_id, row.n]));
+}
+
+/** Notifications off the state and open count the workload says they reach. */
+async function wrongStates(h: MailstateHarness, { expected }: Workload): Promise<string[]> {
+  const rows = await h.db.notification.findMany({
+    where: { resendEmailId: { in: [...expected.keys()] } },
+    select: { resendEmailId: true, state: true, openCount: true },
+  });
+  const right = new Set(
+    rows
+      .filter((row) => {
+        const want = expected.get(row.resendEmailId ?? "");
+        return want?.state === row.state && want.opens === row.openCount;
+      })
+      .map((row) => row.resendEmailId),
+  );
+  return [...expected.keys()].filter((emailId) => !right.has(emailId));
+}
+
+describe("a burst of webhooks, shared Redis", () => {
+  let h: MailstateHarness;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    h = await createHarness("api_burst", mailstateSystem);
+    baseUrl = (await h.startApi()).baseUrl;
+    await h.startWorker();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("input: 400 distinct signed webhooks for 40 emails, all at once over 50 connections → 400 × 200, each logged once, every email in its state", async () => {
+    const workload = makeWorkload({ notifications: 40, eventsPerNotification: 10, label: "burst" });
+    await recordAll(h, workload);
+    const answers = await postAll(baseUrl, workload.events);
+    expect(countBy(answers)).toEqual({ 200: 400 });
+
+    await h.drained(30_000);
+    const ids = workload.events.map((event) => event.svixId);
+    const logged = await loggedCounts(h, ids);
+    expect(logged.size).toBe(400);
+    expect([...logged.values()].every((n) => n === 1)).toBe(true);
+    expect(await wrongStates(h, workload)).toEqual([]);
+  });
+
+  it("input: one svix-id posted 25 times at once, beside 25 other webhooks → 50 × 200, one job for it, one row in the log", async () => {
+    const workload = makeWorkload({ notifications: 5, eventsPerNotification: 10, label: "dupburst" });
+    await recordAll(h, workload);
+    const [repeated, ...others] = workload.events;
+    if (!repeated) throw new Error("empty workload");
+    const burst = [...Array.from({ length: 25 }, () => repeated), ...others.slice(0, 25)];
+    const answers = await postAll(baseUrl, burst);
+    expect(countBy(answers)).toEqual({ 200: 50 });
+
+    await h.drained(30_000);
+    const logged = await loggedCounts(h, [repeated.svixId]);
+    expect(logged.get(repeated.svixId)).toBe(1);
+    // Completed inbox jobs leave Redis at once: no second job of that id is left behind either.
+    expect(await h.queues.inbox.getJob(jobIdFor("event", repeated.svixId))).toBeUndefined();
+  });
+
+  it("input: the same webhook at /webhooks/resend/ and /webhooks/resend?via=proxy (express's route, not the server's exact match) → 200 queued, one row", async () => {
+    const workload = makeWorkload({ notifications: 1, eventsPerNotification: 2, label: "spelled" });
+    await recordAll(h, workload);
+    const [first, second] = workload.events;
+    if (!first || !second) throw new Error("empty workload");
+    expect(countBy(await postAll(baseUrl, [first], 1, "/webhooks/resend/"))).toEqual({ 200: 1 });
+    expect(countBy(await postAll(baseUrl, [second, first], 1, "/webhooks/resend?via=proxy"))).toEqual({ 200: 2 });
+    await h.drained(30_000);
+    const logged = await loggedCounts(h, [first.svixId, second.svixId]);
+    expect(Object.fromEntries(logged)).toEqual({ [first.svixId]: 1, [second.svixId]: 1 });
+  });
+
+  it("input: GET /webhooks/resend and a gzip-encoded signed webhook → 404 not-found and 400 webhook-body-invalid", async () => {
+    expect((await fetch(`${baseUrl}/webhooks/resend`)).status).toBe(404);
+    const body = JSON.stringify({ type: "email.sent", data: {} });
+    const answer = await fetch(`${baseUrl}/webhooks/resend`, {
+      method: "POST",
+      headers: { ...signedWebhookHeaders("msg_gzipped", body), "content-encoding": "gzip" },
+      body,
+    });
+    expect(answer.status).toBe(400);
+    expect(((await answer.json()) as { type: string }).type).toBe(
+      "https://mailstate.dev/problems/webhook-body-invalid",
+    );
+  });
+});
+
+describe("a burst of webhooks while Redis dies (its own Redis, AOF fsynced on every write)", () => {
+  let h: MailstateHarness;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    h = await createHarness("api_burst_redis", mailstateSystem, { ownServers: { redis: true } });
+    baseUrl = (await h.startApi({ WEBHOOK_ENQUEUE_TIMEOUT_MS: "1000" })).baseUrl;
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("input: 600 webhooks at once, Redis killed mid-burst then restarted, every 503 retried → each answered 200 or 503, then all 200; the worker logs every one exactly once", async () => {
+    const redis = h.servers.redis;
+    if (!redis) throw new Error("no Redis of the test's own");
+    const workload = makeWorkload({ notifications: 60, eventsPerNotification: 10, label: "redisdies" });
+    await recordAll(h, workload);
+
+    const burst = postAll(baseUrl, workload.events);
+    // Kill it while the adds are in flight: some have their answer, some are in a pipeline, some not yet sent.
+    await waitUntil("the burst's first jobs to reach Redis", async () => (await h.queues.inbox.count()) > 0, 10_000, {
+      intervalMs: 1,
+    });
+    await redis.kill();
+    const answers = await burst;
+    const statuses = countBy(answers);
+    expect(Object.keys(statuses).every((status) => status === "200" || status === "503")).toBe(true);
+    expect(statuses[503] ?? 0).toBeGreaterThan(0);
+
+    await redis.start();
+    // What was answered 200 was in Redis's AOF: it is all there after the restart.
+    const acknowledged = answers.filter((answer) => answer.status === 200).map((answer) => answer.svixId);
+    await waitUntil("Redis to answer the test again", async () => (await h.redis.ping()) === "PONG", 15_000);
+    const missing = [];
+    for (const svixId of acknowledged) {
+      if (!(await h.queues.inbox.getJob(jobIdFor("event", svixId)))) missing.push(svixId);
+    }
+    expect(missing).toEqual([]);
+
+    // Resend retries every delivery that was not answered 200, with the same svix-id.
+    const refused = new Set(answers.filter((answer) => answer.status !== 200).map((answer) => answer.svixId));
+    let retried: Answer[] = [];
+    await waitUntil(
+      "every refused webhook to be answered 200 on retry",
+      async () => {
+        retried = await postAll(
+          baseUrl,
+          workload.events.filter((event) => refused.has(event.svixId)),
+        );
+        for (const answer of retried) if (answer.status === 200) refused.delete(answer.svixId);
+        return refused.size === 0;
+      },
+      20_000,
+      { intervalMs: 250, detail: () => JSON.stringify(countBy(retried)) },
+    );
+
+    await h.startWorker();
+    await h.drained(60_000);
+    const logged = await loggedCounts(
+      h,
+      workload.events.map((event) => event.svixId),
+    );
+    expect(logged.size).toBe(600);
+    expect([...logged.values()].every((n) => n === 1)).toBe(true);
+    expect(await wrongStates(h, workload)).toEqual([]);
+  });
+});
