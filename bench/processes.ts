@@ -1,11 +1,11 @@
 // The API and the worker as real processes, as `pnpm start` runs them, for the benchmarks.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, fork, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createQueues, createRedis, type Queues } from "@mailstate/queue";
 import { createMigratedDatabase, dropDatabase } from "@mailstate/test-support";
 import type { Redis } from "ioredis";
 import pg from "pg";
-import { BENCH_SECRET } from "./load.ts";
+import { BENCH_API_KEY, BENCH_SECRET } from "./load.ts";
 
 /** Read once here: the run's knob, not a build input. */
 const env = process.env;
@@ -41,6 +41,7 @@ export async function openBenchRun(label: string, { poolSize = 2 } = {}): Promis
       REDIS_URL,
       QUEUE_PREFIX: prefix,
       RESEND_WEBHOOK_SECRET: BENCH_SECRET,
+      API_KEYS: BENCH_API_KEY,
       NODE_ENV: "production",
       HOST: "127.0.0.1",
       LOG_LEVEL: "warn",
@@ -51,14 +52,33 @@ export async function openBenchRun(label: string, { poolSize = 2 } = {}): Promis
 const children: ChildProcess[] = [];
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function startProcess(app: "api" | "worker", env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", `apps/${app}/src/main.ts`], {
+/** `nodeArgs` go to node before the script, e.g. `--cpu-prof` (which NODE_OPTIONS refuses). */
+export function startProcess(
+  app: "api" | "worker",
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): ChildProcess {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", `apps/${app}/src/main.ts`], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   child.stdout?.resume();
   children.push(child);
   return child;
+}
+
+/** The synchronous tutorial design (`bench/sync-server.ts`) on a free port, stopped with the rest. */
+export function startSyncServer(databaseUrl: string): Promise<{ port: number; child: ChildProcess }> {
+  const child = fork(new URL("./sync-server.ts", import.meta.url).pathname, [], {
+    execArgv: ["--import", "tsx"],
+    env: { ...process.env, DATABASE_URL: databaseUrl, RESEND_WEBHOOK_SECRET: BENCH_SECRET, API_KEY: BENCH_API_KEY },
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`sync server exited ${code}`)));
+    child.once("message", (message: { port: number }) => resolve({ port: message.port, child }));
+  });
 }
 
 /** Until the API on `port` answers 200 on `path` (`/healthz`: serving; `/readyz`: could take a webhook). */
@@ -87,15 +107,20 @@ export async function stopProcesses(): Promise<void> {
   );
 }
 
-/** The end of a benchmark run: its processes stopped, its queues, connections and database gone. */
-export async function tearDownRun(run: Pick<BenchRun, "queues" | "redis" | "pool" | "database">): Promise<never> {
-  // Stopped first: a worker finishing its jobs in hand would recreate keys after the obliterate.
-  await stopProcesses();
+/** A run's queues, connections and database gone (its processes must be stopped first). */
+export async function closeRun(run: Pick<BenchRun, "queues" | "redis" | "pool" | "database">): Promise<void> {
   await run.queues.inbox.obliterate({ force: true }).catch(() => {});
   await run.queues.unmatched.obliterate({ force: true }).catch(() => {});
   await run.queues.close();
   run.redis.disconnect();
   await run.pool.end();
   await dropDatabase(run.database);
-  process.exit(0);
+}
+
+/** The end of a benchmark run: its processes stopped, its queues, connections and database gone. */
+export async function tearDownRun(run: Pick<BenchRun, "queues" | "redis" | "pool" | "database">): Promise<never> {
+  // Stopped first: a worker finishing its jobs in hand would recreate keys after the obliterate.
+  await stopProcesses();
+  await closeRun(run);
+  process.exit(); // with process.exitCode, 0 unless the run set it
 }

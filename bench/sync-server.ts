@@ -1,7 +1,8 @@
 // Benchmark-only: the synchronous webhook design many tutorials show, to compare with the queue.
 // A bare express route verifies the Svix signature, then writes to PostgreSQL inside the request
-// (insert the event, update the notification row) and only then answers. Forked by bench/run.ts;
-// sends {port} over IPC once listening. Env: DATABASE_URL, RESEND_WEBHOOK_SECRET.
+// (insert the event, update the notification row) and only then answers; recording a send is one
+// INSERT. Forked by bench/run.ts;
+// sends {port} over IPC once listening. Env: DATABASE_URL, RESEND_WEBHOOK_SECRET, API_KEY.
 import express from "express";
 import pg from "pg";
 import { Webhook } from "svix";
@@ -25,6 +26,26 @@ const STATE_OF: Record<string, string> = {
 
 const app = express();
 app.disable("x-powered-by");
+
+// Recording a send, as the tutorial does it: check the key, one INSERT, answer the row's id.
+app.post("/v1/notifications", express.json({ limit: "256kb" }), async (req, res) => {
+  if (req.get("authorization") !== `Bearer ${env.API_KEY}`) {
+    res.status(401).json({ error: "unauthorized" });
+    return;
+  }
+  const body = req.body as { to?: string[]; from?: string; subject?: string; resendEmailId?: string };
+  try {
+    const { rows } = await pool.query<{ id: string }>(
+      `INSERT INTO notifications (resend_email_id, recipients, "from", subject, updated_at)
+       VALUES ($1, $2::text[], $3, $4, now()) RETURNING id`,
+      [body.resendEmailId ?? null, body.to ?? [], body.from ?? "", body.subject ?? ""],
+    );
+    res.status(201).json({ id: rows[0]?.id });
+  } catch {
+    res.status(500).json({ error: "database error" });
+  }
+});
+
 app.post("/webhooks/resend", express.raw({ type: () => true, limit: "256kb" }), async (req, res) => {
   const raw = Buffer.isBuffer(req.body) ? req.body.toString("utf8") : "";
   let event: { type: string; created_at?: string; data?: { email_id?: string } };

@@ -1,7 +1,7 @@
 // Child process of the ingest benchmark: serves either the real app or a bare body-reading route.
 
 import { createServer, type Server } from "node:http";
-import { createDb } from "@mailstate/db";
+import { createDb, createSqlPool } from "@mailstate/db";
 import { createQueues, createRedis } from "@mailstate/queue";
 import { createLogger } from "@mailstate/runtime";
 import express from "express";
@@ -23,10 +23,12 @@ function bareApp(): Server {
 function realApp(): Server {
   // Logs go to stdout as in production; the benchmark sends them to /dev/null.
   const logger = createLogger("mailstate-api", env.LOG_LEVEL);
-  const db = createDb({ databaseUrl: env.DATABASE_URL, poolSize: 1 }); // never queried by this route
+  // Never queried by this route.
+  const db = createDb({ databaseUrl: env.DATABASE_URL, poolSize: 1 });
+  const sql = createSqlPool({ databaseUrl: env.DATABASE_URL, poolSize: 1 });
   const redis = createRedis(env.REDIS_URL, "producer");
   const queues = createQueues(redis, env.QUEUE_PREFIX);
-  return createApiServer({ env, db, redis, queues, logger });
+  return createApiServer({ env, db, sql, redis, queues, logger });
 }
 
 const server = mode === "bare" ? bareApp() : realApp();

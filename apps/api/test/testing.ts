@@ -12,7 +12,7 @@ import { loadApiEnv } from "../src/env.ts";
 
 export { allowedWrite, BULL_BOARD_API_ROUTES } from "../src/ops/bull-board-policy.ts";
 
-/** createApiServer on the harness's Prisma client and a Redis connection of its own, on an ephemeral port. */
+/** createApiServer on the harness's Prisma client and pg pool and a Redis connection of its own, on an ephemeral port. */
 export const api: AppEntry<DbClients, RunningApi> = {
   main: fileURLToPath(new URL("../src/main.ts", import.meta.url)),
   async start({ env: vars, clients, logger }) {
@@ -23,6 +23,7 @@ export const api: AppEntry<DbClients, RunningApi> = {
     const server = createApiServer({
       env,
       db: clients.db,
+      sql: clients.sql,
       redis,
       queues,
       logger: logger ?? createLogger("api-test", "silent"),

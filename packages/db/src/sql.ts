@@ -1,11 +1,13 @@
-// The worker's connection to PostgreSQL: one node-postgres pool, transactions on it, and the one
-// door through which a statement runs on either client (the pool, or Prisma's raw queries).
+// node-postgres pools (the worker's, and the API's for recording sends), transactions on them, and
+// the one door through which a statement runs on either client (a pool, or Prisma's raw queries).
 import pg from "pg";
 import type { DbClient } from "./client.ts";
 import { type ConnectionLimits, connectionSettings } from "./connection.ts";
 
 export type SqlPool = pg.Pool;
 export type SqlClient = pg.PoolClient;
+/** Where one statement runs on its own: the pool, or a client holding a transaction. */
+export type SqlRunner = SqlPool | SqlClient;
 
 export function createSqlPool({
   databaseUrl,
@@ -73,7 +75,9 @@ export async function execute(runner: Runner, text: string, values: unknown[]): 
  * Only a real `\u0000` escape is replaced, not the text `\\u0000` (an escaped backslash).
  */
 export function jsonForPostgres(value: unknown): string {
-  return JSON.stringify(value).replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1\\ufffd");
+  const text = JSON.stringify(value);
+  // Almost no document holds one: skip the regex's scan of the whole text.
+  return text.includes("\\u0000") ? text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1\\ufffd") : text;
 }
 
 /**

@@ -2,11 +2,15 @@
 import { randomUUID } from "node:crypto";
 import {
   type Db,
+  events,
+  type NewNotification,
   type Notification,
   notifications,
   type Prisma,
+  type RecordResult,
   type SendOutcome,
   type SendOutcomeResult,
+  type SqlPool,
 } from "@mailstate/db";
 import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
 import { type Logger, withTimeout } from "@mailstate/runtime";
@@ -15,7 +19,6 @@ import { AppError } from "../http/problems.ts";
 import { loadTimeline } from "../timeline.ts";
 import {
   listNotificationsQuery,
-  type NotificationJson,
   notificationIdParams,
   type RecordNotificationBody,
   recordBatchBody,
@@ -32,6 +35,8 @@ import { parseRequest } from "./validate.ts";
 
 export interface NotificationRouteDeps {
   db: Db;
+  /** The record path's pool: recording and attaching are plain SQL. */
+  sql: SqlPool;
   queues: Queues;
   logger: Logger;
 }
@@ -45,20 +50,53 @@ function toSendOutcome(id: string, body: SendOutcomeBody): SendOutcome {
   return { id, sendError: body.sendError as NonNullable<SendOutcomeBody["sendError"]> };
 }
 
-export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps): Router {
+function toNewNotification(input: RecordNotificationBody): NewNotification {
+  return {
+    recipients: input.to,
+    from: input.from,
+    subject: input.subject,
+    tenant: input.tenant ?? null,
+    tags: input.tags ?? {},
+    category: input.category ?? null,
+    // JSON from the request body: JSON-safe by construction.
+    metadata: (input.metadata as Prisma.InputJsonObject | undefined) ?? null,
+    idempotencyKey: input.idempotencyKey ?? null,
+    resendEmailId: input.resendEmailId ?? null,
+    suppressionBypassed: input.suppressionBypassed,
+  };
+}
+
+/** The Resend id a record brought to its notification (created with it, or attached by a repeat), if any. */
+const broughtEmailId = ({ created, attached, notification }: RecordResult) =>
+  (created || attached) && notification.resendEmailId ? [notification.resendEmailId] : [];
+
+export function notificationRoutes({ db, sql, queues, logger }: NotificationRouteDeps): Router {
   const router = Router();
 
   /**
-   * Events that arrived before these ids were recorded are parked; apply them now rather than at
-   * the next unmatched retry. Best effort: if Redis cannot take the jobs, the retries still apply them.
+   * Events that arrived before these ids were recorded or attached are parked (logged unmatched):
+   * apply them now rather than at the next unmatched retry, with a replay job for each id that has
+   * any, and none for the others (most records, whose events come after them).
+   *
+   * Asked after the record committed, never inside its statement: the worker logs an event as
+   * unmatched in a transaction that found no notification carrying its id, and after that commits
+   * it asks which ids a notification carries now (notifications.carrying) and replays those. Of the
+   * two commits, the record's and the worker's, whichever comes second is followed by a check that
+   * sees the other: if the record committed before the worker's check, the worker replays; if not,
+   * the worker's commit came before its check and so before the record's commit, and this check
+   * sees the unmatched event. Each check is a statement of its own, on a fresh snapshot.
+   *
+   * Best effort, like the enqueue: the record is in, and the unmatched retries still apply them.
    */
   async function replayParked(emailIds: string[]): Promise<void> {
     if (emailIds.length === 0) return;
-    const jobs = emailIds.map((emailId) => ({
-      payload: { emailId },
-      jobId: jobIdFor("replay", `${emailId}-${randomUUID()}`),
-    }));
     try {
+      const parked = await events.withUnmatched(sql, emailIds);
+      if (parked.length === 0) return;
+      const jobs = parked.map((emailId) => ({
+        payload: { emailId },
+        jobId: jobIdFor("replay", `${emailId}-${randomUUID()}`),
+      }));
       await withTimeout(
         addJobs(queues, "inbox.replay-email", jobs),
         REPLAY_ENQUEUE_TIMEOUT_MS,
@@ -69,25 +107,11 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
     }
   }
 
-  /** Record one send; answers it with the Resend id whose parked events are now to be replayed. */
-  async function record(
-    input: RecordNotificationBody,
-  ): Promise<{ created: boolean; notification: Notification; replay: string | null }> {
-    const result = await notifications.record(db, {
-      recipients: input.to,
-      from: input.from,
-      subject: input.subject,
-      tenant: input.tenant ?? null,
-      tags: input.tags ?? {},
-      category: input.category ?? null,
-      // JSON from the request body: JSON-safe by construction.
-      metadata: (input.metadata as Prisma.InputJsonObject | undefined) ?? null,
-      idempotencyKey: input.idempotencyKey ?? null,
-      resendEmailId: input.resendEmailId ?? null,
-      suppressionBypassed: input.suppressionBypassed,
-    });
-    const replay = result.created || result.attached ? result.notification.resendEmailId : null;
-    return { created: result.created, notification: result.notification, replay };
+  /** Record sends, one result per input in order, and replay what was parked for the ids they brought. */
+  async function record(inputs: RecordNotificationBody[]): Promise<RecordResult[]> {
+    const results = await notifications.recordMany(sql, inputs.map(toNewNotification));
+    await replayParked(results.flatMap(broughtEmailId));
+    return results;
   }
 
   async function findOr404(id: string): Promise<Notification> {
@@ -96,28 +120,26 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
     return row;
   }
 
+  const recordJson = ({ created, notification }: RecordResult) => ({
+    created,
+    notification: notificationJson(notification),
+  });
+
   router.post("/notifications", async (req, res) => {
     const body = parseRequest(recordNotificationBody, req.body, "body");
-    const { created, notification, replay } = await record(body);
-    if (replay) await replayParked([replay]);
-    if (created) res.location(`/v1/notifications/${notification.id}`);
-    res.status(created ? 201 : 200).json({ created, notification: notificationJson(notification) });
+    const [result] = await record([body]);
+    if (!result) throw new Error("recording answered no result");
+    // A UUID needs none of res.location's encoding.
+    if (result.created) res.setHeader("Location", `/v1/notifications/${result.notification.id}`);
+    res.status(result.created ? 201 : 200).json(recordJson(result));
   });
 
   router.post("/notifications/batch", async (req, res) => {
     const body = parseRequest(recordBatchBody, req.body, "body");
-    // One by one, not one transaction: each record is idempotent on its own key, so a client
-    // retrying a batch that failed half-way gets the recorded half back and the rest created.
-    const data: { created: boolean; notification: NotificationJson }[] = [];
-    const replays: string[] = [];
-    for (const input of body.notifications) {
-      const { created, notification, replay } = await record(input);
-      data.push({ created, notification: notificationJson(notification) });
-      if (replay) replays.push(replay);
-    }
-    // One enqueue for the batch, under one deadline.
-    await replayParked(replays);
-    res.status(data.some((item) => item.created) ? 201 : 200).json({ data });
+    // One insert for the sends that overlap nowhere: all of them are in, or none. Each is
+    // idempotent on its own key, so a client retrying a batch gets what was recorded back.
+    const results = await record(body.notifications);
+    res.status(results.some((result) => result.created) ? 201 : 200).json({ data: results.map(recordJson) });
   });
 
   /**
@@ -125,7 +147,7 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
    * Answers each item with what became of it.
    */
   async function applyOutcomes(items: SendOutcome[]): Promise<{ item: SendOutcome; result: SendOutcomeResult }[]> {
-    const results = await notifications.applySendOutcomes(db, items);
+    const results = await notifications.applySendOutcomes(sql, items);
     const reported = items.map((item, index) => ({ item, result: results[index] ?? NOT_FOUND }));
     await replayParked(
       reported.flatMap(({ item, result }) =>

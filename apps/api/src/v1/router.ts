@@ -1,6 +1,6 @@
 // Mounts /v1: API-key auth first (bodies of strangers are never parsed), JSON bodies, the routes,
 // and the mapping of "PostgreSQL is unreachable" to a 503 problem instead of a 500.
-import { type Db, isDatabaseUnavailable } from "@mailstate/db";
+import { type Db, isDatabaseUnavailable, type SqlPool } from "@mailstate/db";
 import type { Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import express, { type ErrorRequestHandler, Router } from "express";
@@ -13,6 +13,7 @@ import { suppressionRoutes } from "./suppressions.ts";
 export interface V1Deps {
   env: Pick<ApiEnv, "API_KEYS">;
   db: Db;
+  sql: SqlPool;
   queues: Queues;
   logger: Logger;
 }

@@ -1,0 +1,210 @@
+// `pnpm bench:lifecycle`: what one email costs the whole system, mailstate against the synchronous
+// tutorial design (`bench/sync-server.ts`), on this one box, in one run.
+//
+// Lifecycle: record EMAILS sends (one POST each, 16 in flight), then their webhooks (sent, delivered,
+// opened) at RATE/s, until every event is applied. The CPU of every process of the design (the API
+// and the worker, or the sync server; Redis; PostgreSQL's postmaster and all its backends) is read
+// from /proc before and after, so nothing the design makes another process do is left out.
+// Ingest: then, as fast as 32 connections go, webhooks for sends already recorded, the worker
+// running (mailstate) or the transaction inside the request (sync).
+// Env: BENCH_LIFECYCLE_EMAILS (2000), BENCH_LIFECYCLE_RATE (500), BENCH_INGEST_REQUESTS (6000).
+import { freePort, type WorkloadEvent } from "@mailstate/test-support";
+import { apiRequests, fire, type LoadResult, sign } from "./load.ts";
+import { cpuBetween, type ProcessSet, parentOf, sampleCpu } from "./proc-cpu.ts";
+import {
+  type BenchRun,
+  closeRun,
+  openBenchRun,
+  sleep,
+  startProcess,
+  startSyncServer,
+  stopProcesses,
+  waitHealthy,
+} from "./processes.ts";
+
+/** Read once here: these knobs are the run's, not a build input. */
+const env = process.env;
+const EMAILS = Number(env.BENCH_LIFECYCLE_EMAILS ?? 2_000);
+const RATE = Number(env.BENCH_LIFECYCLE_RATE ?? 500);
+const INGEST_REQUESTS = Number(env.BENCH_INGEST_REQUESTS ?? 6_000);
+const RECORD_CONCURRENCY = 16;
+const INGEST_CONCURRENCY = 32;
+const LIFECYCLE_EVENTS = ["email.sent", "email.delivered", "email.opened"] as const;
+
+const emailId = (label: string, i: number) => `re_${label}_${i.toString().padStart(6, "0")}`;
+
+/** Resend's webhook for one email: a body as Resend sends it, stamped one second apart per type. */
+function webhook(label: string, i: number, type: string, step: number): WorkloadEvent {
+  const id = emailId(label, i);
+  const at = new Date(Date.parse("2026-12-01T10:00:00.000Z") + step * 1_000).toISOString();
+  return {
+    svixId: `msg_${label}_${i}_${type.slice(6)}`,
+    emailId: id,
+    body: {
+      type,
+      created_at: at,
+      data: {
+        created_at: at,
+        email_id: id,
+        from: "Acme <receipts@acme.test>",
+        to: [`user${i}@example.com`],
+        subject: "Your receipt from Acme",
+      },
+    },
+  };
+}
+
+/** Each email's webhooks in the order Resend sends them, interleaved across emails in waves of 100. */
+function lifecycleWebhooks(label: string, emails: number): WorkloadEvent[] {
+  const events: WorkloadEvent[] = [];
+  for (let wave = 0; wave < emails; wave += 100) {
+    for (const [step, type] of LIFECYCLE_EVENTS.entries()) {
+      for (let i = wave; i < Math.min(emails, wave + 100); i += 1) events.push(webhook(label, i, type, step));
+    }
+  }
+  return events;
+}
+
+const recordBodies = (label: string, emails: number) =>
+  Array.from({ length: emails }, (_, i) => ({
+    to: [`user${i}@example.com`],
+    from: "Acme <receipts@acme.test>",
+    subject: "Your receipt from Acme",
+    resendEmailId: emailId(label, i),
+  }));
+
+/** Sends recorded straight into the table, for the ingest phase (not measured). */
+async function insertSends(run: BenchRun, label: string, emails: number): Promise<void> {
+  await run.pool.query(
+    `INSERT INTO notifications (resend_email_id, recipients, "from", subject, updated_at)
+     SELECT id, ARRAY['bench@example.com'], 'bench@acme.test', 'bench', now() FROM unnest($1::text[]) AS id`,
+    [Array.from({ length: emails }, (_, i) => emailId(label, i))],
+  );
+}
+
+async function loggedEvents(run: BenchRun): Promise<number> {
+  return Number((await run.pool.query("SELECT count(*) FROM delivery_events")).rows[0]?.count ?? 0);
+}
+
+/** Until `count` events are in the log and (mailstate) the inbox holds no job; answers how long it took. */
+async function waitApplied(run: BenchRun, count: number, { queue = false } = {}): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const logged = await loggedEvents(run);
+    const pending = queue ? await run.queues.inbox.count() : 0;
+    const active = queue ? await run.queues.inbox.getActiveCount() : 0;
+    if (logged >= count && pending + active === 0) return Date.now() - started;
+    if (Date.now() - started > 300_000) throw new Error(`only ${logged} of ${count} events applied`);
+    await sleep(200);
+  }
+}
+
+/** Notifications whose projection is not what their webhooks say (delivered, one open). */
+async function wrongProjections(run: BenchRun, label: string): Promise<number> {
+  const { rows } = await run.pool.query(
+    `SELECT count(*) FROM notifications
+      WHERE resend_email_id LIKE $1 AND NOT (state = 'delivered' AND open_count = 1)`,
+    [`re_${label}_%`],
+  );
+  return Number(rows[0]?.count ?? -1);
+}
+
+interface DesignResult {
+  name: string;
+  cpu: Record<string, number>;
+  records: LoadResult;
+  webhooks: LoadResult;
+  wrong: number;
+  ingest: LoadResult;
+  ingestDrainMs: number;
+}
+
+/** The box's shared servers: Redis (its own pid, from INFO) and PostgreSQL (the postmaster and every backend). */
+async function sharedServers(run: BenchRun): Promise<ProcessSet> {
+  const redisPid = Number(/process_id:(\d+)/.exec(await run.redis.info("server"))?.[1]);
+  const backend = (await run.pool.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid ?? 0;
+  return { redis: { pid: redisPid }, postgres: { pid: parentOf(backend), children: true } };
+}
+
+async function measure(
+  name: string,
+  start: (run: BenchRun) => Promise<{ port: number; processes: ProcessSet; queue: boolean }>,
+): Promise<DesignResult> {
+  const label = name.slice(0, 4);
+  const run = await openBenchRun(`life${label}`, { poolSize: 1 });
+  const { port, processes, queue } = await start(run);
+  const all = { ...processes, ...(await sharedServers(run)) };
+
+  // Warm-up, not measured: the same path, so the JIT and the pools are as in production.
+  const warm = `${label}w`;
+  await fire(port, apiRequests("/v1/notifications", recordBodies(warm, 200)), { concurrency: RECORD_CONCURRENCY });
+  await fire(port, sign(lifecycleWebhooks(warm, 200)), { concurrency: 32 });
+  await waitApplied(run, 600, { queue });
+
+  const before = sampleCpu(all);
+  const records = await fire(port, apiRequests("/v1/notifications", recordBodies(label, EMAILS)), {
+    concurrency: RECORD_CONCURRENCY,
+  });
+  const webhooks = await fire(port, sign(lifecycleWebhooks(label, EMAILS)), { rate: RATE, concurrency: 64 });
+  await waitApplied(run, 600 + EMAILS * LIFECYCLE_EVENTS.length, { queue });
+  const cpu = cpuBetween(before, sampleCpu(all));
+  const wrong = await wrongProjections(run, label);
+
+  const ingestLabel = `${label}i`;
+  await insertSends(run, ingestLabel, INGEST_REQUESTS / LIFECYCLE_EVENTS.length);
+  const logged = await loggedEvents(run);
+  const ingest = await fire(port, sign(lifecycleWebhooks(ingestLabel, INGEST_REQUESTS / LIFECYCLE_EVENTS.length)), {
+    concurrency: INGEST_CONCURRENCY,
+  });
+  const ingestDrainMs = await waitApplied(run, logged + INGEST_REQUESTS, { queue });
+
+  await stopProcesses();
+  await closeRun(run);
+  return { name, cpu, records, webhooks, wrong, ingest, ingestDrainMs };
+}
+
+const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+const total = (cpu: Record<string, number>) => Object.values(cpu).reduce((sum, s) => sum + s, 0);
+
+function report(result: DesignResult): void {
+  const perEmail = (seconds: number) => (seconds * 1_000) / EMAILS;
+  const parts = Object.entries(result.cpu)
+    .map(([process, seconds]) => `${process} ${fmt(perEmail(seconds))}`)
+    .join(", ");
+  const all = perEmail(total(result.cpu));
+  console.log(
+    `lifecycle ${result.name}: CPU ${fmt(all)} ms per email (${parts}), ` +
+      `${fmt(all / LIFECYCLE_EVENTS.length)} ms per webhook; records ${fmt(result.records.rps, 0)}/s; ` +
+      `webhooks p99 ${fmt(result.webhooks.p99, 1)} ms; wrong projections ${result.wrong}; ` +
+      `statuses ${JSON.stringify({ ...result.records.statuses, ...result.webhooks.statuses })}`,
+  );
+  console.log(
+    `ingest ${result.name}: ${fmt(result.ingest.rps, 0)} req/s p50 ${fmt(result.ingest.p50, 1)} ms ` +
+      `p99 ${fmt(result.ingest.p99, 1)} ms, ${INGEST_CONCURRENCY} connections, applied ${result.ingestDrainMs} ms after; ` +
+      `statuses ${JSON.stringify(result.ingest.statuses)}`,
+  );
+}
+
+console.log(
+  `lifecycle: ${EMAILS} emails recorded (${RECORD_CONCURRENCY} in flight), then sent, delivered, opened at ${RATE}/s; ` +
+    `ingest: ${INGEST_REQUESTS} webhooks, ${INGEST_CONCURRENCY} connections`,
+);
+const sync = await measure("sync", async (run) => {
+  const server = await startSyncServer(run.env.DATABASE_URL ?? "");
+  return { port: server.port, processes: { server: { pid: server.child.pid ?? 0 } }, queue: false };
+});
+report(sync);
+const mailstate = await measure("mailstate", async (run) => {
+  const port = await freePort();
+  const api = startProcess("api", { ...run.env, PORT: String(port) });
+  const worker = startProcess("worker", run.env);
+  await waitHealthy(port);
+  await sleep(2_000); // the worker's boot
+  return { port, processes: { api: { pid: api.pid ?? 0 }, worker: { pid: worker.pid ?? 0 } }, queue: true };
+});
+report(mailstate);
+console.log(
+  `ratio mailstate/sync: lifecycle CPU ${fmt(total(mailstate.cpu) / total(sync.cpu))}×, ` +
+    `ingest ${fmt(mailstate.ingest.rps / sync.ingest.rps)}×, ingest p99 ${fmt(mailstate.ingest.p99 / sync.ingest.p99)}×`,
+);
+process.exit(0);
