@@ -7,7 +7,6 @@
 //          --rate 1000 --seconds 10
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { createDb } from "@mailstate/db";
@@ -19,6 +18,7 @@ import {
   type Workload,
   type WorkloadEvent,
 } from "@mailstate/test-support";
+import { cpuSeconds } from "../../../bench/proc-cpu.ts";
 
 const { values } = parseArgs({
   options: {
@@ -103,17 +103,6 @@ function percentile(sorted: number[], p: number) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
-/** CPU seconds a process has used (utime + stime from /proc), or NaN when it is not on this machine. */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime: fields 14 and 15 of proc(5), in ticks
-  } catch {
-    return Number.NaN;
-  }
-}
-
 /** The latest CPU seconds of every backend of the bench's database seen so far: one that ends keeps its last figure. */
 const backendCpu = new Map<number, number>();
 
@@ -133,7 +122,7 @@ async function cpuSample(workerPids: (number | undefined)[]): Promise<CpuSample>
     if (!Number.isNaN(seconds)) backendCpu.set(pid, seconds);
   }
   const postgres = [...backendCpu.values()].reduce((total, seconds) => total + seconds, 0);
-  const worker = workerPids.reduce<number>((total, pid) => total + cpuSeconds(pid), 0);
+  const worker = workerPids.reduce<number>((total, pid) => total + (pid ? cpuSeconds(pid) : Number.NaN), 0);
   return { worker, redis: cpuSeconds(redisPid), postgres };
 }
 
