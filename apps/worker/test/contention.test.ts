@@ -20,7 +20,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-const policy = { softBounceThreshold: 3 };
+const policy = { softBounceThreshold: 3, scope: "global" as const };
 const transient = { bounce: { type: "Transient" } };
 
 function incoming(body: object) {

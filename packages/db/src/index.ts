@@ -2,6 +2,7 @@
 // that table's reads and writes; the Prisma client serves the API and the CLI, and one pg pool
 // serves the worker, whose batched statements are the only writers of the tables it owns.
 export type {
+  ApiKey,
   DeliveryEvent,
   DeliveryState,
   EngagementEvent,
@@ -25,6 +26,15 @@ export {
   withSqlTransaction,
   writeTogether,
 } from "./sql.ts";
+export { type ApiKeyRow, apiKeys, hashApiKey, newApiKey } from "./tables/api-keys.ts";
+export {
+  type Actor,
+  AUDIT_ACTIONS,
+  type AuditAction,
+  type AuditEntry,
+  auditLog,
+  type NewAuditEntry,
+} from "./tables/audit-log.ts";
 export {
   DEAD_LETTER_CAUSES,
   type DeadLetterCause,
@@ -53,4 +63,12 @@ export {
   storedSendError,
 } from "./tables/notifications.ts";
 export { type SoftBounceReset, softBounces } from "./tables/soft-bounce-counters.ts";
-export { type NewSuppression, suppressions } from "./tables/suppressions.ts";
+export {
+  applyingTo,
+  GLOBAL_VIEW,
+  type ListFilter,
+  listOf,
+  type NewSuppression,
+  type SuppressionView,
+  suppressions,
+} from "./tables/suppressions.ts";

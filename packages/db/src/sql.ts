@@ -67,6 +67,12 @@ export async function execute(runner: Runner, text: string, values: unknown[]): 
   return (await runner.query(text, values)).rowCount ?? 0;
 }
 
+/** Run one query; answers its rows. */
+export async function select<T>(runner: Runner, text: string, values: unknown[]): Promise<T[]> {
+  if ("$queryRawUnsafe" in runner) return runner.$queryRawUnsafe<T[]>(text, ...values);
+  return (await runner.query(text, values)).rows as T[];
+}
+
 /**
  * JSON text PostgreSQL takes: jsonb and text refuse U+0000, which JSON allows and a webhook may
  * carry. It becomes U+FFFD, so the event is logged and applied rather than refused forever.

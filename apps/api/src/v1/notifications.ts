@@ -9,10 +9,11 @@ import {
   type SendOutcomeResult,
 } from "@mailstate/db";
 import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
-import { type Logger, withTimeout } from "@mailstate/runtime";
-import { Router } from "express";
+import { type Logger, type SuppressionScope, withTimeout } from "@mailstate/runtime";
+import { type Response, Router } from "express";
 import { AppError } from "../http/problems.ts";
 import { loadTimeline } from "../timeline.ts";
+import { actingTenant, canSee, type Principal, principalOf } from "./principal.ts";
 import {
   listNotificationsQuery,
   type NotificationJson,
@@ -34,6 +35,8 @@ export interface NotificationRouteDeps {
   db: Db;
   queues: Queues;
   logger: Logger;
+  /** The timeline's recipients are checked against the suppressions that apply to the notification's tenant. */
+  scope: SuppressionScope;
 }
 
 const REPLAY_ENQUEUE_TIMEOUT_MS = 2_000;
@@ -45,7 +48,7 @@ function toSendOutcome(id: string, body: SendOutcomeBody): SendOutcome {
   return { id, sendError: body.sendError as NonNullable<SendOutcomeBody["sendError"]> };
 }
 
-export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps): Router {
+export function notificationRoutes({ db, queues, logger, scope }: NotificationRouteDeps): Router {
   const router = Router();
 
   /**
@@ -69,15 +72,20 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
     }
   }
 
-  /** Record one send; answers it with the Resend id whose parked events are now to be replayed. */
+  /**
+   * Record one send for a tenant (null: none); answers it with the Resend id whose parked events are
+   * now to be replayed. What comes back must be that tenant's: a Resend email id, unique across
+   * tenants, may be another's, and its notification is not this caller's to read.
+   */
   async function record(
     input: RecordNotificationBody,
+    tenant: string | null,
   ): Promise<{ created: boolean; notification: Notification; replay: string | null }> {
     const result = await notifications.record(db, {
       recipients: input.to,
       from: input.from,
       subject: input.subject,
-      tenant: input.tenant ?? null,
+      tenant,
       tags: input.tags ?? {},
       category: input.category ?? null,
       // JSON from the request body: JSON-safe by construction.
@@ -86,19 +94,36 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
       resendEmailId: input.resendEmailId ?? null,
       suppressionBypassed: input.suppressionBypassed,
     });
+    if (result.notification.tenant !== tenant) {
+      throw new AppError(
+        "conflict",
+        input.resendEmailId
+          ? `resendEmailId ${input.resendEmailId} is already recorded for another tenant`
+          : "this idempotencyKey is already recorded for another tenant",
+      );
+    }
     const replay = result.created || result.attached ? result.notification.resendEmailId : null;
     return { created: result.created, notification: result.notification, replay };
   }
 
-  async function findOr404(id: string): Promise<Notification> {
+  /** The notification, if this key may see it: another tenant's answers 404 as an unknown id does. */
+  async function findOr404(id: string, principal: Principal): Promise<Notification> {
     const row = await notifications.findById(db, id);
-    if (!row) throw new AppError("not_found", `no notification has id ${id}`);
+    if (!row || !canSee(principal, row.tenant)) throw new AppError("not_found", `no notification has id ${id}`);
     return row;
+  }
+
+  /** Of these ids, those of notifications the key may not see (another tenant's): they count as unknown. */
+  async function hiddenFrom(principal: Principal, ids: string[]): Promise<Set<string>> {
+    if (principal.tenant === null) return new Set();
+    const tenants = await notifications.tenantsOf(db, [...new Set(ids)]);
+    return new Set([...tenants].filter(([, tenant]) => !canSee(principal, tenant)).map(([id]) => id));
   }
 
   router.post("/notifications", async (req, res) => {
     const body = parseRequest(recordNotificationBody, req.body, "body");
-    const { created, notification, replay } = await record(body);
+    const tenant = actingTenant(principalOf(res), body.tenant);
+    const { created, notification, replay } = await record(body, tenant);
     if (replay) await replayParked([replay]);
     if (created) res.location(`/v1/notifications/${notification.id}`);
     res.status(created ? 201 : 200).json({ created, notification: notificationJson(notification) });
@@ -106,12 +131,15 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
 
   router.post("/notifications/batch", async (req, res) => {
     const body = parseRequest(recordBatchBody, req.body, "body");
+    // Every item's tenant is checked before any is recorded: a batch naming another tenant records nothing.
+    const principal = principalOf(res);
+    const tenants = body.notifications.map((input) => actingTenant(principal, input.tenant));
     // One by one, not one transaction: each record is idempotent on its own key, so a client
     // retrying a batch that failed half-way gets the recorded half back and the rest created.
     const data: { created: boolean; notification: NotificationJson }[] = [];
     const replays: string[] = [];
-    for (const input of body.notifications) {
-      const { created, notification, replay } = await record(input);
+    for (const [index, input] of body.notifications.entries()) {
+      const { created, notification, replay } = await record(input, tenants[index] ?? null);
       data.push({ created, notification: notificationJson(notification) });
       if (replay) replays.push(replay);
     }
@@ -122,11 +150,20 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
 
   /**
    * Attach Resend's ids or record its refusals; replay the parked events of the ids attached.
-   * Answers each item with what became of it.
+   * Answers each item with what became of it; another tenant's notification is not found.
    */
-  async function applyOutcomes(items: SendOutcome[]): Promise<{ item: SendOutcome; result: SendOutcomeResult }[]> {
-    const results = await notifications.applySendOutcomes(db, items);
-    const reported = items.map((item, index) => ({ item, result: results[index] ?? NOT_FOUND }));
+  async function applyOutcomes(
+    res: Response,
+    items: SendOutcome[],
+  ): Promise<{ item: SendOutcome; result: SendOutcomeResult }[]> {
+    const hidden = await hiddenFrom(
+      principalOf(res),
+      items.map((item) => item.id),
+    );
+    const allowed = items.filter((item) => !hidden.has(item.id));
+    const results = await notifications.applySendOutcomes(db, allowed);
+    const resultOf = new Map(allowed.map((item, index) => [item, results[index] ?? NOT_FOUND]));
+    const reported = items.map((item) => ({ item, result: resultOf.get(item) ?? NOT_FOUND }));
     await replayParked(
       reported.flatMap(({ item, result }) =>
         "resendEmailId" in item && result.kind === "applied" ? [item.resendEmailId] : [],
@@ -140,7 +177,7 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
     const body = parseRequest(sendOutcomeBatchBody, req.body, "body");
     const items = body.notifications.map(({ id, ...outcome }) => toSendOutcome(id, outcome));
     const data = await Promise.all(
-      (await applyOutcomes(items)).map(async ({ item, result }) => {
+      (await applyOutcomes(res, items)).map(async ({ item, result }) => {
         switch (result.kind) {
           case "applied": {
             const status = "sendError" in item ? ("refusal_recorded" as const) : ("attached" as const);
@@ -154,7 +191,12 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
               detail: `no notification has id ${item.id}`,
             };
           case "conflict":
-            return { id: item.id, status: result.kind, notification: null, detail: await conflictDetail(item) };
+            return {
+              id: item.id,
+              status: result.kind,
+              notification: null,
+              detail: await conflictDetail(item, principalOf(res)),
+            };
         }
       }),
     );
@@ -164,31 +206,35 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
   router.patch("/notifications/:id", async (req, res) => {
     const { id } = parseRequest(notificationIdParams, req.params, "params");
     const item = toSendOutcome(id, parseRequest(sendOutcomeBody, req.body, "body"));
-    const [reported] = await applyOutcomes([item]);
+    const [reported] = await applyOutcomes(res, [item]);
     const result = reported?.result ?? NOT_FOUND;
     if (result.kind === "not_found") throw new AppError("not_found", `no notification has id ${id}`);
-    if (result.kind === "conflict") throw new AppError("conflict", await conflictDetail(item));
+    if (result.kind === "conflict") throw new AppError("conflict", await conflictDetail(item, principalOf(res)));
     res.json(notificationJson(result.notification));
   });
 
-  async function conflictDetail(item: SendOutcome): Promise<string> {
+  /** Why the outcome conflicts; the notification holding the id is named only when the key may see it. */
+  async function conflictDetail(item: SendOutcome, principal: Principal): Promise<string> {
     if (!("resendEmailId" in item)) return `notification ${item.id} already went out under another resendEmailId`;
     const holder = await notifications.findByResendEmailId(db, item.resendEmailId);
-    return holder && holder.id !== item.id
-      ? `another notification (${holder.id}) already carries resendEmailId ${item.resendEmailId}`
-      : `notification ${item.id} already carries another resendEmailId`;
+    if (!holder || holder.id === item.id) return `notification ${item.id} already carries another resendEmailId`;
+    const named = canSee(principal, holder.tenant) ? ` (${holder.id})` : "";
+    return `another notification${named} already carries resendEmailId ${item.resendEmailId}`;
   }
 
   router.get("/notifications/:id", async (req, res) => {
     const { id } = parseRequest(notificationIdParams, req.params, "params");
-    res.json(notificationJson(await findOr404(id)));
+    res.json(notificationJson(await findOr404(id, principalOf(res))));
   });
 
   router.get("/notifications/:id/timeline", async (req, res) => {
     const { id } = parseRequest(notificationIdParams, req.params, "params");
     const query = parseRequest(timelineQuery, req.query, "query");
     const { notification, state, items, engagementTotal, nextEngagementCursor, suppressions, invalid } =
-      await loadTimeline(db, await findOr404(id), { limit: query.engagementLimit, after: query.engagementCursor });
+      await loadTimeline(db, await findOr404(id, principalOf(res)), {
+        scope,
+        page: { limit: query.engagementLimit, after: query.engagementCursor },
+      });
     const body: TimelineJson = {
       notification: notificationJson(notification),
       state,
@@ -222,7 +268,13 @@ export function notificationRoutes({ db, queues, logger }: NotificationRouteDeps
 
   router.get("/notifications", async (req, res) => {
     const query = parseRequest(listNotificationsQuery, req.query, "query");
-    const rows = await notifications.list(db, { ...query, limit: query.limit + 1 });
+    const tenant = actingTenant(principalOf(res), query.tenant);
+    // A tenant's key lists its tenant's; an admin key every tenant's, or the one it names.
+    const rows = await notifications.list(db, {
+      ...query,
+      ...(tenant === null ? {} : { tenant }),
+      limit: query.limit + 1,
+    });
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
     res.json({

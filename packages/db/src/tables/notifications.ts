@@ -3,7 +3,7 @@
 // whichever comes first: the SDK's attach (API) or a tagged event (worker), under the same guard.
 import { type DeliveryState, type Notification, Prisma } from "../../generated/client/index.js";
 import type { DbClient } from "../client.ts";
-import { type BatchWrite, type SqlClient, type SqlPool, writeTogether } from "../sql.ts";
+import { type BatchWrite, type Runner, type SqlClient, type SqlPool, select, writeTogether } from "../sql.ts";
 
 export interface NewNotification {
   resendEmailId?: string | null;
@@ -302,6 +302,17 @@ export const notifications = {
       [JSON.stringify(pairs.map((pair) => ({ id: pair.id, email_id: pair.emailId })))],
     );
     return new Map(rows.map((row) => [row.email_id, row.id]));
+  },
+
+  /** The tenant of each of these notifications (null for none); an unknown id is absent. */
+  async tenantsOf(runner: Runner, ids: string[]): Promise<Map<string, string | null>> {
+    if (ids.length === 0) return new Map();
+    const rows = await select<{ id: string; tenant: string | null }>(
+      runner,
+      "SELECT id::text AS id, tenant FROM notifications WHERE id = ANY($1::uuid[])",
+      [ids],
+    );
+    return new Map(rows.map((row) => [row.id, row.tenant]));
   },
 
   /** Which of these email ids a notification carries now. */
