@@ -71,6 +71,6 @@ export async function removeSuppression(context: Context, email: string, tenant?
     context.io.out(`removed ${email} from ${where}`);
     return EXIT.ok;
   }
-  context.io.err(`${email} is not on ${where}`);
+  context.io.err(view.scope === "global" ? `${email} is not suppressed` : `${email} is not on ${where}`);
   return EXIT.problem;
 }
