@@ -8,6 +8,7 @@ import { createMailstate } from "@mailstate/sdk";
 import {
   type Answer,
   basicAuth,
+  freePort,
   OPS_ENV,
   resendEvent,
   startStack,
@@ -385,6 +386,14 @@ describe("SUPPRESSION_SCOPE=tenant: two tenants' keys made with the CLI, and an 
     // A prefix of their own: the counts of the requests before, at the default limits, stay apart.
     const limits = { API_RATE_LIMIT_RPS: "2", API_RATE_LIMIT_BURST: "3", QUEUE_PREFIX: testQueuePrefix("rl") };
     const [one, two] = await Promise.all([stack.startApi(limits), stack.startApi(limits)]);
+    // Until each API's Redis connection is up: before that, requests are counted in its memory.
+    for (const target of [one, two]) {
+      await waitUntil(
+        "the API's /readyz to answer 200",
+        async () => (await fetch(`${target.baseUrl}/readyz`)).status === 200,
+        10_000,
+      );
+    }
     const callers = [at(one.baseUrl, acme.key), at(two.baseUrl, acme.key)];
     const answers = (await Promise.all(
       Array.from({ length: 12 }, (_, index) => callers[index % 2]?.("GET", "/v1/notifications?limit=1")),
@@ -425,6 +434,18 @@ describe("SUPPRESSION_SCOPE=tenant: two tenants' keys made with the CLI, and an 
       status: 429,
       retryAfterMs: 1_000,
     });
+  });
+
+  it("rate limit with REDIS_URL where nothing listens: /v1 stays open and the limit holds, counted in the API's memory", async () => {
+    const deadRedis = `redis://127.0.0.1:${await freePort()}`;
+    const lonely = await stack.startApi({ API_RATE_LIMIT_RPS: "2", API_RATE_LIMIT_BURST: "3", REDIS_URL: deadRedis });
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () => at(lonely.baseUrl, acme.key)("GET", "/v1/notifications?limit=1")),
+    );
+    const passed = answers.filter((answer) => answer.status === 200).length;
+    expect(passed).toBeGreaterThanOrEqual(5);
+    expect(passed).toBeLessThanOrEqual(7);
+    expect(answers.filter((answer) => answer.status === 429)).toHaveLength(12 - passed);
   });
 });
 
