@@ -231,6 +231,18 @@ describe("SUPPRESSION_SCOPE=tenant: two tenants' keys made with the CLI, and an 
     expect(forNobody.body.notification.tenant).toBeNull();
   });
 
+  it("acme's idempotencyKey recorded again with globex's key → 409, and acme's notification is not in the answer; acme again → 200, its own", async () => {
+    const idempotencyKey = `order-${randomUUID()}`;
+    const first = await asAcme("POST", "/v1/notifications", { ...send(acmeNotification.to), idempotencyKey });
+    expect(first.status).toBe(201);
+    const other = await asGlobex("POST", "/v1/notifications", { ...send(acmeNotification.to), idempotencyKey });
+    expect(other.status).toBe(409);
+    expect(JSON.stringify(other.body)).not.toContain(first.body.notification.id);
+    expect(other.body.detail).toBe("this idempotencyKey is already recorded for another tenant");
+    const again = await asAcme("POST", "/v1/notifications", { ...send(acmeNotification.to), idempotencyKey });
+    expect([again.status, again.body.notification.id]).toEqual([200, first.body.notification.id]);
+  });
+
   it("acme's resendEmailId recorded again with globex's key → 409, and acme's notification is not in the answer", async () => {
     const answer = await asGlobex("POST", "/v1/notifications", {
       ...send(acmeNotification.to),
