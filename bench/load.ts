@@ -18,8 +18,8 @@ export interface Delivery {
 
 export const BENCH_API_KEY = "bench-api-key-0123456789abcdef";
 
-/** JSON bodies for an API route, with the bench's API key (the sync design checks the same key). */
-export function apiRequests(path: string, bodies: unknown[]): Delivery[] {
+/** JSON bodies for an API route, with the bench's API key (the sync design checks the same key) or another. */
+export function apiRequests(path: string, bodies: unknown[], apiKey = BENCH_API_KEY): Delivery[] {
   return bodies.map((value, index) => {
     const body = Buffer.from(JSON.stringify(value));
     return {
@@ -29,7 +29,7 @@ export function apiRequests(path: string, bodies: unknown[]): Delivery[] {
       headers: {
         "content-type": "application/json",
         "content-length": body.length,
-        authorization: `Bearer ${BENCH_API_KEY}`,
+        authorization: `Bearer ${apiKey}`,
       },
     };
   });
