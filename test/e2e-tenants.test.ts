@@ -7,41 +7,18 @@ import { createResendStandin, type ResendStandin } from "@mailstate/resend-stand
 import { createMailstate } from "@mailstate/sdk";
 import {
   type Answer,
+  type ApiClient,
   basicAuth,
   freePort,
   OPS_ENV,
   resendEvent,
   startStack,
   testQueuePrefix,
-  testRedisUrl,
   waitUntil,
 } from "@mailstate/test-support";
-import { runCli } from "@mailstate/worker/testing";
+import { runMailstate } from "@mailstate/worker/testing";
 import { Resend } from "resend";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-interface CliRun {
-  code: number;
-  stdout: string[];
-  stderr: string[];
-}
-
-/** `pnpm mailstate …` on the stack's database, in this process. */
-async function cli(stack: MailstateStack, ...args: string[]): Promise<CliRun> {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const code = await runCli(
-    args,
-    {
-      DATABASE_URL: stack.databaseUrl,
-      REDIS_URL: testRedisUrl(),
-      QUEUE_PREFIX: stack.prefix,
-      SUPPRESSION_SCOPE: stack.env.SUPPRESSION_SCOPE ?? "global",
-    },
-    { out: (line) => stdout.push(line), err: (line) => stderr.push(line) },
-  );
-  return { code, stdout, stderr };
-}
 
 interface CreatedKey {
   id: string;
@@ -52,33 +29,18 @@ interface CreatedKey {
 
 /** `keys create … --json`: its last line. */
 async function createKey(stack: MailstateStack, ...flags: string[]): Promise<CreatedKey> {
-  const run = await cli(stack, "keys", "create", ...flags, "--json");
-  expect(run, run.stderr.join("\n")).toMatchObject({ code: 0 });
-  return JSON.parse(run.stdout.at(-1) ?? "");
+  const run = await runMailstate(stack, "keys", "create", ...flags, "--json");
+  expect(run, run.stderr).toMatchObject({ code: 0 });
+  return JSON.parse(run.stdout.split("\n").at(-1) ?? "");
 }
 
 type Caller = (method: string, path: string, body?: unknown) => Promise<Answer>;
 
-/** A caller of the API at `baseUrl` with this key. */
-function at(baseUrl: string, key: string): Caller {
-  return async (method, path, body) => {
-    const response = await fetch(`${baseUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return {
-      status: response.status,
-      contentType: response.headers.get("content-type") ?? "",
-      body: text ? JSON.parse(text) : undefined,
-      retryAfter: response.headers.get("retry-after"),
-    } as Answer & { retryAfter: string | null };
-  };
-}
+/** Calls to this API with this key. */
+const as =
+  (api: ApiClient, key: string): Caller =>
+  (method, path, body) =>
+    api.call(method, path, body, { authorization: `Bearer ${key}` });
 
 const send = (to: string) => ({ to, from: "Acme <hello@acme.test>", subject: "Hi" });
 
@@ -100,9 +62,9 @@ describe("SUPPRESSION_SCOPE=tenant: two tenants' keys made with the CLI, and an 
     acme = await createKey(stack, "--tenant", "acme", "--name", "acme-billing");
     globex = await createKey(stack, "--tenant", "globex");
     admin = await createKey(stack, "--admin", "--name", "platform");
-    asAcme = at(stack.baseUrl, acme.key);
-    asGlobex = at(stack.baseUrl, globex.key);
-    asAdmin = at(stack.baseUrl, admin.key);
+    asAcme = as(stack, acme.key);
+    asGlobex = as(stack, globex.key);
+    asAdmin = as(stack, admin.key);
   });
   afterAll(async () => {
     await stack?.close();
@@ -116,9 +78,9 @@ describe("SUPPRESSION_SCOPE=tenant: two tenants' keys made with the CLI, and an 
     expect(Object.keys(acme)).toEqual(["id", "key", "tenant", "name"]);
     expect((await asAcme("GET", "/v1/notifications")).status).toBe(200);
 
-    const list = await cli(stack, "keys", "list", "--json");
+    const list = await runMailstate(stack, "keys", "list", "--json");
     expect(list.code).toBe(0);
-    const keys = JSON.parse(list.stdout.join("\n"));
+    const keys = JSON.parse(list.stdout);
     expect(keys.map((key: CreatedKey) => [key.id, key.tenant, key.name])).toEqual([
       [acme.id, "acme", "acme-billing"],
       [globex.id, "globex", null],
@@ -128,17 +90,17 @@ describe("SUPPRESSION_SCOPE=tenant: two tenants' keys made with the CLI, and an 
     await waitUntil(
       "acme's last use noted",
       async () => {
-        const rows = JSON.parse((await cli(stack, "keys", "list", "--json")).stdout.join("\n"));
+        const rows = JSON.parse((await runMailstate(stack, "keys", "list", "--json")).stdout);
         return rows.find((row: { id: string }) => row.id === acme.id)?.lastUsedAt !== null;
       },
       10_000,
     );
-    const text = await cli(stack, "keys", "list");
+    const text = await runMailstate(stack, "keys", "list");
     for (const secret of [acme.key, globex.key, admin.key]) {
-      expect(list.stdout.join("\n")).not.toContain(secret);
-      expect(text.stdout.join("\n")).not.toContain(secret);
+      expect(list.stdout).not.toContain(secret);
+      expect(text.stdout).not.toContain(secret);
     }
-    expect(text.stdout.join("\n")).toContain("(admin)");
+    expect(text.stdout).toContain("(admin)");
     // The key itself is in neither the table nor the audit log.
     const stored = await stack.sql.query("SELECT key_hash FROM api_keys UNION ALL SELECT detail::text FROM audit_log");
     expect(JSON.stringify(stored.rows)).not.toContain(acme.key.slice(4));
@@ -369,10 +331,10 @@ describe("SUPPRESSION_SCOPE=tenant: two tenants' keys made with the CLI, and an 
 
   it("keys revoke → the key answers 401 problem+json within one second, and the revocation is in the audit log", async () => {
     const victim = await createKey(stack, "--tenant", "globex", "--name", "to-revoke");
-    const asVictim = at(stack.baseUrl, victim.key);
+    const asVictim = as(stack, victim.key);
     // Warm: the key is in the lookup cache when it is revoked.
     expect((await asVictim("GET", "/v1/notifications")).status).toBe(200);
-    const run = await cli(stack, "keys", "revoke", victim.id);
+    const run = await runMailstate(stack, "keys", "revoke", victim.id);
     expect(run).toMatchObject({ code: 0 });
     const revokedAt = Date.now();
     let answer: Answer | undefined;
@@ -389,9 +351,9 @@ describe("SUPPRESSION_SCOPE=tenant: two tenants' keys made with the CLI, and an 
 
     const log = await stack.sql.query("SELECT action, actor FROM audit_log WHERE key_id = $1 ORDER BY id", [victim.id]);
     expect(log.rows.map((row) => row.action)).toEqual(["key.created", "key.revoked"]);
-    expect(await cli(stack, "keys", "revoke", victim.id)).toMatchObject({ code: 0 });
-    expect(await cli(stack, "keys", "revoke", randomUUID())).toMatchObject({ code: 1 });
-    expect((await at(stack.baseUrl, "msk_never_issued_0000000000000000")("GET", "/v1/notifications")).status).toBe(401);
+    expect(await runMailstate(stack, "keys", "revoke", victim.id)).toMatchObject({ code: 0 });
+    expect(await runMailstate(stack, "keys", "revoke", randomUUID())).toMatchObject({ code: 1 });
+    expect((await as(stack, "msk_never_issued_0000000000000000")("GET", "/v1/notifications")).status).toBe(401);
   });
 
   it("rate limit 2/s with a burst of 3, shared by two APIs through Redis: 12 requests at once → 5 to 7 pass, the rest 429 with Retry-After; globex is not held back; after Retry-After acme passes again", async () => {
@@ -406,10 +368,10 @@ describe("SUPPRESSION_SCOPE=tenant: two tenants' keys made with the CLI, and an 
         10_000,
       );
     }
-    const callers = [at(one.baseUrl, acme.key), at(two.baseUrl, acme.key)];
-    const answers = (await Promise.all(
-      Array.from({ length: 12 }, (_, index) => callers[index % 2]?.("GET", "/v1/notifications?limit=1")),
-    )) as (Answer & { retryAfter: string | null })[];
+    const [first, second] = [as(one, acme.key), as(two, acme.key)];
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, index) => (index % 2 === 0 ? first : second)("GET", "/v1/notifications?limit=1")),
+    );
     const passed = answers.filter((answer) => answer.status === 200).length;
     const limited = answers.filter((answer) => answer.status === 429);
     // 2 a second plus 3 in reserve; 7 if the 12 straddle a second's boundary.
@@ -419,12 +381,12 @@ describe("SUPPRESSION_SCOPE=tenant: two tenants' keys made with the CLI, and an 
     for (const answer of limited) {
       expect(answer.contentType).toBe("application/problem+json; charset=utf-8");
       expect(answer.body.type).toBe("https://mailstate.dev/problems/rate-limited");
-      expect(Number(answer.retryAfter)).toBeGreaterThanOrEqual(1);
+      expect(Number(answer.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     }
-    expect((await at(one.baseUrl, globex.key)("GET", "/v1/notifications?limit=1")).status).toBe(200);
+    expect((await as(one, globex.key)("GET", "/v1/notifications?limit=1")).status).toBe(200);
 
-    await new Promise((resolve) => setTimeout(resolve, Number(limited[0]?.retryAfter ?? 1) * 1_000));
-    expect((await callers[0]?.("GET", "/v1/notifications?limit=1"))?.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, Number(limited[0]?.headers.get("retry-after") ?? 1) * 1_000));
+    expect((await first("GET", "/v1/notifications?limit=1")).status).toBe(200);
 
     // The SDK waits out Retry-After: 8 calls in a row all succeed, though only 2 a second pass.
     const sdk = createMailstate({ baseUrl: two.baseUrl, apiKey: globex.key });
@@ -452,7 +414,7 @@ describe("SUPPRESSION_SCOPE=tenant: two tenants' keys made with the CLI, and an 
     const deadRedis = `redis://127.0.0.1:${await freePort()}`;
     const lonely = await stack.startApi({ API_RATE_LIMIT_RPS: "2", API_RATE_LIMIT_BURST: "3", REDIS_URL: deadRedis });
     const answers = await Promise.all(
-      Array.from({ length: 12 }, () => at(lonely.baseUrl, acme.key)("GET", "/v1/notifications?limit=1")),
+      Array.from({ length: 12 }, () => as(lonely, acme.key)("GET", "/v1/notifications?limit=1")),
     );
     const passed = answers.filter((answer) => answer.status === 200).length;
     expect(passed).toBeGreaterThanOrEqual(5);
@@ -477,8 +439,8 @@ describe("SUPPRESSION_SCOPE=global (the default): one list for every tenant", ()
   });
 
   it("a hard bounce of acme's email suppresses the address for globex too; globex's key may remove it, and the audit log says so", async () => {
-    const asAcme = at(stack.baseUrl, acme.key);
-    const asGlobex = at(stack.baseUrl, globex.key);
+    const asAcme = as(stack, acme.key);
+    const asGlobex = as(stack, globex.key);
     const to = `${randomUUID()}@global.test`;
     const recorded = await asAcme("POST", "/v1/notifications", { ...send(to), resendEmailId: randomUUID() });
     const { id, resendEmailId } = recorded.body.notification;
@@ -506,17 +468,17 @@ describe("SUPPRESSION_SCOPE=global (the default): one list for every tenant", ()
 
   it("the CLI: suppressions remove --tenant in global scope → exit 64 (there is one list); without it → removed and audited as the CLI", async () => {
     const to = `${randomUUID()}@global.test`;
-    await at(stack.baseUrl, acme.key)("POST", "/v1/suppressions", { email: to });
-    const refused = await cli(stack, "suppressions", "remove", to, "--tenant", "acme");
+    await as(stack, acme.key)("POST", "/v1/suppressions", { email: to });
+    const refused = await runMailstate(stack, "suppressions", "remove", to, "--tenant", "acme");
     expect(refused.code).toBe(64);
-    expect(refused.stderr[0]).toBe(
+    expect(refused.stderr.split("\n")[0]).toBe(
       "mailstate: --tenant: SUPPRESSION_SCOPE is global, so there is one list for every tenant",
     );
-    expect(await cli(stack, "suppressions", "remove", to)).toMatchObject({
+    expect(await runMailstate(stack, "suppressions", "remove", to)).toMatchObject({
       code: 0,
-      stdout: [`removed ${to} from the suppression list`],
+      stdout: `removed ${to} from the suppression list`,
     });
-    const gone = await at(stack.baseUrl, acme.key)("GET", `/v1/suppressions/${to}`);
+    const gone = await as(stack, acme.key)("GET", `/v1/suppressions/${to}`);
     expect(gone.body.history.map((entry: { by: { label: string } }) => entry.by.label)[0]).toMatch(/^ops CLI \(/);
   });
 });
