@@ -19,7 +19,7 @@ header.top .bar { max-width: 1180px; margin: 0 auto; padding: 10px 24px; display
 header.top a { color: #fff; text-decoration: none; }
 header.top .brand { font-weight: 700; font-size: 17px; }
 header.top nav { margin-left: auto; font-size: 14px; }
-form.search { display: flex; gap: 8px; flex: 1 1 420px; max-width: 640px; }
+form.search { display: flex; gap: 8px; flex: 1 1 420px; max-width: 800px; }
 form.search input.tenant { flex: 0 1 150px; }
 form.search input { flex: 1; padding: 7px 10px; border-radius: 6px; border: 1px solid #57606a; font: inherit; }
 form.search button { padding: 7px 14px; border-radius: 6px; border: 0; background: #2da44e; color: #fff; font: inherit; font-weight: 600; cursor: pointer; }
