@@ -8,8 +8,8 @@ import { Webhook } from "svix";
 export const BENCH_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const signer = new Webhook(BENCH_SECRET);
 
-export interface Delivery {
-  svixId: string;
+/** One POST: its body and headers. */
+export interface PostRequest {
   body: Buffer;
   headers: Record<string, string | number>;
   /** Where it is posted; the webhook route unless said. */
@@ -18,12 +18,11 @@ export interface Delivery {
 
 export const BENCH_API_KEY = "bench-api-key-0123456789abcdef";
 
-/** JSON bodies for an API route, with the bench's API key (the sync design checks the same key) or another. */
-export function apiRequests(path: string, bodies: unknown[], apiKey = BENCH_API_KEY): Delivery[] {
-  return bodies.map((value, index) => {
+/** JSON bodies for an API route, with the bench's API key (the sync design checks the same key). */
+export function apiRequests(path: string, bodies: unknown[], apiKey = BENCH_API_KEY): PostRequest[] {
+  return bodies.map((value) => {
     const body = Buffer.from(JSON.stringify(value));
     return {
-      svixId: String(index),
       body,
       path,
       headers: {
@@ -33,6 +32,10 @@ export function apiRequests(path: string, bodies: unknown[], apiKey = BENCH_API_
       },
     };
   });
+}
+
+export interface Delivery extends PostRequest {
+  svixId: string;
 }
 
 /** Signed now: the route refuses timestamps older than five minutes, so sign just before firing. */
@@ -69,13 +72,14 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /**
- * Fire every delivery at `port` with `concurrency` connections. With `rate`, each request starts
- * no earlier than its slot (open loop, so a slow server shows as latency, not as a lower rate).
+ * POST every delivery to its own path, or `path` (the webhook route unless told), on `port` with `concurrency`
+ * connections. With `rate`, each request starts no earlier than its slot (open loop, so a slow
+ * server shows as latency, not as a lower rate).
  */
 export async function fire(
   port: number,
-  deliveries: Delivery[],
-  { concurrency = 50, rate }: { concurrency?: number; rate?: number } = {},
+  deliveries: PostRequest[],
+  { concurrency = 50, rate, path = "/webhooks/resend" }: { concurrency?: number; rate?: number; path?: string } = {},
 ): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies: number[] = [];
@@ -85,17 +89,10 @@ export async function fire(
   };
   let next = 0;
   const started = performance.now();
-  const one = (delivery: Delivery, due: number) =>
+  const one = (delivery: PostRequest, due: number) =>
     new Promise<void>((resolve) => {
       const req = request(
-        {
-          host: "127.0.0.1",
-          port,
-          path: delivery.path ?? "/webhooks/resend",
-          method: "POST",
-          agent,
-          headers: delivery.headers,
-        },
+        { host: "127.0.0.1", port, path: delivery.path ?? path, method: "POST", agent, headers: delivery.headers },
         (res) => {
           res.resume();
           res.on("end", () => {

@@ -54,8 +54,13 @@ export async function openBenchRun(label: string, { poolSize = 2 } = {}): Promis
 const children: ChildProcess[] = [];
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function startProcess(app: "api" | "worker", env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", `apps/${app}/src/main.ts`], {
+/** `nodeArgs` go to node before the script, e.g. `--cpu-prof` (which NODE_OPTIONS refuses). */
+export function startProcess(
+  app: "api" | "worker",
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): ChildProcess {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", `apps/${app}/src/main.ts`], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -119,5 +124,5 @@ export async function tearDownRun(run: Pick<BenchRun, "queues" | "redis" | "pool
   // Stopped first: a worker finishing its jobs in hand would recreate keys after the obliterate.
   await stopProcesses();
   await closeRun(run);
-  process.exit(0);
+  process.exit(); // with process.exitCode, 0 unless the run set it
 }

@@ -84,7 +84,7 @@ describe("replay-unmatched, stats, rebuild", () => {
   });
 
   it("a notification now carries one id (recorded behind the API's back) → replay-unmatched --email-id applies its 2 events at once", async () => {
-    await notifications.record(stack.db, {
+    await notifications.record(stack.sql, {
       resendEmailId: claimed,
       recipients: ["ada@example.com"],
       from: "hello@acme.test",
@@ -131,13 +131,13 @@ describe("replay-unmatched, stats, rebuild", () => {
   });
 
   it("a send Resend refused (reported by the SDK) → stats counts it under its state, recorded", async () => {
-    const { notification } = await notifications.record(stack.db, {
+    const { notification } = await notifications.record(stack.sql, {
       recipients: ["refused@example.com"],
       from: "hello@acme.test",
       subject: "Refused",
     });
     const sendError = { name: "validation_error", message: "Invalid `to` field.", statusCode: 422 };
-    await notifications.applySendOutcomes(stack.db, [{ id: notification.id, sendError }]);
+    await notifications.applySendOutcomes(stack.sql, [{ id: notification.id, sendError }]);
     const stats = JSON.parse((await cli("stats", "--json")).stdout);
     expect(stats).toMatchObject({ notificationsByState: { delivered: 1, recorded: 1 }, refusedSends: 1 });
     expect((await cli("stats")).stdout).toMatch(/of them refused by Resend \(still recorded\) {2}1/);

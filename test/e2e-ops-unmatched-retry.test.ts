@@ -80,7 +80,7 @@ describe("retrying a failed unmatched job from Bull Board", () => {
     expect(await stack.queues.unmatched.getJobState(jobId)).toBe("failed");
 
     // 3. The send is recorded directly in PostgreSQL: no replay is enqueued, nothing applies the event.
-    const { notification } = await notifications.record(stack.db, {
+    const { notification } = await notifications.record(stack.sql, {
       recipients: [to],
       from: "hello@acme.test",
       subject: "Your receipt",
@@ -90,7 +90,7 @@ describe("retrying a failed unmatched job from Bull Board", () => {
     // The worker has had its chance: an event of another notification, posted after the record, is
     // applied. No replay of this email id waits in the inbox, and none ran (it would have applied the
     // event: the state below says it did not).
-    const marker = await notifications.record(stack.db, {
+    const marker = await notifications.record(stack.sql, {
       recipients: [`marker-${to}`],
       from: "hello@acme.test",
       subject: "Marker",

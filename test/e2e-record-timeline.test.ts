@@ -3,6 +3,7 @@
 // timeline read back over /v1. Real PostgreSQL and Redis throughout.
 import { randomUUID } from "node:crypto";
 import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
+import { jobIdFor } from "@mailstate/queue";
 import { createResendStandin, type ResendStandin } from "@mailstate/resend-standin";
 import { createMailstate, type Mailstate, type Timeline } from "@mailstate/sdk";
 import { deliverWebhook, resendEvent, startStack, waitUntil } from "@mailstate/test-support";
@@ -121,6 +122,33 @@ describe("record, then webhooks, then timeline", () => {
     const timeline = await timelineWith(recorded.notification.id, 2, 3_000);
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(timeline.events.map((entry) => entry.stateAfter)).toEqual(["sent", "delivered"]);
+  });
+
+  it("input: a batch of 3 sends, the second one's sent and delivered parked (its unmatched retry 60 s away) → its timeline shows both within 3 s, its parking job is gone, the others have no events", async () => {
+    const to = `${randomUUID()}@e2e.test`;
+    const emailIds = [randomUUID(), randomUUID(), randomUUID()];
+    const parkedId = emailIds[1] as string;
+    await post(resendEvent("email.sent", parkedId, 1, to));
+    await post(resendEvent("email.delivered", parkedId, 2, to));
+    await stack.drained();
+    const parkingJob = jobIdFor("unmatched", parkedId);
+    expect(await stack.queues.unmatched.getJobState(parkingJob)).toBe("delayed");
+
+    const started = Date.now();
+    const recorded = await mailstate.recordBatch(
+      emailIds.map((resendEmailId) => ({ to, from: "hello@acme.test", subject: "Hi", resendEmailId })),
+    );
+    const ids = recorded.map((result) => result.notification?.id ?? "");
+    const timeline = await timelineWith(ids[1] as string, 2, 3_000);
+    // Well before the first retry of the parked job: the record's replay applied them.
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(timeline.events.map((entry) => entry.stateAfter)).toEqual(["sent", "delivered"]);
+    await waitUntil(
+      "the parking job to be removed once its events applied",
+      async () => ((await stack.queues.unmatched.getJob(parkingJob)) ? undefined : true),
+      5_000,
+    );
+    for (const id of [ids[0], ids[2]]) expect((await mailstate.timeline(id as string))?.events).toEqual([]);
   });
 
   it("record without an id, webhooks parked, then attach (PATCH) → the parked events are replayed into the timeline", async () => {

@@ -193,16 +193,36 @@ describe("SUPPRESSION_SCOPE=tenant: two tenants' keys made with the CLI, and an 
     expect(forNobody.body.notification.tenant).toBeNull();
   });
 
-  it("acme's idempotencyKey recorded again with globex's key → 409, and acme's notification is not in the answer; acme again → 200, its own", async () => {
+  it("idempotency keys are per tenant: acme and globex record one key → two notifications, each its own; each again → 200 with its own; the admin key with no tenant → a third", async () => {
     const idempotencyKey = `order-${randomUUID()}`;
-    const first = await asAcme("POST", "/v1/notifications", { ...send(acmeNotification.to), idempotencyKey });
-    expect(first.status).toBe(201);
-    const other = await asGlobex("POST", "/v1/notifications", { ...send(acmeNotification.to), idempotencyKey });
-    expect(other.status).toBe(409);
-    expect(JSON.stringify(other.body)).not.toContain(first.body.notification.id);
-    expect(other.body.detail).toBe("this idempotencyKey is already recorded for another tenant");
-    const again = await asAcme("POST", "/v1/notifications", { ...send(acmeNotification.to), idempotencyKey });
-    expect([again.status, again.body.notification.id]).toEqual([200, first.body.notification.id]);
+    const body = { ...send(acmeNotification.to), idempotencyKey };
+    const mine = await asAcme("POST", "/v1/notifications", body);
+    const theirs = await asGlobex("POST", "/v1/notifications", body);
+    expect([mine.status, mine.body.notification.tenant]).toEqual([201, "acme"]);
+    expect([theirs.status, theirs.body.notification.tenant]).toEqual([201, "globex"]);
+    expect(theirs.body.notification.id).not.toBe(mine.body.notification.id);
+    const [mineAgain, theirsAgain] = await Promise.all([
+      asAcme("POST", "/v1/notifications", body),
+      asGlobex("POST", "/v1/notifications", body),
+    ]);
+    expect([mineAgain.status, mineAgain.body.notification.id]).toEqual([200, mine.body.notification.id]);
+    expect([theirsAgain.status, theirsAgain.body.notification.id]).toEqual([200, theirs.body.notification.id]);
+    const none = await asAdmin("POST", "/v1/notifications", body);
+    expect([none.status, none.body.notification.tenant]).toEqual([201, null]);
+    expect((await asAdmin("POST", "/v1/notifications", body)).body.notification.id).toBe(none.body.notification.id);
+    // In one batch too: the same key for two tenants is two notifications.
+    const batchKey = `batch-${randomUUID()}`;
+    const batch = await asAdmin("POST", "/v1/notifications/batch", {
+      notifications: [
+        { ...body, idempotencyKey: batchKey, tenant: "acme" },
+        { ...body, idempotencyKey: batchKey, tenant: "globex" },
+        { ...body, idempotencyKey: batchKey, tenant: "acme" },
+      ],
+    });
+    const [a, g, again] = batch.body.data;
+    expect([a.created, g.created, again.created]).toEqual([true, true, false]);
+    expect(again.notification.id).toBe(a.notification.id);
+    expect(g.notification.id).not.toBe(a.notification.id);
   });
 
   it("acme's resendEmailId recorded again with globex's key → 409, and acme's notification is not in the answer", async () => {

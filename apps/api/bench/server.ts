@@ -1,5 +1,5 @@
 // Child process of the ingest benchmark: serves either the real app or a bare body-reading route.
-import { createDb } from "@mailstate/db";
+import { createDb, createSqlPool } from "@mailstate/db";
 import { createQueues, createRedis } from "@mailstate/queue";
 import { createLogger } from "@mailstate/runtime";
 import express from "express";
@@ -21,10 +21,12 @@ function bareApp(): express.Express {
 function realApp(): express.Express {
   // Logs go to stdout as in production; the benchmark sends them to /dev/null.
   const logger = createLogger("mailstate-api", env.LOG_LEVEL);
-  const db = createDb({ databaseUrl: env.DATABASE_URL, poolSize: 1 }); // never queried by this route
+  // Never queried by this route.
+  const db = createDb({ databaseUrl: env.DATABASE_URL, poolSize: 1 });
+  const sql = createSqlPool({ databaseUrl: env.DATABASE_URL, poolSize: 1 });
   const redis = createRedis(env.REDIS_URL, "producer");
   const queues = createQueues(redis, env.QUEUE_PREFIX);
-  return createApp({ env, db, redis, queues, logger });
+  return createApp({ env, db, sql, redis, queues, logger });
 }
 
 const app = mode === "bare" ? bareApp() : realApp();

@@ -1,14 +1,13 @@
 // The API's express app, built from its dependencies so tests run the real thing.
-import type { Db } from "@mailstate/db";
+import type { Db, SqlPool } from "@mailstate/db";
 import type { Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import express, { type Express } from "express";
 import type { Redis } from "ioredis";
-import { pinoHttp } from "pino-http";
 import type { ApiEnv } from "./env.ts";
 import { createMetrics, metricsRoutes } from "./http/metrics.ts";
 import { problemHandler, sendProblem } from "./http/problems.ts";
-import { redactAddresses } from "./http/redact.ts";
+import { requestLog } from "./http/request-log.ts";
 import { urlLengthCap } from "./http/url-cap.ts";
 import { opsRoutes } from "./ops/router.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -18,7 +17,10 @@ import { v1Routes } from "./v1/router.ts";
 
 export interface ApiDeps {
   env: ApiEnv;
+  /** Prisma: reads, the ops pages, health. */
   db: Db;
+  /** node-postgres: the record path (recording sends, attaching Resend's ids). */
+  sql: SqlPool;
   redis: Redis;
   queues: Queues;
   logger: Logger;
@@ -39,21 +41,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(webhookRoutes({ ...deps, metrics }));
   app.use(metricsRoutes(metrics));
   app.use(healthRoutes(deps));
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      // Method, path and status only: headers carry API keys and basic-auth credentials, and the
-      // addresses in a URL are personal data.
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({
-          id: req.id,
-          method: req.method,
-          url: redactAddresses(req.url),
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    }),
-  );
+  app.use(requestLog(deps.logger));
   app.use(openApiRoutes());
   app.use(v1Routes(deps));
   // Bull Board and the support pages, behind basic auth.

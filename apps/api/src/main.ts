@@ -1,5 +1,5 @@
 // Boots the API: env, connections, the app; stops cleanly on SIGTERM.
-import { createDb } from "@mailstate/db";
+import { createDb, createSqlPool } from "@mailstate/db";
 import { createQueues, createRedis } from "@mailstate/queue";
 import { createLogger, EnvError, onShutdown } from "@mailstate/runtime";
 import { createApp } from "./app.ts";
@@ -17,11 +17,19 @@ function loadEnvOrExit(): ApiEnv {
 
 const env = loadEnvOrExit();
 const logger = createLogger("mailstate-api", env.LOG_LEVEL);
-const db = createDb({ databaseUrl: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE });
+// Two pools share DATABASE_POOL_SIZE, so the API opens as many connections as it did with one: the
+// pg pool of the record path takes the larger half, Prisma (reads, ops pages) the rest, one at least.
+const sqlPoolSize = Math.ceil(env.DATABASE_POOL_SIZE / 2);
+const db = createDb({ databaseUrl: env.DATABASE_URL, poolSize: Math.max(1, env.DATABASE_POOL_SIZE - sqlPoolSize) });
+const sql = createSqlPool({
+  databaseUrl: env.DATABASE_URL,
+  poolSize: sqlPoolSize,
+  onError: (error) => logger.warn({ err: error.message }, "postgres connection error"),
+});
 const redis = createRedis(env.REDIS_URL, "producer");
 redis.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
 const queues = createQueues(redis, env.QUEUE_PREFIX);
-const app = createApp({ env, db, redis, queues, logger });
+const app = createApp({ env, db, sql, redis, queues, logger });
 
 const server = app.listen(env.PORT, env.HOST, () => {
   logger.info({ port: env.PORT }, "api listening");
@@ -33,4 +41,5 @@ onShutdown(logger, async () => {
   await queues.close();
   redis.disconnect();
   await db.$disconnect();
+  await sql.end();
 });

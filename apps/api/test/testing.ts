@@ -13,7 +13,7 @@ import { loadApiEnv } from "../src/env.ts";
 
 export { allowedWrite, BULL_BOARD_API_ROUTES } from "../src/ops/bull-board-policy.ts";
 
-/** createApp on the harness's Prisma client and a Redis connection of its own, on an ephemeral port. */
+/** createApp on the harness's Prisma client and pg pool and a Redis connection of its own, on an ephemeral port. */
 export const api: AppEntry<DbClients, RunningApi> = {
   main: fileURLToPath(new URL("../src/main.ts", import.meta.url)),
   async start({ env: vars, clients, logger }) {
@@ -21,7 +21,14 @@ export const api: AppEntry<DbClients, RunningApi> = {
     const redis = createRedis(env.REDIS_URL, "producer");
     redis.on("error", () => {}); // tests stop Redis on purpose
     const queues = createQueues(redis, env.QUEUE_PREFIX);
-    const app = createApp({ env, db: clients.db, redis, queues, logger: logger ?? createLogger("api-test", "silent") });
+    const app = createApp({
+      env,
+      db: clients.db,
+      sql: clients.sql,
+      redis,
+      queues,
+      logger: logger ?? createLogger("api-test", "silent"),
+    });
     const server = await new Promise<Server>((resolve) => {
       const listening = app.listen(0, "127.0.0.1", () => resolve(listening));
     });

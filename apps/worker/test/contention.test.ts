@@ -133,7 +133,7 @@ describe("a run of soft bounces in event time", () => {
 
 describe("the parsed-event cache", () => {
   it("input: a fold whose one uncached event evicts cached ones it still needs → the projection, not a throw", async () => {
-    const notification = await recordNotification(h.db, "re_cache", ["cache@example.com"]);
+    const notification = await recordNotification(h.sql, "re_cache", ["cache@example.com"]);
     const bodies = [
       eventFor("email.sent", "re_cache", 1, {}, ["cache@example.com"]),
       eventFor("email.delivered", "re_cache", 2, {}, ["cache@example.com"]),
@@ -154,7 +154,7 @@ describe("the parsed-event cache", () => {
 describe("rebuild while the worker writes", () => {
   it("input: rebuild run over and over while 1,200 events of 100 notifications are reconciled → 0 drift reported each time", async () => {
     const ids = Array.from({ length: 100 }, (_, i) => `re_live_${i}`);
-    for (const id of ids) await recordNotification(h.db, id, [`${id}@example.com`]);
+    for (const id of ids) await recordNotification(h.sql, id, [`${id}@example.com`]);
     const bodies = ids.flatMap((id) => [
       eventFor("email.sent", id, 1, {}, [`${id}@example.com`]),
       eventFor("email.delivered", id, 2, {}, [`${id}@example.com`]),

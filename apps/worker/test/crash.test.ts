@@ -20,7 +20,7 @@ describe("a worker killed with SIGKILL mid-batch", () => {
   it("loses nothing and applies nothing twice after a restart", async () => {
     const workload = makeWorkload({ notifications: 100, eventsPerNotification: 20, label: "crash" });
     for (const { emailId, recipients } of workload.notifications) {
-      await notifications.record(h.db, { resendEmailId: emailId, recipients, from: "a@acme.test", subject: "s" });
+      await notifications.record(h.sql, { resendEmailId: emailId, recipients, from: "a@acme.test", subject: "s" });
     }
     await h.deliverAll(workload.events);
 

@@ -27,7 +27,7 @@ async function stateOf(id: string) {
 
 describe("text PostgreSQL refuses", () => {
   it('input: email.delivered whose subject ends in a lone surrogate ("Hi \\ud83d") → applied: delivered, stored with U+FFFD', async () => {
-    const n = await recordNotification(h.db, "re_surrogate");
+    const n = await recordNotification(h.sql, "re_surrogate");
     const svixId = await h.deliver(eventFor("email.delivered", "re_surrogate", 2, { subject: "Hi \ud83d" }));
     await h.drained();
     expect(await stateOf(n.id)).toBe("delivered");
@@ -39,8 +39,8 @@ describe("text PostgreSQL refuses", () => {
 
 describe("a permanent error", () => {
   it("input: an event a CHECK constraint refuses (SQLSTATE 23514), beside a clean one → the clean one applies, the refused one is dead-lettered at once; retry fails while the cause stays, applies once it is fixed", async () => {
-    const poisoned = await recordNotification(h.db, "re_poison", ["poison@example.com"]);
-    const clean = await recordNotification(h.db, "re_clean", ["clean@example.com"]);
+    const poisoned = await recordNotification(h.sql, "re_poison", ["poison@example.com"]);
+    const clean = await recordNotification(h.sql, "re_clean", ["clean@example.com"]);
     await h.sql.query(
       `ALTER TABLE delivery_events ADD CONSTRAINT no_poison
          CHECK (payload->'data'->>'subject' IS DISTINCT FROM 'poison') NOT VALID`,
@@ -119,7 +119,7 @@ describe("retries exhausted during a long PostgreSQL outage", () => {
     const logger = createLogger("outage-test", "silent");
     try {
       await outage.startWorker({ WORKER_CONCURRENCY: "4" });
-      const { notification } = await notifications.record(db, {
+      const { notification } = await notifications.record(sql, {
         resendEmailId: "re_outage",
         recipients: ["ada@example.com"],
         from: "hello@acme.test",

@@ -95,7 +95,7 @@ describe("incremental engagement counters", () => {
     const late = new Set(emails.slice(4));
     const ids = new Map<string, string>();
     for (const emailId of emails.filter((emailId) => !late.has(emailId))) {
-      ids.set(emailId, (await recordNotification(h.db, emailId)).id);
+      ids.set(emailId, (await recordNotification(h.sql, emailId)).id);
     }
 
     const deliveries = shuffled([...all, ...all.filter(() => random.next() < 0.25)], random);
@@ -107,7 +107,7 @@ describe("incremental engagement counters", () => {
       if (chunk % 2 === 1) await h.drained();
       if (chunk === 3) {
         for (const emailId of late) {
-          ids.set(emailId, (await recordNotification(h.db, emailId)).id);
+          ids.set(emailId, (await recordNotification(h.sql, emailId)).id);
           // What the API does once a send is recorded: apply the events parked for it.
           await addJob(h.queues, "inbox.replay-email", { emailId }, jobIdFor("replay", `${emailId}-now`));
         }
@@ -130,7 +130,7 @@ describe("incremental engagement counters", () => {
   it("a stored open count tampered by +1000, then one more open → 1,021 for 21 logged opens (the worker adds to what is stored, it does not re-read the opens); rebuild finds it and --write repairs it", async () => {
     const random = createRandom(7);
     const sent = eventsOf("re_tally", 0, random, 20, 5);
-    const n = await recordNotification(h.db, "re_tally");
+    const n = await recordNotification(h.sql, "re_tally");
     await Promise.all(sent.map((e) => h.deliver(e.body, e.svixId)));
     await h.drained();
     await h.db.notification.update({ where: { id: n.id }, data: { openCount: { increment: 1_000 } } });

@@ -39,7 +39,7 @@ describe("tagged sends", () => {
   it("input: sent and delivered tagged mailstate_id=<notification id>, arriving before Resend's id is attached → applied at once, the id attached, nothing parked", async () => {
     const workers = await h.startWorker();
     try {
-      const n = await recordNotification(h.db, null);
+      const n = await recordNotification(h.sql, null);
       const tags = { mailstate_id: n.id, category: "welcome" };
       await h.deliver(eventFor("email.sent", "re_tagged", 1, { tags }));
       await h.deliver(eventFor("email.delivered", "re_tagged", 2, { tags: [{ name: "mailstate_id", value: n.id }] }));
@@ -51,7 +51,7 @@ describe("tagged sends", () => {
       expect(await ops.countUnmatched(h.db, { emailId: "re_tagged" })).toBe(0);
       expect(await h.queues.unmatched.getJob(jobIdFor("unmatched", "re_tagged"))).toBeUndefined();
       // The SDK's attach afterwards is the same id: it succeeds and changes nothing.
-      const [attached] = await notifications.applySendOutcomes(h.db, [{ id: n.id, resendEmailId: "re_tagged" }]);
+      const [attached] = await notifications.applySendOutcomes(h.sql, [{ id: n.id, resendEmailId: "re_tagged" }]);
       expect(attached).toMatchObject({ kind: "applied", notification: { id: n.id, state: "delivered" } });
     } finally {
       await workers.close();
@@ -61,7 +61,7 @@ describe("tagged sends", () => {
   it("input: a tag naming a notification that carries another email id, and one naming none → not matched by tag, logged unmatched, not parked", async () => {
     const workers = await h.startWorker();
     try {
-      const owner = await recordNotification(h.db, "re_owner");
+      const owner = await recordNotification(h.sql, "re_owner");
       await h.deliver(eventFor("email.sent", "re_claims_owner", 1, { tags: { mailstate_id: owner.id } }));
       await h.deliver(eventFor("email.sent", "re_claims_nobody", 1, { tags: { mailstate_id: randomUUID() } }));
       await h.drained();
@@ -96,7 +96,7 @@ describe("traffic mailstate did not send", () => {
       });
       expect(await ops.countUnmatched(h.db, { emailId: emailIds[0] })).toBe(3);
       // Recording one later still applies everything logged for it.
-      const n = await recordNotification(h.db, emailIds[0] ?? "");
+      const n = await recordNotification(h.sql, emailIds[0] ?? "");
       await h.queues.inbox.add("inbox.replay-email", { emailId: emailIds[0] });
       await h.drained();
       expect(await notifications.findById(h.db, n.id)).toMatchObject({ state: "delivered", openCount: 1 });

@@ -69,7 +69,7 @@ async function rows(): Promise<Map<string, Row>> {
 describe("engagement PII retention", () => {
   it("3 clicks 40 days old, 2 clicks 5 days old, 1 old click parked (no notification) → with 30 days, in chunks of 2: the old ones lose IP and user agent in both tables (link kept), the new ones keep them; a second run changes nothing; rebuild still reports 0 drift", async () => {
     const emailId = `re_pii_${randomUUID()}`;
-    await recordNotification(h.db, emailId, ["pii@example.com"]);
+    await recordNotification(h.sql, emailId, ["pii@example.com"]);
     const old = [0, 1, 2].map((i) => ({ svixId: `msg_pii_old_${i}`, body: click(emailId, daysAgo(40), i) }));
     const fresh = [3, 4].map((i) => ({ svixId: `msg_pii_new_${i}`, body: click(emailId, daysAgo(5), i) }));
     const parked = { svixId: "msg_pii_parked", body: click(`re_nobody_${randomUUID()}`, daysAgo(45), 9) };
@@ -112,7 +112,7 @@ describe("engagement PII retention", () => {
     ]);
 
     const emailId = `re_pii_job_${randomUUID()}`;
-    await recordNotification(h.db, emailId, ["pii@example.com"]);
+    await recordNotification(h.sql, emailId, ["pii@example.com"]);
     await h.deliver(click(emailId, daysAgo(31), 7), "msg_pii_job_old");
     await h.drained();
     expect((await rows()).get("msg_pii_job_old")).toMatchObject({ ip_address: "203.0.113.7" });

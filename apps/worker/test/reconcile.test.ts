@@ -20,7 +20,7 @@ async function stateOf(id: string) {
 
 describe("the seed scenario", () => {
   it("sent, delivered, then opened: the state stays delivered and the open is logged", async () => {
-    const n = await recordNotification(h.db, "re_seed_1");
+    const n = await recordNotification(h.sql, "re_seed_1");
     await h.deliver(eventFor("email.sent", "re_seed_1", 1));
     await h.deliver(eventFor("email.delivered", "re_seed_1", 2));
     await h.deliver(eventFor("email.opened", "re_seed_1", 3));
@@ -31,7 +31,7 @@ describe("the seed scenario", () => {
   });
 
   it("a bounce on a second send wins over a delivered that arrives after it", async () => {
-    const n = await recordNotification(h.db, "re_seed_2", ["bob@example.com"]);
+    const n = await recordNotification(h.sql, "re_seed_2", ["bob@example.com"]);
     await h.deliver(eventFor("email.sent", "re_seed_2", 1, {}, ["bob@example.com"]));
     await h.deliver(eventFor("email.bounced", "re_seed_2", 5, { bounce: { type: "Permanent" } }, ["bob@example.com"]));
     await h.drained();
@@ -49,7 +49,7 @@ describe("the seed scenario", () => {
 
 describe("duplicates", () => {
   it("the same svix-id delivered three times is logged once and counted once", async () => {
-    const n = await recordNotification(h.db, "re_dup");
+    const n = await recordNotification(h.sql, "re_dup");
     const opened = eventFor("email.opened", "re_dup", 4);
     for (let i = 0; i < 3; i += 1) await h.deliver(opened, "msg_dup_open");
     await h.drained();
@@ -59,7 +59,7 @@ describe("duplicates", () => {
   });
 
   it("a transient bounce redelivered does not count twice toward the threshold", async () => {
-    await recordNotification(h.db, "re_dup_soft", ["soft-dup@example.com"]);
+    await recordNotification(h.sql, "re_dup_soft", ["soft-dup@example.com"]);
     const bounce = eventFor("email.bounced", "re_dup_soft", 2, { bounce: { type: "Transient" } }, [
       "soft-dup@example.com",
     ]);
@@ -91,7 +91,7 @@ describe("events that arrive before the send is recorded", () => {
     expect(await h.queues.unmatched.getJobCounts("delayed")).toEqual({ delayed: 1 });
 
     const recordedAt = Date.now();
-    const n = await recordNotification(h.db, "re_early");
+    const n = await recordNotification(h.sql, "re_early");
     // What the API does when a Resend email id is recorded.
     await h.queues.inbox.add("inbox.replay-email", { emailId: "re_early" });
     await waitUntil(
@@ -115,7 +115,7 @@ describe("events that arrive before the send is recorded", () => {
 describe("suppressions", () => {
   it("a complaint suppresses every recipient", async () => {
     const to = ["One@Example.com ", "two@example.com"];
-    const n = await recordNotification(h.db, "re_complaint", ["one@example.com", "two@example.com"]);
+    const n = await recordNotification(h.sql, "re_complaint", ["one@example.com", "two@example.com"]);
     await h.deliver(eventFor("email.delivered", "re_complaint", 1, {}, to));
     await h.deliver(eventFor("email.complained", "re_complaint", 9, {}, to));
     await h.drained();
@@ -130,14 +130,14 @@ describe("suppressions", () => {
   it("transient bounces below the threshold do not suppress; the third in a row does", async () => {
     const to = ["flaky@example.com"];
     for (const [index, emailId] of ["re_soft_1", "re_soft_2"].entries()) {
-      await recordNotification(h.db, emailId, to);
+      await recordNotification(h.sql, emailId, to);
       await h.deliver(eventFor("email.bounced", emailId, index + 1, { bounce: { type: "Transient" } }, to));
     }
     await h.drained();
     expect(await softBounces.find(h.db, "flaky@example.com")).toMatchObject({ count: 2 });
     expect(await suppressions.find(h.db, "flaky@example.com")).toBeNull();
 
-    await recordNotification(h.db, "re_soft_3", to);
+    await recordNotification(h.sql, "re_soft_3", to);
     await h.deliver(eventFor("email.bounced", "re_soft_3", 3, { bounce: { type: "Transient" } }, to));
     await h.drained();
     expect(await suppressions.find(h.db, "flaky@example.com")).toMatchObject({ reason: "soft_bounce_threshold" });
@@ -145,10 +145,10 @@ describe("suppressions", () => {
 
   it("a delivery in between resets the run of soft bounces", async () => {
     const to = ["recovers@example.com"];
-    await recordNotification(h.db, "re_reset_1", to);
+    await recordNotification(h.sql, "re_reset_1", to);
     await h.deliver(eventFor("email.bounced", "re_reset_1", 1, { bounce: { type: "Transient" } }, to));
     await h.drained();
-    await recordNotification(h.db, "re_reset_2", to);
+    await recordNotification(h.sql, "re_reset_2", to);
     await h.deliver(eventFor("email.delivered", "re_reset_2", 2, {}, to));
     await h.drained();
     expect(await softBounces.find(h.db, "recovers@example.com")).toMatchObject({ count: 0 });
@@ -156,7 +156,7 @@ describe("suppressions", () => {
 
   it("an Undetermined bounce is logged but suppresses nothing", async () => {
     const to = ["maybe@example.com"];
-    const n = await recordNotification(h.db, "re_undetermined", to);
+    const n = await recordNotification(h.sql, "re_undetermined", to);
     await h.deliver(eventFor("email.bounced", "re_undetermined", 1, { bounce: { type: "Undetermined" } }, to));
     await h.drained();
     expect(await stateOf(n.id)).toBe("bounced");
@@ -187,7 +187,7 @@ describe("bad input", () => {
 
 describe("text PostgreSQL cannot store", () => {
   it("input: email.bounced whose bounce message holds U+0000 (valid JSON, refused by jsonb) → logged with U+FFFD in its place and applied: bounced", async () => {
-    const n = await recordNotification(h.db, "re_nul", ["nul@example.com"]);
+    const n = await recordNotification(h.sql, "re_nul", ["nul@example.com"]);
     const svixId = await h.deliver(
       eventFor("email.bounced", "re_nul", 1, { bounce: { type: "Permanent", message: "no such user\u0000here" } }, [
         "nul@example.com",
@@ -204,7 +204,7 @@ describe("text PostgreSQL cannot store", () => {
   });
 
   it("input: email.clicked whose link and user agent hold U+0000 (refused by text columns too) → applied; the engagement row keeps U+FFFD in their place", async () => {
-    const n = await recordNotification(h.db, "re_nul_click", ["nul@example.com"]);
+    const n = await recordNotification(h.sql, "re_nul_click", ["nul@example.com"]);
     await h.deliver(
       eventFor("email.clicked", "re_nul_click", 2, {
         click: {
@@ -230,7 +230,7 @@ describe("concurrency", () => {
     try {
       await second.startWorker();
       await second.startWorker();
-      const n = await recordNotification(second.db, "re_concurrent");
+      const n = await recordNotification(second.sql, "re_concurrent");
       const bodies = [
         eventFor("email.sent", "re_concurrent", 1),
         eventFor("email.delivery_delayed", "re_concurrent", 2),
@@ -250,7 +250,7 @@ describe("concurrency", () => {
 describe("rebuild", () => {
   it("reports zero drift when healthy, finds a tampered projection, and repairs it with --write", async () => {
     expect(await rebuildProjections(h.db, h.sql)).toMatchObject({ differed: 0 });
-    const n = await recordNotification(h.db, "re_tamper");
+    const n = await recordNotification(h.sql, "re_tamper");
     await h.deliver(eventFor("email.delivered", "re_tamper", 1));
     await h.drained();
     await h.db.notification.update({ where: { id: n.id }, data: { state: "sent" } });

@@ -17,7 +17,7 @@ afterAll(async () => {
 const view = (tenant: string | null) => ({ scope: "tenant" as const, tenant });
 
 async function record(resendEmailId: string, to: string, tenant: string | null) {
-  const { notification } = await notifications.record(h.db, {
+  const { notification } = await notifications.record(h.sql, {
     resendEmailId,
     recipients: [to],
     from: "hello@acme.test",

@@ -60,8 +60,8 @@ export const workerSystem = { connect, worker };
 export type WorkerHarness = Harness<DbClients, RunningWorkers, RunningApi>;
 
 /** A notification recorded as the API records one, for a Resend email id (or none yet). */
-export async function recordNotification(db: Db, resendEmailId: string | null, recipients = ["ada@example.com"]) {
-  const { notification } = await notifications.record(db, {
+export async function recordNotification(sql: SqlPool, resendEmailId: string | null, recipients = ["ada@example.com"]) {
+  const { notification } = await notifications.record(sql, {
     resendEmailId,
     recipients,
     from: "Acme <hello@acme.test>",

@@ -1,6 +1,7 @@
 // @mailstate/db: the only package that talks to PostgreSQL. One module per table (src/tables) owns
-// that table's reads and writes; the Prisma client serves the API and the CLI, and one pg pool
-// serves the worker, whose batched statements are the only writers of the tables it owns.
+// that table's reads and writes; the Prisma client serves the API's reads and the CLI, and pg pools
+// serve the worker, whose batched statements are the only writers of the tables it owns, and the
+// API's record path.
 export type {
   ApiKey,
   DeliveryEvent,
@@ -23,6 +24,7 @@ export {
   type Runner,
   type SqlClient,
   type SqlPool,
+  type SqlRunner,
   withSqlTransaction,
   writeTogether,
 } from "./sql.ts";
@@ -56,6 +58,7 @@ export {
   type NotificationFilter,
   notifications,
   type Projection,
+  type RecordResult,
   type SendError,
   type SendOutcome,
   type SendOutcomeResult,

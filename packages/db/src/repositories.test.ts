@@ -61,7 +61,7 @@ describe("the tables, through the functions production calls", () => {
   const at = (second: number) => new Date(`2026-11-22T10:00:${String(second).padStart(2, "0")}.000Z`);
   const inTransaction = <T>(fn: (client: SqlClient) => Promise<T>) => withSqlTransaction(sql, fn);
   const record = async (recipients: string[], resendEmailId: string | null = null) =>
-    (await notifications.record(db, { recipients, from: "a@acme.test", subject: "s", resendEmailId })).notification;
+    (await notifications.record(sql, { recipients, from: "a@acme.test", subject: "s", resendEmailId })).notification;
 
   it("notifications: record, find by id and email id, idempotent on key, Resend id attached once", async () => {
     const input = {
@@ -74,18 +74,18 @@ describe("the tables, through the functions production calls", () => {
       metadata: { userId: 42 },
       idempotencyKey: "welcome-42",
     };
-    const first = await notifications.record(db, input);
+    const first = await notifications.record(sql, input);
     expect(first.created).toBe(true);
     expect(first.notification).toMatchObject({ ...input, state: "recorded", resendEmailId: null });
 
-    const again = await notifications.record(db, { ...input, subject: "changed" });
+    const again = await notifications.record(sql, { ...input, subject: "changed" });
     expect(again).toEqual({ notification: first.notification, created: false, attached: false });
 
     const id = first.notification.id;
-    const [attached] = await notifications.applySendOutcomes(db, [{ id, resendEmailId: "re_1" }]);
+    const [attached] = await notifications.applySendOutcomes(sql, [{ id, resendEmailId: "re_1" }]);
     expect(attached).toMatchObject({ kind: "applied", notification: { id, resendEmailId: "re_1" } });
     expect(
-      await notifications.applySendOutcomes(db, [
+      await notifications.applySendOutcomes(sql, [
         { id, resendEmailId: "re_1" },
         { id, resendEmailId: "re_other" },
         { id: "00000000-0000-0000-0000-000000000000", resendEmailId: "re_2" },
@@ -99,7 +99,7 @@ describe("the tables, through the functions production calls", () => {
     ]);
     expect((await notifications.findByResendEmailId(db, "re_1"))?.id).toBe(id);
 
-    const byResendId = await notifications.record(db, { ...input, idempotencyKey: null, resendEmailId: "re_1" });
+    const byResendId = await notifications.record(sql, { ...input, idempotencyKey: null, resendEmailId: "re_1" });
     expect(byResendId.created).toBe(false);
 
     const page = await notifications.list(db, { email: "bob@example.com", limit: 10 });
@@ -110,13 +110,13 @@ describe("the tables, through the functions production calls", () => {
     const notification = await record(["r@example.com"]);
     const results = await Promise.all(
       Array.from({ length: 20 }, () =>
-        notifications.applySendOutcomes(db, [{ id: notification.id, resendEmailId: "re_retried" }]),
+        notifications.applySendOutcomes(sql, [{ id: notification.id, resendEmailId: "re_retried" }]),
       ),
     );
     expect(
       results.map(([result]) => (result?.kind === "applied" ? result.notification.resendEmailId : result?.kind)),
     ).toEqual(Array(20).fill("re_retried"));
-    const [other] = await notifications.applySendOutcomes(db, [{ id: notification.id, resendEmailId: "re_other" }]);
+    const [other] = await notifications.applySendOutcomes(sql, [{ id: notification.id, resendEmailId: "re_other" }]);
     expect(other).toEqual({ kind: "conflict" });
   });
 
@@ -425,7 +425,7 @@ describe("a database that is down", () => {
 
       // A model query (not raw SQL) waiting on a row another transaction holds: the client engine
       // throws the driver adapter's own error, which must count the same.
-      const { notification } = await notifications.record(db, {
+      const { notification } = await notifications.record(sql, {
         recipients: ["t@example.com"],
         from: "a@acme.test",
         subject: "s",

@@ -1,11 +1,13 @@
-// The worker's connection to PostgreSQL: one node-postgres pool, transactions on it, and the one
-// door through which a statement runs on either client (the pool, or Prisma's raw queries).
+// node-postgres pools (the worker's, and the API's for recording sends), transactions on them, and
+// the one door through which a statement runs on either client (a pool, or Prisma's raw queries).
 import pg from "pg";
 import type { DbClient } from "./client.ts";
 import { type ConnectionLimits, connectionSettings } from "./connection.ts";
 
 export type SqlPool = pg.Pool;
 export type SqlClient = pg.PoolClient;
+/** Where one statement runs on its own: the pool, or a client holding a transaction. */
+export type SqlRunner = SqlPool | SqlClient;
 
 export function createSqlPool({
   databaseUrl,
@@ -67,19 +69,15 @@ export async function execute(runner: Runner, text: string, values: unknown[]): 
   return (await runner.query(text, values)).rowCount ?? 0;
 }
 
-/** Run one query; answers its rows. */
-export async function select<T>(runner: Runner, text: string, values: unknown[]): Promise<T[]> {
-  if ("$queryRawUnsafe" in runner) return runner.$queryRawUnsafe<T[]>(text, ...values);
-  return (await runner.query(text, values)).rows as T[];
-}
-
 /**
  * JSON text PostgreSQL takes: jsonb and text refuse U+0000, which JSON allows and a webhook may
  * carry. It becomes U+FFFD, so the event is logged and applied rather than refused forever.
  * Only a real `\u0000` escape is replaced, not the text `\\u0000` (an escaped backslash).
  */
 export function jsonForPostgres(value: unknown): string {
-  return JSON.stringify(value).replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1\\ufffd");
+  const text = JSON.stringify(value);
+  // Almost no document holds one: skip the regex's scan of the whole text.
+  return text.includes("\\u0000") ? text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1\\ufffd") : text;
 }
 
 /**

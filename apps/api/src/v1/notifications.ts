@@ -2,11 +2,15 @@
 import { randomUUID } from "node:crypto";
 import {
   type Db,
+  events,
+  type NewNotification,
   type Notification,
   notifications,
   type Prisma,
+  type RecordResult,
   type SendOutcome,
   type SendOutcomeResult,
+  type SqlPool,
 } from "@mailstate/db";
 import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
 import { type Logger, type SuppressionScope, withTimeout } from "@mailstate/runtime";
@@ -16,7 +20,6 @@ import { loadTimeline } from "../timeline.ts";
 import { actingTenant, canSee, type Principal, principalOf } from "./principal.ts";
 import {
   listNotificationsQuery,
-  type NotificationJson,
   notificationIdParams,
   type RecordNotificationBody,
   recordBatchBody,
@@ -33,6 +36,8 @@ import { parseRequest } from "./validate.ts";
 
 export interface NotificationRouteDeps {
   db: Db;
+  /** The record path's pool: recording and attaching are plain SQL. */
+  sql: SqlPool;
   queues: Queues;
   logger: Logger;
   /** The timeline's recipients are checked against the suppressions that apply to the notification's tenant. */
@@ -48,20 +53,54 @@ function toSendOutcome(id: string, body: SendOutcomeBody): SendOutcome {
   return { id, sendError: body.sendError as NonNullable<SendOutcomeBody["sendError"]> };
 }
 
-export function notificationRoutes({ db, queues, logger, scope }: NotificationRouteDeps): Router {
+/** A send as recorded for a tenant (null: none), which the route has checked the key may act for. */
+function toNewNotification(input: RecordNotificationBody, tenant: string | null): NewNotification {
+  return {
+    recipients: input.to,
+    from: input.from,
+    subject: input.subject,
+    tenant,
+    tags: input.tags ?? {},
+    category: input.category ?? null,
+    // JSON from the request body: JSON-safe by construction.
+    metadata: (input.metadata as Prisma.InputJsonObject | undefined) ?? null,
+    idempotencyKey: input.idempotencyKey ?? null,
+    resendEmailId: input.resendEmailId ?? null,
+    suppressionBypassed: input.suppressionBypassed,
+  };
+}
+
+/** The Resend id a record brought to its notification (created with it, or attached by a repeat), if any. */
+const broughtEmailId = ({ created, attached, notification }: RecordResult) =>
+  (created || attached) && notification.resendEmailId ? [notification.resendEmailId] : [];
+
+export function notificationRoutes({ db, sql, queues, logger, scope }: NotificationRouteDeps): Router {
   const router = Router();
 
   /**
-   * Events that arrived before these ids were recorded are parked; apply them now rather than at
-   * the next unmatched retry. Best effort: if Redis cannot take the jobs, the retries still apply them.
+   * Events that arrived before these ids were recorded or attached are parked (logged unmatched):
+   * apply them now rather than at the next unmatched retry, with a replay job for each id that has
+   * any, and none for the others (most records, whose events come after them).
+   *
+   * Asked after the record committed, never inside its statement: the worker logs an event as
+   * unmatched in a transaction that found no notification carrying its id, and after that commits
+   * it asks which ids a notification carries now (notifications.carrying) and replays those. Of the
+   * two commits, the record's and the worker's, whichever comes second is followed by a check that
+   * sees the other: if the record committed before the worker's check, the worker replays; if not,
+   * the worker's commit came before its check and so before the record's commit, and this check
+   * sees the unmatched event. Each check is a statement of its own, on a fresh snapshot.
+   *
+   * Best effort, like the enqueue: the record is in, and the unmatched retries still apply them.
    */
   async function replayParked(emailIds: string[]): Promise<void> {
     if (emailIds.length === 0) return;
-    const jobs = emailIds.map((emailId) => ({
-      payload: { emailId },
-      jobId: jobIdFor("replay", `${emailId}-${randomUUID()}`),
-    }));
     try {
+      const parked = await events.withUnmatched(sql, emailIds);
+      if (parked.length === 0) return;
+      const jobs = parked.map((emailId) => ({
+        payload: { emailId },
+        jobId: jobIdFor("replay", `${emailId}-${randomUUID()}`),
+      }));
       await withTimeout(
         addJobs(queues, "inbox.replay-email", jobs),
         REPLAY_ENQUEUE_TIMEOUT_MS,
@@ -73,37 +112,27 @@ export function notificationRoutes({ db, queues, logger, scope }: NotificationRo
   }
 
   /**
-   * Record one send for a tenant (null: none); answers it with the Resend id whose parked events are
-   * now to be replayed. What comes back must be that tenant's: a Resend email id, unique across
-   * tenants, may be another's, and its notification is not this caller's to read.
+   * Record sends for the tenant each names (checked against the key: every one before any is
+   * recorded), one result per input in order, and replay what was parked for the ids they brought.
+   * What comes back must be that tenant's: an idempotency key is per tenant, but a Resend email id
+   * is unique across tenants, and another tenant's notification is not this caller's to read.
    */
-  async function record(
-    input: RecordNotificationBody,
-    tenant: string | null,
-  ): Promise<{ created: boolean; notification: Notification; replay: string | null }> {
-    const result = await notifications.record(db, {
-      recipients: input.to,
-      from: input.from,
-      subject: input.subject,
-      tenant,
-      tags: input.tags ?? {},
-      category: input.category ?? null,
-      // JSON from the request body: JSON-safe by construction.
-      metadata: (input.metadata as Prisma.InputJsonObject | undefined) ?? null,
-      idempotencyKey: input.idempotencyKey ?? null,
-      resendEmailId: input.resendEmailId ?? null,
-      suppressionBypassed: input.suppressionBypassed,
-    });
-    if (result.notification.tenant !== tenant) {
+  async function record(principal: Principal, inputs: RecordNotificationBody[]): Promise<RecordResult[]> {
+    const tenants = inputs.map((input) => actingTenant(principal, input.tenant));
+    const results = await notifications.recordMany(
+      sql,
+      inputs.map((input, index) => toNewNotification(input, tenants[index] ?? null)),
+    );
+    await replayParked(results.flatMap(broughtEmailId));
+    results.forEach(({ notification }, index) => {
+      if (notification.tenant === (tenants[index] ?? null)) return;
+      const input = inputs[index];
       throw new AppError(
         "conflict",
-        input.resendEmailId
-          ? `resendEmailId ${input.resendEmailId} is already recorded for another tenant`
-          : "this idempotencyKey is already recorded for another tenant",
+        `resendEmailId ${input?.resendEmailId ?? ""} is already recorded for another tenant`,
       );
-    }
-    const replay = result.created || result.attached ? result.notification.resendEmailId : null;
-    return { created: result.created, notification: result.notification, replay };
+    });
+    return results;
   }
 
   /** The notification, if this key may see it: another tenant's answers 404 as an unknown id does. */
@@ -116,36 +145,30 @@ export function notificationRoutes({ db, queues, logger, scope }: NotificationRo
   /** Of these ids, those of notifications the key may not see (another tenant's): they count as unknown. */
   async function hiddenFrom(principal: Principal, ids: string[]): Promise<Set<string>> {
     if (principal.tenant === null) return new Set();
-    const tenants = await notifications.tenantsOf(db, [...new Set(ids)]);
+    const tenants = await notifications.tenantsOf(sql, [...new Set(ids)]);
     return new Set([...tenants].filter(([, tenant]) => !canSee(principal, tenant)).map(([id]) => id));
   }
 
+  const recordJson = ({ created, notification }: RecordResult) => ({
+    created,
+    notification: notificationJson(notification),
+  });
+
   router.post("/notifications", async (req, res) => {
     const body = parseRequest(recordNotificationBody, req.body, "body");
-    const tenant = actingTenant(principalOf(res), body.tenant);
-    const { created, notification, replay } = await record(body, tenant);
-    if (replay) await replayParked([replay]);
-    if (created) res.location(`/v1/notifications/${notification.id}`);
-    res.status(created ? 201 : 200).json({ created, notification: notificationJson(notification) });
+    const [result] = await record(principalOf(res), [body]);
+    if (!result) throw new Error("recording answered no result");
+    // A UUID needs none of res.location's encoding.
+    if (result.created) res.setHeader("Location", `/v1/notifications/${result.notification.id}`);
+    res.status(result.created ? 201 : 200).json(recordJson(result));
   });
 
   router.post("/notifications/batch", async (req, res) => {
     const body = parseRequest(recordBatchBody, req.body, "body");
-    // Every item's tenant is checked before any is recorded: a batch naming another tenant records nothing.
-    const principal = principalOf(res);
-    const tenants = body.notifications.map((input) => actingTenant(principal, input.tenant));
-    // One by one, not one transaction: each record is idempotent on its own key, so a client
-    // retrying a batch that failed half-way gets the recorded half back and the rest created.
-    const data: { created: boolean; notification: NotificationJson }[] = [];
-    const replays: string[] = [];
-    for (const [index, input] of body.notifications.entries()) {
-      const { created, notification, replay } = await record(input, tenants[index] ?? null);
-      data.push({ created, notification: notificationJson(notification) });
-      if (replay) replays.push(replay);
-    }
-    // One enqueue for the batch, under one deadline.
-    await replayParked(replays);
-    res.status(data.some((item) => item.created) ? 201 : 200).json({ data });
+    // One insert for the sends that overlap nowhere: all of them are in, or none. Each is
+    // idempotent on its own key, so a client retrying a batch gets what was recorded back.
+    const results = await record(principalOf(res), body.notifications);
+    res.status(results.some((result) => result.created) ? 201 : 200).json({ data: results.map(recordJson) });
   });
 
   /**
@@ -161,7 +184,7 @@ export function notificationRoutes({ db, queues, logger, scope }: NotificationRo
       items.map((item) => item.id),
     );
     const allowed = items.filter((item) => !hidden.has(item.id));
-    const results = await notifications.applySendOutcomes(db, allowed);
+    const results = await notifications.applySendOutcomes(sql, allowed);
     const resultOf = new Map(allowed.map((item, index) => [item, results[index] ?? NOT_FOUND]));
     const reported = items.map((item) => ({ item, result: resultOf.get(item) ?? NOT_FOUND }));
     await replayParked(

@@ -128,7 +128,7 @@ export function buildOpenApiDocument(): JsonSchema {
       "/v1/notifications": {
         post: {
           operationId: "recordNotification",
-          summary: "Record a send (idempotent on idempotencyKey and on resendEmailId)",
+          summary: "Record a send (idempotent on idempotencyKey, per tenant, and on resendEmailId)",
           requestBody: { required: true, content: json(ref("RecordNotification")) },
           responses: {
             "201": answer("Recorded", ref("RecordResult")),

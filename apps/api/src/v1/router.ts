@@ -1,6 +1,6 @@
 // Mounts /v1: API-key auth first (bodies of strangers are never parsed), the key's rate limit, JSON
 // bodies, the routes, and the mapping of "PostgreSQL is unreachable" to a 503 problem instead of a 500.
-import { type Db, isDatabaseUnavailable } from "@mailstate/db";
+import { type Db, isDatabaseUnavailable, type SqlPool } from "@mailstate/db";
 import type { Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import express, { type ErrorRequestHandler, Router } from "express";
@@ -16,6 +16,7 @@ import { suppressionRoutes } from "./suppressions.ts";
 export interface V1Deps {
   env: Pick<ApiEnv, "API_KEYS" | "QUEUE_PREFIX" | "API_RATE_LIMIT_RPS" | "API_RATE_LIMIT_BURST" | "SUPPRESSION_SCOPE">;
   db: Db;
+  sql: SqlPool;
   /** Where the rate limits are counted. */
   redis: Redis;
   queues: Queues;

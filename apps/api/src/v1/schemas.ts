@@ -113,9 +113,9 @@ export const recordNotificationBody = z
     tags: textRecord(text().max(256), text().max(256)).optional(),
     category: shortText(200).optional(),
     metadata: metadataInput.optional(),
-    idempotencyKey: shortText(256)
-      .optional()
-      .meta({ description: "Recording twice with one key answers the first notification (200)." }),
+    idempotencyKey: shortText(256).optional().meta({
+      description: "Recording twice with one key answers the first notification (200). Keys are per tenant.",
+    }),
     resendEmailId: shortText(256)
       .optional()
       .meta({ description: "Resend's email id, when the send already happened. Unique across notifications." }),

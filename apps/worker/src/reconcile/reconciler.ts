@@ -80,7 +80,9 @@ export function createReconciler({ sql, queues, logger, policy, parking, batch }
       );
     }
     // The send may have been recorded while this batch was committing; if so, apply now rather
-    // than after the first backoff.
+    // than after the first backoff. The API asks the log the other way round once a record commits
+    // (replayParked in apps/api/src/v1/notifications.ts): whichever commits second, its check sees
+    // the other's row.
     const recorded = await notifications.carrying(sql, [...new Set(result.unmatched.map((event) => event.emailId))]);
     if (recorded.length > 0) await replay(recorded);
   }

@@ -114,11 +114,18 @@ export const events = {
 
   /** Whether any event of this email id still waits, unmatched, for a notification to carry it. */
   async hasUnmatched(pool: SqlPool, emailId: string): Promise<boolean> {
-    const { rows } = await pool.query(
-      "SELECT 1 FROM delivery_events WHERE email_id = $1 AND status = 'unmatched' LIMIT 1",
-      [emailId],
-    );
-    return rows.length > 0;
+    return (await events.withUnmatched(pool, [emailId])).length > 0;
+  },
+
+  /** Which of these email ids have events waiting, unmatched, for a notification to carry them (by delivery_events_email_id_idx). */
+  async withUnmatched(pool: SqlPool, emailIds: string[]): Promise<string[]> {
+    if (emailIds.length === 0) return [];
+    const { rows } = await pool.query<{ email_id: string }>({
+      name: "delivery-events-with-unmatched",
+      text: "SELECT DISTINCT email_id FROM delivery_events WHERE email_id = ANY($1::text[]) AND status = 'unmatched'",
+      values: [emailIds],
+    });
+    return rows.map((row) => row.email_id);
   },
 
   async statusesOf(
