@@ -42,6 +42,8 @@ export async function openBenchRun(label: string, { poolSize = 2 } = {}): Promis
       QUEUE_PREFIX: prefix,
       RESEND_WEBHOOK_SECRET: BENCH_SECRET,
       API_KEYS: BENCH_API_KEY,
+      // Benchmarks measure throughput: one key at full speed would be held to API_RATE_LIMIT_RPS.
+      API_RATE_LIMIT_RPS: "0",
       NODE_ENV: "production",
       HOST: "127.0.0.1",
       LOG_LEVEL: "warn",

@@ -93,7 +93,7 @@ export const apiEnvSchema = z.object({
   HOST: z.string().default("0.0.0.0"),
   /** One or more secrets separated by spaces, for rotation: a webhook passes if any verifies it. */
   RESEND_WEBHOOK_SECRET: webhookSecrets,
-  /** Bearer keys for /v1, separated by commas or spaces. */
+  /** Admin bearer keys for /v1 (every tenant), separated by commas or spaces; tenants' keys live in api_keys. */
   API_KEYS: list.pipe(z.array(z.string().min(16, "each API key needs 16 characters or more"))).default([]),
   OPS_USERNAME: z
     .string()
@@ -109,6 +109,9 @@ export const apiEnvSchema = z.object({
   /** Failed ops sign-ins per client IP, and per user name, within the window; the next one answers 429. */
   OPS_LOGIN_MAX_FAILURES: integer(1, 1_000).default(10),
   OPS_LOGIN_WINDOW_SECONDS: integer(1, 86_400).default(900),
+  /** Requests per second per API key (0: no limit), and the reserve beyond them, refilled every minute. */
+  API_RATE_LIMIT_RPS: integer(0, 1_000_000).default(100),
+  API_RATE_LIMIT_BURST: integer(0, 1_000_000).default(1_000),
 });
 
 export type ApiEnv = z.infer<typeof apiEnvSchema>;

@@ -3,6 +3,7 @@
 // every delivery event, and one page of its opens and clicks (a notification may have thousands).
 import { type Db, engagement, events, type Notification, type Suppression, suppressions } from "@mailstate/db";
 import { parseResendEvent, type ResendEvent, recipientsOf, safeParseResendEvent } from "@mailstate/resend-events";
+import type { SuppressionScope } from "@mailstate/runtime";
 import { type DeliveryState, type EventClass, normalizeEmail, timeline } from "@mailstate/state-machine";
 
 export interface EngagementDetail {
@@ -52,7 +53,7 @@ export interface NotificationTimeline {
   engagementTotal: number;
   /** Where the next page of opens and clicks starts; null on the last page. */
   nextEngagementCursor: string | null;
-  /** The active suppressions among the notification's recipients. */
+  /** The active suppressions among the notification's recipients that apply to its tenant. */
   suppressions: Suppression[];
   /** Events logged as invalid (`mailstate reprocess --status invalid` applies them once they parse). */
   invalid: InvalidItem[];
@@ -101,12 +102,12 @@ export interface EngagementPage {
 export async function loadTimeline(
   db: Db,
   notification: Notification,
-  page: EngagementPage = { limit: DEFAULT_ENGAGEMENT_PAGE },
+  { scope, page = { limit: DEFAULT_ENGAGEMENT_PAGE } }: { scope: SuppressionScope; page?: EngagementPage },
 ): Promise<NotificationTimeline> {
   const [delivery, engagementPage, suppressed, invalidRows] = await Promise.all([
     events.listDeliveryForNotification(db, notification.id),
     events.listEngagementPage(db, notification.id, { after: page.after, limit: page.limit + 1 }),
-    suppressions.findMany(db, notification.recipients),
+    suppressions.findMany(db, notification.recipients, { scope, tenant: notification.tenant }),
     events.listInvalidFor(db, { notificationId: notification.id, emailId: notification.resendEmailId }),
   ]);
   const engagementLogged = engagementPage.slice(0, page.limit);

@@ -16,6 +16,7 @@ export interface WorkerDeps {
     | "QUEUE_PREFIX"
     | "WORKER_CONCURRENCY"
     | "SOFT_BOUNCE_THRESHOLD"
+    | "SUPPRESSION_SCOPE"
     | "WORKER_LOCK_DURATION_MS"
     | "WORKER_BATCH_SIZE"
     | "WORKER_BATCH_WAIT_MS"
@@ -49,7 +50,7 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     sql,
     queues,
     logger,
-    policy: { softBounceThreshold: env.SOFT_BOUNCE_THRESHOLD },
+    policy: { softBounceThreshold: env.SOFT_BOUNCE_THRESHOLD, scope: env.SUPPRESSION_SCOPE },
     parking: { parkUntagged: env.PARK_UNTAGGED, maxParkedEmails: env.PARK_MAX_EMAILS },
     batch: {
       maxSize: env.WORKER_BATCH_SIZE,

@@ -10,14 +10,20 @@ export interface CliRun {
 }
 
 export async function runMailstate(
-  target: { databaseUrl: string; prefix: string },
+  target: { databaseUrl: string; prefix: string; env?: Record<string, string> },
   ...args: string[]
 ): Promise<CliRun> {
   const out: string[] = [];
   const err: string[] = [];
   const code = await runCli(
     args,
-    { DATABASE_URL: target.databaseUrl, REDIS_URL: testRedisUrl(), QUEUE_PREFIX: target.prefix },
+    {
+      DATABASE_URL: target.databaseUrl,
+      REDIS_URL: testRedisUrl(),
+      QUEUE_PREFIX: target.prefix,
+      // The scope the apps run with, when the target has their environment (a harness).
+      ...(target.env?.SUPPRESSION_SCOPE ? { SUPPRESSION_SCOPE: target.env.SUPPRESSION_SCOPE } : {}),
+    },
     { out: (line) => out.push(line), err: (line) => err.push(line) },
   );
   return { code, stdout: out.join("\n"), stderr: err.join("\n") };

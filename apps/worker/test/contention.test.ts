@@ -20,7 +20,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-const policy = { softBounceThreshold: 3 };
+const policy = { softBounceThreshold: 3, scope: "global" as const };
 const transient = { bounce: { type: "Transient" } };
 
 function incoming(body: object) {
@@ -35,7 +35,7 @@ describe("two batches over the same addresses at once", () => {
       await h.sql.query(
         `INSERT INTO soft_bounce_counters (email, count, last_event_id, last_bounce_at, updated_at)
          SELECT e, 1, 'msg_seed', '2026-11-22T09:00:00Z', now() FROM unnest($1::text[]) AS e
-         ON CONFLICT (email) DO UPDATE SET count = 1, last_bounce_at = '2026-11-22T09:00:00Z'`,
+         ON CONFLICT (email, tenant) DO UPDATE SET count = 1, last_bounce_at = '2026-11-22T09:00:00Z'`,
         [[x, y]],
       );
       const emailId = `re_contended_${round}`;

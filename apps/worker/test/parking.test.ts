@@ -162,7 +162,7 @@ describe("the parking bound", () => {
       sql: h.sql as SqlPool,
       queues: h.queues,
       logger,
-      policy: { softBounceThreshold: 3 },
+      policy: { softBounceThreshold: 3, scope: "global" },
       parking: { parkUntagged: true, maxParkedEmails: 5 },
     });
     await h.queues.unmatched.obliterate({ force: true });

@@ -12,6 +12,7 @@ import { type RunningWorkers, startWorkers } from "../src/workers.ts";
 export { runCli } from "../src/commands/run.ts";
 export { rebuildProjections } from "../src/reconcile/rebuild.ts";
 export type { RunningWorkers } from "../src/workers.ts";
+export { type CliRun, runMailstate } from "./cli-run.ts";
 
 export interface DbClients extends Closable {
   db: Db;

@@ -3,6 +3,7 @@
 // serve the worker, whose batched statements are the only writers of the tables it owns, and the
 // API's record path.
 export type {
+  ApiKey,
   DeliveryEvent,
   DeliveryState,
   EngagementEvent,
@@ -27,6 +28,15 @@ export {
   withSqlTransaction,
   writeTogether,
 } from "./sql.ts";
+export { type ApiKeyRow, apiKeys, hashApiKey, newApiKey } from "./tables/api-keys.ts";
+export {
+  type Actor,
+  AUDIT_ACTIONS,
+  type AuditAction,
+  type AuditEntry,
+  auditLog,
+  type NewAuditEntry,
+} from "./tables/audit-log.ts";
 export {
   DEAD_LETTER_CAUSES,
   type DeadLetterCause,
@@ -56,4 +66,12 @@ export {
   storedSendError,
 } from "./tables/notifications.ts";
 export { type SoftBounceReset, softBounces } from "./tables/soft-bounce-counters.ts";
-export { type NewSuppression, suppressions } from "./tables/suppressions.ts";
+export {
+  applyingTo,
+  GLOBAL_VIEW,
+  type ListFilter,
+  listOf,
+  type NewSuppression,
+  type SuppressionView,
+  suppressions,
+} from "./tables/suppressions.ts";

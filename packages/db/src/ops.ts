@@ -28,13 +28,16 @@ export const ops = {
     return Object.fromEntries(rows.map((row) => [row.reason, row._count._all]));
   },
 
-  /** Suppressions, newest first, of one reason when given. */
-  listSuppressions(db: DbClient, { reason, limit }: { reason?: SuppressionReason; limit: number }) {
+  /** Suppressions, newest first, of one reason and one tenant's list when given. */
+  listSuppressions(
+    db: DbClient,
+    { reason, tenant, limit }: { reason?: SuppressionReason; tenant?: string; limit: number },
+  ) {
     return db.suppression.findMany({
-      where: reason === undefined ? {} : { reason },
+      where: { ...(reason === undefined ? {} : { reason }), ...(tenant === undefined ? {} : { tenant }) },
       orderBy: [{ createdAt: "desc" }, { email: "asc" }],
       take: limit,
-      select: { email: true, reason: true, createdAt: true, expiresAt: true, sourceEventId: true },
+      select: { email: true, tenant: true, reason: true, createdAt: true, expiresAt: true, sourceEventId: true },
     });
   },
 

@@ -3,11 +3,15 @@ import { createServer } from "node:net";
 import { createTestDatabase, type TestDatabase, waitUntil } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  apiKeys,
+  auditLog,
   createDb,
   createSqlPool,
   type Db,
   engagement,
   events,
+  GLOBAL_VIEW,
+  hashApiKey,
   isDatabaseUnavailable,
   notifications,
   pingDb,
@@ -41,6 +45,8 @@ describe("the migration", () => {
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`;
     expect(rows.map((row) => row.table_name)).toEqual([
       "_prisma_migrations",
+      "api_keys",
+      "audit_log",
       "dead_letters",
       "delivery_events",
       "engagement_events",
@@ -248,8 +254,9 @@ describe("the tables, through the functions production calls", () => {
   it("soft-bounce counters: counted in a row; a delivery ends the run and keeps its time, so a later webhook of an older bounce is not counted", async () => {
     const email = "h@example.com";
     const count = (svixId: string, second: number) =>
-      inTransaction((client) => softBounces.count(client, email, svixId, at(second)));
-    const reset = (second: number) => inTransaction((client) => softBounces.reset(client, [{ email, at: at(second) }]));
+      inTransaction((client) => softBounces.count(client, { email, tenant: null }, svixId, at(second)));
+    const reset = (second: number) =>
+      inTransaction((client) => softBounces.reset(client, [{ email, tenant: null, at: at(second) }]));
     expect(await count("msg_s1", 1)).toBe(1);
     expect(await count("msg_s2", 2)).toBe(2);
     expect(await softBounces.find(db, email)).toMatchObject({ count: 2, lastEventId: "msg_s2", lastBounceAt: at(2) });
@@ -272,12 +279,12 @@ describe("the tables, through the functions production calls", () => {
   it("soft-bounce counters: taking an address off the list ends its run by the delivery's rule, so a bounce from before the removal is not counted", async () => {
     const email = "i@example.com";
     const count = (svixId: string, second: number) =>
-      inTransaction((client) => softBounces.count(client, email, svixId, at(second)));
+      inTransaction((client) => softBounces.count(client, { email, tenant: null }, svixId, at(second)));
     expect([await count("msg_i1", 40), await count("msg_i2", 41), await count("msg_i3", 42)]).toEqual([1, 2, 3]);
     await inTransaction((client) =>
       suppressions.add(client, { email, reason: "soft_bounce_threshold", sourceEventId: "msg_i3", metadata: {} }),
     );
-    expect(await suppressions.remove(db, email, at(50))).toBe(true);
+    expect(await suppressions.remove(db, email, GLOBAL_VIEW, at(50))).toBe(true);
     expect(await softBounces.find(db, email)).toMatchObject({
       count: 0,
       lastEventId: "msg_i3",
@@ -285,6 +292,80 @@ describe("the tables, through the functions production calls", () => {
     });
     expect(await count("msg_i_late", 45)).toBe(0);
     expect(await count("msg_i4", 58)).toBe(1);
+  });
+
+  it("suppression lists: in tenant scope a tenant's row counts for that tenant only, the null list for everyone; in global scope every row counts", async () => {
+    const email = "lists@example.com";
+    const view = (tenant: string | null) => ({ scope: "tenant" as const, tenant });
+    expect(await suppressions.add(db, { email, tenant: "acme", reason: "hard_bounce" })).toBe(true);
+    // The same list again is a no-op; another list is another row.
+    expect(await suppressions.add(db, { email, tenant: "acme", reason: "manual" })).toBe(false);
+    expect(await suppressions.find(db, email, view("acme"))).toMatchObject({ tenant: "acme", reason: "hard_bounce" });
+    expect(await suppressions.find(db, email, view("globex"))).toBeNull();
+    expect(await suppressions.find(db, email, view(null))).toBeNull();
+    expect(await suppressions.find(db, email, GLOBAL_VIEW)).toMatchObject({ tenant: "acme" });
+
+    expect(await suppressions.add(db, { email, tenant: null, reason: "complaint" })).toBe(true);
+    expect(await suppressions.add(db, { email, tenant: null, reason: "manual" })).toBe(false);
+    expect(await suppressions.find(db, email, view("globex"))).toMatchObject({ tenant: null, reason: "complaint" });
+    // A tenant's own row is answered before the null list's.
+    expect(await suppressions.find(db, email, view("acme"))).toMatchObject({ tenant: "acme" });
+    expect((await suppressions.findMany(db, [email], view("acme"))).map((row) => row.tenant)).toEqual(["acme"]);
+
+    // Removal in tenant scope takes the address off the view's own list only.
+    expect(await suppressions.remove(db, email, view("globex"))).toBe(false);
+    expect(await suppressions.remove(db, email, view("acme"))).toBe(true);
+    expect(await suppressions.find(db, email, view("acme"))).toMatchObject({ tenant: null });
+    // In global scope it comes off every list, since every list counts there.
+    await suppressions.add(db, { email, tenant: "acme", reason: "hard_bounce" });
+    expect(await suppressions.remove(db, email, GLOBAL_VIEW)).toBe(true);
+    expect(await suppressions.find(db, email, GLOBAL_VIEW)).toBeNull();
+  });
+
+  it("soft-bounce runs are per list: acme's bounces do not count toward globex's run", async () => {
+    const email = "runs@example.com";
+    const count = (tenant: string | null, svixId: string, second: number) =>
+      inTransaction((client) => softBounces.count(client, { email, tenant }, svixId, at(second)));
+    expect([
+      await count("acme", "msg_r1", 1),
+      await count("acme", "msg_r2", 2),
+      await count("globex", "msg_r3", 3),
+    ]).toEqual([1, 2, 1]);
+    await inTransaction((client) => softBounces.reset(client, [{ email, tenant: "acme", at: at(4) }]));
+    expect(await softBounces.find(db, email, "acme")).toMatchObject({ count: 0 });
+    expect(await softBounces.find(db, email, "globex")).toMatchObject({ count: 1 });
+    expect(await softBounces.find(db, email)).toBeNull();
+  });
+
+  it("api keys: stored as their SHA-256 only, found by it, revoked once; audit entries read by the lists' rule", async () => {
+    const { row, key } = await apiKeys.create(db, { tenant: "acme", name: "billing" });
+    expect(key).toMatch(/^msk_[A-Za-z0-9_-]{43}$/);
+    const stored = await db.$queryRaw<{ key_hash: string }[]>`SELECT key_hash FROM api_keys WHERE id = ${row.id}::uuid`;
+    expect(stored).toEqual([{ key_hash: hashApiKey(key) }]);
+    expect(JSON.stringify(await db.$queryRaw`SELECT * FROM api_keys`)).not.toContain(key);
+    expect(await apiKeys.findByHash(db, hashApiKey(key))).toMatchObject({
+      id: row.id,
+      tenant: "acme",
+      revokedAt: null,
+    });
+    expect(await apiKeys.findByHash(db, hashApiKey(`${key}x`))).toBeNull();
+
+    expect(await apiKeys.touch(db, [row.id], 60_000)).toBe(1);
+    expect(await apiKeys.touch(db, [row.id], 60_000)).toBe(0); // within the minute: no second write
+    const revoked = await apiKeys.revoke(db, row.id);
+    expect(revoked?.revokedAt).toBeInstanceOf(Date);
+    expect((await apiKeys.revoke(db, row.id))?.revokedAt).toEqual(revoked?.revokedAt);
+    expect(await apiKeys.revoke(db, "00000000-0000-4000-8000-000000000000")).toBeNull();
+
+    const actor = { keyId: row.id, label: "billing" };
+    await auditLog.record(db, { action: "suppression.added", actor, tenant: "acme", email: "audit@example.com" });
+    await auditLog.record(db, { action: "suppression.added", actor, tenant: null, email: "audit@example.com" });
+    const seen = (tenant: string | null) =>
+      auditLog
+        .forAddresses(db, ["audit@example.com"], { scope: "tenant", tenant })
+        .then((rows) => rows.map((entry) => entry.tenant));
+    expect(await seen("acme")).toEqual([null, "acme"]);
+    expect(await seen("globex")).toEqual([null]);
   });
 });
 

@@ -34,6 +34,13 @@ export const integer = (min: number, max: number, what = "a whole number") => {
 const postgresUrl = z.string().refine((value) => /^postgres(ql)?:\/\//.test(value), "must be a postgresql:// URL");
 const redisUrl = z.string().refine((value) => /^rediss?:\/\//.test(value), "must be a redis:// or rediss:// URL");
 
+/**
+ * Whose bounces and complaints suppress whose sends: `global`, one list for every tenant (as
+ * Resend's own suppression list is account-wide), or `tenant`, a list per tenant.
+ */
+export const SUPPRESSION_SCOPES = ["global", "tenant"] as const;
+export type SuppressionScope = (typeof SUPPRESSION_SCOPES)[number];
+
 /** Variables every process reads. */
 export const commonEnv = {
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
@@ -45,6 +52,8 @@ export const commonEnv = {
     .string()
     .regex(/^\{[^{}:]+\}$|^[^{}:]+$/, "must be a name, optionally hash-tagged like {mailstate}, without ':'")
     .default("{mailstate}"),
+  /** The API checks and edits suppressions by it; the worker writes bounces and complaints by it. */
+  SUPPRESSION_SCOPE: z.enum(SUPPRESSION_SCOPES, { error: "must be global or tenant" }).default("global"),
 };
 
 /** A TCP port, 1–65535, in plain decimal digits. */

@@ -1,4 +1,4 @@
-export { commonEnv, EnvError, integer, parseEnv, port } from "./env.ts";
+export { commonEnv, EnvError, integer, parseEnv, port, SUPPRESSION_SCOPES, type SuppressionScope } from "./env.ts";
 export { createLogger, type Logger } from "./logger.ts";
 export { onShutdown } from "./shutdown.ts";
 export { TimeoutError, withTimeout } from "./timeout.ts";

@@ -20,7 +20,9 @@ import type {
   SendOutcome,
   SendOutcomeResult,
   Suppression,
+  SuppressionChange,
   SuppressionStatus,
+  TenantOption,
   Timeline,
 } from "./types.ts";
 
@@ -33,6 +35,13 @@ export interface MailstateOptions {
   fetch?: typeof fetch;
   /** Per request; default 5000 ms. */
   timeoutMs?: number;
+  /**
+   * On 429 (the key over its rate limit) a request waits the API's Retry-After and tries again, this
+   * many times at most (default 3); 0 throws at once.
+   */
+  rateLimitRetries?: number;
+  /** A Retry-After longer than this (default 10000 ms) is not waited for: the request throws `rate_limited`. */
+  maxRetryAfterMs?: number;
 }
 
 export interface Mailstate {
@@ -52,13 +61,18 @@ export interface Mailstate {
   get(notificationId: string): Promise<Notification | null>;
   list(query?: ListQuery): Promise<NotificationPage>;
   timeline(notificationId: string): Promise<Timeline | null>;
-  isSuppressed(email: string): Promise<boolean>;
-  getSuppression(email: string): Promise<Suppression | null>;
+  /** Suppressions follow the API's SUPPRESSION_SCOPE and the key's tenant; an admin key may name one. */
+  isSuppressed(email: string, options?: TenantOption): Promise<boolean>;
+  /** The suppression, with who added and removed the address by hand (`history`). */
+  getSuppression(
+    email: string,
+    options?: TenantOption,
+  ): Promise<(Suppression & { history: SuppressionChange[] }) | null>;
   /** The status of each distinct address, in the order given. */
-  checkSuppressions(emails: string[]): Promise<SuppressionStatus[]>;
-  suppress(email: string, note?: string): Promise<Suppression | null>;
+  checkSuppressions(emails: string[], options?: TenantOption): Promise<SuppressionStatus[]>;
+  suppress(email: string, note?: string, options?: TenantOption): Promise<Suppression | null>;
   /** True when the address was suppressed and no longer is. */
-  unsuppress(email: string): Promise<boolean>;
+  unsuppress(email: string, options?: TenantOption): Promise<boolean>;
   /** Check suppressions, record, send through Resend, attach Resend's id. Never throws for mailstate's sake. */
   send<E extends EmailLike>(resend: ResendLike<E>, email: E, options?: SendOptions): Promise<SendResult>;
   /** The same for many emails, through Resend's batch endpoint, 100 per call. One result per email, in order. */
@@ -66,11 +80,22 @@ export interface Mailstate {
 }
 
 const DEFAULT_TIMEOUT_MS = 5_000;
+const DEFAULT_RATE_LIMIT_RETRIES = 3;
+const DEFAULT_MAX_RETRY_AFTER_MS = 10_000;
+
+/** `?tenant=…` when one is named. */
+function tenantQuery(options: TenantOption | undefined): string {
+  return options?.tenant === undefined ? "" : `?${new URLSearchParams({ tenant: options.tenant })}`;
+}
 
 export function createMailstate(options: MailstateOptions = {}): Mailstate {
   const { baseUrl, apiKey } = options;
   if (!baseUrl || !apiKey) return createNoopMailstate();
-  const request = createRequester(baseUrl, apiKey, options.fetch ?? globalThis.fetch, options.timeoutMs);
+  const request = createRequester(baseUrl, apiKey, options.fetch ?? globalThis.fetch, {
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    rateLimitRetries: options.rateLimitRetries ?? DEFAULT_RATE_LIMIT_RETRIES,
+    maxRetryAfterMs: options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS,
+  });
 
   const api: Mailstate = {
     enabled: true,
@@ -132,32 +157,43 @@ export function createMailstate(options: MailstateOptions = {}): Mailstate {
       return orNullOn404(request<Timeline>("GET", `/v1/notifications/${encodeURIComponent(notificationId)}/timeline`));
     },
 
-    async isSuppressed(email) {
-      return (await api.getSuppression(email)) !== null;
+    async isSuppressed(email, options) {
+      return (await api.getSuppression(email, options)) !== null;
     },
 
-    async getSuppression(email) {
-      return orNullOn404(request<Suppression>("GET", `/v1/suppressions/${encodeURIComponent(email)}`));
+    async getSuppression(email, options) {
+      return orNullOn404(
+        request<Suppression & { history: SuppressionChange[] }>(
+          "GET",
+          `/v1/suppressions/${encodeURIComponent(email)}${tenantQuery(options)}`,
+        ),
+      );
     },
 
-    async checkSuppressions(emails) {
+    async checkSuppressions(emails, options) {
       const results: SuppressionStatus[] = [];
       for (const chunk of chunks(emails, LIMITS.check)) {
         const { body } = await request<{ data: SuppressionStatus[] }>("POST", "/v1/suppressions/check", {
           emails: chunk,
+          ...(options?.tenant === undefined ? {} : { tenant: options.tenant }),
         });
         results.push(...body.data);
       }
       return results;
     },
 
-    async suppress(email, note) {
-      return (await request<Suppression>("POST", "/v1/suppressions", note === undefined ? { email } : { email, note }))
-        .body;
+    async suppress(email, note, options) {
+      const body = {
+        email,
+        ...(note === undefined ? {} : { note }),
+        ...(options?.tenant === undefined ? {} : { tenant: options.tenant }),
+      };
+      return (await request<Suppression>("POST", "/v1/suppressions", body)).body;
     },
 
-    async unsuppress(email) {
-      return (await orNullOn404(request("DELETE", `/v1/suppressions/${encodeURIComponent(email)}`))) !== null;
+    async unsuppress(email, options) {
+      const path = `/v1/suppressions/${encodeURIComponent(email)}${tenantQuery(options)}`;
+      return (await orNullOn404(request("DELETE", path))) !== null;
     },
 
     send: (resend, email, sendOptions) => sendWith(api, resend, email, sendOptions),
@@ -191,12 +227,30 @@ export function createNoopMailstate(): Mailstate {
 
 type Requester = <T>(method: string, path: string, body?: unknown) => Promise<{ status: number; body: T }>;
 
-function createRequester(baseUrl: string, apiKey: string, fetchImpl: typeof fetch, timeoutMs = DEFAULT_TIMEOUT_MS) {
+interface RequestLimits {
+  timeoutMs: number;
+  rateLimitRetries: number;
+  maxRetryAfterMs: number;
+}
+
+/** Retry-After as the API sends it (seconds), or as an HTTP date; null when absent or unreadable. */
+function retryAfterMs(header: string | null, now = Date.now()): number | null {
+  if (header === null || header.trim() === "") return null;
+  const trimmed = header.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1_000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function createRequester(baseUrl: string, apiKey: string, fetchImpl: typeof fetch, limits: RequestLimits) {
   const root = baseUrl.replace(/\/+$/, "");
-  const request: Requester = async <T>(method: string, path: string, body?: unknown) => {
-    let response: Response;
+  const { timeoutMs } = limits;
+
+  async function send(method: string, path: string, body: unknown): Promise<Response> {
     try {
-      response = await fetchImpl(`${root}${path}`, {
+      return await fetchImpl(`${root}${path}`, {
         method,
         headers: {
           authorization: `Bearer ${apiKey}`,
@@ -214,6 +268,18 @@ function createRequester(baseUrl: string, apiKey: string, fetchImpl: typeof fetc
           })
         : new MailstateError("network_error", `mailstate could not be reached (${method} ${path})`, { cause: error });
     }
+  }
+
+  const request: Requester = async <T>(method: string, path: string, body?: unknown) => {
+    let response = await send(method, path, body);
+    // Over the key's rate limit: wait as long as the API asks, a few times, then give up.
+    for (let retry = 0; response.status === 429 && retry < limits.rateLimitRetries; retry += 1) {
+      const delay = retryAfterMs(response.headers.get("retry-after")) ?? 1_000;
+      if (delay > limits.maxRetryAfterMs) break;
+      await response.body?.cancel().catch(() => {});
+      await wait(delay);
+      response = await send(method, path, body);
+    }
     if (response.status === 204) return { status: 204, body: undefined as T };
     const text = await response.text().catch(() => "");
     let parsed: unknown;
@@ -222,7 +288,13 @@ function createRequester(baseUrl: string, apiKey: string, fetchImpl: typeof fetc
     } catch {
       parsed = undefined;
     }
-    if (!response.ok) throw problemError(response.status, parsed, `${method} ${path}`);
+    if (!response.ok)
+      throw problemError(
+        response.status,
+        parsed,
+        `${method} ${path}`,
+        retryAfterMs(response.headers.get("retry-after")),
+      );
     if (parsed === undefined) {
       throw new MailstateError("invalid_response", `mailstate answered ${method} ${path} with no JSON`, {
         status: response.status,
@@ -234,7 +306,7 @@ function createRequester(baseUrl: string, apiKey: string, fetchImpl: typeof fetc
 }
 
 /** An RFC 9457 problem as a MailstateError: the code is the last segment of its `type`. */
-function problemError(status: number, body: unknown, what: string): MailstateError {
+function problemError(status: number, body: unknown, what: string, retryAfter: number | null): MailstateError {
   const problem = (typeof body === "object" && body !== null ? body : {}) as {
     type?: unknown;
     detail?: unknown;
@@ -250,7 +322,7 @@ function problemError(status: number, body: unknown, what: string): MailstateErr
         ? problem.title
         : `mailstate answered ${what} with ${status}`;
   const errors = Array.isArray(problem.errors) ? (problem.errors as FieldError[]) : [];
-  return new MailstateError(code, message, { status, errors });
+  return new MailstateError(code, message, { status, errors, retryAfterMs: status === 429 ? retryAfter : null });
 }
 
 async function orNullOn404<T>(pending: Promise<{ body: T }>): Promise<T | null> {

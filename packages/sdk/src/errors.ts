@@ -7,6 +7,10 @@ export type MailstateErrorCode =
   | "malformed_json"
   | "not_found"
   | "conflict"
+  /** The key named another tenant than its own. */
+  | "tenant_forbidden"
+  /** The key is over its rate limit, and Retry-After was longer than the client waits (`maxRetryAfterMs`). */
+  | "rate_limited"
   | "payload_too_large"
   | "database_unavailable"
   | "queue_unavailable"
@@ -31,16 +35,24 @@ export class MailstateError extends Error {
   readonly status: number | null;
   /** Per-field problems of a 400. */
   readonly errors: FieldError[];
+  /** For a 429: how long the API asked to wait (its Retry-After), in ms. */
+  readonly retryAfterMs: number | null;
 
   constructor(
     code: MailstateErrorCode,
     message: string,
-    { status = null, errors = [], cause }: { status?: number | null; errors?: FieldError[]; cause?: unknown } = {},
+    {
+      status = null,
+      errors = [],
+      retryAfterMs = null,
+      cause,
+    }: { status?: number | null; errors?: FieldError[]; retryAfterMs?: number | null; cause?: unknown } = {},
   ) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = "MailstateError";
     this.code = code;
     this.status = status;
     this.errors = errors;
+    this.retryAfterMs = retryAfterMs;
   }
 }

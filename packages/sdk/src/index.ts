@@ -24,8 +24,10 @@ export type {
   SendOutcome,
   SendOutcomeResult,
   Suppression,
+  SuppressionChange,
   SuppressionReason,
   SuppressionStatus,
+  TenantOption,
   Timeline,
   TimelineEntry,
 } from "./types.ts";

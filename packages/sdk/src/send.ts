@@ -142,10 +142,16 @@ function thrownByResend(error: unknown): ResendErrorLike {
 }
 
 /** The suppressed recipients among these addresses; throws MailstateError when mailstate cannot say. */
-async function suppressedAmong(api: Mailstate, addresses: string[]): Promise<Map<string, SuppressionReason>> {
+async function suppressedAmong(
+  api: Mailstate,
+  addresses: string[],
+  options: SendOptions,
+): Promise<Map<string, SuppressionReason>> {
   const found = new Map<string, SuppressionReason>();
   if (!api.enabled || addresses.length === 0) return found;
-  for (const status of await api.checkSuppressions(addresses)) {
+  // The suppressions that apply to the tenant the send is recorded for (SUPPRESSION_SCOPE=tenant).
+  const tenant = options.tenant === undefined ? {} : { tenant: options.tenant };
+  for (const status of await api.checkSuppressions(addresses, tenant)) {
     if (status.suppressed && status.reason) found.set(status.email, status.reason);
   }
   return found;
@@ -163,7 +169,7 @@ export async function sendWith<E extends EmailLike>(
 
   let suppressed = new Map<string, SuppressionReason>();
   try {
-    suppressed = await suppressedAmong(api, recipients);
+    suppressed = await suppressedAmong(api, recipients, options);
   } catch (error) {
     if (options.strict)
       return { status: "failed", source: "mailstate", notificationId: null, error: toMailstateError(error) };
@@ -212,7 +218,7 @@ export async function sendBatchWith<E extends EmailLike>(
 
   let suppressed = new Map<string, SuppressionReason>();
   try {
-    suppressed = await suppressedAmong(api, [...new Set(emails.flatMap(recipientsOf))]);
+    suppressed = await suppressedAmong(api, [...new Set(emails.flatMap(recipientsOf))], options);
   } catch (error) {
     if (options.strict) {
       const failure = toMailstateError(error);

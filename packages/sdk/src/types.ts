@@ -134,9 +134,25 @@ export interface Timeline {
 
 export interface Suppression {
   email: string;
+  /** The list it is on: a tenant's (SUPPRESSION_SCOPE=tenant), or null, the list every tenant obeys. */
+  tenant: string | null;
   reason: SuppressionReason;
   since: string;
   expiresAt: string | null;
   sourceEventId: string | null;
   note: string | null;
+}
+
+/** A manual addition or removal of a suppression, from the audit log. */
+export interface SuppressionChange {
+  action: "added" | "removed";
+  at: string;
+  tenant: string | null;
+  by: { keyId: string | null; label: string };
+  note: string | null;
+}
+
+/** For an admin key: the tenant to act for. A tenant's key always acts for its own. */
+export interface TenantOption {
+  tenant?: string;
 }

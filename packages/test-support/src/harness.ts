@@ -66,6 +66,7 @@ const SECOND_API_KEY = "msk_test_second_key_0000000000";
 export interface Answer {
   status: number;
   contentType: string;
+  headers: Headers;
   // biome-ignore lint/suspicious/noExplicitAny: test assertions read arbitrary JSON
   body: any;
 }
@@ -312,6 +313,7 @@ function apiClient(baseUrl: string): ApiClient {
       return {
         status: response.status,
         contentType: response.headers.get("content-type") ?? "",
+        headers: response.headers,
         body: text ? JSON.parse(text) : undefined,
       };
     },

@@ -17,8 +17,12 @@ export const PROBLEMS = {
   queue_unavailable: { status: 503, title: "Queue unavailable, retry later" },
   /** PostgreSQL could not answer in time. */
   database_unavailable: { status: 503, title: "Database unavailable, retry later" },
-  /** Missing or wrong API key / credentials. */
+  /** Missing, unknown or revoked API key; wrong credentials. */
   unauthorized: { status: 401, title: "Unauthorized" },
+  /** A tenant's API key named another tenant (in the body or the query), or removed what every tenant obeys. */
+  tenant_forbidden: { status: 403, title: "Not allowed for this API key's tenant" },
+  /** The API key spent its requests per second and its burst reserve: wait for Retry-After. */
+  rate_limited: { status: 429, title: "Too many requests for this API key" },
   /** Request body, query or params failed validation. */
   validation_failed: { status: 400, title: "Request is not valid" },
   /** Body is not valid JSON. */

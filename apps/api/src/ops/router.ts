@@ -17,7 +17,12 @@ import { BULL_BOARD_PATH, bareMessagePage, SUPPORT_PATH } from "./support-views.
 export interface OpsDeps {
   env: Pick<
     ApiEnv,
-    "OPS_USERNAME" | "OPS_PASSWORD" | "QUEUE_PREFIX" | "OPS_LOGIN_MAX_FAILURES" | "OPS_LOGIN_WINDOW_SECONDS"
+    | "OPS_USERNAME"
+    | "OPS_PASSWORD"
+    | "QUEUE_PREFIX"
+    | "OPS_LOGIN_MAX_FAILURES"
+    | "OPS_LOGIN_WINDOW_SECONDS"
+    | "SUPPRESSION_SCOPE"
   >;
   db: Db;
   /** Where the failed sign-ins are counted. */
@@ -67,6 +72,6 @@ export function opsRoutes({ env, db, redis, queues, logger }: OpsDeps): Router {
   });
   router.use(paths, gate);
   router.use(BULL_BOARD_PATH, bullBoardRouter(queues, BULL_BOARD_PATH));
-  router.use(SUPPORT_PATH, supportRoutes({ db, logger }));
+  router.use(SUPPORT_PATH, supportRoutes({ db, logger, scope: env.SUPPRESSION_SCOPE }));
   return router;
 }

@@ -1,15 +1,17 @@
 // /support: find a notification by recipient, notification id or Resend email id, and read its
 // page (state, recipients and their suppressions, the timeline). Server-rendered HTML only.
 import {
+  auditLog,
   type Db,
   events,
   isDatabaseUnavailable,
+  listOf,
   type Notification,
   notifications,
   ops,
   softBounces,
 } from "@mailstate/db";
-import type { Logger } from "@mailstate/runtime";
+import type { Logger, SuppressionScope } from "@mailstate/runtime";
 import { normalizeEmail } from "@mailstate/state-machine";
 import { type ErrorRequestHandler, type Response, Router } from "express";
 import { z } from "zod";
@@ -22,6 +24,8 @@ import { messagePage, notificationPage, type SearchView, SUPPORT_PATH, searchPag
 export interface SupportDeps {
   db: Db;
   logger: Logger;
+  /** Each recipient's suppression is the one that applies to the notification's tenant. */
+  scope: SuppressionScope;
 }
 
 const PAGE_SIZE = 25;
@@ -29,6 +33,8 @@ const PAGE_SIZE = 25;
 const searchQuery = z.object({
   // NUL or a lone surrogate cannot be searched for in PostgreSQL: a 400 page, not a failed query.
   q: text().trim().max(500, "is too long").default(""),
+  /** Support sees every tenant; this narrows the results to one. */
+  tenant: text().trim().max(200, "is too long").default(""),
   cursor: z.uuid().optional(),
 });
 const pageParams = z.object({ id: z.uuid() });
@@ -48,7 +54,7 @@ function send(res: Response, status: number, page: Html): void {
   res.status(status).type("html").send(page.value);
 }
 
-export function supportRoutes({ db, logger }: SupportDeps): Router {
+export function supportRoutes({ db, logger, scope }: SupportDeps): Router {
   const router = Router();
 
   router.use((_req, res, next) => {
@@ -80,28 +86,34 @@ export function supportRoutes({ db, logger }: SupportDeps): Router {
     if (!parsed.success) {
       return send(res, 400, messagePage("That search cannot be read", "Search for one address or one id at a time."));
     }
-    const { q, cursor } = parsed.data;
+    const { q, cursor, tenant } = parsed.data;
     const target = readSearch(q);
     let view: SearchView;
     if (target.kind === "id") {
-      const results = await findById(target.id);
+      const results = (await findById(target.id)).filter((row) => tenant === "" || row.tenant === tenant);
       const [parked, deadLetters] = await Promise.all([
         results.length === 0 ? events.listUnmatched(db, { emailId: target.id, limit: 100 }) : [],
         ops.deadLettersFor(db, { id: target.id }),
       ]);
-      view = { query: q, matchedBy: "id", results, nextPageHref: null, parked, deadLetters };
+      view = { query: q, tenant, matchedBy: "id", results, nextPageHref: null, parked, deadLetters };
     } else {
       const email = target.kind === "recipient" ? target.email : undefined;
-      const rows = await notifications.list(db, { email, cursor, limit: PAGE_SIZE + 1 });
+      const rows = await notifications.list(db, {
+        email,
+        cursor,
+        limit: PAGE_SIZE + 1,
+        ...(tenant === "" ? {} : { tenant }),
+      });
       const results = rows.slice(0, PAGE_SIZE);
       const last = results.at(-1);
       const nextPageHref =
         rows.length > PAGE_SIZE && last
-          ? `${SUPPORT_PATH}?${new URLSearchParams({ ...(q ? { q } : {}), cursor: last.id })}`
+          ? `${SUPPORT_PATH}?${new URLSearchParams({ ...(q ? { q } : {}), ...(tenant ? { tenant } : {}), cursor: last.id })}`
           : null;
       const deadLetters = email ? await ops.deadLettersFor(db, { address: email }) : [];
       view = {
         query: q,
+        tenant,
         matchedBy: target.kind === "recipient" ? "recipient" : "latest",
         results,
         nextPageHref,
@@ -122,9 +134,11 @@ export function supportRoutes({ db, logger }: SupportDeps): Router {
       );
     }
     const recipients = [...new Set(row.recipients)];
-    const [timeline, counters, deadLetters] = await Promise.all([
-      loadTimeline(db, row),
-      softBounces.countsOf(db, recipients),
+    const suppressionView = { scope, tenant: row.tenant };
+    const [timeline, counters, changes, deadLetters] = await Promise.all([
+      loadTimeline(db, row, { scope }),
+      softBounces.countsOf(db, recipients, listOf(suppressionView)),
+      auditLog.forAddresses(db, recipients, suppressionView),
       row.resendEmailId ? ops.deadLettersFor(db, { id: row.resendEmailId }) : [],
     ]);
     const suppressionOf = new Map(timeline.suppressions.map((item) => [item.email, item]));
@@ -138,7 +152,9 @@ export function supportRoutes({ db, logger }: SupportDeps): Router {
           email,
           suppression: suppressionOf.get(email) ?? null,
           softBounces: counterOf.get(email) ?? null,
+          changes: changes.filter((change) => change.email === email),
         })),
+        scope,
         deadLetters,
       }),
     );

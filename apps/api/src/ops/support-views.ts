@@ -1,6 +1,7 @@
 // The support pages as server-rendered HTML: layout, search results, a notification's page, errors.
 // Every value goes through the `html` template, which escapes it; nothing runs in the browser.
-import { type Notification, type Suppression, storedSendError } from "@mailstate/db";
+import { type AuditEntry, type Notification, type Suppression, storedSendError } from "@mailstate/db";
+import type { SuppressionScope } from "@mailstate/runtime";
 import type { DeliveryState } from "@mailstate/state-machine";
 import type { NotificationTimeline, TimelineItem } from "../timeline.ts";
 import { type Html, html, isWebUrl, trusted } from "./html.ts";
@@ -18,7 +19,8 @@ header.top .bar { max-width: 1180px; margin: 0 auto; padding: 10px 24px; display
 header.top a { color: #fff; text-decoration: none; }
 header.top .brand { font-weight: 700; font-size: 17px; }
 header.top nav { margin-left: auto; font-size: 14px; }
-form.search { display: flex; gap: 8px; flex: 1 1 420px; max-width: 640px; }
+form.search { display: flex; gap: 8px; flex: 1 1 420px; max-width: 800px; }
+form.search input.tenant { flex: 0 1 150px; }
 form.search input { flex: 1; padding: 7px 10px; border-radius: 6px; border: 1px solid #57606a; font: inherit; }
 form.search button { padding: 7px 14px; border-radius: 6px; border: 0; background: #2da44e; color: #fff; font: inherit; font-weight: 600; cursor: pointer; }
 main { max-width: 1180px; margin: 0 auto; padding: 20px 24px 48px; }
@@ -105,7 +107,7 @@ function eventAnchor(svixId: string): string {
   return `event-${svixId.replace(/[^A-Za-z0-9_-]/g, "_")}`;
 }
 
-export function layout(title: string, body: Html, query = ""): Html {
+export function layout(title: string, body: Html, query = "", tenant = ""): Html {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -120,6 +122,7 @@ export function layout(title: string, body: Html, query = ""): Html {
   <a class="brand" href="${SUPPORT_PATH}">mailstate support</a>
   <form class="search" method="get" action="${SUPPORT_PATH}" role="search">
     <input type="search" name="q" value="${query}" aria-label="Search" placeholder="Recipient address, notification id or Resend email id" autocomplete="off">
+    <input class="tenant" type="search" name="tenant" value="${tenant}" aria-label="Tenant" placeholder="Tenant (all)" autocomplete="off">
     <button type="submit">Search</button>
   </form>
   <nav><a href="${BULL_BOARD_PATH}">Queues (Bull Board)</a></nav>
@@ -134,6 +137,8 @@ ${body}
 
 export interface SearchView {
   query: string;
+  /** The one tenant the results are narrowed to; "" for every tenant. */
+  tenant: string;
   /** How the query was read: nothing asked (latest sends), an address, or an id. */
   matchedBy: "latest" | "recipient" | "id";
   results: Notification[];
@@ -240,16 +245,17 @@ ${results.map(
 }
 
 export function searchPage(view: SearchView): Html {
-  const { query, matchedBy, results } = view;
+  const { query, matchedBy, results, tenant } = view;
+  const ofTenant = tenant ? html` of tenant <strong>${tenant}</strong>` : "";
   let heading: Html;
   if (matchedBy === "latest") {
     heading = html`<h1>Find a notification</h1>
 <p class="lead">Search by a recipient's address, a notification id or a Resend email id; the box works out which.
-Below are the latest notifications recorded.</p>`;
+Below are the latest notifications recorded${ofTenant}${tenant ? "" : ", of every tenant"}.</p>`;
   } else {
     const how = matchedBy === "recipient" ? "sent to this address" : "with this notification id or Resend email id";
     heading = html`<h1>Search: <span class="mono">${query}</span></h1>
-<p class="lead">${results.length === 0 ? "No notification" : results.length === 1 ? "1 notification" : `${results.length}${view.nextPageHref ? "+" : ""} notifications`} ${how}.</p>`;
+<p class="lead">${results.length === 0 ? "No notification" : results.length === 1 ? "1 notification" : `${results.length}${view.nextPageHref ? "+" : ""} notifications`}${ofTenant} ${how}.</p>`;
   }
   let body: Html;
   if (results.length > 0) {
@@ -270,6 +276,7 @@ A send recorded without its Resend email id can be found by recipient.</div>`;
     matchedBy === "latest" ? "Search" : `Search: ${query}`,
     html`${heading}${body}${deadLettersSection(view.deadLetters ?? [])}`,
     query,
+    tenant,
   );
 }
 
@@ -277,11 +284,15 @@ export interface RecipientView {
   email: string;
   suppression: Suppression | null;
   softBounces: { count: number; lastBounceAt: Date | null } | null;
+  /** Manual additions and removals of the address (audit log), newest first. */
+  changes: AuditEntry[];
 }
 
 export interface NotificationView {
   timeline: NotificationTimeline;
   recipients: RecipientView[];
+  /** SUPPRESSION_SCOPE: in tenant scope, each suppression says whose list it is on. */
+  scope: SuppressionScope;
   /** Events of its Resend email id that could not be applied. */
   deadLetters: DeadLetterView[];
 }
@@ -376,18 +387,32 @@ ${items.map((item) => {
 </table>`;
 }
 
+/** Who added or removed the address by hand, and when (the audit log). */
+function changesList(changes: AuditEntry[], scope: SuppressionScope): Html | string {
+  if (changes.length === 0) return "";
+  return html`<ul class="detail changes">${changes.map(
+    (change) =>
+      html`<li class="muted">${change.action === "suppression.removed" ? "removed" : "added"} by <strong>${change.actor}</strong>
+${scope === "tenant" ? html` (${change.tenant === null ? "every tenant's list" : html`list of ${change.tenant}`})` : ""} ${time(change.at)}</li>`,
+  )}</ul>`;
+}
+
 function recipientsTable(view: NotificationView): Html {
   const inTimeline = new Set(view.timeline.items.map((item) => item.svixId));
   return html`<table class="recipients">
 <thead><tr><th>Recipient</th><th>Suppressed?</th><th>Why</th><th>Source event</th><th>Since</th><th>Soft bounces in a row</th></tr></thead>
 <tbody>
-${view.recipients.map(({ email, suppression, softBounces }) => {
+${view.recipients.map(({ email, suppression, softBounces, changes }) => {
   const source = suppression?.sourceEventId;
   const note = text(field(suppression?.metadata, "note"));
+  const list =
+    suppression && view.scope === "tenant"
+      ? html`<br><span class="muted">${suppression.tenant === null ? "every tenant's list" : html`list of ${suppression.tenant}`}</span>`
+      : "";
   return html`<tr>
   <td><a href="${SUPPORT_PATH}?q=${encodeURIComponent(email)}">${email}</a></td>
-  <td class="nowrap">${suppression ? html`<span class="bad">Suppressed</span>` : html`<span class="ok">No</span>`}</td>
-  <td class="nowrap">${suppression ? REASON_LABELS[suppression.reason] : html`<span class="muted">—</span>`}${note ? html`<br><span class="muted">${note}</span>` : ""}</td>
+  <td class="nowrap">${suppression ? html`<span class="bad">Suppressed</span>${list}` : html`<span class="ok">No</span>`}</td>
+  <td>${suppression ? REASON_LABELS[suppression.reason] : html`<span class="muted">—</span>`}${note ? html`<br><span class="muted">${note}</span>` : ""}${changesList(changes, view.scope)}</td>
   <td class="mono svix">${
     source
       ? inTimeline.has(source)

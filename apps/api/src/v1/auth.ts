@@ -1,30 +1,26 @@
-// Bearer API keys for /v1. Both sides are hashed first, so every comparison takes the same time
-// whatever the key's length or how much of it is right, and every configured key is compared.
-import { createHash, timingSafeEqual } from "node:crypto";
+// Bearer API keys for /v1: the key's principal (KeyLookup) goes on the request, or the request is
+// refused with 401 before its body is read.
 import type { RequestHandler } from "express";
 import { AppError } from "../http/problems.ts";
+import type { KeyLookup } from "./key-lookup.ts";
+import { setPrincipal } from "./principal.ts";
 
-const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
-export function matchesAnyKey(candidate: string, keyDigests: readonly Buffer[]): boolean {
-  const presented = digest(candidate);
-  let matched = false;
-  for (const key of keyDigests) matched = timingSafeEqual(presented, key) || matched;
-  return matched;
-}
-
-export function requireApiKey(apiKeys: readonly string[]): RequestHandler {
-  const keyDigests = apiKeys.map(digest);
-  return (req, res, next) => {
-    const header = req.get("authorization") ?? "";
-    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-    const token = match?.[1];
-    if (!token || !matchesAnyKey(token, keyDigests)) {
+export function requireApiKey(lookup: KeyLookup): RequestHandler {
+  return async (req, res, next) => {
+    const token = BEARER.exec(req.get("authorization") ?? "")?.[1];
+    const principal = token ? await lookup.find(token) : null;
+    if (!principal) {
       res.set("WWW-Authenticate", 'Bearer realm="mailstate"');
       return next(
-        new AppError("unauthorized", token ? "the API key is not valid" : "send Authorization: Bearer <API key>"),
+        new AppError(
+          "unauthorized",
+          token ? "the API key is not valid (unknown or revoked)" : "send Authorization: Bearer <API key>",
+        ),
       );
     }
+    setPrincipal(res, principal);
     next();
   };
 }

@@ -47,7 +47,12 @@ async function postRaw(path: string, body: string | Buffer, headers: Record<stri
     body: new Uint8Array(Buffer.from(body)),
   });
   const text = await response.text();
-  return { status: response.status, contentType: response.headers.get("content-type") ?? "", body: JSON.parse(text) };
+  return {
+    status: response.status,
+    contentType: response.headers.get("content-type") ?? "",
+    headers: response.headers,
+    body: JSON.parse(text),
+  };
 }
 
 describe("POST /v1/notifications: strings PostgreSQL cannot store", () => {

@@ -13,10 +13,11 @@ import {
   type SqlPool,
 } from "@mailstate/db";
 import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
-import { type Logger, withTimeout } from "@mailstate/runtime";
-import { Router } from "express";
+import { type Logger, type SuppressionScope, withTimeout } from "@mailstate/runtime";
+import { type Response, Router } from "express";
 import { AppError } from "../http/problems.ts";
 import { loadTimeline } from "../timeline.ts";
+import { actingTenant, canSee, type Principal, principalOf } from "./principal.ts";
 import {
   listNotificationsQuery,
   notificationIdParams,
@@ -39,6 +40,8 @@ export interface NotificationRouteDeps {
   sql: SqlPool;
   queues: Queues;
   logger: Logger;
+  /** The timeline's recipients are checked against the suppressions that apply to the notification's tenant. */
+  scope: SuppressionScope;
 }
 
 const REPLAY_ENQUEUE_TIMEOUT_MS = 2_000;
@@ -50,12 +53,13 @@ function toSendOutcome(id: string, body: SendOutcomeBody): SendOutcome {
   return { id, sendError: body.sendError as NonNullable<SendOutcomeBody["sendError"]> };
 }
 
-function toNewNotification(input: RecordNotificationBody): NewNotification {
+/** A send as recorded for a tenant (null: none), which the route has checked the key may act for. */
+function toNewNotification(input: RecordNotificationBody, tenant: string | null): NewNotification {
   return {
     recipients: input.to,
     from: input.from,
     subject: input.subject,
-    tenant: input.tenant ?? null,
+    tenant,
     tags: input.tags ?? {},
     category: input.category ?? null,
     // JSON from the request body: JSON-safe by construction.
@@ -70,7 +74,7 @@ function toNewNotification(input: RecordNotificationBody): NewNotification {
 const broughtEmailId = ({ created, attached, notification }: RecordResult) =>
   (created || attached) && notification.resendEmailId ? [notification.resendEmailId] : [];
 
-export function notificationRoutes({ db, sql, queues, logger }: NotificationRouteDeps): Router {
+export function notificationRoutes({ db, sql, queues, logger, scope }: NotificationRouteDeps): Router {
   const router = Router();
 
   /**
@@ -107,17 +111,42 @@ export function notificationRoutes({ db, sql, queues, logger }: NotificationRout
     }
   }
 
-  /** Record sends, one result per input in order, and replay what was parked for the ids they brought. */
-  async function record(inputs: RecordNotificationBody[]): Promise<RecordResult[]> {
-    const results = await notifications.recordMany(sql, inputs.map(toNewNotification));
+  /**
+   * Record sends for the tenant each names (checked against the key: every one before any is
+   * recorded), one result per input in order, and replay what was parked for the ids they brought.
+   * What comes back must be that tenant's: an idempotency key is per tenant, but a Resend email id
+   * is unique across tenants, and another tenant's notification is not this caller's to read.
+   */
+  async function record(principal: Principal, inputs: RecordNotificationBody[]): Promise<RecordResult[]> {
+    const tenants = inputs.map((input) => actingTenant(principal, input.tenant));
+    const results = await notifications.recordMany(
+      sql,
+      inputs.map((input, index) => toNewNotification(input, tenants[index] ?? null)),
+    );
     await replayParked(results.flatMap(broughtEmailId));
+    results.forEach(({ notification }, index) => {
+      if (notification.tenant === (tenants[index] ?? null)) return;
+      const input = inputs[index];
+      throw new AppError(
+        "conflict",
+        `resendEmailId ${input?.resendEmailId ?? ""} is already recorded for another tenant`,
+      );
+    });
     return results;
   }
 
-  async function findOr404(id: string): Promise<Notification> {
+  /** The notification, if this key may see it: another tenant's answers 404 as an unknown id does. */
+  async function findOr404(id: string, principal: Principal): Promise<Notification> {
     const row = await notifications.findById(db, id);
-    if (!row) throw new AppError("not_found", `no notification has id ${id}`);
+    if (!row || !canSee(principal, row.tenant)) throw new AppError("not_found", `no notification has id ${id}`);
     return row;
+  }
+
+  /** Of these ids, those of notifications the key may not see (another tenant's): they count as unknown. */
+  async function hiddenFrom(principal: Principal, ids: string[]): Promise<Set<string>> {
+    if (principal.tenant === null) return new Set();
+    const tenants = await notifications.tenantsOf(sql, [...new Set(ids)]);
+    return new Set([...tenants].filter(([, tenant]) => !canSee(principal, tenant)).map(([id]) => id));
   }
 
   const recordJson = ({ created, notification }: RecordResult) => ({
@@ -127,7 +156,7 @@ export function notificationRoutes({ db, sql, queues, logger }: NotificationRout
 
   router.post("/notifications", async (req, res) => {
     const body = parseRequest(recordNotificationBody, req.body, "body");
-    const [result] = await record([body]);
+    const [result] = await record(principalOf(res), [body]);
     if (!result) throw new Error("recording answered no result");
     // A UUID needs none of res.location's encoding.
     if (result.created) res.setHeader("Location", `/v1/notifications/${result.notification.id}`);
@@ -138,17 +167,26 @@ export function notificationRoutes({ db, sql, queues, logger }: NotificationRout
     const body = parseRequest(recordBatchBody, req.body, "body");
     // One insert for the sends that overlap nowhere: all of them are in, or none. Each is
     // idempotent on its own key, so a client retrying a batch gets what was recorded back.
-    const results = await record(body.notifications);
+    const results = await record(principalOf(res), body.notifications);
     res.status(results.some((result) => result.created) ? 201 : 200).json({ data: results.map(recordJson) });
   });
 
   /**
    * Attach Resend's ids or record its refusals; replay the parked events of the ids attached.
-   * Answers each item with what became of it.
+   * Answers each item with what became of it; another tenant's notification is not found.
    */
-  async function applyOutcomes(items: SendOutcome[]): Promise<{ item: SendOutcome; result: SendOutcomeResult }[]> {
-    const results = await notifications.applySendOutcomes(sql, items);
-    const reported = items.map((item, index) => ({ item, result: results[index] ?? NOT_FOUND }));
+  async function applyOutcomes(
+    res: Response,
+    items: SendOutcome[],
+  ): Promise<{ item: SendOutcome; result: SendOutcomeResult }[]> {
+    const hidden = await hiddenFrom(
+      principalOf(res),
+      items.map((item) => item.id),
+    );
+    const allowed = items.filter((item) => !hidden.has(item.id));
+    const results = await notifications.applySendOutcomes(sql, allowed);
+    const resultOf = new Map(allowed.map((item, index) => [item, results[index] ?? NOT_FOUND]));
+    const reported = items.map((item) => ({ item, result: resultOf.get(item) ?? NOT_FOUND }));
     await replayParked(
       reported.flatMap(({ item, result }) =>
         "resendEmailId" in item && result.kind === "applied" ? [item.resendEmailId] : [],
@@ -162,7 +200,7 @@ export function notificationRoutes({ db, sql, queues, logger }: NotificationRout
     const body = parseRequest(sendOutcomeBatchBody, req.body, "body");
     const items = body.notifications.map(({ id, ...outcome }) => toSendOutcome(id, outcome));
     const data = await Promise.all(
-      (await applyOutcomes(items)).map(async ({ item, result }) => {
+      (await applyOutcomes(res, items)).map(async ({ item, result }) => {
         switch (result.kind) {
           case "applied": {
             const status = "sendError" in item ? ("refusal_recorded" as const) : ("attached" as const);
@@ -176,7 +214,12 @@ export function notificationRoutes({ db, sql, queues, logger }: NotificationRout
               detail: `no notification has id ${item.id}`,
             };
           case "conflict":
-            return { id: item.id, status: result.kind, notification: null, detail: await conflictDetail(item) };
+            return {
+              id: item.id,
+              status: result.kind,
+              notification: null,
+              detail: await conflictDetail(item, principalOf(res)),
+            };
         }
       }),
     );
@@ -186,31 +229,35 @@ export function notificationRoutes({ db, sql, queues, logger }: NotificationRout
   router.patch("/notifications/:id", async (req, res) => {
     const { id } = parseRequest(notificationIdParams, req.params, "params");
     const item = toSendOutcome(id, parseRequest(sendOutcomeBody, req.body, "body"));
-    const [reported] = await applyOutcomes([item]);
+    const [reported] = await applyOutcomes(res, [item]);
     const result = reported?.result ?? NOT_FOUND;
     if (result.kind === "not_found") throw new AppError("not_found", `no notification has id ${id}`);
-    if (result.kind === "conflict") throw new AppError("conflict", await conflictDetail(item));
+    if (result.kind === "conflict") throw new AppError("conflict", await conflictDetail(item, principalOf(res)));
     res.json(notificationJson(result.notification));
   });
 
-  async function conflictDetail(item: SendOutcome): Promise<string> {
+  /** Why the outcome conflicts; the notification holding the id is named only when the key may see it. */
+  async function conflictDetail(item: SendOutcome, principal: Principal): Promise<string> {
     if (!("resendEmailId" in item)) return `notification ${item.id} already went out under another resendEmailId`;
     const holder = await notifications.findByResendEmailId(db, item.resendEmailId);
-    return holder && holder.id !== item.id
-      ? `another notification (${holder.id}) already carries resendEmailId ${item.resendEmailId}`
-      : `notification ${item.id} already carries another resendEmailId`;
+    if (!holder || holder.id === item.id) return `notification ${item.id} already carries another resendEmailId`;
+    const named = canSee(principal, holder.tenant) ? ` (${holder.id})` : "";
+    return `another notification${named} already carries resendEmailId ${item.resendEmailId}`;
   }
 
   router.get("/notifications/:id", async (req, res) => {
     const { id } = parseRequest(notificationIdParams, req.params, "params");
-    res.json(notificationJson(await findOr404(id)));
+    res.json(notificationJson(await findOr404(id, principalOf(res))));
   });
 
   router.get("/notifications/:id/timeline", async (req, res) => {
     const { id } = parseRequest(notificationIdParams, req.params, "params");
     const query = parseRequest(timelineQuery, req.query, "query");
     const { notification, state, items, engagementTotal, nextEngagementCursor, suppressions, invalid } =
-      await loadTimeline(db, await findOr404(id), { limit: query.engagementLimit, after: query.engagementCursor });
+      await loadTimeline(db, await findOr404(id, principalOf(res)), {
+        scope,
+        page: { limit: query.engagementLimit, after: query.engagementCursor },
+      });
     const body: TimelineJson = {
       notification: notificationJson(notification),
       state,
@@ -244,7 +291,13 @@ export function notificationRoutes({ db, sql, queues, logger }: NotificationRout
 
   router.get("/notifications", async (req, res) => {
     const query = parseRequest(listNotificationsQuery, req.query, "query");
-    const rows = await notifications.list(db, { ...query, limit: query.limit + 1 });
+    const tenant = actingTenant(principalOf(res), query.tenant);
+    // A tenant's key lists its tenant's; an admin key every tenant's, or the one it names.
+    const rows = await notifications.list(db, {
+      ...query,
+      ...(tenant === null ? {} : { tenant }),
+      limit: query.limit + 1,
+    });
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
     res.json({

@@ -2,7 +2,7 @@
 import { Router } from "express";
 import { z } from "zod";
 import { PROBLEMS, type ProblemCode } from "../http/problems.ts";
-import { components, listNotificationsQuery, timelineQuery } from "./schemas.ts";
+import { components, listNotificationsQuery, listSuppressionsQuery, tenantQuery, timelineQuery } from "./schemas.ts";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -82,14 +82,37 @@ function queryParameters(schema: z.ZodObject) {
   }));
 }
 
+/** Why a route answers 404: its own reason, or, where it names nothing, an unknown path. */
+function notFound(description: string) {
+  return { "404": { description, content: { "application/problem+json": { schema: ref("Problem") } } } };
+}
+
+const NO_ROUTE = "Not found: no /v1 route has this method and path (the route itself never answers 404)";
+
 export function buildOpenApiDocument(): JsonSchema {
-  const common = problems(
-    "unauthorized",
-    "validation_failed",
-    "malformed_json",
-    "unreadable_body",
-    "unsupported_media_type",
-    "database_unavailable",
+  // Every route: a key that is missing, unknown or revoked (401); a tenant's key naming another
+  // tenant (403); the key over its rate limit (429, with Retry-After); and the body and database troubles.
+  const common = {
+    ...problems(
+      "unauthorized",
+      "validation_failed",
+      "malformed_json",
+      "unreadable_body",
+      "unsupported_media_type",
+      "tenant_forbidden",
+      "rate_limited",
+      "database_unavailable",
+    ),
+    "429": {
+      description: PROBLEMS.rate_limited.title,
+      headers: {
+        "Retry-After": { description: "Seconds to wait before the next request.", schema: { type: "integer" } },
+      },
+      content: { "application/problem+json": { schema: ref("Problem") } },
+    },
+  };
+  const unknownNotification = notFound(
+    "No notification has this id, or it is another tenant's (a tenant's key sees only its own)",
   );
   return {
     openapi: "3.1.0",
@@ -97,7 +120,7 @@ export function buildOpenApiDocument(): JsonSchema {
       title: "mailstate",
       version: "1.0.0",
       description:
-        "True delivery state for every email sent through Resend. Record each send, attach Resend's email id, read its state and timeline, and manage the suppression list.",
+        "True delivery state for every email sent through Resend. Record each send, attach Resend's email id, read its state and timeline, and manage the suppression list. A tenant's API key reads and writes only that tenant's data; another tenant's notification or suppression answers 404.",
     },
     jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
     security: [{ apiKey: [] }],
@@ -105,12 +128,14 @@ export function buildOpenApiDocument(): JsonSchema {
       "/v1/notifications": {
         post: {
           operationId: "recordNotification",
-          summary: "Record a send (idempotent on idempotencyKey and on resendEmailId)",
+          summary: "Record a send (idempotent on idempotencyKey, per tenant, and on resendEmailId)",
           requestBody: { required: true, content: json(ref("RecordNotification")) },
           responses: {
             "201": answer("Recorded", ref("RecordResult")),
             "200": answer("Already recorded with this idempotencyKey or resendEmailId", ref("RecordResult")),
             ...common,
+            ...notFound(NO_ROUTE),
+            ...problems("conflict"),
           },
         },
         get: {
@@ -120,6 +145,7 @@ export function buildOpenApiDocument(): JsonSchema {
           responses: {
             "200": answer("A page; pass nextCursor as cursor for the next", ref("NotificationPage")),
             ...common,
+            ...notFound(NO_ROUTE),
           },
         },
       },
@@ -132,6 +158,8 @@ export function buildOpenApiDocument(): JsonSchema {
             "201": answer("At least one recorded", ref("RecordBatchResult")),
             "200": answer("All were already recorded", ref("RecordBatchResult")),
             ...common,
+            ...notFound(NO_ROUTE),
+            ...problems("conflict"),
           },
         },
         patch: {
@@ -141,10 +169,11 @@ export function buildOpenApiDocument(): JsonSchema {
           requestBody: { required: true, content: json(ref("SendOutcomeBatch")) },
           responses: {
             "200": answer(
-              "One status per item, in order: attached, refusal_recorded, conflict or not_found",
+              "One status per item, in order: attached, refusal_recorded, conflict or not_found (another tenant's notification is not_found)",
               ref("AttachBatchResult"),
             ),
             ...common,
+            ...notFound(NO_ROUTE),
           },
         },
       },
@@ -153,7 +182,7 @@ export function buildOpenApiDocument(): JsonSchema {
         get: {
           operationId: "getNotification",
           summary: "A notification with its delivery state",
-          responses: { "200": answer("The notification", ref("Notification")), ...common, ...problems("not_found") },
+          responses: { "200": answer("The notification", ref("Notification")), ...common, ...unknownNotification },
         },
         patch: {
           operationId: "reportSendOutcome",
@@ -166,7 +195,8 @@ export function buildOpenApiDocument(): JsonSchema {
               ref("Notification"),
             ),
             ...common,
-            ...problems("not_found", "conflict"),
+            ...unknownNotification,
+            ...problems("conflict"),
           },
         },
       },
@@ -183,46 +213,82 @@ export function buildOpenApiDocument(): JsonSchema {
               ref("Timeline"),
             ),
             ...common,
-            ...problems("not_found"),
+            ...unknownNotification,
           },
         },
       },
       "/v1/suppressions": {
+        get: {
+          operationId: "listSuppressions",
+          summary:
+            "A page of active suppressions, newest first: those that apply to the key's tenant (an admin key: every list, or one tenant's)",
+          parameters: queryParameters(listSuppressionsQuery),
+          responses: {
+            "200": answer("A page; pass nextCursor as cursor for the next", ref("SuppressionPage")),
+            ...common,
+            ...notFound(NO_ROUTE),
+          },
+        },
         post: {
           operationId: "addSuppression",
-          summary: "Suppress an address by hand (reason manual)",
+          summary:
+            "Suppress an address by hand (reason manual), on the key's tenant's list in tenant scope; recorded with the key in the audit log",
           requestBody: { required: true, content: json(ref("AddSuppression")) },
           responses: {
             "201": answer("Suppressed", ref("Suppression")),
-            "200": answer("Already suppressed; the first reason stands", ref("Suppression")),
+            "200": answer("Already suppressed on this list; the first reason stands", ref("Suppression")),
             ...common,
+            ...notFound(NO_ROUTE),
           },
         },
       },
       "/v1/suppressions/check": {
         post: {
           operationId: "checkSuppressions",
-          summary: "Which of these addresses are suppressed, and why",
+          summary: "Which of these addresses are suppressed for the key's tenant's sends, and why",
           requestBody: { required: true, content: json(ref("CheckSuppressions")) },
-          responses: { "200": answer("The status of each address", ref("CheckSuppressionsResult")), ...common },
+          responses: {
+            "200": answer("The status of each address", ref("CheckSuppressionsResult")),
+            ...common,
+            ...notFound(NO_ROUTE),
+          },
         },
       },
       "/v1/suppressions/{email}": {
-        parameters: [emailParameter],
+        parameters: [emailParameter, ...queryParameters(tenantQuery)],
         get: {
           operationId: "getSuppression",
-          summary: "The suppression of an address",
-          responses: { "200": answer("Suppressed", ref("Suppression")), ...common, ...problems("not_found") },
+          summary:
+            "The suppression of an address that applies to the key's tenant, with who added and removed it by hand",
+          responses: {
+            "200": answer("Suppressed", ref("SuppressionWithHistory")),
+            ...common,
+            ...notFound(
+              "Not suppressed for this tenant (another tenant's suppression is not shown); `history` says who removed it, when someone did",
+            ),
+          },
         },
         delete: {
           operationId: "removeSuppression",
-          summary: "Remove an address from the suppression list (and its soft-bounce count)",
-          responses: { "204": answer("Removed"), ...common, ...problems("not_found") },
+          summary:
+            "Remove an address from the key's tenant's list (and its soft-bounce count); recorded with the key in the audit log",
+          responses: {
+            "204": answer("Removed"),
+            ...common,
+            ...notFound("Not on this tenant's list (another tenant's suppression is not shown)"),
+          },
         },
       },
     },
     components: {
-      securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "One of the API_KEYS." } },
+      securitySchemes: {
+        apiKey: {
+          type: "http",
+          scheme: "bearer",
+          description:
+            "A key from `pnpm mailstate keys create` (one tenant's, or an admin key), or one of API_KEYS (admin keys).",
+        },
+      },
       schemas: componentSchemas(),
     },
   };

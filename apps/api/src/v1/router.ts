@@ -1,19 +1,24 @@
-// Mounts /v1: API-key auth first (bodies of strangers are never parsed), JSON bodies, the routes,
-// and the mapping of "PostgreSQL is unreachable" to a 503 problem instead of a 500.
+// Mounts /v1: API-key auth first (bodies of strangers are never parsed), the key's rate limit, JSON
+// bodies, the routes, and the mapping of "PostgreSQL is unreachable" to a 503 problem instead of a 500.
 import { type Db, isDatabaseUnavailable, type SqlPool } from "@mailstate/db";
 import type { Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import express, { type ErrorRequestHandler, Router } from "express";
+import type { Redis } from "ioredis";
 import type { ApiEnv } from "../env.ts";
 import { AppError } from "../http/problems.ts";
 import { requireApiKey } from "./auth.ts";
+import { createKeyLookup } from "./key-lookup.ts";
 import { notificationRoutes } from "./notifications.ts";
+import { rateLimitPerKey } from "./rate-limit.ts";
 import { suppressionRoutes } from "./suppressions.ts";
 
 export interface V1Deps {
-  env: Pick<ApiEnv, "API_KEYS">;
+  env: Pick<ApiEnv, "API_KEYS" | "QUEUE_PREFIX" | "API_RATE_LIMIT_RPS" | "API_RATE_LIMIT_BURST" | "SUPPRESSION_SCOPE">;
   db: Db;
   sql: SqlPool;
+  /** Where the rate limits are counted. */
+  redis: Redis;
   queues: Queues;
   logger: Logger;
 }
@@ -29,10 +34,14 @@ const databaseUnavailable: ErrorRequestHandler = (error, _req, res, next) => {
 
 export function v1Routes(deps: V1Deps): Router {
   const v1 = Router();
-  v1.use(requireApiKey(deps.env.API_KEYS));
+  const { env, db, redis, logger } = deps;
+  v1.use(requireApiKey(createKeyLookup({ db, envKeys: env.API_KEYS, logger })));
+  v1.use(
+    rateLimitPerKey({ redis, prefix: env.QUEUE_PREFIX, rps: env.API_RATE_LIMIT_RPS, burst: env.API_RATE_LIMIT_BURST }),
+  );
   v1.use(express.json({ limit: BODY_LIMIT }));
-  v1.use(notificationRoutes(deps));
-  v1.use(suppressionRoutes(deps));
+  v1.use(notificationRoutes({ ...deps, scope: env.SUPPRESSION_SCOPE }));
+  v1.use(suppressionRoutes({ db, scope: env.SUPPRESSION_SCOPE }));
   v1.use(databaseUnavailable);
   const router = Router();
   router.use("/v1", v1);

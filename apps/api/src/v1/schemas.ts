@@ -61,6 +61,7 @@ const recipients = z
   .meta({ description: `One address or a list of 1 to ${MAX_RECIPIENTS}.` });
 
 const shortText = (max: number) => text().min(1).max(max);
+const tenantName = shortText(200);
 const jsonObject = z.record(z.string(), z.unknown());
 
 type Path = (string | number)[];
@@ -106,13 +107,15 @@ export const recordNotificationBody = z
     to: recipients,
     from: shortText(998),
     subject: text().max(998),
-    tenant: shortText(200).optional(),
+    tenant: tenantName.optional().meta({
+      description: "Default: the API key's tenant. A tenant's key may only name its own (else 403).",
+    }),
     tags: textRecord(text().max(256), text().max(256)).optional(),
     category: shortText(200).optional(),
     metadata: metadataInput.optional(),
-    idempotencyKey: shortText(256)
-      .optional()
-      .meta({ description: "Recording twice with one key answers the first notification (200)." }),
+    idempotencyKey: shortText(256).optional().meta({
+      description: "Recording twice with one key answers the first notification (200). Keys are per tenant.",
+    }),
     resendEmailId: shortText(256)
       .optional()
       .meta({ description: "Resend's email id, when the send already happened. Unique across notifications." }),
@@ -173,7 +176,9 @@ export const listNotificationsQuery = z.object({
   email: emailAddress.optional(),
   resendEmailId: shortText(256).optional(),
   state: z.enum(DELIVERY_STATES).optional(),
-  tenant: shortText(200).optional(),
+  tenant: tenantName.optional().meta({
+    description: "Admin keys: one tenant's notifications (default: every tenant's). A tenant's key lists its own.",
+  }),
   cursor: z.uuid("must be the nextCursor of a previous page").optional(),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(DEFAULT_PAGE),
 });
@@ -198,16 +203,39 @@ export const timelineQuery = z.object({
     .meta({ description: "The nextEngagementCursor of the previous answer: its next page of opens and clicks." }),
 });
 
+/** The tenant an admin key acts for; a tenant's key may only name its own (else 403). */
+const actingTenantField = tenantName.optional().meta({
+  description:
+    "Admin keys: the tenant to act for (default: none). A tenant's key acts for its own tenant; naming another answers 403.",
+});
+
 export const addSuppressionBody = z
   .object({
     email: emailAddress,
     note: text().max(1_000).optional().meta({ description: "Why it was added, for the next person to read." }),
+    tenant: actingTenantField,
   })
   .register(components, { id: "AddSuppression" });
 
 export const checkSuppressionsBody = z
-  .object({ emails: z.array(emailAddress).min(1).max(MAX_CHECK) })
+  .object({ emails: z.array(emailAddress).min(1).max(MAX_CHECK), tenant: actingTenantField })
   .register(components, { id: "CheckSuppressions" });
+
+/** `?tenant=` on the routes of one address. */
+export const tenantQuery = z.object({ tenant: actingTenantField });
+
+export const listSuppressionsQuery = z.object({
+  tenant: tenantName.optional().meta({
+    description:
+      "Admin keys: the suppressions that apply to this tenant's sends (default: every list). A tenant's key sees those that apply to its own.",
+  }),
+  cursor: z
+    .string()
+    .regex(/^[1-9]\d{0,18}$/, "must be the nextCursor of a previous page")
+    .transform(BigInt)
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(DEFAULT_PAGE),
+});
 
 // ---- responses ----
 
@@ -271,6 +299,10 @@ export const notificationPageSchema = z
 export const suppressionSchema = z
   .object({
     email: z.string(),
+    tenant: z.string().nullable().meta({
+      description:
+        "The list it is on: a tenant's (SUPPRESSION_SCOPE=tenant), or null, the list every tenant's sends obey.",
+    }),
     reason: z.enum(SUPPRESSION_REASONS),
     since: timestamp,
     expiresAt: timestamp.nullable(),
@@ -279,6 +311,37 @@ export const suppressionSchema = z
   })
   .register(components, { id: "Suppression" });
 export type SuppressionJson = z.infer<typeof suppressionSchema>;
+
+export const auditEntrySchema = z
+  .object({
+    action: z.enum(["added", "removed"]),
+    at: timestamp,
+    tenant: z.string().nullable().meta({ description: "The list changed (null: the list of every tenant)." }),
+    by: z
+      .object({
+        keyId: z
+          .string()
+          .nullable()
+          .meta({ description: "The API key's id; null for a key of API_KEYS or the ops CLI." }),
+        label: z.string().meta({ description: "The key's name, `API_KEYS sha256:…`, or `ops CLI (user)`." }),
+      })
+      .meta({ description: "Who did it." }),
+    note: z.string().nullable(),
+  })
+  .register(components, { id: "SuppressionChange" });
+export type AuditEntryJson = z.infer<typeof auditEntrySchema>;
+
+const historyField = z.array(auditEntrySchema).meta({
+  description: "Manual additions and removals of the address on the lists that apply, newest first (up to 100).",
+});
+
+export const suppressionDetailSchema = suppressionSchema
+  .extend({ history: historyField })
+  .register(components, { id: "SuppressionWithHistory" });
+
+export const suppressionPageSchema = z
+  .object({ data: z.array(suppressionSchema), nextCursor: z.string().nullable() })
+  .register(components, { id: "SuppressionPage" });
 
 export const suppressionStatusSchema = z
   .object({
@@ -366,5 +429,8 @@ export const problemSchema = z
     errors: z
       .array(z.object({ location: z.enum(["body", "query", "params"]), path: z.string(), message: z.string() }))
       .optional(),
+    history: historyField
+      .optional()
+      .meta({ description: "GET /v1/suppressions/{email} of an address not suppressed: who removed it, and when." }),
   })
   .register(components, { id: "Problem" });

@@ -1,6 +1,6 @@
 // Database rows as the /v1 JSON the schemas describe.
-import { type Notification, type Suppression, storedSendError } from "@mailstate/db";
-import type { NotificationJson, SuppressionJson, SuppressionStatusJson } from "./schemas.ts";
+import { type AuditEntry, type Notification, type Suppression, storedSendError } from "@mailstate/db";
+import type { AuditEntryJson, NotificationJson, SuppressionJson, SuppressionStatusJson } from "./schemas.ts";
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
@@ -47,6 +47,7 @@ export function suppressionJson(row: Suppression): SuppressionJson {
   const note = objectOrNull(row.metadata)?.note;
   return {
     email: row.email,
+    tenant: row.tenant,
     reason: row.reason,
     since: row.createdAt.toISOString(),
     expiresAt: iso(row.expiresAt),
@@ -67,4 +68,16 @@ export function suppressionStatuses(emails: readonly string[], rows: readonly Su
       since: row ? row.createdAt.toISOString() : null,
     };
   });
+}
+
+/** A manual change of a suppression, from the audit log. */
+export function auditEntryJson(entry: AuditEntry): AuditEntryJson {
+  const note = objectOrNull(entry.detail)?.note;
+  return {
+    action: entry.action === "suppression.removed" ? "removed" : "added",
+    at: entry.at.toISOString(),
+    tenant: entry.tenant,
+    by: { keyId: entry.actorKeyId, label: entry.actor },
+    note: typeof note === "string" ? note : null,
+  };
 }

@@ -673,6 +673,26 @@ describe("GET /openapi.json", () => {
       "not_found",
     ]);
   });
+
+  it("every operation describes 401, 403, 404 and 429 (with Retry-After) as problem+json", async () => {
+    const { paths } = (await api.call("GET", "/openapi.json", undefined, {})).body;
+    const operations = Object.entries(paths).flatMap(([path, item]) =>
+      Object.entries(item as Record<string, { responses?: Record<string, { content?: object; headers?: object }> }>)
+        .filter(([method]) => method !== "parameters")
+        .map(([method, operation]) => ({ name: `${method} ${path}`, responses: operation.responses ?? {} })),
+    );
+    expect(operations).toHaveLength(12);
+    for (const { name, responses } of operations) {
+      for (const status of ["401", "403", "404", "429"]) {
+        expect([name, status, Object.keys(responses[status]?.content ?? {})]).toEqual([
+          name,
+          status,
+          ["application/problem+json"],
+        ]);
+      }
+      expect([name, Object.keys(responses["429"]?.headers ?? {})]).toEqual([name, ["Retry-After"]]);
+    }
+  });
 });
 
 describe("PostgreSQL unreachable", () => {

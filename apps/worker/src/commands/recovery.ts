@@ -19,7 +19,7 @@ async function reconcilerFor(context: Context): Promise<Reconciler> {
     sql: context.sql(),
     queues: await context.queues(),
     logger: createLogger("mailstate-cli", "silent"),
-    policy: { softBounceThreshold: env.SOFT_BOUNCE_THRESHOLD },
+    policy: { softBounceThreshold: env.SOFT_BOUNCE_THRESHOLD, scope: env.SUPPRESSION_SCOPE },
     parking: { parkUntagged: env.PARK_UNTAGGED, maxParkedEmails: env.PARK_MAX_EMAILS },
   });
 }

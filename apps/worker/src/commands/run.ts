@@ -4,6 +4,7 @@ import { EnvError } from "@mailstate/runtime";
 import { normalizeEmail, SUPPRESSION_REASONS } from "@mailstate/state-machine";
 import { z } from "zod";
 import { CliError, type Context, createContext, EXIT, type Io, messageOf, parseEnvOrThrow } from "./context.ts";
+import { createKey, listKeys, revokeKey } from "./keys.ts";
 import { rebuild } from "./rebuild.ts";
 import { listDeadLetters, reprocessInvalid, retryDeadLetters } from "./recovery.ts";
 import { replayUnmatched } from "./replay-unmatched.ts";
@@ -20,15 +21,21 @@ commands:
   rebuild [--write]                         fold every notification's event log again and report the drift;
                                             --write repairs the projections that differ
   suppressions list [--reason <reason>]     the newest suppressions (reason: hard_bounce, soft_bounce_threshold,
-                    [--limit <n>] [--json]  complaint, manual; limit 1-10000, default 50)
-  suppressions remove <email>               take an address off the suppression list
+    [--tenant <t>] [--limit <n>] [--json]   complaint, manual; limit 1-10000, default 50; --tenant: one tenant's list)
+  suppressions remove <email>               take an address off the suppression list (SUPPRESSION_SCOPE=tenant:
+                      [--tenant <t>]        off that tenant's list; without --tenant, off the list of every tenant)
+  keys create (--tenant <t> | --admin)      a /v1 API key of one tenant (or an admin key, every tenant); the key is
+              [--name <n>] [--json]         printed once, as the last line ({"id","key","tenant","name"} with --json)
+  keys list [--json]                        ids, tenants, names, last use and revocation of the keys (never the keys)
+  keys revoke <id>                          refuse the key from now on (within a second)
   dead-letters list [--all] [--json]        events that could not be applied (open ones; --all: retried ones too)
   dead-letters retry (--all | <svix-id>)    apply them again now, once the cause is fixed; says what each became
                      [--json]
   reprocess --status invalid [--json]       parse the events logged as invalid again (after an upgrade) and apply
                                             those the schema now accepts
 
-environment: DATABASE_URL, REDIS_URL, QUEUE_PREFIX (as the API and the worker; .env is read when present)
+environment: DATABASE_URL, REDIS_URL, QUEUE_PREFIX, SUPPRESSION_SCOPE (as the API and the worker; .env is read
+             when present)
 exit codes: 0 done; 1 done, with a problem to look at (drift found, address not suppressed, jobs not run in time,
             dead letters that failed again, events still invalid);
             64 bad usage; 69 PostgreSQL or Redis unreachable; 78 bad environment`;
@@ -42,6 +49,9 @@ type Command = {
 };
 
 const json = { type: "boolean" } as const;
+
+/** As the API takes a tenant (1 to 200 characters). */
+const tenantName = z.string().trim().min(1, "must not be empty").max(200, "must be at most 200 characters");
 
 const COMMANDS: Record<string, Command> = {
   stats: {
@@ -72,25 +82,52 @@ const COMMANDS: Record<string, Command> = {
     run: (context, values) => rebuild(context, { write: values.write === true }),
   },
   "suppressions list": {
-    options: { reason: { type: "string" }, limit: { type: "string" }, json },
+    options: { reason: { type: "string" }, tenant: { type: "string" }, limit: { type: "string" }, json },
     positionals: 0,
     run: (context, values) => {
       const reason = option(z.enum(SUPPRESSION_REASONS).optional(), values.reason, "--reason");
+      const tenant = option(tenantName.optional(), values.tenant, "--tenant");
       const limit = option(z.coerce.number().int().min(1).max(10_000).default(50), values.limit, "--limit");
-      return listSuppressions(context, { limit, json: values.json === true, ...(reason ? { reason } : {}) });
+      return listSuppressions(context, {
+        limit,
+        json: values.json === true,
+        ...(reason ? { reason } : {}),
+        ...(tenant ? { tenant } : {}),
+      });
     },
   },
   "suppressions remove": {
-    options: {},
+    options: { tenant: { type: "string" } },
     positionals: 1,
-    run: (context, _values, [address]) => {
+    run: (context, values, [address]) => {
       const email = option(
         z.string().transform(normalizeEmail).pipe(z.email("must be an email address")),
         address,
         "<email>",
       );
-      return removeSuppression(context, email);
+      return removeSuppression(context, email, option(tenantName.optional(), values.tenant, "--tenant"));
     },
+  },
+  "keys create": {
+    options: { tenant: { type: "string" }, admin: { type: "boolean" }, name: { type: "string" }, json },
+    positionals: 0,
+    run: (context, values) => {
+      if ((values.admin === true) === (values.tenant !== undefined))
+        throw new CliError("keys create: give either --tenant <tenant> or --admin", EXIT.usage);
+      const tenant = values.admin === true ? null : option(tenantName, values.tenant, "--tenant");
+      const name = option(z.string().trim().min(1).max(200).optional(), values.name, "--name") ?? null;
+      return createKey(context, { tenant, name, json: values.json === true });
+    },
+  },
+  "keys list": {
+    options: { json },
+    positionals: 0,
+    run: (context, values) => listKeys(context, { json: values.json === true }),
+  },
+  "keys revoke": {
+    options: {},
+    positionals: 1,
+    run: (context, _values, [id]) => revokeKey(context, option(z.uuid("must be a key id (a UUID)"), id, "<id>")),
   },
   "dead-letters list": {
     options: { all: { type: "boolean" }, json },
@@ -120,6 +157,7 @@ const COMMANDS: Record<string, Command> = {
 /** Commands of two words: `suppressions list`, `dead-letters retry`, … */
 const GROUPS: Record<string, string> = {
   suppressions: "list or remove",
+  keys: "create, list or revoke",
   "dead-letters": "list or retry",
 };
 

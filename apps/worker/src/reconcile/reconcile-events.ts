@@ -15,11 +15,10 @@ import {
   writeTogether,
 } from "@mailstate/db";
 import { isEmailEvent, parseResendEvent, recipientsOf, tryParseResendTimestamp } from "@mailstate/resend-events";
-import type { SuppressionPolicy } from "@mailstate/state-machine";
 import { type AppliedEvent, notificationWrites } from "./apply.ts";
 import { type DecodedEvent, decodeEvent, type IncomingEvent, isAboutSentEmail } from "./decode.ts";
 import type { ParsedEventCache } from "./event-cache.ts";
-import { applySuppressionPolicy, type LoggedEvent } from "./side-effects.ts";
+import { applySuppressionPolicy, type ListedEvent, type SuppressionRules } from "./side-effects.ts";
 
 export type Outcome = "applied" | "unmatched" | "ignored" | "invalid" | "duplicate";
 
@@ -170,14 +169,42 @@ async function applyEvents(client: SqlClient, batch: LoggedBatch, cache: ParsedE
 }
 
 /**
- * Step 3, side effects: the suppression policy runs on every new event that parsed, matched or
- * not. Answers the write it leaves for the end (soft-bounce resets).
+ * Step 3, side effects: the suppression policy runs once on every new event that parsed. In global
+ * scope that is when it is logged, matched or not: the address is what bounced. In tenant scope an
+ * event's list is its notification's tenant, so it runs when the event is applied to it: logged
+ * matched, or adopted once its send is recorded. Answers the write it leaves for the end
+ * (soft-bounce resets).
  */
-async function runSideEffects(client: SqlClient, batch: LoggedBatch, policy: SuppressionPolicy): Promise<BatchWrite[]> {
-  const logged: LoggedEvent[] = batch.events.flatMap(({ decoded: { svixId, event, occurredAt }, fresh }) =>
-    fresh && event ? [{ svixId, event, occurredAt }] : [],
+async function runSideEffects(client: SqlClient, batch: LoggedBatch, rules: SuppressionRules): Promise<BatchWrite[]> {
+  if (rules.scope === "global") {
+    const logged: ListedEvent[] = batch.events.flatMap(({ decoded: { svixId, event, occurredAt }, fresh }) =>
+      fresh && event ? [{ svixId, event, occurredAt, list: null }] : [],
+    );
+    return applySuppressionPolicy(client, logged, rules);
+  }
+  const applied = batch.events.flatMap(({ decoded: { svixId, event, occurredAt }, row, fresh }) =>
+    fresh && event && row.status === "applied" && row.notificationId
+      ? [{ svixId, event, occurredAt, notificationId: row.notificationId }]
+      : [],
   );
-  return applySuppressionPolicy(client, logged, policy);
+  return sideEffectsOfApplied(client, [...applied, ...batch.adopted.map(toApplied)], rules);
+}
+
+/** Tenant scope: the side effects of events now applied to their notifications, on their tenants' lists. */
+async function sideEffectsOfApplied(
+  client: SqlClient,
+  applied: AppliedEvent[],
+  rules: SuppressionRules,
+): Promise<BatchWrite[]> {
+  if (applied.length === 0) return [];
+  const tenantOf = await notifications.tenantsOf(client, [...new Set(applied.map((event) => event.notificationId))]);
+  const logged = applied.map(({ svixId, event, occurredAt, notificationId }) => ({
+    svixId,
+    event,
+    occurredAt,
+    list: tenantOf.get(notificationId) ?? null,
+  }));
+  return applySuppressionPolicy(client, logged, rules);
 }
 
 /**
@@ -210,7 +237,7 @@ async function summarise(client: SqlClient, batch: LoggedBatch): Promise<Reconci
 export async function reconcileEvents(
   pool: SqlPool,
   incoming: IncomingEvent[],
-  policy: SuppressionPolicy,
+  rules: SuppressionRules,
   cache: ParsedEventCache,
   { reprocess = [] }: { reprocess?: string[] } = {},
 ): Promise<ReconcileResult> {
@@ -218,7 +245,7 @@ export async function reconcileEvents(
   return withSqlTransaction(pool, async (client) => {
     const batch = await logEvents(client, decoded, reprocess);
     const applied = await applyEvents(client, batch, cache);
-    const sideEffects = await runSideEffects(client, batch, policy);
+    const sideEffects = await runSideEffects(client, batch, rules);
     await writeTogether(client, [...applied, ...sideEffects]);
     return summarise(client, batch);
   });
@@ -228,6 +255,7 @@ export async function reconcileEvents(
 export async function replayParked(
   pool: SqlPool,
   emailIds: string[],
+  rules: SuppressionRules,
   cache: ParsedEventCache,
 ): Promise<{ applied: string[]; carried: string[] }> {
   return withSqlTransaction(pool, async (client) => {
@@ -236,7 +264,12 @@ export async function replayParked(
       emailIds: [...notificationOf.keys()],
       notificationIds: [...notificationOf.values()],
     });
-    await writeTogether(client, await notificationWrites(client, adopted.map(toApplied), deliveryBefore, cache));
+    const applied = adopted.map(toApplied);
+    await writeTogether(client, [
+      ...(await notificationWrites(client, applied, deliveryBefore, cache)),
+      // Their side effects ran when they were logged, unless the list is the notification's tenant's.
+      ...(rules.scope === "tenant" ? await sideEffectsOfApplied(client, applied, rules) : []),
+    ]);
     // The email ids a notification carries: every event parked for them is applied now.
     return { applied: adopted.map((row) => row.svixId), carried: [...notificationOf.keys()] };
   });

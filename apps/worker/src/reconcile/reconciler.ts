@@ -2,18 +2,18 @@
 import { notifications, type SqlPool } from "@mailstate/db";
 import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
-import type { SuppressionPolicy } from "@mailstate/state-machine";
 import { type BatcherOptions, MicroBatcher } from "../batcher.ts";
 import type { IncomingEvent } from "./decode.ts";
 import { ParsedEventCache } from "./event-cache.ts";
 import { choosePark, type ParkingPolicy, parkedJob } from "./parking.ts";
 import { type Outcome, type ReconcileResult, reconcileEvents, replayParked } from "./reconcile-events.ts";
+import type { SuppressionRules } from "./side-effects.ts";
 
 export interface ReconcilerDeps {
   sql: SqlPool;
   queues: Queues;
   logger: Logger;
-  policy: SuppressionPolicy;
+  policy: SuppressionRules;
   parking: ParkingPolicy;
   batch?: BatcherOptions;
 }
@@ -41,7 +41,7 @@ export function createReconciler({ sql, queues, logger, policy, parking, batch }
   }
 
   async function replay(emailIds: string[]): Promise<string[]> {
-    const { applied, carried } = await replayParked(sql, emailIds, cache);
+    const { applied, carried } = await replayParked(sql, emailIds, policy, cache);
     if (applied.length > 0) {
       logger.info({ emailIds, applied: applied.length }, "parked events applied");
       await unpark(carried);

@@ -117,6 +117,14 @@ export interface RecordResult {
 }
 
 /**
+ * An idempotency key as it is unique: per tenant (a tenant of none is one more). Null without a key.
+ * Spelled so that no two (tenant, key) pairs collide.
+ */
+function tenantKey(row: { tenant?: string | null; idempotencyKey?: string | null }): string | null {
+  return row.idempotencyKey ? JSON.stringify([row.tenant ?? null, row.idempotencyKey]) : null;
+}
+
+/**
  * Split sends into those that share no idempotency key and no Resend id with an earlier one (they
  * can be written together in any order) and the rest, which must see what the earlier ones did:
  * a second record of a key is a repeat of the first, and a Resend id the first attaches to an
@@ -128,7 +136,7 @@ function splitByOverlap(inputs: NewNotification[]): { independent: number[]; dep
   const independent: number[] = [];
   const dependent: number[] = [];
   inputs.forEach((input, index) => {
-    const key = input.idempotencyKey ?? null;
+    const key = tenantKey(input);
     const emailId = input.resendEmailId ?? null;
     const overlaps = (key !== null && keys.has(key)) || (emailId !== null && emailIds.has(emailId));
     (overlaps ? dependent : independent).push(index);
@@ -215,8 +223,9 @@ async function recordIndependent(sql: SqlRunner, inputs: NewNotification[]): Pro
   const toAttach: { index: number; outcome: SendOutcome }[] = [];
   for (const index of repeats) {
     const input = inputs[index] as NewNotification;
+    const key = tenantKey(input);
     const row =
-      (input.idempotencyKey ? existing.byKey.get(input.idempotencyKey) : undefined) ??
+      (key ? existing.byKey.get(key) : undefined) ??
       (input.resendEmailId ? existing.byEmailId.get(input.resendEmailId) : undefined);
     // Left out of the insert, yet neither its key nor its id is found: its conflict was on a row gone since.
     if (!row)
@@ -345,10 +354,13 @@ export const notifications = {
     return results;
   },
 
-  /** The notifications recorded under these sends' idempotency keys and Resend ids, by each. */
+  /**
+   * The notifications recorded under these sends' idempotency keys (by tenantKey: a key is unique
+   * per tenant, so another tenant's row under the same key is not a repeat) and Resend ids, by each.
+   */
   async findExisting(
     sql: SqlRunner,
-    inputs: Pick<NewNotification, "idempotencyKey" | "resendEmailId">[],
+    inputs: Pick<NewNotification, "idempotencyKey" | "resendEmailId" | "tenant">[],
   ): Promise<{ byKey: Map<string, Notification>; byEmailId: Map<string, Notification> }> {
     const { rows } = await sql.query<Notification>(
       `SELECT ${NOTIFICATION_COLUMNS} FROM notifications
@@ -359,7 +371,12 @@ export const notifications = {
       ],
     );
     return {
-      byKey: new Map(rows.flatMap((row) => (row.idempotencyKey ? [[row.idempotencyKey, row] as const] : []))),
+      byKey: new Map(
+        rows.flatMap((row) => {
+          const key = tenantKey(row);
+          return key ? [[key, row] as const] : [];
+        }),
+      ),
       byEmailId: new Map(rows.flatMap((row) => (row.resendEmailId ? [[row.resendEmailId, row] as const] : []))),
     };
   },
@@ -462,6 +479,17 @@ export const notifications = {
       [JSON.stringify(pairs.map((pair) => ({ id: pair.id, email_id: pair.emailId })))],
     );
     return new Map(rows.map((row) => [row.email_id, row.id]));
+  },
+
+  /** The tenant of each of these notifications (null for none); an unknown id is absent. */
+  async tenantsOf(sql: SqlRunner, ids: string[]): Promise<Map<string, string | null>> {
+    if (ids.length === 0) return new Map();
+    const { rows } = await sql.query<{ id: string; tenant: string | null }>({
+      name: "notifications-tenants-of",
+      text: "SELECT id::text AS id, tenant FROM notifications WHERE id = ANY($1::uuid[])",
+      values: [ids],
+    });
+    return new Map(rows.map((row) => [row.id, row.tenant]));
   },
 
   /** Which of these email ids a notification carries now. */

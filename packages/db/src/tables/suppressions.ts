@@ -1,6 +1,11 @@
-// suppressions: the list the send path consults, one row per address. The worker adds addresses
-// (bounces, complaints); the API and the CLI add and remove them by hand. Both write through the
-// same statements, so an address already suppressed keeps its first reason whoever adds it.
+// suppressions: the lists the send path consults, one row per address and list. The worker adds
+// addresses (bounces, complaints); the API and the CLI add and remove them by hand. Both write
+// through the same statements, so an address already on a list keeps its first reason whoever adds it.
+//
+// Lists (SUPPRESSION_SCOPE): in `global` scope there is one, the null list, and every row counts
+// for every send. In `tenant` scope each tenant has its own; the null list (sends recorded without
+// a tenant, admin keys without one, and whatever was suppressed before the switch) counts for all.
+import type { SuppressionScope } from "@mailstate/runtime";
 import type { Prisma, Suppression, SuppressionReason } from "../../generated/client/index.js";
 import type { DbClient } from "../client.ts";
 import { execute, type Runner, type SqlClient } from "../sql.ts";
@@ -8,13 +13,47 @@ import { softBounces } from "./soft-bounce-counters.ts";
 
 export interface NewSuppression {
   email: string;
+  /** The list it goes on (listOf); null, the list every tenant obeys, when absent. */
+  tenant?: string | null;
   reason: SuppressionReason;
   sourceEventId?: string | null;
   metadata?: Prisma.InputJsonValue | null;
   expiresAt?: Date | null;
 }
 
-const active = (now: Date) => ({ OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] });
+/** Whose sends a read or a change is for: the scope in force and the tenant (null: a send with none). */
+export interface SuppressionView {
+  scope: SuppressionScope;
+  tenant: string | null;
+}
+
+/** Every row counts for every send: the scope mailstate had before tenants, and its default. */
+export const GLOBAL_VIEW: SuppressionView = Object.freeze({ scope: "global", tenant: null });
+
+/** The list a suppression for this view goes on, and the one its removal takes it off. */
+export function listOf(view: SuppressionView): string | null {
+  return view.scope === "tenant" ? view.tenant : null;
+}
+
+/** A condition on a `tenant` column, as the where clause of any table that has one. */
+export type ListFilter = Record<string, never> | { tenant: null } | { OR: ({ tenant: null } | { tenant: string })[] };
+
+/**
+ * The rows that suppress a send of this view: every row in global scope; its own list and the null
+ * list in tenant scope. The audit log's entries are read by the same rule.
+ */
+export function applyingTo(view: SuppressionView): ListFilter {
+  if (view.scope === "global") return {};
+  return view.tenant === null ? { tenant: null } : { OR: [{ tenant: null }, { tenant: view.tenant }] };
+}
+
+/** Of an address's applying rows, the one answered: its own list's before the null list, then the oldest. */
+const PREFERRED: Prisma.SuppressionOrderByWithRelationInput[] = [
+  { tenant: { sort: "asc", nulls: "last" } },
+  { createdAt: "asc" },
+];
+
+const active = (now: Date): Prisma.SuppressionWhereInput => ({ OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] });
 
 /** The first keys of the worker's advisory locks on addresses, so they share no space with others'. */
 const ADDRESS_LOCK_SPACE = 0x6d73; // "ms"
@@ -23,14 +62,21 @@ const ADDRESS_GATE_SPACE = 0x6d74;
 const MAX_ADDRESS_LOCKS = 48;
 
 export const suppressions = {
-  /** One row per address: a second reason for a suppressed address is a no-op. True when added. */
+  /**
+   * One row per address and list: a second reason for a listed address is a no-op, unless the row
+   * there has expired (it no longer counts), which the new one replaces. True when added.
+   */
   async add(runner: Runner, row: NewSuppression): Promise<boolean> {
     const added = await execute(
       runner,
-      `INSERT INTO suppressions (email, reason, source_event_id, metadata, expires_at)
-       VALUES ($1, $2::"SuppressionReason", $3, $4::jsonb, $5::timestamptz) ON CONFLICT (email) DO NOTHING`,
+      `INSERT INTO suppressions (email, tenant, reason, source_event_id, metadata, expires_at)
+       VALUES ($1, $2, $3::"SuppressionReason", $4, $5::jsonb, $6::timestamptz)
+       ON CONFLICT (email, tenant) DO UPDATE SET reason = EXCLUDED.reason, source_event_id = EXCLUDED.source_event_id,
+         metadata = EXCLUDED.metadata, expires_at = EXCLUDED.expires_at, created_at = now()
+        WHERE suppressions.expires_at <= now()`,
       [
         row.email,
+        row.tenant ?? null,
         row.reason,
         row.sourceEventId ?? null,
         row.metadata == null ? null : JSON.stringify(row.metadata),
@@ -40,10 +86,20 @@ export const suppressions = {
     return added === 1;
   },
 
-  /** Take the address off the list; its run of soft bounces ends now. True when it was on it. */
-  async remove(runner: Runner, email: string, now = new Date()): Promise<boolean> {
-    const removed = await execute(runner, "DELETE FROM suppressions WHERE email = $1", [email]);
-    await softBounces.reset(runner, [{ email, at: now }]);
+  /**
+   * Take the address off the view's list (in global scope, off every list: each of them counts);
+   * its run of soft bounces on that list ends now. True when it was on it.
+   */
+  async remove(runner: Runner, email: string, view: SuppressionView = GLOBAL_VIEW, now = new Date()): Promise<boolean> {
+    const list = listOf(view);
+    const removed =
+      view.scope === "global"
+        ? await execute(runner, "DELETE FROM suppressions WHERE email = $1", [email])
+        : await execute(runner, "DELETE FROM suppressions WHERE email = $1 AND tenant IS NOT DISTINCT FROM $2", [
+            email,
+            list,
+          ]);
+    await softBounces.reset(runner, [{ email, tenant: list, at: now }]);
     return removed > 0;
   },
 
@@ -74,20 +130,49 @@ export const suppressions = {
 
   // Reads (Prisma).
 
-  /** The active suppression of an address (an expired one does not count). */
-  find(db: DbClient, email: string, now = new Date()): Promise<Suppression | null> {
-    return db.suppression.findFirst({ where: { email, ...active(now) } });
+  /** The active suppression of an address that applies to the view (an expired one does not count). */
+  find(
+    db: DbClient,
+    email: string,
+    view: SuppressionView = GLOBAL_VIEW,
+    now = new Date(),
+  ): Promise<Suppression | null> {
+    return db.suppression.findFirst({ where: { AND: [{ email }, active(now), applyingTo(view)] }, orderBy: PREFERRED });
   },
 
-  findMany(db: DbClient, emails: string[], now = new Date()): Promise<Suppression[]> {
-    return db.suppression.findMany({ where: { email: { in: emails }, ...active(now) } });
+  /** The active suppressions of these addresses that apply to the view, one per address. */
+  async findMany(
+    db: DbClient,
+    emails: string[],
+    view: SuppressionView = GLOBAL_VIEW,
+    now = new Date(),
+  ): Promise<Suppression[]> {
+    const rows = await db.suppression.findMany({
+      where: { AND: [{ email: { in: emails } }, active(now), applyingTo(view)] },
+      orderBy: PREFERRED,
+    });
+    const first = new Map<string, Suppression>();
+    for (const row of rows) if (!first.has(row.email)) first.set(row.email, row);
+    return [...first.values()];
   },
 
-  list(db: DbClient, { cursor, limit }: { cursor?: string; limit: number }) {
+  /** The active row of an address on one list exactly (null: the null list). */
+  findOnList(db: DbClient, email: string, tenant: string | null, now = new Date()): Promise<Suppression | null> {
+    return db.suppression.findFirst({ where: { AND: [{ email, tenant }, active(now)] } });
+  },
+
+  /**
+   * A page of the active suppressions that apply to the view (of every list when none is given),
+   * newest first; `cursor` is the id of the last row of the previous page.
+   */
+  list(
+    db: DbClient,
+    { view, cursor, limit, now = new Date() }: { view?: SuppressionView; cursor?: bigint; limit: number; now?: Date },
+  ): Promise<Suppression[]> {
     return db.suppression.findMany({
-      orderBy: { email: "asc" },
+      where: { AND: [active(now), view ? applyingTo(view) : {}, cursor === undefined ? {} : { id: { lt: cursor } }] },
+      orderBy: { id: "desc" },
       take: limit,
-      ...(cursor ? { cursor: { email: cursor }, skip: 1 } : {}),
     });
   },
 };
