@@ -46,8 +46,7 @@ export function createKeyLookup({
    * Every key of API_KEYS is compared, in constant time over digests of equal length, so the time
    * taken says nothing about how much of a key was right.
    */
-  function envPrincipal(key: string): Principal | null {
-    const presented = sha256(key);
+  function envPrincipal(presented: Buffer): Principal | null {
     let found: Principal | null = null;
     for (const candidate of envPrincipals) {
       if (timingSafeEqual(presented, candidate.digest)) found = candidate.principal;
@@ -88,9 +87,11 @@ export function createKeyLookup({
 
   return {
     async find(key) {
-      const fromEnv = envPrincipal(key);
+      // One hash serves both: hashApiKey is this digest in hex.
+      const digest = sha256(key);
+      const fromEnv = envPrincipal(digest);
       if (fromEnv) return fromEnv;
-      const row = await storedKey(hashApiKey(key));
+      const row = await storedKey(digest.toString("hex"));
       if (!row || row.revokedAt !== null) return null;
       noteUse(row.id);
       return { keyId: row.id, tenant: row.tenant, label: row.name ?? `key ${row.id}`, rateKey: `key:${row.id}` };
