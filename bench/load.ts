@@ -65,6 +65,8 @@ export interface LoadResult {
   p99: number;
   max: number;
   statuses: Record<string, number>;
+  /** Indexes of the deliveries not answered 2xx (Resend would retry them). */
+  refused: number[];
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -84,12 +86,13 @@ export async function fire(
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
+  const refused: number[] = [];
   const count = (status: string) => {
     statuses[status] = (statuses[status] ?? 0) + 1;
   };
   let next = 0;
   const started = performance.now();
-  const one = (delivery: PostRequest, due: number) =>
+  const one = (delivery: PostRequest, due: number, index: number) =>
     new Promise<void>((resolve) => {
       const req = request(
         { host: "127.0.0.1", port, path: delivery.path ?? path, method: "POST", agent, headers: delivery.headers },
@@ -98,6 +101,7 @@ export async function fire(
           res.on("end", () => {
             latencies.push(performance.now() - due);
             count(String(res.statusCode ?? 0));
+            if ((res.statusCode ?? 0) >= 300) refused.push(index);
             resolve();
           });
         },
@@ -106,6 +110,7 @@ export async function fire(
       req.on("error", (error) => {
         latencies.push(performance.now() - due);
         count(error.message === "timeout" ? "timeout" : "error");
+        refused.push(index);
         resolve();
       });
       req.end(delivery.body);
@@ -122,7 +127,7 @@ export async function fire(
           const wait = due - performance.now();
           if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         }
-        await one(delivery, due);
+        await one(delivery, due, index);
       }
     }),
   );
@@ -137,5 +142,6 @@ export async function fire(
     p99: percentile(latencies, 99),
     max: latencies.at(-1) ?? 0,
     statuses,
+    refused,
   };
 }
