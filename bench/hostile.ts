@@ -9,7 +9,7 @@ import { performance } from "node:perf_hooks";
 import { freePort, makeWorkload } from "@mailstate/test-support";
 import { redactAddresses } from "../apps/api/src/http/redact.ts";
 import { fire, type LoadResult, sign } from "./load.ts";
-import { openBenchRun, sleep, startProcess, tearDownRun, waitHealthy } from "./processes.ts";
+import { insertSends, openBenchRun, sleep, startProcess, tearDownRun, waitHealthy } from "./processes.ts";
 
 /** Read once here: these knobs are the run's, not a build input. */
 const env = process.env;
@@ -86,10 +86,9 @@ const workloads = Object.fromEntries(
   ]),
 );
 for (const workload of Object.values(workloads)) {
-  await pool.query(
-    `INSERT INTO notifications (resend_email_id, recipients, "from", subject, updated_at)
-     SELECT id, ARRAY['bench@example.com'], 'bench@acme.test', 'bench', now() FROM unnest($1::text[]) AS id`,
-    [workload.notifications.map((n) => n.emailId)],
+  await insertSends(
+    pool,
+    workload.notifications.map((n) => n.emailId),
   );
 }
 // Production's level on the API: the request logger writes (and redacts) every routed request.

@@ -14,6 +14,7 @@ import { cpuBetween, type ProcessSet, parentOf, sampleCpu } from "./proc-cpu.ts"
 import {
   type BenchRun,
   closeRun,
+  insertSends,
   openBenchRun,
   sleep,
   startProcess,
@@ -72,15 +73,6 @@ const recordBodies = (label: string, emails: number) =>
     subject: "Your receipt from Acme",
     resendEmailId: emailId(label, i),
   }));
-
-/** Sends recorded straight into the table, for the ingest phase (not measured). */
-async function insertSends(run: BenchRun, label: string, emails: number): Promise<void> {
-  await run.pool.query(
-    `INSERT INTO notifications (resend_email_id, recipients, "from", subject, updated_at)
-     SELECT id, ARRAY['bench@example.com'], 'bench@acme.test', 'bench', now() FROM unnest($1::text[]) AS id`,
-    [Array.from({ length: emails }, (_, i) => emailId(label, i))],
-  );
-}
 
 async function loggedEvents(run: BenchRun): Promise<number> {
   return Number((await run.pool.query("SELECT count(*) FROM delivery_events")).rows[0]?.count ?? 0);
@@ -155,9 +147,13 @@ async function measure(
   const wrong = await wrongProjections(run, label);
 
   const ingestLabel = `${label}i`;
-  await insertSends(run, ingestLabel, INGEST_REQUESTS / LIFECYCLE_EVENTS.length);
+  const ingestEmails = INGEST_REQUESTS / LIFECYCLE_EVENTS.length;
+  await insertSends(
+    run.pool,
+    Array.from({ length: ingestEmails }, (_, i) => emailId(ingestLabel, i)),
+  );
   const logged = await loggedEvents(run);
-  const ingest = await fire(port, sign(lifecycleWebhooks(ingestLabel, INGEST_REQUESTS / LIFECYCLE_EVENTS.length)), {
+  const ingest = await fire(port, sign(lifecycleWebhooks(ingestLabel, ingestEmails)), {
     concurrency: INGEST_CONCURRENCY,
   });
   const ingestDrainMs = await waitApplied(run, logged + INGEST_REQUESTS, { queue });

@@ -69,6 +69,15 @@ export function startProcess(
   return child;
 }
 
+/** Sends recorded straight into the table (not through the API), one per Resend email id: setup, not measured. */
+export async function insertSends(pool: pg.Pool, emailIds: string[]): Promise<void> {
+  await pool.query(
+    `INSERT INTO notifications (resend_email_id, recipients, "from", subject, updated_at)
+     SELECT id, ARRAY['bench@example.com'], 'bench@acme.test', 'bench', now() FROM unnest($1::text[]) AS id`,
+    [emailIds],
+  );
+}
+
 /** The synchronous tutorial design (`bench/sync-server.ts`) on a free port, stopped with the rest. */
 export function startSyncServer(databaseUrl: string): Promise<{ port: number; child: ChildProcess }> {
   const child = fork(new URL("./sync-server.ts", import.meta.url).pathname, [], {

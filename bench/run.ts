@@ -11,6 +11,7 @@ import { QueueEvents } from "bullmq";
 import pg from "pg";
 import { fire, type LoadResult, percentile, sign } from "./load.ts";
 import {
+  insertSends,
   openBenchRun,
   REDIS_URL,
   sleep,
@@ -43,6 +44,11 @@ function run(command: string, args: string[]): Promise<string> {
 
 function line(output: string, prefix: string): string {
   return output.split("\n").find((l) => l.startsWith(prefix)) ?? "";
+}
+
+/** The lines of `output` that start with these prefixes, in the prefixes' order; missing ones left out. */
+function lines(output: string, prefixes: string[]): string[] {
+  return prefixes.map((prefix) => line(output, prefix)).filter(Boolean);
 }
 
 function num(text: string, pattern: RegExp): number {
@@ -106,27 +112,23 @@ const route = (prefix: string) => {
 };
 const bare = route("bare route");
 const ingest = route("ingest route");
-const hostile = [
+const hostile = lines(hostileOut, [
   "redaction 16 KB URL:",
   "webhooks alone:",
   "webhooks + flood, cap 8192:",
   "webhooks + flood, cap 16384:",
-]
-  .map((prefix) => line(hostileOut, prefix))
-  .filter(Boolean);
-const foreign = ["broadcast:", "untagged:"].map((prefix) => line(foreignOut, prefix)).filter(Boolean);
-const heavy = ["heavy:", "cold:", "check:"].map((prefix) => line(heavyOut, prefix)).filter(Boolean);
+]);
+const foreign = lines(foreignOut, ["broadcast:", "untagged:"]);
+const heavy = lines(heavyOut, ["heavy:", "cold:", "check:"]);
 const backlog = line(workerOut, "backlog:");
-const lifecycle = [
+const lifecycle = lines(lifecycleOut, [
   "lifecycle sync:",
   "lifecycle mailstate:",
   "ingest sync:",
   "ingest mailstate:",
   "ratio mailstate/sync:",
-]
-  .map((prefix) => line(lifecycleOut, prefix))
-  .filter(Boolean);
-const records = ["record single:", "record batch:"].map((prefix) => line(recordOut, prefix)).filter(Boolean);
+]);
+const records = lines(recordOut, ["record single:", "record batch:"]);
 const lifecycleCpu = (design: string) => num(line(lifecycleOut, `lifecycle ${design}:`), /CPU ([\d.]+) ms per email/);
 const ingestOf = (design: string) => {
   const l = line(lifecycleOut, `ingest ${design}:`);
@@ -154,11 +156,9 @@ const workloads = {
   slowApi: makeWorkload({ notifications: FAULT_REQUESTS / 10, eventsPerNotification: 10, label: "slowapi" }),
 };
 for (const workload of Object.values(workloads)) {
-  const ids = workload.notifications.map((n) => n.emailId);
-  await pool.query(
-    `INSERT INTO notifications (resend_email_id, recipients, "from", subject, updated_at)
-     SELECT id, ARRAY['bench@example.com'], 'bench@acme.test', 'bench', now() FROM unnest($1::text[]) AS id`,
-    [ids],
+  await insertSends(
+    pool,
+    workload.notifications.map((n) => n.emailId),
   );
 }
 const pgVersion = await pool.query<{ server_version: string }>("SHOW server_version");
