@@ -29,6 +29,16 @@ describe("worker env", () => {
     expect(run).toThrow(/WORKER_CONCURRENCY: must be a whole number from 1 to 1000/);
   });
 
+  it("input: WORKER_INBOX_FETCHERS=0, 65 or two → EnvError naming it; unset → 4; 1 → 1", () => {
+    for (const value of ["0", "65", "two"]) {
+      expect(() => loadWorkerEnv({ WORKER_INBOX_FETCHERS: value })).toThrow(
+        /WORKER_INBOX_FETCHERS: must be a whole number from 1 to 64/,
+      );
+    }
+    expect(loadWorkerEnv({}).WORKER_INBOX_FETCHERS).toBe(4);
+    expect(loadWorkerEnv({ WORKER_INBOX_FETCHERS: "1" }).WORKER_INBOX_FETCHERS).toBe(1);
+  });
+
   it("input: ENGAGEMENT_PII_DAYS=abc, 3651, 0 or -1 → EnvError naming ENGAGEMENT_PII_DAYS; 7 → 7", () => {
     for (const value of ["abc", "3651", "0", "-1"]) {
       expect(() => loadWorkerEnv({ ENGAGEMENT_PII_DAYS: value })).toThrow(/ENGAGEMENT_PII_DAYS:/);

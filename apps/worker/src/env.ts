@@ -7,6 +7,11 @@ export const workerEnvSchema = z.object({
   /** Jobs in flight at once in this process: the ceiling on a batch's size. */
   WORKER_CONCURRENCY: integer(1, 1_000).default(128),
   /**
+   * BullMQ workers taking inbox jobs in this process, in parallel (each with its share of
+   * WORKER_CONCURRENCY): one takes jobs from an idle queue one round trip at a time.
+   */
+  WORKER_INBOX_FETCHERS: integer(1, 64).default(4),
+  /**
    * Inbox events reconciled together in one transaction, and how long a batch waits to fill on an
    * idle worker. At most WORKER_BATCHES_IN_FLIGHT transactions run at once: what arrives meanwhile
    * is the next batch, so batches grow under load rather than queueing on the same row locks.

@@ -15,6 +15,7 @@ export interface WorkerDeps {
     WorkerEnv,
     | "QUEUE_PREFIX"
     | "WORKER_CONCURRENCY"
+    | "WORKER_INBOX_FETCHERS"
     | "SOFT_BOUNCE_THRESHOLD"
     | "SUPPRESSION_SCOPE"
     | "WORKER_LOCK_DURATION_MS"
@@ -32,7 +33,8 @@ export interface WorkerDeps {
 }
 
 export interface RunningWorkers {
-  inbox: Worker;
+  /** The inbox's fetchers: BullMQ workers of one queue, sharing this process's batches. */
+  inbox: Worker[];
   unmatched: Worker;
   /** Scheduled housekeeping (the PII scrub), one job at a time. */
   maintenance: Worker;
@@ -71,7 +73,19 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     maxStalledCount: 20,
     settings: { backoffStrategy },
   };
-  const inbox = new Worker(QUEUE_NAMES.inbox, processor, { ...options, ...RETENTION.inbox });
+  // A BullMQ worker takes jobs from an idle queue one round trip at a time, so under a steady flow
+  // one fetcher bounds how fast jobs reach the batch. Several fetchers take them in parallel, each
+  // with a share of the concurrency, and all feed the same batches.
+  const fetchers = Math.min(env.WORKER_INBOX_FETCHERS, env.WORKER_CONCURRENCY);
+  const inbox = Array.from(
+    { length: fetchers },
+    () =>
+      new Worker(QUEUE_NAMES.inbox, processor, {
+        ...options,
+        ...RETENTION.inbox,
+        concurrency: Math.ceil(env.WORKER_CONCURRENCY / fetchers),
+      }),
+  );
   const unmatched = new Worker(QUEUE_NAMES.unmatched, processor, {
     ...options,
     ...RETENTION.unmatched,
@@ -84,20 +98,23 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     concurrency: 1,
     lockDuration: Math.max(env.WORKER_LOCK_DURATION_MS, 60_000),
   });
-  inbox.on("failed", (job, error) => {
-    const final = job && (job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === "UnrecoverableError");
-    if (!job || !final) return;
-    deadLetterFailedJob(sql, job).catch((deadLetterError: Error) =>
-      logger.warn({ jobId: job.id, err: deadLetterError.message }, "dead letter not written yet: the sweep retries"),
-    );
-  });
+  for (const fetcher of inbox) {
+    fetcher.on("failed", (job, error) => {
+      const final = job && (job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === "UnrecoverableError");
+      if (!job || !final) return;
+      deadLetterFailedJob(sql, job).catch((deadLetterError: Error) =>
+        logger.warn({ jobId: job.id, err: deadLetterError.message }, "dead letter not written yet: the sweep retries"),
+      );
+    });
+  }
   const sweepNow = () =>
     sweepFailedInbox(sql, queues, logger).catch((error: Error) =>
       logger.warn({ err: error.message }, "dead-letter sweep failed"),
     );
   const sweep = setInterval(sweepNow, DEAD_LETTER_SWEEP_MS);
   sweep.unref();
-  for (const worker of [inbox, unmatched, maintenance]) {
+  const all = [...inbox, unmatched, maintenance];
+  for (const worker of all) {
     worker.on("failed", (job, error) => {
       const final = job && job.attemptsMade >= (job.opts.attempts ?? 1);
       const level = error.name === "StillUnmatchedError" && !final ? "debug" : "warn";
@@ -108,7 +125,7 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     });
     worker.on("error", (error) => logger.warn({ queue: worker.name, err: error.message }, "worker error"));
   }
-  await Promise.all([inbox.waitUntilReady(), unmatched.waitUntilReady(), maintenance.waitUntilReady()]);
+  await Promise.all(all.map((worker) => worker.waitUntilReady()));
   await upsertSchedules(queues);
   void sweepNow();
   return {
@@ -118,7 +135,7 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     queues,
     async close() {
       clearInterval(sweep);
-      await Promise.all([inbox.close(), unmatched.close(), maintenance.close()]);
+      await Promise.all(all.map((worker) => worker.close()));
       await queues.close();
     },
   };
