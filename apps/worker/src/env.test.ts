@@ -5,7 +5,11 @@ import { loadWorkerEnv } from "./env.ts";
 describe("worker env", () => {
   it("applies the local defaults", () => {
     expect(loadWorkerEnv({})).toMatchObject({
-      WORKER_CONCURRENCY: 128,
+      WORKER_CONCURRENCY: 256,
+      WORKER_INBOX_FETCHERS: 4,
+      WORKER_BATCH_SIZE: 100,
+      WORKER_BATCH_WAIT_MS: 25,
+      WORKER_BATCHES_IN_FLIGHT: 1,
       SOFT_BOUNCE_THRESHOLD: 3,
       QUEUE_PREFIX: "{mailstate}",
       ENGAGEMENT_PII_DAYS: 30,
