@@ -73,6 +73,16 @@ describe("api env", () => {
     );
   });
 
+  it("input: WEBHOOK_BATCH_WAIT_MS=101, -1 or soon → error naming it; unset → 20; 0 → 0", () => {
+    for (const value of ["101", "-1", "soon"]) {
+      expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, WEBHOOK_BATCH_WAIT_MS: value }))).toMatch(
+        /WEBHOOK_BATCH_WAIT_MS: must be a whole number from 0 to 100/,
+      );
+    }
+    expect(loadApiEnv({ RESEND_WEBHOOK_SECRET: secret }).WEBHOOK_BATCH_WAIT_MS).toBe(20);
+    expect(loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, WEBHOOK_BATCH_WAIT_MS: "0" }).WEBHOOK_BATCH_WAIT_MS).toBe(0);
+  });
+
   it("input: WEBHOOK_BODY_LIMIT=ten → error naming it and the expected form", () => {
     expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, WEBHOOK_BODY_LIMIT: "ten" }))).toMatch(
       /WEBHOOK_BODY_LIMIT: must be a size like 256kb$/m,

@@ -103,6 +103,8 @@ export const apiEnvSchema = z.object({
   OPS_PASSWORD: z.string().min(8, "needs 8 characters or more").optional(),
   WEBHOOK_BODY_LIMIT: bodyLimit.default("256kb"),
   WEBHOOK_ENQUEUE_TIMEOUT_MS: integer(50, 30_000).default(2_000),
+  /** How long a webhook waits for others to go to Redis with it in one write (0: only those of the same moment). */
+  WEBHOOK_BATCH_WAIT_MS: integer(0, 100).default(20),
   /** Longer request URLs answer 414 before any other work. Node refuses headers over 16 KB by itself. */
   MAX_URL_LENGTH: integer(256, 65_536).default(8_192),
   TRUST_PROXY: trustProxy.default(false),

@@ -120,6 +120,23 @@ describe("POST /webhooks/resend", () => {
     });
   });
 
+  it("input: 40 signed webhooks at once (they go to Redis in batches of up to 16), then the same 40 again → 200 each, one job per svix-id", async () => {
+    const signed = Array.from({ length: 40 }, (_, i) =>
+      sign(JSON.stringify({ ...event(), data: { email_id: `re_b${i}` } })),
+    );
+    const first = await Promise.all(signed.map((one) => send(api, one)));
+    expect(first.map((answer) => answer.status)).toEqual(signed.map(() => 200));
+    expect(first.map((answer) => answer.json?.svixId)).toEqual(signed.map((one) => one.id));
+    const jobs = await Promise.all(signed.map((one) => api.queues.inbox.getJob(jobIdFor("event", one.id))));
+    expect(jobs.map((job) => job?.data.event.data.email_id)).toEqual(signed.map((_, i) => `re_b${i}`));
+
+    // Resend's redelivery of all of them: answered 200 again, and each svix-id still has its one job.
+    const waiting = await waitingCount(api.queues);
+    const again = await Promise.all(signed.map((one) => send(api, one)));
+    expect(again.map((answer) => answer.status)).toEqual(signed.map(() => 200));
+    expect(await waitingCount(api.queues)).toBe(waiting);
+  });
+
   it("input: signed with the new secret, then with the old one, both configured (rotation) → 200 both", async () => {
     expect((await send(api, sign(JSON.stringify(event()), { secret: SECRET }))).status).toBe(200);
     expect((await send(api, sign(JSON.stringify(event()), { secret: OLD_SECRET }))).status).toBe(200);

@@ -16,5 +16,5 @@ export {
   scrubEngagementPiiPayload,
   unmatchedEventPayload,
 } from "./catalog.ts";
-export { addInboxEvent, addJob, addJobs, createQueues, type Queues, queueFor, upsertSchedules } from "./queues.ts";
+export { addInboxEvents, addJob, addJobs, createQueues, type Queues, queueFor, upsertSchedules } from "./queues.ts";
 export { createRedis, pingRedis, type RedisRole } from "./redis.ts";

@@ -81,13 +81,19 @@ export async function addJob<N extends JobName>(
 }
 
 /**
- * One verified webhook into the inbox, its job id its svix-id: the API's hot path. The payload's
- * type is the catalog's, and the route builds it from what it verified and parsed itself, so it is
- * not parsed again here (a parse copies the whole event, once per webhook).
+ * Verified webhooks into the inbox in one round trip, each job's id its svix-id: the API's hot
+ * path. The payloads' type is the catalog's, and the route builds them from what it verified and
+ * parsed itself, so they are not parsed again here (a parse copies the whole event, once per webhook).
  */
-export async function addInboxEvent(queues: Queues, payload: InboxEventPayload) {
+export async function addInboxEvents(queues: Queues, payloads: InboxEventPayload[]) {
   const { options } = JOBS["inbox.reconcile"];
-  return queues.inbox.add("inbox.reconcile", payload, { ...options, jobId: jobIdFor("event", payload.svixId) });
+  return queues.inbox.addBulk(
+    payloads.map((data) => ({
+      name: "inbox.reconcile",
+      data,
+      opts: { ...options, jobId: jobIdFor("event", data.svixId) },
+    })),
+  );
 }
 
 /** Many jobs of one catalog name in one round trip to Redis. */

@@ -2,3 +2,4 @@ export { commonEnv, EnvError, integer, parseEnv, port, SUPPRESSION_SCOPES, type 
 export { createLogger, type Logger } from "./logger.ts";
 export { onShutdown } from "./shutdown.ts";
 export { TimeoutError, withTimeout } from "./timeout.ts";
+export { type BatcherOptions, MicroBatcher } from "./batcher.ts";

@@ -1,8 +1,7 @@
 // Reconciliation as the worker runs it: micro-batched transactions, then parking of the unmatched.
 import { notifications, type SqlPool } from "@mailstate/db";
 import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
-import type { Logger } from "@mailstate/runtime";
-import { type BatcherOptions, MicroBatcher } from "../batcher.ts";
+import { type BatcherOptions, type Logger, MicroBatcher } from "@mailstate/runtime";
 import type { IncomingEvent } from "./decode.ts";
 import { ParsedEventCache } from "./event-cache.ts";
 import { choosePark, type ParkingPolicy, parkedJob } from "./parking.ts";

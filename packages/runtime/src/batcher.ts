@@ -1,11 +1,11 @@
-// Gathers items submitted at about the same moment into one call, so that many webhook jobs share
-// one database transaction. A batch that fails is retried item by item, so one bad item fails
-// alone and the rest commit.
+// Gathers items submitted at about the same moment into one call: many webhook jobs share one
+// database transaction (the worker), many webhooks one write to Redis (the API). A batch that
+// fails is retried item by item, so one bad item fails alone and the rest go through.
 //
 // At most `maxInFlight` batches run at once. Items that arrive while they run wait for the next
-// batch rather than opening a transaction of their own: under load the batches grow by themselves
-// (fewer statements per item, and no two of this worker's transactions queue on one notification's
-// row lock), while a lone item on an idle worker still waits no longer than `maxWaitMs`.
+// batch rather than starting one of their own: under load the batches grow by themselves (fewer
+// statements per item, and no two of the worker's transactions queue on one notification's row
+// lock), while a lone item on an idle process still waits no longer than `maxWaitMs`.
 export interface BatcherOptions {
   maxSize: number;
   maxWaitMs: number;
