@@ -8,7 +8,11 @@ import { deadLetterFailedJob, sweepFailedInbox } from "./dead-letters.ts";
 import type { WorkerEnv } from "./env.ts";
 import { createProcessor } from "./handlers.ts";
 import { createMaintenance } from "./maintenance.ts";
+import { createWorkerMetrics, type WorkerMetrics } from "./metrics.ts";
 import { createReconciler } from "./reconcile/reconciler.ts";
+import { createResendClient } from "./resend/client.ts";
+import { createResendJobs } from "./resend/jobs.ts";
+import { scheduleSweeper } from "./resend/schedule.ts";
 
 export interface WorkerDeps {
   env: Pick<
@@ -24,6 +28,15 @@ export interface WorkerDeps {
     | "PARK_UNTAGGED"
     | "PARK_MAX_EMAILS"
     | "ENGAGEMENT_PII_DAYS"
+    | "RESEND_API_KEY"
+    | "RESEND_BASE_URL"
+    | "RESEND_API_RPS"
+    | "RESEND_API_TIMEOUT_MS"
+    | "SWEEPER_INTERVAL_MS"
+    | "SWEEPER_STALE_AFTER_MS"
+    | "RESEND_WEBHOOK_ID"
+    | "RESEND_SUPPRESSION_SYNC"
+    | "RESEND_AUDIENCE_ID"
   >;
   /** The worker's one connection to PostgreSQL: it holds no Prisma client. */
   sql: SqlPool;
@@ -34,9 +47,12 @@ export interface WorkerDeps {
 export interface RunningWorkers {
   inbox: Worker;
   unmatched: Worker;
-  /** Scheduled housekeeping (the PII scrub), one job at a time. */
+  /** Scheduled housekeeping (the PII scrub, the sweeper's pass), one job at a time. */
   maintenance: Worker;
+  /** Calls to Resend's API at RESEND_API_RPS; null without RESEND_API_KEY. */
+  resend: Worker | null;
   queues: Queues;
+  metrics: WorkerMetrics;
   /** Finish the jobs in hand, then stop. */
   close(): Promise<void>;
 }
@@ -59,7 +75,24 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     },
   });
   const maintenanceJobs = createMaintenance({ sql, piiDays: env.ENGAGEMENT_PII_DAYS, logger });
-  const processor = createProcessor({ sql, reconciler, maintenance: maintenanceJobs });
+  const metrics = createWorkerMetrics();
+  const resendJobs = env.RESEND_API_KEY
+    ? createResendJobs({
+        sql,
+        queues,
+        reconciler,
+        client: createResendClient({
+          apiKey: env.RESEND_API_KEY,
+          baseUrl: env.RESEND_BASE_URL,
+          timeoutMs: env.RESEND_API_TIMEOUT_MS,
+        }),
+        metrics,
+        logger,
+        staleAfterMs: env.SWEEPER_STALE_AFTER_MS,
+        webhookId: env.RESEND_WEBHOOK_ID,
+      })
+    : null;
+  const processor = createProcessor({ sql, reconciler, maintenance: maintenanceJobs, resend: resendJobs });
   const options = {
     connection: redis,
     prefix: env.QUEUE_PREFIX,
@@ -84,6 +117,17 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     concurrency: 1,
     lockDuration: Math.max(env.WORKER_LOCK_DURATION_MS, 60_000),
   });
+  // One rate limiter for every call to Resend, shared by all workers through Redis: RESEND_API_RPS a second.
+  const resend = resendJobs
+    ? new Worker(QUEUE_NAMES.resend, processor, {
+        ...options,
+        ...RETENTION.resend,
+        concurrency: Math.max(1, env.RESEND_API_RPS),
+        limiter: { max: env.RESEND_API_RPS, duration: 1_000 },
+        // A call waits at most RESEND_API_TIMEOUT_MS; the lock outlasts it.
+        lockDuration: Math.max(env.WORKER_LOCK_DURATION_MS, env.RESEND_API_TIMEOUT_MS * 2),
+      })
+    : null;
   inbox.on("failed", (job, error) => {
     const final = job && (job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === "UnrecoverableError");
     if (!job || !final) return;
@@ -97,7 +141,8 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     );
   const sweep = setInterval(sweepNow, DEAD_LETTER_SWEEP_MS);
   sweep.unref();
-  for (const worker of [inbox, unmatched, maintenance]) {
+  const running = [inbox, unmatched, maintenance, ...(resend ? [resend] : [])];
+  for (const worker of running) {
     worker.on("failed", (job, error) => {
       const final = job && job.attemptsMade >= (job.opts.attempts ?? 1);
       const level = error.name === "StillUnmatchedError" && !final ? "debug" : "warn";
@@ -108,17 +153,20 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     });
     worker.on("error", (error) => logger.warn({ queue: worker.name, err: error.message }, "worker error"));
   }
-  await Promise.all([inbox.waitUntilReady(), unmatched.waitUntilReady(), maintenance.waitUntilReady()]);
+  await Promise.all(running.map((worker) => worker.waitUntilReady()));
   await upsertSchedules(queues);
+  await scheduleSweeper(queues, resendJobs ? env.SWEEPER_INTERVAL_MS : null);
   void sweepNow();
   return {
     inbox,
     unmatched,
     maintenance,
+    resend,
     queues,
+    metrics,
     async close() {
       clearInterval(sweep);
-      await Promise.all([inbox.close(), unmatched.close(), maintenance.close()]);
+      await Promise.all(running.map((worker) => worker.close()));
       await queues.close();
     },
   };

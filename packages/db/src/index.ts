@@ -59,10 +59,12 @@ export {
   notifications,
   type Projection,
   type RecordResult,
+  type ResendCheck,
   type SendError,
   type SendOutcome,
   type SendOutcomeResult,
   type StoredSendError,
+  type SweepCandidate,
   storedSendError,
 } from "./tables/notifications.ts";
 export { type SoftBounceReset, softBounces } from "./tables/soft-bounce-counters.ts";
@@ -72,6 +74,7 @@ export {
   type ListFilter,
   listOf,
   type NewSuppression,
+  type SuppressionSource,
   type SuppressionView,
   suppressions,
 } from "./tables/suppressions.ts";

@@ -13,6 +13,12 @@ export {
   type QueueName,
   RETENTION,
   replayEmailPayload,
+  resendAuditWebhooksPayload,
+  resendGetEmailPayload,
+  resendReplayWebhookPayload,
+  resendSuppressionPayload,
+  resendSweepPayload,
+  resendUnsubscribePayload,
   scrubEngagementPiiPayload,
   unmatchedEventPayload,
 } from "./catalog.ts";

@@ -19,6 +19,8 @@ export interface Queues {
   unmatched: Queue;
   /** Scheduled housekeeping (JOB_SCHEDULES), one job at a time. */
   maintenance: Queue;
+  /** Calls to Resend's API, behind one rate limiter. */
+  resend: Queue;
   close(): Promise<void>;
 }
 
@@ -40,12 +42,14 @@ export function createQueues(connection: Redis, prefix: string, extra: Partial<Q
   const inbox = make(QUEUE_NAMES.inbox);
   const unmatched = make(QUEUE_NAMES.unmatched);
   const maintenance = make(QUEUE_NAMES.maintenance);
+  const resend = make(QUEUE_NAMES.resend);
   return {
     inbox,
     unmatched,
     maintenance,
+    resend,
     async close() {
-      await Promise.all([inbox.close(), unmatched.close(), maintenance.close()]);
+      await Promise.all([inbox.close(), unmatched.close(), maintenance.close(), resend.close()]);
     },
   };
 }
@@ -72,7 +76,7 @@ export async function addJob<N extends JobName>(
   name: N,
   payload: JobPayload<N>,
   jobId: string,
-  options: { delay?: number } = {},
+  options: { delay?: number; priority?: number } = {},
 ) {
   const definition = JOBS[name];
   const data = definition.payload.parse(payload);

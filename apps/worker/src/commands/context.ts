@@ -4,12 +4,12 @@ import { createQueues, createRedis, type Queues } from "@mailstate/queue";
 import { commonEnv, parseEnv } from "@mailstate/runtime";
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { workerEnvSchema } from "../env.ts";
+import { workerEnvFields } from "../env.ts";
 
 /** The worker's own rules apply when a command reconciles events (dead-letter retry, reprocess). */
 export const cliEnvSchema = z.object({
   ...commonEnv,
-  ...workerEnvSchema.pick({ SOFT_BOUNCE_THRESHOLD: true, PARK_UNTAGGED: true, PARK_MAX_EMAILS: true }).shape,
+  ...workerEnvFields.pick({ SOFT_BOUNCE_THRESHOLD: true, PARK_UNTAGGED: true, PARK_MAX_EMAILS: true }).shape,
 });
 export type CliEnv = z.infer<typeof cliEnvSchema>;
 
