@@ -13,7 +13,7 @@ import { type Context, EXIT, fromDb } from "./context.ts";
 /** Events reconciled per transaction. */
 const PAGE = 100;
 
-async function reconcilerFor(context: Context): Promise<Reconciler> {
+export async function reconcilerFor(context: Context): Promise<Reconciler> {
   const { env } = context;
   return createReconciler({
     sql: context.sql(),
