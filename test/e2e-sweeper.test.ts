@@ -97,6 +97,10 @@ describe("the sweeper heals notifications whose webhooks were lost", () => {
         WHERE e.svix_id LIKE 'resend-api\\_%' AND e.type = 'email.bounced'`,
     );
     expect(learnedBounces.rows).toEqual([]);
+    // No RESEND_AUDIENCE_ID and the default (inbound) suppression sync: nothing but reads went to Resend.
+    expect(
+      [...standin.routeCalls.keys()].filter((route) => !route.startsWith("GET ") && !route.startsWith("POST /emails")),
+    ).toEqual([]);
   });
 
   it("a final notification is never polled again: 3 more intervals add no emails.get for it", async () => {

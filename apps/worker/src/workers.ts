@@ -1,7 +1,7 @@
 // One BullMQ worker per queue, each dispatching by job name to the handlers of the catalog.
 import type { SqlPool } from "@mailstate/db";
 import { backoffStrategy, createQueues, QUEUE_NAMES, type Queues, RETENTION, upsertSchedules } from "@mailstate/queue";
-import type { Logger } from "@mailstate/runtime";
+import { type Logger, suppressionSyncOf } from "@mailstate/runtime";
 import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { deadLetterFailedJob, sweepFailedInbox } from "./dead-letters.ts";
@@ -66,7 +66,12 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     sql,
     queues,
     logger,
-    policy: { softBounceThreshold: env.SOFT_BOUNCE_THRESHOLD, scope: env.SUPPRESSION_SCOPE },
+    policy: {
+      softBounceThreshold: env.SOFT_BOUNCE_THRESHOLD,
+      scope: env.SUPPRESSION_SCOPE,
+      resendList: suppressionSyncOf(env) !== "off",
+    },
+    outbound: { pushToResend: suppressionSyncOf(env) === "both", audienceId: env.RESEND_AUDIENCE_ID },
     parking: { parkUntagged: env.PARK_UNTAGGED, maxParkedEmails: env.PARK_MAX_EMAILS },
     batch: {
       maxSize: env.WORKER_BATCH_SIZE,

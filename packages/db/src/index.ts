@@ -74,6 +74,7 @@ export {
   type ListFilter,
   listOf,
   type NewSuppression,
+  onResendList,
   type SuppressionSource,
   type SuppressionView,
   suppressions,

@@ -22,5 +22,13 @@ export {
   scrubEngagementPiiPayload,
   unmatchedEventPayload,
 } from "./catalog.ts";
-export { addJob, addJobs, createQueues, type Queues, queueFor, upsertSchedules } from "./queues.ts";
+export {
+  addJob,
+  addJobs,
+  createQueues,
+  type Queues,
+  queueFor,
+  queueSuppressionMirror,
+  upsertSchedules,
+} from "./queues.ts";
 export { createRedis, pingRedis, type RedisRole } from "./redis.ts";

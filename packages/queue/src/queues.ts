@@ -100,3 +100,16 @@ export async function addJobs<N extends JobName>(
 }
 
 export { jobIdFor };
+
+/**
+ * Mirror a change of mailstate's suppression list on Resend's (RESEND_SUPPRESSION_SYNC=both): one
+ * job on the rate-limited resend queue, retried there. The same address's pending job is not queued
+ * twice; a removal cancels a pending add of the address, and an add a pending removal.
+ */
+export async function queueSuppressionMirror(queues: Queues, change: "add" | "remove", email: string) {
+  const opposite = change === "add" ? jobIdFor("remove-suppression", email) : jobIdFor("add-suppression", email);
+  await queues.resend.remove(opposite).catch(() => 0);
+  return change === "add"
+    ? addJob(queues, "resend.add-suppression", { email }, jobIdFor("add-suppression", email))
+    : addJob(queues, "resend.remove-suppression", { email }, jobIdFor("remove-suppression", email));
+}

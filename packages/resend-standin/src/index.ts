@@ -189,6 +189,8 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
   const forcedLastEvent = new Map<string, LastEvent>();
   const faults: (StandinFault & { left: number })[] = [];
   const webhookId = options.webhookId ?? "wh_standin";
+  /** After the latest an email's own webhooks are posted (their delay), so suppression.added comes after them. */
+  const webhookDelayMs = (options.webhook?.maxDelayMs ?? 250) + 50;
   /** Idempotency-Key → the request body it first came with and the answer it got. */
   const idempotent = new Map<string, { path: string; body: string; reply: Reply }>();
   const webhooks = options.webhook ? createWebhookSender(options.webhook) : null;
@@ -198,10 +200,12 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
     listeners.add((email) => {
       const plan = webhooks.schedule(email);
       const origin = plan.outcome === "complained" ? "complaint" : "bounce";
-      for (const address of plan.suppresses) suppress(address, origin, email.id);
+      // Resend lists the address when the bounce or complaint happens, and says so after it.
+      const happensIn = Math.max(0, (plan.events.at(-1)?.occurredAt ?? Date.now()) - Date.now());
+      for (const address of plan.suppresses) suppress(address, origin, email.id, happensIn + webhookDelayMs);
     });
 
-  function suppress(address: string, origin: StandinSuppression["origin"], sourceId: string | null) {
+  function suppress(address: string, origin: StandinSuppression["origin"], sourceId: string | null, delayMs = 0) {
     const email = address.trim().toLowerCase();
     const existing = suppressionList.get(email);
     if (existing) return existing;
@@ -214,7 +218,7 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
     };
     suppressionList.set(email, entry);
     onList.add(email);
-    if (options.suppressionEvents) webhooks?.emit("suppression.added", { ...entry });
+    if (options.suppressionEvents) webhooks?.emit("suppression.added", { ...entry }, delayMs);
     return entry;
   }
 

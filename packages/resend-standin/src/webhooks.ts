@@ -103,8 +103,8 @@ export interface WebhookSender {
   /** The endpoint's delivery log, by svix id, in the order messages were created. */
   readonly log: Map<string, WebhookLogEntry>;
   schedule(email: StoredEmail): PlannedEmail;
-  /** Post one event now (suppression.added, …), logged like the others; answers its svix id. */
-  emit(type: string, data: Record<string, unknown>): string;
+  /** Post one event (suppression.added, …) after `delayMs` (default now), logged like the others; answers its svix id. */
+  emit(type: string, data: Record<string, unknown>, delayMs?: number): string;
   /** Post a logged message again with its svix id, as Resend's replay does; false when unknown. */
   replay(svixId: string): boolean;
   /** The last event of the email's lifecycle that has happened by `now` (email.sent, …), if any. */
@@ -255,17 +255,18 @@ export function createWebhookSender(options: WebhookOptions): WebhookSender {
     deliveries,
     suppressed,
     log,
-    emit(type, data) {
+    emit(type, data, delayMs = 0) {
+      const at = Date.now() + delayMs;
       const post: Post = {
         svixId: newMessageId(),
         type,
         emailId: "",
-        body: JSON.stringify({ type, created_at: new Date().toISOString(), data }),
+        body: JSON.stringify({ type, created_at: new Date(at).toISOString(), data }),
         duplicate: false,
       };
       counters.scheduled += 1;
-      logMessage(post, Date.now(), false);
-      later(0, () => void attempt(post, 1));
+      logMessage(post, at, false);
+      later(delayMs, () => void attempt(post, 1));
       return post.svixId;
     },
     replay(svixId) {

@@ -308,6 +308,14 @@ export const suppressionSchema = z
     expiresAt: timestamp.nullable(),
     sourceEventId: z.string().nullable().meta({ description: "svix-id of the event that caused it; null by hand." }),
     note: z.string().nullable(),
+    source: z.enum(["mailstate", "resend"]).meta({
+      description:
+        "Who decided it: mailstate (its policy, or by hand) or resend (Resend's own list, from its webhooks).",
+    }),
+    onResendList: z.boolean().meta({
+      description:
+        "Resend's own suppression list holds the address (as its webhooks said): Resend refuses sends to it.",
+    }),
   })
   .register(components, { id: "Suppression" });
 export type SuppressionJson = z.infer<typeof suppressionSchema>;
@@ -349,6 +357,9 @@ export const suppressionStatusSchema = z
     suppressed: z.boolean(),
     reason: z.enum(SUPPRESSION_REASONS).nullable(),
     since: timestamp.nullable(),
+    onResendList: z.boolean().meta({
+      description: "Resend's own suppression list holds the address: a bypassing send is still refused by Resend.",
+    }),
   })
   .register(components, { id: "SuppressionStatus" });
 export type SuppressionStatusJson = z.infer<typeof suppressionStatusSchema>;

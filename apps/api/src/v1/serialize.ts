@@ -1,5 +1,5 @@
 // Database rows as the /v1 JSON the schemas describe.
-import { type AuditEntry, type Notification, type Suppression, storedSendError } from "@mailstate/db";
+import { type AuditEntry, type Notification, onResendList, type Suppression, storedSendError } from "@mailstate/db";
 import type { AuditEntryJson, NotificationJson, SuppressionJson, SuppressionStatusJson } from "./schemas.ts";
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
@@ -53,6 +53,8 @@ export function suppressionJson(row: Suppression): SuppressionJson {
     expiresAt: iso(row.expiresAt),
     sourceEventId: row.sourceEventId,
     note: typeof note === "string" ? note : null,
+    source: row.source === "resend" ? "resend" : "mailstate",
+    onResendList: onResendList(row),
   };
 }
 
@@ -66,6 +68,7 @@ export function suppressionStatuses(emails: readonly string[], rows: readonly Su
       suppressed: row !== undefined,
       reason: row?.reason ?? null,
       since: row ? row.createdAt.toISOString() : null,
+      onResendList: row ? onResendList(row) : false,
     };
   });
 }

@@ -92,6 +92,19 @@ export const suppressions = {
     return added === 1;
   },
 
+  /**
+   * Note on the null list's row of an address that Resend's own list holds it (suppression.added,
+   * email.suppressed) or no longer does (suppression.removed): what a bypassing send is warned of.
+   */
+  async markResendListed(runner: Runner, email: string, listed: boolean): Promise<void> {
+    await execute(
+      runner,
+      `UPDATE suppressions SET metadata = COALESCE(metadata, '{}'::jsonb) || jsonb_build_object('resendListed', $2::boolean)
+        WHERE email = $1 AND tenant IS NULL`,
+      [email, listed],
+    );
+  },
+
   /** Take the address off every list where Resend's own list put it (suppression.removed); true when it was. */
   async removeFromResend(runner: Runner, email: string): Promise<boolean> {
     return (await execute(runner, "DELETE FROM suppressions WHERE email = $1 AND source = 'resend'", [email])) > 0;
@@ -187,3 +200,12 @@ export const suppressions = {
     });
   },
 };
+
+/** Whether Resend's own list holds the address, as far as its webhooks said (see markResendListed). */
+export function onResendList(row: Pick<Suppression, "source" | "metadata">): boolean {
+  if (row.source === "resend") return true;
+  const metadata = row.metadata;
+  return (
+    typeof metadata === "object" && metadata !== null && !Array.isArray(metadata) && metadata.resendListed === true
+  );
+}
