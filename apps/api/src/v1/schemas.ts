@@ -357,8 +357,9 @@ export const suppressionStatusSchema = z
     suppressed: z.boolean(),
     reason: z.enum(SUPPRESSION_REASONS).nullable(),
     since: timestamp.nullable(),
-    onResendList: z.boolean().meta({
-      description: "Resend's own suppression list holds the address: a bypassing send is still refused by Resend.",
+    onResendList: z.boolean().optional().meta({
+      description:
+        "Present (true) when Resend's own suppression list holds the address: a bypassing send is still refused by Resend.",
     }),
   })
   .register(components, { id: "SuppressionStatus" });

@@ -68,7 +68,8 @@ export function suppressionStatuses(emails: readonly string[], rows: readonly Su
       suppressed: row !== undefined,
       reason: row?.reason ?? null,
       since: row ? row.createdAt.toISOString() : null,
-      onResendList: row ? onResendList(row) : false,
+      // Only when true: what a client that knows nothing of Resend's list reads stays as it was.
+      ...(row && onResendList(row) ? { onResendList: true } : {}),
     };
   });
 }
