@@ -1,5 +1,6 @@
 // Calls to Resend's API, counted at the stand-in over HTTP: the resend queue's rate limiter holds
 // them at RESEND_API_RPS across the worker, and a 429, a 500 and a timeout are retried with backoff.
+import { randomUUID } from "node:crypto";
 import { notifications } from "@mailstate/db";
 import { addJobs, jobIdFor } from "@mailstate/queue";
 import { createResendStandin, type ResendStandin } from "@mailstate/resend-standin";
@@ -121,5 +122,39 @@ describe("the resend queue", () => {
     expect(row.resendCheck).toMatchObject({ outcome: "not_found", lastEvent: null });
     expect(row.state).toBe("recorded");
     expect(polls().length - before).toBe(1);
+  });
+
+  it("which notifications a pass asks about: stale and not final; once asked and still stuck, not again until as long again has passed", async () => {
+    const now = new Date("2030-01-01T12:00:00.000Z");
+    const hoursAgo = (hours: number) => new Date(now.getTime() - hours * 3_600_000).toISOString();
+    const make = async (state: string, lastEventHoursAgo: number, checkedHoursAgo: number | null) => {
+      const row = await recordNotification(harness.sql, randomUUID());
+      await harness.sql.query(
+        `UPDATE notifications SET state = $2::"DeliveryState", state_changed_at = $3::timestamptz,
+                resend_checked_at = $4::timestamptz WHERE id = $1::uuid`,
+        [row.id, state, hoursAgo(lastEventHoursAgo), checkedHoursAgo === null ? null : hoursAgo(checkedHoursAgo)],
+      );
+      return row.id;
+    };
+    const staleSent = await make("sent", 7, null);
+    const freshSent = await make("sent", 5, null);
+    const bounced = await make("bounced", 48, null);
+    // Last event 10 h ago, asked 4 h ago (when it was 6 h old): asked again only once 6 h have passed.
+    const askedRecently = await make("delivered", 10, 4);
+    // Last event 20 h ago, asked 12 h ago (8 h old then): 12 h ≥ 8 h, asked again.
+    const askedLongAgo = await make("delivered", 20, 12);
+    const candidates = await notifications.sweepCandidates(harness.sql, {
+      staleAfterMs: 6 * 3_600_000,
+      now,
+      limit: 1_000,
+    });
+    const ids = new Set(candidates.map((row) => row.id));
+    expect([staleSent, freshSent, bounced, askedRecently, askedLongAgo].map((id) => ids.has(id))).toEqual([
+      true,
+      false,
+      false,
+      false,
+      true,
+    ]);
   });
 });
