@@ -42,7 +42,7 @@ environment: DATABASE_URL, REDIS_URL, QUEUE_PREFIX, SUPPRESSION_SCOPE, and for s
              RESEND_BASE_URL, RESEND_API_RPS, SWEEPER_STALE_AFTER_MS, RESEND_WEBHOOK_ID (as the API and the worker;
              .env is read when present)
 exit codes: 0 done; 1 done, with a problem to look at (drift found, address not suppressed, jobs not run in time,
-            dead letters that failed again, events still invalid);
+            dead letters that failed again, events still invalid, calls to Resend that failed in sweep);
             64 bad usage; 69 PostgreSQL or Redis unreachable; 78 bad environment`;
 
 type Command = {
