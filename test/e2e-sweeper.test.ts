@@ -91,6 +91,19 @@ describe("the sweeper heals notifications whose webhooks were lost", () => {
     expect(
       Number((await worker.metrics.registry.getSingleMetric("mailstate_sweeper_heals_total")?.get())?.values[0]?.value),
     ).toBeGreaterThan(0);
+    // The timeline says which events were learned by asking.
+    const healedRow = await stack.sql.query<{ notification_id: string }>(
+      "SELECT notification_id FROM delivery_events WHERE svix_id LIKE 'resend-api\\_%' LIMIT 1",
+    );
+    const timeline = await stack.call("GET", `/v1/notifications/${healedRow.rows[0]?.notification_id}/timeline`);
+    const sources = timeline.body.events.map((event: { svixId: string; source: string }) => [
+      event.svixId.startsWith("resend-api_"),
+      event.source,
+    ]);
+    expect(sources).toContainEqual([true, "api"]);
+    expect(
+      sources.every(([learned, source]: [boolean, string]) => (learned ? source === "api" : source === "webhook")),
+    ).toBe(true);
     // A healed bounce has no bounce type: it did not suppress by itself.
     const learnedBounces = await stack.sql.query<{ email: string }>(
       `SELECT s.email FROM suppressions s JOIN delivery_events e ON e.svix_id = s.source_event_id

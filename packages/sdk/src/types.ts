@@ -116,6 +116,8 @@ export interface TimelineEntry {
   recipients: string[];
   engagement: { link: string | null; userAgent: string | null; ipAddress: string | null } | null;
   detail: Record<string, unknown> | null;
+  /** `webhook`, or `api`: learned by mailstate's sweeper from Resend's API (emails.get). */
+  source?: "webhook" | "api";
 }
 
 export interface SuppressionStatus {

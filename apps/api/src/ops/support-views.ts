@@ -343,6 +343,8 @@ function details(item: TimelineItem, allRecipients: ReadonlySet<string>): Html {
     );
   }
   if (item.detail?.complaint !== undefined) lines.push(html`<li>${JSON.stringify(item.detail.complaint)}</li>`);
+  if (item.source === "api")
+    lines.push(html`<li class="muted">Learned from Resend's API (emails.get), at the time it asked</li>`);
   // Only worth a line when the event is about some of the recipients, not all of them.
   if (item.recipients.length > 0 && item.recipients.length < allRecipients.size) {
     lines.push(html`<li class="muted">To: ${item.recipients.join(", ")}</li>`);

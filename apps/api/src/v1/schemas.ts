@@ -393,6 +393,10 @@ export const timelineEntrySchema = z
     detail: jsonObject
       .nullable()
       .meta({ description: "What Resend said: `bounce` for bounces, `failed` for failures, `suppressed`, …" }),
+    source: z.enum(["webhook", "api"]).meta({
+      description:
+        "webhook, or api: learned by the sweeper from Resend's API (emails.get last_event), timed when it asked.",
+    }),
   })
   .register(components, { id: "TimelineEntry" });
 export type TimelineEntryJson = z.infer<typeof timelineEntrySchema>;

@@ -102,11 +102,3 @@ export function observedEvent(email: ResendEmail, state: DeliveryState, observed
     },
   };
 }
-
-/** Where an event in the log came from: a webhook, or the sweeper's question to the API. */
-export function sourceOf(payload: unknown): "webhook" | "api" {
-  const mark = typeof payload === "object" && payload !== null ? (payload as { mailstate?: unknown }).mailstate : null;
-  return typeof mark === "object" && mark !== null && (mark as { source?: unknown }).source === "api"
-    ? "api"
-    : "webhook";
-}
