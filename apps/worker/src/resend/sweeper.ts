@@ -5,6 +5,7 @@
 import { notifications, type ResendCheck, type SqlPool } from "@mailstate/db";
 import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
+import { isTerminalState } from "@mailstate/state-machine";
 import type { WorkerMetrics } from "../metrics.ts";
 import type { Reconciler } from "../reconcile/reconciler.ts";
 import { NOT_FOUND, ResendCallError, type ResendClient } from "./client.ts";
@@ -43,8 +44,7 @@ export async function checkEmail(
 ): Promise<CheckResult> {
   const state = await notifications.stateOf(deps.sql, notificationId);
   // Final notifications are never asked about (one may have become final since the pass queued it).
-  if (state === null || !["recorded", "scheduled", "sent", "delivery_delayed", "delivered"].includes(state))
-    return { notificationId, emailId, outcome: "skipped", lastEvent: null };
+  if (state === null || isTerminalState(state)) return { notificationId, emailId, outcome: "skipped", lastEvent: null };
   deps.metrics.sweeperPolls.inc();
   const email = await counted(deps, "emails.get", deps.client.getEmail(emailId));
   const at = new Date();
