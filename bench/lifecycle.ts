@@ -7,7 +7,9 @@
 // from /proc before and after, so nothing the design makes another process do is left out.
 // Ingest: then, as fast as 32 connections go, webhooks for sends already recorded, the worker
 // running (mailstate) or the transaction inside the request (sync).
-// Env: BENCH_LIFECYCLE_EMAILS (2000), BENCH_LIFECYCLE_RATE (500), BENCH_INGEST_REQUESTS (6000).
+// Env: BENCH_LIFECYCLE_EMAILS (2000), BENCH_LIFECYCLE_RATE (500), BENCH_INGEST_REQUESTS (6000);
+// BENCH_CPU_PROF=<dir> writes V8 CPU profiles of the API and the worker there (`--cpu-prof`), and
+// BENCH_DESIGNS=mailstate (or sync) measures one design alone.
 import { freePort, type WorkloadEvent } from "@mailstate/test-support";
 import { apiRequests, fire, type LoadResult, sign } from "./load.ts";
 import { cpuBetween, type ProcessSet, parentOf, sampleCpu } from "./proc-cpu.ts";
@@ -28,6 +30,8 @@ const env = process.env;
 const EMAILS = Number(env.BENCH_LIFECYCLE_EMAILS ?? 2_000);
 const RATE = Number(env.BENCH_LIFECYCLE_RATE ?? 500);
 const INGEST_REQUESTS = Number(env.BENCH_INGEST_REQUESTS ?? 6_000);
+const PROFILE_ARGS = env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${env.BENCH_CPU_PROF}`] : [];
+const DESIGNS = (env.BENCH_DESIGNS ?? "sync,mailstate").split(",");
 const RECORD_CONCURRENCY = 16;
 const INGEST_CONCURRENCY = 32;
 const LIFECYCLE_EVENTS = ["email.sent", "email.delivered", "email.opened"] as const;
@@ -190,22 +194,28 @@ console.log(
   `lifecycle: ${EMAILS} emails recorded (${RECORD_CONCURRENCY} in flight), then sent, delivered, opened at ${RATE}/s; ` +
     `ingest: ${INGEST_REQUESTS} webhooks, ${INGEST_CONCURRENCY} connections`,
 );
-const sync = await measure("sync", async (run) => {
-  const server = await startSyncServer(run.env.DATABASE_URL ?? "");
-  return { port: server.port, processes: { server: { pid: server.child.pid ?? 0 } }, queue: false };
-});
-report(sync);
-const mailstate = await measure("mailstate", async (run) => {
-  const port = await freePort();
-  const api = startProcess("api", { ...run.env, PORT: String(port) });
-  const worker = startProcess("worker", run.env);
-  await waitHealthy(port);
-  await sleep(2_000); // the worker's boot
-  return { port, processes: { api: { pid: api.pid ?? 0 }, worker: { pid: worker.pid ?? 0 } }, queue: true };
-});
-report(mailstate);
-console.log(
-  `ratio mailstate/sync: lifecycle CPU ${fmt(total(mailstate.cpu) / total(sync.cpu))}×, ` +
-    `ingest ${fmt(mailstate.ingest.rps / sync.ingest.rps)}×, ingest p99 ${fmt(mailstate.ingest.p99 / sync.ingest.p99)}×`,
-);
+const sync = DESIGNS.includes("sync")
+  ? await measure("sync", async (run) => {
+      const server = await startSyncServer(run.env.DATABASE_URL ?? "");
+      return { port: server.port, processes: { server: { pid: server.child.pid ?? 0 } }, queue: false };
+    })
+  : undefined;
+if (sync) report(sync);
+const mailstate = DESIGNS.includes("mailstate")
+  ? await measure("mailstate", async (run) => {
+      const port = await freePort();
+      const api = startProcess("api", { ...run.env, PORT: String(port) }, PROFILE_ARGS);
+      const worker = startProcess("worker", run.env, PROFILE_ARGS);
+      await waitHealthy(port);
+      await sleep(2_000); // the worker's boot
+      return { port, processes: { api: { pid: api.pid ?? 0 }, worker: { pid: worker.pid ?? 0 } }, queue: true };
+    })
+  : undefined;
+if (mailstate) report(mailstate);
+if (sync && mailstate) {
+  console.log(
+    `ratio mailstate/sync: lifecycle CPU ${fmt(total(mailstate.cpu) / total(sync.cpu))}×, ` +
+      `ingest ${fmt(mailstate.ingest.rps / sync.ingest.rps)}×, ingest p99 ${fmt(mailstate.ingest.p99 / sync.ingest.p99)}×`,
+  );
+}
 process.exit(0);

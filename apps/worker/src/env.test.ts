@@ -5,7 +5,11 @@ import { loadWorkerEnv } from "./env.ts";
 describe("worker env", () => {
   it("applies the local defaults", () => {
     expect(loadWorkerEnv({})).toMatchObject({
-      WORKER_CONCURRENCY: 128,
+      WORKER_CONCURRENCY: 256,
+      WORKER_INBOX_FETCHERS: 4,
+      WORKER_BATCH_SIZE: 100,
+      WORKER_BATCH_WAIT_MS: 25,
+      WORKER_BATCHES_IN_FLIGHT: 1,
       SOFT_BOUNCE_THRESHOLD: 3,
       QUEUE_PREFIX: "{mailstate}",
       ENGAGEMENT_PII_DAYS: 30,
@@ -27,6 +31,16 @@ describe("worker env", () => {
     const run = () => loadWorkerEnv({ WORKER_BATCH_SIZE: "1e2", WORKER_CONCURRENCY: "0x80" });
     expect(run).toThrow(/WORKER_BATCH_SIZE: must be a whole number from 1 to 1000, in plain decimal digits/);
     expect(run).toThrow(/WORKER_CONCURRENCY: must be a whole number from 1 to 1000/);
+  });
+
+  it("input: WORKER_INBOX_FETCHERS=0, 65 or two → EnvError naming it; unset → 4; 1 → 1", () => {
+    for (const value of ["0", "65", "two"]) {
+      expect(() => loadWorkerEnv({ WORKER_INBOX_FETCHERS: value })).toThrow(
+        /WORKER_INBOX_FETCHERS: must be a whole number from 1 to 64/,
+      );
+    }
+    expect(loadWorkerEnv({}).WORKER_INBOX_FETCHERS).toBe(4);
+    expect(loadWorkerEnv({ WORKER_INBOX_FETCHERS: "1" }).WORKER_INBOX_FETCHERS).toBe(1);
   });
 
   it("input: ENGAGEMENT_PII_DAYS=abc, 3651, 0 or -1 → EnvError naming ENGAGEMENT_PII_DAYS; 7 → 7", () => {

@@ -6,14 +6,19 @@ import { z } from "zod";
 export const workerEnvFields = z.object({
   ...commonEnv,
   /** Jobs in flight at once in this process: the ceiling on a batch's size. */
-  WORKER_CONCURRENCY: integer(1, 1_000).default(128),
+  WORKER_CONCURRENCY: integer(1, 1_000).default(256),
+  /**
+   * BullMQ workers taking inbox jobs in this process, in parallel (each with its share of
+   * WORKER_CONCURRENCY): one takes jobs from an idle queue one round trip at a time.
+   */
+  WORKER_INBOX_FETCHERS: integer(1, 64).default(4),
   /**
    * Inbox events reconciled together in one transaction, and how long a batch waits to fill on an
    * idle worker. At most WORKER_BATCHES_IN_FLIGHT transactions run at once: what arrives meanwhile
    * is the next batch, so batches grow under load rather than queueing on the same row locks.
    */
-  WORKER_BATCH_SIZE: integer(1, 1_000).default(50),
-  WORKER_BATCH_WAIT_MS: integer(0, 1_000).default(2),
+  WORKER_BATCH_SIZE: integer(1, 1_000).default(100),
+  WORKER_BATCH_WAIT_MS: integer(0, 1_000).default(25),
   WORKER_BATCHES_IN_FLIGHT: integer(1, 64).default(1),
   /** How long a job stays locked to a worker that stops answering; a killed worker's jobs resume after it. */
   WORKER_LOCK_DURATION_MS: integer(2_000, 300_000).default(15_000),

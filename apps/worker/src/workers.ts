@@ -19,6 +19,7 @@ export interface WorkerDeps {
     WorkerEnv,
     | "QUEUE_PREFIX"
     | "WORKER_CONCURRENCY"
+    | "WORKER_INBOX_FETCHERS"
     | "SOFT_BOUNCE_THRESHOLD"
     | "SUPPRESSION_SCOPE"
     | "WORKER_LOCK_DURATION_MS"
@@ -45,7 +46,8 @@ export interface WorkerDeps {
 }
 
 export interface RunningWorkers {
-  inbox: Worker;
+  /** The inbox's fetchers: BullMQ workers of one queue, sharing this process's batches. */
+  inbox: Worker[];
   unmatched: Worker;
   /** Scheduled housekeeping (the PII scrub, the sweeper's pass), one job at a time. */
   maintenance: Worker;
@@ -109,7 +111,19 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     maxStalledCount: 20,
     settings: { backoffStrategy },
   };
-  const inbox = new Worker(QUEUE_NAMES.inbox, processor, { ...options, ...RETENTION.inbox });
+  // A BullMQ worker takes jobs from an idle queue one round trip at a time, so under a steady flow
+  // one fetcher bounds how fast jobs reach the batch. Several fetchers take them in parallel, each
+  // with a share of the concurrency, and all feed the same batches.
+  const fetchers = Math.min(env.WORKER_INBOX_FETCHERS, env.WORKER_CONCURRENCY);
+  const inbox = Array.from(
+    { length: fetchers },
+    () =>
+      new Worker(QUEUE_NAMES.inbox, processor, {
+        ...options,
+        ...RETENTION.inbox,
+        concurrency: Math.ceil(env.WORKER_CONCURRENCY / fetchers),
+      }),
+  );
   const unmatched = new Worker(QUEUE_NAMES.unmatched, processor, {
     ...options,
     ...RETENTION.unmatched,
@@ -133,20 +147,22 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
         lockDuration: Math.max(env.WORKER_LOCK_DURATION_MS, env.RESEND_API_TIMEOUT_MS * 2),
       })
     : null;
-  inbox.on("failed", (job, error) => {
-    const final = job && (job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === "UnrecoverableError");
-    if (!job || !final) return;
-    deadLetterFailedJob(sql, job).catch((deadLetterError: Error) =>
-      logger.warn({ jobId: job.id, err: deadLetterError.message }, "dead letter not written yet: the sweep retries"),
-    );
-  });
+  for (const fetcher of inbox) {
+    fetcher.on("failed", (job, error) => {
+      const final = job && (job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === "UnrecoverableError");
+      if (!job || !final) return;
+      deadLetterFailedJob(sql, job).catch((deadLetterError: Error) =>
+        logger.warn({ jobId: job.id, err: deadLetterError.message }, "dead letter not written yet: the sweep retries"),
+      );
+    });
+  }
   const sweepNow = () =>
     sweepFailedInbox(sql, queues, logger).catch((error: Error) =>
       logger.warn({ err: error.message }, "dead-letter sweep failed"),
     );
   const sweep = setInterval(sweepNow, DEAD_LETTER_SWEEP_MS);
   sweep.unref();
-  const running = [inbox, unmatched, maintenance, ...(resend ? [resend] : [])];
+  const running = [...inbox, unmatched, maintenance, ...(resend ? [resend] : [])];
   for (const worker of running) {
     worker.on("failed", (job, error) => {
       const final = job && job.attemptsMade >= (job.opts.attempts ?? 1);

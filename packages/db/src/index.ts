@@ -54,6 +54,7 @@ export {
 export { type EngagementRow, engagement } from "./tables/engagement-events.ts";
 export {
   type EngagementCounters,
+  type LockedNotification,
   type NewNotification,
   type NotificationFilter,
   notifications,

@@ -156,9 +156,11 @@ describe("the tables, through the functions production calls", () => {
     expect(await inTransaction((client) => notifications.lockedProjection(client, notification.id, "share"))).toEqual(
       projection,
     );
-    expect(await inTransaction((client) => notifications.engagementCountersOf(client, [notification.id]))).toEqual(
-      new Map([[notification.id, { openCount: 2, clickCount: 1, firstOpenedAt: at(5), firstClickedAt: null }]]),
-    );
+    // The worker reads the stored counters with the lock it takes, by id or by email id.
+    const counters = { openCount: 2, clickCount: 1, firstOpenedAt: at(5), firstClickedAt: null };
+    expect(await inTransaction((client) => notifications.lockMatches(client, [], [notification.id]))).toEqual([
+      { id: notification.id, emailId: notification.resendEmailId, counters },
+    ]);
   });
 
   it("delivery events: appended once per svix-id with the raw payload as jsonb, adopted once its email id is carried", async () => {

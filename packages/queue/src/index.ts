@@ -23,6 +23,7 @@ export {
   unmatchedEventPayload,
 } from "./catalog.ts";
 export {
+  addInboxEvent,
   addJob,
   addJobs,
   createQueues,

@@ -2,6 +2,7 @@
 import { Queue, type QueueOptions } from "bullmq";
 import type { Redis } from "ioredis";
 import {
+  type InboxEventPayload,
   JOB_SCHEDULES,
   JOBS,
   type JobName,
@@ -81,6 +82,16 @@ export async function addJob<N extends JobName>(
   const definition = JOBS[name];
   const data = definition.payload.parse(payload);
   return queueFor(queues, name).add(name, data, { ...definition.options, ...options, jobId });
+}
+
+/**
+ * One verified webhook into the inbox, its job id its svix-id: the API's hot path. The payload's
+ * type is the catalog's, and the route builds it from what it verified and parsed itself, so it is
+ * not parsed again here (a parse copies the whole event, once per webhook).
+ */
+export async function addInboxEvent(queues: Queues, payload: InboxEventPayload) {
+  const { options } = JOBS["inbox.reconcile"];
+  return queues.inbox.add("inbox.reconcile", payload, { ...options, jobId: jobIdFor("event", payload.svixId) });
 }
 
 /** Many jobs of one catalog name in one round trip to Redis. */

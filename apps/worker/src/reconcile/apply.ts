@@ -4,6 +4,7 @@
 import {
   type AppliedRef,
   type BatchWrite,
+  type EngagementCounters,
   type EngagementRow,
   engagement,
   notifications,
@@ -44,17 +45,18 @@ function engagementRow(applied: AppliedEvent): EngagementRow | null {
  * the projection of every notification they touch (left to the caller to run, with the batch's
  * other writes). `deliveryBefore` lists the delivery events those notifications had applied before this
  * transaction (events.appendAndAdopt leaves out opens and clicks; their counts come from the
- * stored projection).
+ * stored projection: `stored`, the counters read when the notifications were locked).
  */
 export async function notificationWrites(
   client: SqlClient,
   applied: AppliedEvent[],
   deliveryBefore: AppliedRef[],
   cache: ParsedEventCache,
+  stored: ReadonlyMap<string, EngagementCounters>,
 ): Promise<BatchWrite[]> {
   for (const { svixId, event } of applied) cache.set(svixId, event);
   const touched = new Set(applied.map((row) => row.notificationId));
-  const projections = await projectLocked(client, touched, deliveryBefore, applied, cache);
+  const projections = await projectLocked(client, touched, deliveryBefore, applied, cache, stored);
   const rows = applied.map(engagementRow).filter((row): row is EngagementRow => row !== null);
   return [engagement.insertion(rows), notifications.projectionUpdate(projections)].filter(
     (write): write is BatchWrite => write !== null,

@@ -5,7 +5,6 @@ import {
   type AppliedRef,
   type EngagementCounters,
   events,
-  notifications,
   type Projection,
   type SqlClient,
   type SqlPool,
@@ -94,8 +93,9 @@ export function withStoredEngagement(folded: Projection, stored: EngagementCount
 /**
  * The worker's projection of notifications it holds locked: the fold of their delivery events
  * (`deliveryBefore`, as events.appendAndAdopt lists them) and of the events applied in this transaction,
- * with the engagement counters carried over from the stored row. It reads no open or click the
- * notification had before, so an event costs the same on a notification with 10,000 opens.
+ * with the engagement counters carried over from the stored row (`stored`, read with the lock:
+ * notifications.lockMatches, lockByEmailIds). It reads no open or click the notification had
+ * before, so an event costs the same on a notification with 10,000 opens.
  */
 export async function projectLocked(
   client: SqlClient,
@@ -103,9 +103,8 @@ export async function projectLocked(
   deliveryBefore: AppliedRef[],
   newlyApplied: AppliedRef[],
   cache: ParsedEventCache,
+  stored: ReadonlyMap<string, EngagementCounters>,
 ): Promise<Map<string, Projection>> {
-  // One client runs one query at a time: these two go in turn.
   const folded = await projectRefs(client, notificationIds, [...deliveryBefore, ...newlyApplied], cache);
-  const stored = await notifications.engagementCountersOf(client, [...notificationIds]);
   return new Map([...folded].map(([id, projection]) => [id, withStoredEngagement(projection, stored.get(id))]));
 }

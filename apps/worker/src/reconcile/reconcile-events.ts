@@ -5,6 +5,7 @@
 import {
   type AppliedRef,
   type BatchWrite,
+  type EngagementCounters,
   type EventRow,
   events,
   notifications,
@@ -67,6 +68,14 @@ interface LoggedBatch {
   adopted: StoredEvent[];
   /** The delivery events the batch's notifications had applied before it. */
   deliveryBefore: AppliedRef[];
+  /** The engagement counters of the batch's notifications, read when they were locked. */
+  counters: Map<string, EngagementCounters>;
+}
+
+/** The notifications a transaction locked: email id → notification id, and each one's stored counters. */
+interface Locked {
+  notificationOf: Map<string, string>;
+  counters: Map<string, EngagementCounters>;
 }
 
 /** A parked event that has just been adopted; it was decoded successfully when it was logged. */
@@ -117,7 +126,7 @@ function unmatchedEvent(event: DecodedEvent & { emailId: string }): UnmatchedEve
  * `mailstate_id` tag names, which then carries it from here on (an event may beat the SDK's attach).
  * Every candidate is locked first, in id order, so concurrent batches serialize and never deadlock.
  */
-async function matchNotifications(client: SqlClient, decoded: DecodedEvent[]): Promise<Map<string, string>> {
+async function matchNotifications(client: SqlClient, decoded: DecodedEvent[]): Promise<Locked> {
   const withEmailId = decoded.filter((event): event is DecodedEvent & { emailId: string } => event.emailId !== null);
   const tagged = withEmailId.filter((event) => isAboutSentEmail(event) && event.taggedNotificationId !== null);
   const locked = await notifications.lockMatches(
@@ -139,7 +148,7 @@ async function matchNotifications(client: SqlClient, decoded: DecodedEvent[]): P
     [...toAttach].map(([emailId, id]) => ({ id, emailId })),
   );
   for (const [emailId, id] of attached) notificationOf.set(emailId, id);
-  return notificationOf;
+  return { notificationOf, counters: new Map(locked.map((row) => [row.id, row.counters])) };
 }
 
 /**
@@ -149,7 +158,7 @@ async function matchNotifications(client: SqlClient, decoded: DecodedEvent[]): P
  */
 async function logEvents(client: SqlClient, decoded: DecodedEvent[], reprocess: string[]): Promise<LoggedBatch> {
   await events.removeInvalid(client, reprocess);
-  const notificationOf = await matchNotifications(client, decoded);
+  const { notificationOf, counters } = await matchNotifications(client, decoded);
   const rows = decoded.map((event) => ({ decoded: event, row: rowOf(event, notificationOf) }));
   const { inserted, adopted, applied } = await events.appendAndAdopt(
     client,
@@ -160,6 +169,7 @@ async function logEvents(client: SqlClient, decoded: DecodedEvent[], reprocess: 
     events: rows.map((event) => ({ ...event, fresh: inserted.has(event.row.svixId) })),
     adopted,
     deliveryBefore: applied,
+    counters,
   };
 }
 
@@ -173,7 +183,13 @@ async function applyEvents(client: SqlClient, batch: LoggedBatch, cache: ParsedE
       ? [{ svixId, event, occurredAt, notificationId: row.notificationId }]
       : [],
   );
-  return notificationWrites(client, [...applied, ...batch.adopted.map(toApplied)], batch.deliveryBefore, cache);
+  return notificationWrites(
+    client,
+    [...applied, ...batch.adopted.map(toApplied)],
+    batch.deliveryBefore,
+    cache,
+    batch.counters,
+  );
 }
 
 /**
@@ -291,14 +307,16 @@ export async function replayParked(
 ): Promise<{ applied: string[]; carried: string[]; suppressed: CreatedSuppression[] }> {
   return withSqlTransaction(pool, async (client) => {
     const created: CreatedSuppression[] = [];
-    const notificationOf = await notifications.lockByEmailIds(client, emailIds);
+    const locked = await notifications.lockByEmailIds(client, emailIds);
+    const notificationOf = new Map(locked.flatMap((row) => (row.emailId ? [[row.emailId, row.id] as const] : [])));
+    const counters = new Map(locked.map((row) => [row.id, row.counters]));
     const { adopted, applied: deliveryBefore } = await events.appendAndAdopt(client, [], {
       emailIds: [...notificationOf.keys()],
       notificationIds: [...notificationOf.values()],
     });
     const applied = adopted.map(toApplied);
     await writeTogether(client, [
-      ...(await notificationWrites(client, applied, deliveryBefore, cache)),
+      ...(await notificationWrites(client, applied, deliveryBefore, cache, counters)),
       // Their side effects ran when they were logged, unless the list is the notification's tenant's.
       ...(rules.scope === "tenant" ? await sideEffectsOfApplied(client, applied, rules, created) : []),
     ]);

@@ -49,7 +49,7 @@ export const events = {
    * delivery events these notifications had applied before this statement. All three read one
    * snapshot, so the lists never overlap. `applied` leaves out opens and clicks: they never move
    * the state, and a notification may have thousands (its counters are added up incrementally,
-   * see notifications.engagementCountersOf); the partial index delivery_events_applied_delivery_idx
+   * see notifications.lockMatches); the partial index delivery_events_applied_delivery_idx
    * serves it.
    */
   async appendAndAdopt(

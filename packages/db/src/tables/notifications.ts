@@ -74,6 +74,41 @@ export type SendOutcomeResult =
   | { kind: "not_found" }
   | { kind: "conflict" };
 
+/**
+ * A notification the worker holds locked: its ids, and its engagement counters as stored, read
+ * with the lock (FOR UPDATE reads the latest committed row). Each event flips to applied once,
+ * under that lock, so the stored counters plus the transaction's newly applied opens and clicks
+ * are exact, and no second read is needed.
+ */
+export interface LockedNotification {
+  id: string;
+  emailId: string | null;
+  counters: EngagementCounters;
+}
+
+const LOCKED_COLUMNS = `id::text AS id, resend_email_id AS email_id, open_count, click_count,
+       first_opened_at, first_clicked_at`;
+
+interface LockedRow {
+  id: string;
+  email_id: string | null;
+  open_count: number;
+  click_count: number;
+  first_opened_at: Date | null;
+  first_clicked_at: Date | null;
+}
+
+const lockedNotification = (row: LockedRow): LockedNotification => ({
+  id: row.id,
+  emailId: row.email_id,
+  counters: {
+    openCount: row.open_count,
+    clickCount: row.click_count,
+    firstOpenedAt: row.first_opened_at,
+    firstClickedAt: row.first_clicked_at,
+  },
+});
+
 const NOT_FOUND = { kind: "not_found" } as const;
 const CONFLICT = { kind: "conflict" } as const;
 const applied = (notification: Notification) => ({ kind: "applied", notification }) as const;
@@ -434,32 +469,28 @@ export const notifications = {
   // The worker's side (SQL): locks, the email ids tagged events reveal, and the projection.
 
   /** Lock the notifications carrying these email ids, in id order (no deadlocks between batches). */
-  async lockByEmailIds(client: SqlClient, emailIds: string[]): Promise<Map<string, string>> {
-    if (emailIds.length === 0) return new Map();
-    const { rows } = await client.query<{ id: string; email_id: string }>(
-      `SELECT id::text AS id, resend_email_id AS email_id FROM notifications
+  async lockByEmailIds(client: SqlClient, emailIds: string[]): Promise<LockedNotification[]> {
+    if (emailIds.length === 0) return [];
+    const { rows } = await client.query<LockedRow>(
+      `SELECT ${LOCKED_COLUMNS} FROM notifications
         WHERE resend_email_id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
       [emailIds],
     );
-    return new Map(rows.map((row) => [row.email_id, row.id]));
+    return rows.map(lockedNotification);
   },
 
   /**
    * Lock, in id order, the notifications carrying these email ids and those these ids name (the
-   * `mailstate_id` tag of a send): answers each locked notification's id and Resend email id.
+   * `mailstate_id` tag of a send): answers each locked notification's ids and stored counters.
    */
-  async lockMatches(
-    client: SqlClient,
-    emailIds: string[],
-    notificationIds: string[],
-  ): Promise<{ id: string; emailId: string | null }[]> {
+  async lockMatches(client: SqlClient, emailIds: string[], notificationIds: string[]): Promise<LockedNotification[]> {
     if (emailIds.length === 0 && notificationIds.length === 0) return [];
-    const { rows } = await client.query<{ id: string; email_id: string | null }>(
-      `SELECT id::text AS id, resend_email_id AS email_id FROM notifications
+    const { rows } = await client.query<LockedRow>(
+      `SELECT ${LOCKED_COLUMNS} FROM notifications
         WHERE resend_email_id = ANY($1::text[]) OR id = ANY($2::uuid[]) ORDER BY id FOR UPDATE`,
       [emailIds, notificationIds],
     );
-    return rows.map((row) => ({ id: row.id, emailId: row.email_id }));
+    return rows.map(lockedNotification);
   },
 
   /**
@@ -512,22 +543,6 @@ export const notifications = {
       [id],
     );
     return rows[0] ?? null;
-  },
-
-  /**
-   * The stored engagement counters of these notifications. Read them under the row lock the
-   * transaction holds (lockMatches, lockByEmailIds): each event flips to applied once, under that
-   * lock, so the stored counters plus this transaction's newly applied opens and clicks are exact.
-   */
-  async engagementCountersOf(client: SqlClient, notificationIds: string[]): Promise<Map<string, EngagementCounters>> {
-    if (notificationIds.length === 0) return new Map();
-    const { rows } = await client.query<EngagementCounters & { id: string }>(
-      `SELECT id::text AS id, open_count AS "openCount", click_count AS "clickCount",
-              first_opened_at AS "firstOpenedAt", first_clicked_at AS "firstClickedAt"
-         FROM notifications WHERE id = ANY($1::uuid[])`,
-      [notificationIds],
-    );
-    return new Map(rows.map(({ id, ...counters }) => [id, counters]));
   },
 
   /** The update of these notifications' projections (locked by the caller); null when none. */
