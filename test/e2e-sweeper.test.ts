@@ -7,7 +7,7 @@ import { ops } from "@mailstate/db";
 import { addJobs, jobIdFor } from "@mailstate/queue";
 import { createResendStandin, type ResendStandin } from "@mailstate/resend-standin";
 import { createMailstate } from "@mailstate/sdk";
-import { startStack, TEST_WEBHOOK_SECRET, waitUntil } from "@mailstate/test-support";
+import { basicAuth, OPS_ENV, startStack, TEST_WEBHOOK_SECRET, waitUntil } from "@mailstate/test-support";
 import type { RunningWorkers } from "@mailstate/worker/testing";
 import { Resend } from "resend";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,7 +18,7 @@ let worker: RunningWorkers;
 const SWEEPER_INTERVAL_MS = 1_000;
 
 beforeAll(async () => {
-  stack = await startStack("e2e_sweeper", mailstateSystem);
+  stack = await startStack("e2e_sweeper", mailstateSystem, { env: OPS_ENV });
   standin = await createResendStandin({
     webhook: {
       url: `${stack.baseUrl}/webhooks/resend`,
@@ -104,6 +104,18 @@ describe("the sweeper heals notifications whose webhooks were lost", () => {
     expect(
       sources.every(([learned, source]: [boolean, string]) => (learned ? source === "api" : source === "webhook")),
     ).toBe(true);
+    // The notification keeps what Resend said; the support page shows it and marks the learned event.
+    const id = healedRow.rows[0]?.notification_id;
+    expect((await stack.call("GET", `/v1/notifications/${id}`)).body.resendCheck).toMatchObject({
+      outcome: "healed",
+      appended: expect.stringMatching(/^email\./),
+    });
+    const page = await fetch(`${stack.baseUrl}/support/notifications/${id}`, {
+      headers: { authorization: basicAuth() },
+    });
+    const html = await page.text();
+    expect(html).toContain("Asked Resend");
+    expect(html).toContain("Learned from Resend's API (emails.get)");
     // A healed bounce has no bounce type: it did not suppress by itself.
     const learnedBounces = await stack.sql.query<{ email: string }>(
       `SELECT s.email FROM suppressions s JOIN delivery_events e ON e.svix_id = s.source_event_id

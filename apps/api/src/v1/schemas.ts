@@ -267,6 +267,18 @@ export const notificationSchema = z
     firstClickedAt: timestamp.nullable(),
     createdAt: timestamp,
     updatedAt: timestamp,
+    resendCheck: z
+      .object({
+        at: timestamp,
+        outcome: z.enum(["healed", "current", "not_found"]),
+        lastEvent: z.string().nullable(),
+        appended: z.string().optional(),
+      })
+      .optional()
+      .meta({
+        description:
+          "Present once the sweeper asked Resend's API about it (emails.get): what it answered (not_found: a 404), and the event it appended, if any.",
+      }),
   })
   .register(components, { id: "Notification" });
 export type NotificationJson = z.infer<typeof notificationSchema>;

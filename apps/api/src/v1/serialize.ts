@@ -40,6 +40,23 @@ export function notificationJson(row: Notification): NotificationJson {
     firstClickedAt: iso(row.firstClickedAt),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
+    // Only once the sweeper asked (rows read by the record path do not carry it).
+    ...resendCheckOf(row),
+  };
+}
+
+/** What the sweeper learned from Resend's API, as stored on the notification (see @mailstate/db's ResendCheck). */
+export function resendCheckOf(row: Notification): Pick<NotificationJson, "resendCheck"> {
+  const check = objectOrNull(row.resendCheck);
+  const outcome = check?.outcome;
+  if (!check || (outcome !== "healed" && outcome !== "current" && outcome !== "not_found")) return {};
+  return {
+    resendCheck: {
+      at: String(check.at),
+      outcome,
+      lastEvent: typeof check.lastEvent === "string" ? check.lastEvent : null,
+      ...(typeof check.appended === "string" ? { appended: check.appended } : {}),
+    },
   };
 }
 
