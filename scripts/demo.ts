@@ -1,7 +1,8 @@
 // `pnpm demo [--exit] [--count <n>] [--seed <n>]`: the whole pipeline on this machine without a
 // Resend account. Starts the API and the worker (queue prefix {mailstate-demo}), a Resend stand-in
-// posting signed webhooks back, sends a few hundred emails through @mailstate/sdk, waits until
-// their webhooks are reconciled, prints the states and where to look, then runs until Ctrl-C.
+// posting signed webhooks back (and losing some of them), sends a few hundred emails through
+// @mailstate/sdk, waits until their webhooks are reconciled and the sweeper has healed what was
+// lost, prints the states and where to look, then runs until Ctrl-C.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -140,11 +141,47 @@ const migrate = spawnSync("pnpm", ["--silent", "--filter", "@mailstate/db", "mig
 });
 if (migrate.status !== 0) fail(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
 
+/** Webhooks the stand-in loses (an endpoint down past Resend's retries): the sweeper heals them. */
+const LOSS_RATE = 0.08;
+const baseUrl = `http://127.0.0.1:${port}`;
+standin = await createResendStandin({
+  // suppression.added and .removed, as a Resend endpoint subscribed to them gets them.
+  suppressionEvents: true,
+  webhook: {
+    url: `${baseUrl}/webhooks/resend`,
+    secret,
+    // Enough of each outcome that every state shows; pending + delay leaves some lingering in
+    // delivery_delayed, pending alone in sent.
+    rates: {
+      bounce: 0.08,
+      softBounce: 0.04,
+      complaint: 0.05,
+      fail: 0.02,
+      pending: 0.12,
+      delay: 0.3,
+      open: 0.55,
+      click: 0.25,
+    },
+    duplicateRate: 0.1,
+    lossRate: LOSS_RATE,
+    maxDelayMs: 1_500,
+    lifecycleMs: 1_200,
+    seed,
+  },
+});
+const resendKey = "re_demo_standin_key";
+
 const shared = {
   DATABASE_URL: databaseUrl,
   QUEUE_PREFIX: queuePrefix,
   RESEND_WEBHOOK_SECRET: secret,
   LOG_LEVEL: "info",
+  // Reconciling against the stand-in's API: a short cadence, so the demo shows the heal in seconds.
+  RESEND_API_KEY: resendKey,
+  RESEND_BASE_URL: standin.url,
+  RESEND_API_RPS: "20",
+  SWEEPER_INTERVAL_MS: "2000",
+  SWEEPER_STALE_AFTER_MS: "4000",
 };
 log(`starting the API on :${port} and the worker (queue prefix ${queuePrefix}) …`);
 try {
@@ -163,30 +200,7 @@ try {
   await shutdown(1);
 }
 
-const baseUrl = `http://127.0.0.1:${port}`;
-standin = await createResendStandin({
-  webhook: {
-    url: `${baseUrl}/webhooks/resend`,
-    secret,
-    // Enough of each outcome that every state shows; pending + delay leaves some lingering in
-    // delivery_delayed, pending alone in sent.
-    rates: {
-      bounce: 0.08,
-      softBounce: 0.04,
-      complaint: 0.05,
-      fail: 0.02,
-      pending: 0.12,
-      delay: 0.3,
-      open: 0.55,
-      click: 0.25,
-    },
-    duplicateRate: 0.1,
-    maxDelayMs: 1_500,
-    lifecycleMs: 1_200,
-    seed,
-  },
-});
-const resend = new Resend("re_demo_standin_key", { baseUrl: standin.url });
+const resend = new Resend(resendKey, { baseUrl: standin.url });
 const mailstate = createMailstate({ baseUrl, apiKey });
 const db = createDb({ databaseUrl, poolSize: 2 });
 
@@ -250,22 +264,39 @@ for (const [i, address] of suppressedAddresses.slice(0, 24).entries()) {
 await settle();
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 
-/** Until every webhook is posted and every sent email's notification shows its planned state (or 45 s). */
+/**
+ * Until every webhook is posted and every sent email's notification shows its planned state (or 45 s):
+ * the lost webhooks' notifications get there when the sweeper asks the stand-in about them.
+ */
 async function settle(): Promise<void> {
   await standin?.idle(60_000);
   const planned = new Map(
     [...(standin?.webhooks?.plans.values() ?? [])].map((plan) => [plan.emailId, plan.expectedState]),
   );
   const deadline = Date.now() + 45_000;
+  let behind: [string, string, string | undefined][] = [];
   while (Date.now() < deadline) {
     const states = await ops.statesByEmailId(db, [...planned.keys()]);
-    if ([...planned].every(([id, state]) => states.get(id) === state)) return;
+    behind = [...planned].flatMap(([id, state]) => (states.get(id) === state ? [] : [[id, state, states.get(id)]]));
+    if (behind.length === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  console.error("demo: some notifications had not reached their planned state after 45 s (is the worker busy?)");
+  console.error(
+    `demo: some notifications had not reached their planned state after 45 s (is the worker busy?): ${behind.length}, ` +
+      `e.g. ${JSON.stringify(behind.slice(0, 3))} (email id, planned, actual)`,
+  );
 }
 
 const byState = await ops.notificationsByState(db, { tenant });
+// What the sweeper appended from Resend's API (emails.get), for this run's notifications.
+const healed = await db.deliveryEvent.findMany({
+  where: { svixId: { startsWith: "resend-api_" }, notification: { tenant } },
+  select: { notificationId: true },
+  distinct: ["notificationId"],
+});
+const warnedBypasses = results.filter(
+  (result) => result.status === "sent" && result.warnings.some((warning) => warning.code === "suppressed_by_resend"),
+).length;
 const tally = (status: SendResult["status"]) => results.filter((result) => result.status === status).length;
 const counters = standin.counters;
 
@@ -281,6 +312,12 @@ log(
 );
 log(
   `webhooks: ${counters.delivered} delivered to the API (${counters.duplicates} duplicates, ${counters.retried} retried, ${counters.failed} failed), out of order within ${1.5} s`,
+);
+log(
+  `lost webhooks: ${counters.lost} never posted (${LOSS_RATE * 100}%); sweeper: ${healed.length} notifications healed from Resend's API (emails.get)`,
+);
+log(
+  `bypass sends: ${warnedBypasses} password resets warned that Resend's own list still holds the address (suppressed_by_resend)`,
 );
 log();
 log(`support page:  http://localhost:${port}/support`);

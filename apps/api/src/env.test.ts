@@ -155,4 +155,17 @@ describe("api env", () => {
     expect(message).toMatch(/OPS_LOGIN_MAX_FAILURES: must be a whole number from 1 to 1000/);
     expect(message).toMatch(/OPS_LOGIN_WINDOW_SECONDS: must be a whole number from 1 to 86400/);
   });
+
+  it("input: RESEND_SUPPRESSION_SYNC=sideways → error naming it; both without RESEND_API_KEY → error saying it needs one", () => {
+    expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, RESEND_SUPPRESSION_SYNC: "sideways" }))).toMatch(
+      /RESEND_SUPPRESSION_SYNC: must be inbound, both or off/,
+    );
+    expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, RESEND_SUPPRESSION_SYNC: "both" }))).toMatch(
+      /RESEND_SUPPRESSION_SYNC: both \(removing from Resend's list\) needs RESEND_API_KEY/,
+    );
+    expect(
+      loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, RESEND_SUPPRESSION_SYNC: "both", RESEND_API_KEY: "re_x" })
+        .RESEND_SUPPRESSION_SYNC,
+    ).toBe("both");
+  });
 });

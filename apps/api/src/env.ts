@@ -1,5 +1,5 @@
 // The API's configuration, parsed once at boot; a bad value stops start-up naming the variable.
-import { commonEnv, integer, parseEnv, port } from "@mailstate/runtime";
+import { commonEnv, integer, parseEnv, port, requireResendKey, resendEnv } from "@mailstate/runtime";
 import express from "express";
 import { Webhook } from "svix";
 import { z } from "zod";
@@ -87,34 +87,39 @@ const trustProxy = z
 
 const list = z.string().transform((value) => value.split(/[\s,]+/).filter(Boolean));
 
-export const apiEnvSchema = z.object({
-  ...commonEnv,
-  PORT: port(3000),
-  HOST: z.string().default("0.0.0.0"),
-  /** One or more secrets separated by spaces, for rotation: a webhook passes if any verifies it. */
-  RESEND_WEBHOOK_SECRET: webhookSecrets,
-  /** Admin bearer keys for /v1 (every tenant), separated by commas or spaces; tenants' keys live in api_keys. */
-  API_KEYS: list.pipe(z.array(z.string().min(16, "each API key needs 16 characters or more"))).default([]),
-  OPS_USERNAME: z
-    .string()
-    .min(1)
-    .refine((value) => !value.includes(":"), "must not contain ':' (basic auth ends the username at the first ':')")
-    .default("ops"),
-  OPS_PASSWORD: z.string().min(8, "needs 8 characters or more").optional(),
-  WEBHOOK_BODY_LIMIT: bodyLimit.default("256kb"),
-  WEBHOOK_ENQUEUE_TIMEOUT_MS: integer(50, 30_000).default(2_000),
-  /** How long a webhook waits for others to go to Redis with it in one write (0: only those of the same moment). */
-  WEBHOOK_BATCH_WAIT_MS: integer(0, 100).default(20),
-  /** Longer request URLs answer 414 before any other work. Node refuses headers over 16 KB by itself. */
-  MAX_URL_LENGTH: integer(256, 65_536).default(8_192),
-  TRUST_PROXY: trustProxy.default(false),
-  /** Failed ops sign-ins per client IP, and per user name, within the window; the next one answers 429. */
-  OPS_LOGIN_MAX_FAILURES: integer(1, 1_000).default(10),
-  OPS_LOGIN_WINDOW_SECONDS: integer(1, 86_400).default(900),
-  /** Requests per second per API key (0: no limit), and the reserve beyond them, refilled every minute. */
-  API_RATE_LIMIT_RPS: integer(0, 1_000_000).default(100),
-  API_RATE_LIMIT_BURST: integer(0, 1_000_000).default(1_000),
-});
+export const apiEnvSchema = z
+  .object({
+    ...commonEnv,
+    PORT: port(3000),
+    HOST: z.string().default("0.0.0.0"),
+    /** One or more secrets separated by spaces, for rotation: a webhook passes if any verifies it. */
+    RESEND_WEBHOOK_SECRET: webhookSecrets,
+    /** Admin bearer keys for /v1 (every tenant), separated by commas or spaces; tenants' keys live in api_keys. */
+    API_KEYS: list.pipe(z.array(z.string().min(16, "each API key needs 16 characters or more"))).default([]),
+    OPS_USERNAME: z
+      .string()
+      .min(1)
+      .refine((value) => !value.includes(":"), "must not contain ':' (basic auth ends the username at the first ':')")
+      .default("ops"),
+    OPS_PASSWORD: z.string().min(8, "needs 8 characters or more").optional(),
+    WEBHOOK_BODY_LIMIT: bodyLimit.default("256kb"),
+    WEBHOOK_ENQUEUE_TIMEOUT_MS: integer(50, 30_000).default(2_000),
+    /** How long a webhook waits for others to go to Redis with it in one write (0: only those of the same moment). */
+    WEBHOOK_BATCH_WAIT_MS: integer(0, 100).default(20),
+    /** Longer request URLs answer 414 before any other work. Node refuses headers over 16 KB by itself. */
+    MAX_URL_LENGTH: integer(256, 65_536).default(8_192),
+    TRUST_PROXY: trustProxy.default(false),
+    /** Failed ops sign-ins per client IP, and per user name, within the window; the next one answers 429. */
+    OPS_LOGIN_MAX_FAILURES: integer(1, 1_000).default(10),
+    OPS_LOGIN_WINDOW_SECONDS: integer(1, 86_400).default(900),
+    /** Requests per second per API key (0: no limit), and the reserve beyond them, refilled every minute. */
+    API_RATE_LIMIT_RPS: integer(0, 1_000_000).default(100),
+    API_RATE_LIMIT_BURST: integer(0, 1_000_000).default(1_000),
+    /** RESEND_SUPPRESSION_SYNC=both: removing (or adding) a suppression by hand does the same on Resend's list. */
+    RESEND_API_KEY: resendEnv.RESEND_API_KEY,
+    RESEND_SUPPRESSION_SYNC: resendEnv.RESEND_SUPPRESSION_SYNC,
+  })
+  .superRefine(requireResendKey);
 
 export type ApiEnv = z.infer<typeof apiEnvSchema>;
 

@@ -2,7 +2,13 @@
 // pages render it as HTML. Its applied events, folded in event time, each with the state after it:
 // every delivery event, and one page of its opens and clicks (a notification may have thousands).
 import { type Db, engagement, events, type Notification, type Suppression, suppressions } from "@mailstate/db";
-import { parseResendEvent, type ResendEvent, recipientsOf, safeParseResendEvent } from "@mailstate/resend-events";
+import {
+  eventSourceOf,
+  parseResendEvent,
+  type ResendEvent,
+  recipientsOf,
+  safeParseResendEvent,
+} from "@mailstate/resend-events";
 import type { SuppressionScope } from "@mailstate/runtime";
 import { type DeliveryState, type EventClass, normalizeEmail, timeline } from "@mailstate/state-machine";
 
@@ -31,6 +37,8 @@ export interface TimelineItem {
   engagement: EngagementDetail | null;
   /** What Resend said about the outcome: `bounce`, `failed`, `suppressed`, `complaint`. */
   detail: Record<string, unknown> | null;
+  /** `webhook`, or `api`: learned by the sweeper from Resend's API (emails.get). */
+  source: "webhook" | "api";
 }
 
 /** An event about this notification that the schema of its type rejected: kept raw, not folded. */
@@ -140,6 +148,7 @@ export async function loadTimeline(
       recipients: [...new Set(recipientsOf(entry.event).map(normalizeEmail))],
       engagement: entry.kind === "engagement" ? engagementOf(entry.event, engagementBySvixId.get(entry.svixId)) : null,
       detail: detailOf(entry.event),
+      source: eventSourceOf(entry.event),
     }),
   );
   const invalid = invalidRows.map(

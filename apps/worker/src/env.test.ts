@@ -49,4 +49,46 @@ describe("worker env", () => {
     }
     expect(loadWorkerEnv({ ENGAGEMENT_PII_DAYS: "7" }).ENGAGEMENT_PII_DAYS).toBe(7);
   });
+
+  it("reconciling against Resend: the defaults (2 calls a second, every 5 minutes, stale after 6 hours), no key", () => {
+    expect(loadWorkerEnv({})).toMatchObject({
+      RESEND_API_RPS: 2,
+      SWEEPER_INTERVAL_MS: 300_000,
+      SWEEPER_STALE_AFTER_MS: 21_600_000,
+      RESEND_API_TIMEOUT_MS: 10_000,
+    });
+    expect(loadWorkerEnv({}).RESEND_API_KEY).toBeUndefined();
+  });
+
+  it("input: RESEND_API_RPS=0, abc or 2.5 → EnvError naming RESEND_API_RPS; 5 → 5", () => {
+    for (const value of ["0", "abc", "2.5", "-1"]) {
+      expect(() => loadWorkerEnv({ RESEND_API_RPS: value })).toThrow(
+        /RESEND_API_RPS: must be a whole number of calls a second from 1 to 100/,
+      );
+    }
+    expect(loadWorkerEnv({ RESEND_API_RPS: "5" }).RESEND_API_RPS).toBe(5);
+  });
+
+  it("input: RESEND_SUPPRESSION_SYNC=sideways → EnvError naming it and its values", () => {
+    expect(() => loadWorkerEnv({ RESEND_SUPPRESSION_SYNC: "sideways" })).toThrow(
+      /RESEND_SUPPRESSION_SYNC: must be inbound, both or off/,
+    );
+  });
+
+  it("input: SWEEPER_INTERVAL_MS=5m, SWEEPER_STALE_AFTER_MS=0, RESEND_BASE_URL=not a url → EnvError naming all three", () => {
+    const run = () =>
+      loadWorkerEnv({ SWEEPER_INTERVAL_MS: "5m", SWEEPER_STALE_AFTER_MS: "0", RESEND_BASE_URL: "not a url" });
+    expect(run).toThrow(/SWEEPER_INTERVAL_MS:/);
+    expect(run).toThrow(/SWEEPER_STALE_AFTER_MS:/);
+    expect(run).toThrow(/RESEND_BASE_URL: must be a URL/);
+  });
+
+  it("input: RESEND_SUPPRESSION_SYNC=both, RESEND_WEBHOOK_ID, RESEND_AUDIENCE_ID without RESEND_API_KEY → EnvError naming each", () => {
+    const run = () =>
+      loadWorkerEnv({ RESEND_SUPPRESSION_SYNC: "both", RESEND_WEBHOOK_ID: "wh_1", RESEND_AUDIENCE_ID: "aud_1" });
+    expect(run).toThrow(/RESEND_SUPPRESSION_SYNC: both \(removing from Resend's list\) needs RESEND_API_KEY/);
+    expect(run).toThrow(/RESEND_WEBHOOK_ID: the webhook delivery audit needs RESEND_API_KEY/);
+    expect(run).toThrow(/RESEND_AUDIENCE_ID: unsubscribing from the audience needs RESEND_API_KEY/);
+    expect(loadWorkerEnv({ RESEND_SUPPRESSION_SYNC: "inbound" }).RESEND_SUPPRESSION_SYNC).toBe("inbound");
+  });
 });

@@ -1,8 +1,9 @@
 // The worker's configuration, parsed once at boot; a bad value stops start-up naming the variable.
-import { commonEnv, integer, parseEnv } from "@mailstate/runtime";
+import { commonEnv, integer, parseEnv, requireResendKey, resendEnv } from "@mailstate/runtime";
 import { z } from "zod";
 
-export const workerEnvSchema = z.object({
+/** The worker's variables, each on its own (the CLI picks some of them). */
+export const workerEnvFields = z.object({
   ...commonEnv,
   /** Jobs in flight at once in this process: the ceiling on a batch's size. */
   WORKER_CONCURRENCY: integer(1, 1_000).default(256),
@@ -35,7 +36,10 @@ export const workerEnvSchema = z.object({
   PARK_MAX_EMAILS: integer(0, 10_000_000).default(100_000),
   /** Days that opens and clicks keep their IP address and user agent (engagement log and raw payload). */
   ENGAGEMENT_PII_DAYS: integer(1, 3_650).default(30),
+  ...resendEnv,
 });
+
+export const workerEnvSchema = workerEnvFields.superRefine(requireResendKey);
 
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 

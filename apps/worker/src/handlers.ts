@@ -9,12 +9,24 @@ import { type Job, UnrecoverableError } from "bullmq";
 import { reconcileOrDeadLetter, recordDeadLetter } from "./dead-letters.ts";
 import type { Maintenance } from "./maintenance.ts";
 import type { Reconciler } from "./reconcile/reconciler.ts";
+import type { ResendJobs } from "./resend/jobs.ts";
 
 export interface HandlerDeps {
   sql: SqlPool;
   reconciler: Reconciler;
   maintenance: Maintenance;
+  /** Calls to Resend's API; null without RESEND_API_KEY. */
+  resend: ResendJobs | null;
 }
+
+/** A job of the `resend` queue met by a worker without RESEND_API_KEY: it cannot run here. */
+function resendJobs(deps: HandlerDeps): ResendJobs {
+  if (!deps.resend) throw new UnrecoverableError("RESEND_API_KEY is not set in this worker: no calls to Resend");
+  return deps.resend;
+}
+
+/** Whether this is the job's last attempt. */
+const lastAttempt = (job: Job) => job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 
 type Handler<N extends JobName> = (payload: JobPayload<N>, deps: HandlerDeps, job: Job) => Promise<unknown>;
 
@@ -47,6 +59,14 @@ const handlers: { [N in JobName]: Handler<N> } = {
   },
 
   "maintenance.scrub-engagement-pii": async (_payload, { maintenance }) => maintenance.scrubEngagementPii(),
+
+  "maintenance.resend-sweep": async (_payload, deps) => (deps.resend ? deps.resend.sweep() : { disabled: true }),
+  "resend.get-email": async (payload, deps, job) => resendJobs(deps).getEmail(payload, lastAttempt(job)),
+  "resend.audit-webhooks": async (payload, deps) => resendJobs(deps).auditWebhooks(payload),
+  "resend.replay-webhook": async (payload, deps) => resendJobs(deps).replayWebhook(payload),
+  "resend.add-suppression": async (payload, deps) => resendJobs(deps).addSuppression(payload),
+  "resend.remove-suppression": async (payload, deps) => resendJobs(deps).removeSuppression(payload),
+  "resend.unsubscribe-contact": async (payload, deps) => resendJobs(deps).unsubscribeContact(payload),
 };
 
 function isJobName(name: string): name is JobName {

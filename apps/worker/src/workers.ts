@@ -1,14 +1,18 @@
 // One BullMQ worker per queue, each dispatching by job name to the handlers of the catalog.
 import type { SqlPool } from "@mailstate/db";
 import { backoffStrategy, createQueues, QUEUE_NAMES, type Queues, RETENTION, upsertSchedules } from "@mailstate/queue";
-import type { Logger } from "@mailstate/runtime";
+import { type Logger, suppressionSyncOf } from "@mailstate/runtime";
 import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { deadLetterFailedJob, sweepFailedInbox } from "./dead-letters.ts";
 import type { WorkerEnv } from "./env.ts";
 import { createProcessor } from "./handlers.ts";
 import { createMaintenance } from "./maintenance.ts";
+import { createWorkerMetrics, type WorkerMetrics } from "./metrics.ts";
 import { createReconciler } from "./reconcile/reconciler.ts";
+import { createResendClient } from "./resend/client.ts";
+import { createResendJobs } from "./resend/jobs.ts";
+import { scheduleSweeper } from "./resend/schedule.ts";
 
 export interface WorkerDeps {
   env: Pick<
@@ -25,6 +29,15 @@ export interface WorkerDeps {
     | "PARK_UNTAGGED"
     | "PARK_MAX_EMAILS"
     | "ENGAGEMENT_PII_DAYS"
+    | "RESEND_API_KEY"
+    | "RESEND_BASE_URL"
+    | "RESEND_API_RPS"
+    | "RESEND_API_TIMEOUT_MS"
+    | "SWEEPER_INTERVAL_MS"
+    | "SWEEPER_STALE_AFTER_MS"
+    | "RESEND_WEBHOOK_ID"
+    | "RESEND_SUPPRESSION_SYNC"
+    | "RESEND_AUDIENCE_ID"
   >;
   /** The worker's one connection to PostgreSQL: it holds no Prisma client. */
   sql: SqlPool;
@@ -36,9 +49,12 @@ export interface RunningWorkers {
   /** The inbox's fetchers: BullMQ workers of one queue, sharing this process's batches. */
   inbox: Worker[];
   unmatched: Worker;
-  /** Scheduled housekeeping (the PII scrub), one job at a time. */
+  /** Scheduled housekeeping (the PII scrub, the sweeper's pass), one job at a time. */
   maintenance: Worker;
+  /** Calls to Resend's API at RESEND_API_RPS; null without RESEND_API_KEY. */
+  resend: Worker | null;
   queues: Queues;
+  metrics: WorkerMetrics;
   /** Finish the jobs in hand, then stop. */
   close(): Promise<void>;
 }
@@ -52,7 +68,12 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     sql,
     queues,
     logger,
-    policy: { softBounceThreshold: env.SOFT_BOUNCE_THRESHOLD, scope: env.SUPPRESSION_SCOPE },
+    policy: {
+      softBounceThreshold: env.SOFT_BOUNCE_THRESHOLD,
+      scope: env.SUPPRESSION_SCOPE,
+      resendList: suppressionSyncOf(env) !== "off",
+    },
+    outbound: { pushToResend: suppressionSyncOf(env) === "both", audienceId: env.RESEND_AUDIENCE_ID },
     parking: { parkUntagged: env.PARK_UNTAGGED, maxParkedEmails: env.PARK_MAX_EMAILS },
     batch: {
       maxSize: env.WORKER_BATCH_SIZE,
@@ -61,7 +82,24 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     },
   });
   const maintenanceJobs = createMaintenance({ sql, piiDays: env.ENGAGEMENT_PII_DAYS, logger });
-  const processor = createProcessor({ sql, reconciler, maintenance: maintenanceJobs });
+  const metrics = createWorkerMetrics();
+  const resendJobs = env.RESEND_API_KEY
+    ? createResendJobs({
+        sql,
+        queues,
+        reconciler,
+        client: createResendClient({
+          apiKey: env.RESEND_API_KEY,
+          baseUrl: env.RESEND_BASE_URL,
+          timeoutMs: env.RESEND_API_TIMEOUT_MS,
+        }),
+        metrics,
+        logger,
+        staleAfterMs: env.SWEEPER_STALE_AFTER_MS,
+        webhookId: env.RESEND_WEBHOOK_ID,
+      })
+    : null;
+  const processor = createProcessor({ sql, reconciler, maintenance: maintenanceJobs, resend: resendJobs });
   const options = {
     connection: redis,
     prefix: env.QUEUE_PREFIX,
@@ -98,6 +136,17 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     concurrency: 1,
     lockDuration: Math.max(env.WORKER_LOCK_DURATION_MS, 60_000),
   });
+  // One rate limiter for every call to Resend, shared by all workers through Redis: RESEND_API_RPS a second.
+  const resend = resendJobs
+    ? new Worker(QUEUE_NAMES.resend, processor, {
+        ...options,
+        ...RETENTION.resend,
+        concurrency: Math.max(1, env.RESEND_API_RPS),
+        limiter: { max: env.RESEND_API_RPS, duration: 1_000 },
+        // A call waits at most RESEND_API_TIMEOUT_MS; the lock outlasts it.
+        lockDuration: Math.max(env.WORKER_LOCK_DURATION_MS, env.RESEND_API_TIMEOUT_MS * 2),
+      })
+    : null;
   for (const fetcher of inbox) {
     fetcher.on("failed", (job, error) => {
       const final = job && (job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === "UnrecoverableError");
@@ -113,8 +162,8 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     );
   const sweep = setInterval(sweepNow, DEAD_LETTER_SWEEP_MS);
   sweep.unref();
-  const all = [...inbox, unmatched, maintenance];
-  for (const worker of all) {
+  const running = [...inbox, unmatched, maintenance, ...(resend ? [resend] : [])];
+  for (const worker of running) {
     worker.on("failed", (job, error) => {
       const final = job && job.attemptsMade >= (job.opts.attempts ?? 1);
       const level = error.name === "StillUnmatchedError" && !final ? "debug" : "warn";
@@ -125,17 +174,20 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     });
     worker.on("error", (error) => logger.warn({ queue: worker.name, err: error.message }, "worker error"));
   }
-  await Promise.all(all.map((worker) => worker.waitUntilReady()));
+  await Promise.all(running.map((worker) => worker.waitUntilReady()));
   await upsertSchedules(queues);
+  await scheduleSweeper(queues, resendJobs ? env.SWEEPER_INTERVAL_MS : null);
   void sweepNow();
   return {
     inbox,
     unmatched,
     maintenance,
+    resend,
     queues,
+    metrics,
     async close() {
       clearInterval(sweep);
-      await Promise.all(all.map((worker) => worker.close()));
+      await Promise.all(running.map((worker) => worker.close()));
       await queues.close();
     },
   };

@@ -23,6 +23,12 @@ export async function runMailstate(
       QUEUE_PREFIX: target.prefix,
       // The scope the apps run with, when the target has their environment (a harness).
       ...(target.env?.SUPPRESSION_SCOPE ? { SUPPRESSION_SCOPE: target.env.SUPPRESSION_SCOPE } : {}),
+      // And what reconciling against Resend reads (sweep, suppression sync).
+      ...Object.fromEntries(
+        Object.entries(target.env ?? {}).filter(
+          ([name]) => /^(RESEND_|SWEEPER_)/.test(name) && name !== "RESEND_WEBHOOK_SECRET",
+        ),
+      ),
     },
     { out: (line) => out.push(line), err: (line) => err.push(line) },
   );

@@ -60,10 +60,12 @@ export {
   notifications,
   type Projection,
   type RecordResult,
+  type ResendCheck,
   type SendError,
   type SendOutcome,
   type SendOutcomeResult,
   type StoredSendError,
+  type SweepCandidate,
   storedSendError,
 } from "./tables/notifications.ts";
 export { type SoftBounceReset, softBounces } from "./tables/soft-bounce-counters.ts";
@@ -73,6 +75,8 @@ export {
   type ListFilter,
   listOf,
   type NewSuppression,
+  onResendList,
+  type SuppressionSource,
   type SuppressionView,
   suppressions,
 } from "./tables/suppressions.ts";

@@ -29,4 +29,14 @@ describe("job catalog", () => {
     expect(jobIdFor("event", "msg:1%")).toBe("event-msg%3A1%25");
     expect(jobIdFor("event", "msg%3A1")).not.toBe(jobIdFor("event", "msg:1"));
   });
+
+  it("calls to Resend back off 2, 4, 8 … s over 12 attempts: about an hour in all", () => {
+    const { attempts, backoff } = JOBS["resend.get-email"].options;
+    expect(attempts).toBe(12);
+    const retries = Array.from({ length: attempts - 1 }, (_, i) => backoff.delay * 2 ** i);
+    expect(retries.slice(0, 3)).toEqual([2_000, 4_000, 8_000]);
+    const total = retries.reduce((sum, next) => sum + next, 0);
+    expect(total).toBeGreaterThan(3_600_000);
+    expect(total).toBeLessThan(2 * 3_600_000);
+  });
 });

@@ -2,7 +2,13 @@
 import type { JobsOptions, WorkerOptions } from "bullmq";
 import { z } from "zod";
 
-export const QUEUE_NAMES = { inbox: "inbox", unmatched: "unmatched", maintenance: "maintenance" } as const;
+export const QUEUE_NAMES = {
+  inbox: "inbox",
+  unmatched: "unmatched",
+  maintenance: "maintenance",
+  /** Every call to Resend's API, through one rate limiter (RESEND_API_RPS). */
+  resend: "resend",
+} as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
 /** Hash-tagged so every key of every queue lands in one Redis Cluster slot. */
@@ -66,6 +72,34 @@ export const replayEmailPayload = z.object({
 /** Drop IP and user agent from opens and clicks older than ENGAGEMENT_PII_DAYS (the worker knows the days). */
 export const scrubEngagementPiiPayload = z.object({});
 
+/** One pass of the sweeper (and of the webhook delivery audit): finds what to ask Resend about. */
+export const resendSweepPayload = z.object({});
+
+/** Ask Resend (emails.get) where one notification's email is. */
+export const resendGetEmailPayload = z.object({ notificationId: z.string().min(1), emailId: z.string().min(1) });
+
+/** List the failed deliveries of one webhook endpoint (webhooks.events.list) and replay each. */
+export const resendAuditWebhooksPayload = z.object({ webhookId: z.string().min(1) });
+
+/** Ask Resend to deliver one logged webhook message again (webhooks.events.replay). */
+export const resendReplayWebhookPayload = z.object({
+  webhookId: z.string().min(1),
+  eventId: z.string().min(1),
+  type: z.string().optional(),
+});
+
+/** Mirror one change of mailstate's suppression list on Resend's (RESEND_SUPPRESSION_SYNC=both). */
+export const resendSuppressionPayload = z.object({ email: z.string().min(1) });
+
+/** Unsubscribe one address from the audience (RESEND_AUDIENCE_ID) after a hard bounce or complaint. */
+export const resendUnsubscribePayload = z.object({ audienceId: z.string().min(1), email: z.string().min(1) });
+
+/**
+ * Calls to Resend's API: 429s, 5xx and timeouts back off from 2 s, doubling, for about an hour in
+ * all; a 404 is handled by each call (done, or recorded), never retried.
+ */
+const RESEND_CALL_OPTIONS = { attempts: 12, backoff: { type: "exponential", delay: 2 * SECOND } } as const;
+
 export const JOBS = {
   "inbox.reconcile": {
     queue: QUEUE_NAMES.inbox,
@@ -105,6 +139,38 @@ export const JOBS = {
       backoff: { type: "exponential", delay: 60 * SECOND },
     },
   },
+  "maintenance.resend-sweep": {
+    queue: QUEUE_NAMES.maintenance,
+    payload: resendSweepPayload,
+    // The next interval's run does it again: a failed pass is not retried.
+    options: { attempts: 1 },
+  },
+  "resend.get-email": { queue: QUEUE_NAMES.resend, payload: resendGetEmailPayload, options: RESEND_CALL_OPTIONS },
+  "resend.audit-webhooks": {
+    queue: QUEUE_NAMES.resend,
+    payload: resendAuditWebhooksPayload,
+    options: RESEND_CALL_OPTIONS,
+  },
+  "resend.replay-webhook": {
+    queue: QUEUE_NAMES.resend,
+    payload: resendReplayWebhookPayload,
+    options: RESEND_CALL_OPTIONS,
+  },
+  "resend.add-suppression": {
+    queue: QUEUE_NAMES.resend,
+    payload: resendSuppressionPayload,
+    options: RESEND_CALL_OPTIONS,
+  },
+  "resend.remove-suppression": {
+    queue: QUEUE_NAMES.resend,
+    payload: resendSuppressionPayload,
+    options: RESEND_CALL_OPTIONS,
+  },
+  "resend.unsubscribe-contact": {
+    queue: QUEUE_NAMES.resend,
+    payload: resendUnsubscribePayload,
+    options: RESEND_CALL_OPTIONS,
+  },
 } as const satisfies Record<string, { queue: QueueName; payload: z.ZodType; options: JobsOptions }>;
 
 /**
@@ -131,6 +197,12 @@ export const RETENTION = {
     removeOnComplete: { age: (7 * DAY) / SECOND, count: 200 },
     removeOnFail: { age: (30 * DAY) / SECOND },
   },
+  resend: {
+    // A call's job id names what it is about (the notification, the address), so while one waits
+    // for the rate limiter the same call is not queued twice; once done it may be asked again.
+    removeOnComplete: { count: 0 },
+    removeOnFail: { age: DAY / SECOND },
+  },
 } as const satisfies Record<QueueName, Pick<WorkerOptions, "removeOnComplete" | "removeOnFail">>;
 
 /**
@@ -146,6 +218,18 @@ export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]["payload"]>
 export type InboxEventPayload = JobPayload<"inbox.reconcile">;
 
 /** BullMQ job ids may not contain ":"; svix ids normally don't, but never trust that. */
-export function jobIdFor(kind: "event" | "unmatched" | "replay", key: string): string {
+export function jobIdFor(
+  kind:
+    | "event"
+    | "unmatched"
+    | "replay"
+    | "poll"
+    | "audit"
+    | "replay-webhook"
+    | "add-suppression"
+    | "remove-suppression"
+    | "unsubscribe",
+  key: string,
+): string {
   return `${kind}-${key.replace(/%/g, "%25").replace(/:/g, "%3A")}`;
 }

@@ -13,8 +13,23 @@ export {
   type QueueName,
   RETENTION,
   replayEmailPayload,
+  resendAuditWebhooksPayload,
+  resendGetEmailPayload,
+  resendReplayWebhookPayload,
+  resendSuppressionPayload,
+  resendSweepPayload,
+  resendUnsubscribePayload,
   scrubEngagementPiiPayload,
   unmatchedEventPayload,
 } from "./catalog.ts";
-export { addInboxEvents, addJob, addJobs, createQueues, type Queues, queueFor, upsertSchedules } from "./queues.ts";
+export {
+  addInboxEvents,
+  addJob,
+  addJobs,
+  createQueues,
+  type Queues,
+  queueFor,
+  queueSuppressionMirror,
+  upsertSchedules,
+} from "./queues.ts";
 export { createRedis, pingRedis, type RedisRole } from "./redis.ts";

@@ -20,6 +20,8 @@ export interface Queues {
   unmatched: Queue;
   /** Scheduled housekeeping (JOB_SCHEDULES), one job at a time. */
   maintenance: Queue;
+  /** Calls to Resend's API, behind one rate limiter. */
+  resend: Queue;
   close(): Promise<void>;
 }
 
@@ -41,12 +43,14 @@ export function createQueues(connection: Redis, prefix: string, extra: Partial<Q
   const inbox = make(QUEUE_NAMES.inbox);
   const unmatched = make(QUEUE_NAMES.unmatched);
   const maintenance = make(QUEUE_NAMES.maintenance);
+  const resend = make(QUEUE_NAMES.resend);
   return {
     inbox,
     unmatched,
     maintenance,
+    resend,
     async close() {
-      await Promise.all([inbox.close(), unmatched.close(), maintenance.close()]);
+      await Promise.all([inbox.close(), unmatched.close(), maintenance.close(), resend.close()]);
     },
   };
 }
@@ -73,7 +77,7 @@ export async function addJob<N extends JobName>(
   name: N,
   payload: JobPayload<N>,
   jobId: string,
-  options: { delay?: number } = {},
+  options: { delay?: number; priority?: number } = {},
 ) {
   const definition = JOBS[name];
   const data = definition.payload.parse(payload);
@@ -113,3 +117,16 @@ export async function addJobs<N extends JobName>(
 }
 
 export { jobIdFor };
+
+/**
+ * Mirror a change of mailstate's suppression list on Resend's (RESEND_SUPPRESSION_SYNC=both): one
+ * job on the rate-limited resend queue, retried there. The same address's pending job is not queued
+ * twice; a removal cancels a pending add of the address, and an add a pending removal.
+ */
+export async function queueSuppressionMirror(queues: Queues, change: "add" | "remove", email: string) {
+  const opposite = change === "add" ? jobIdFor("remove-suppression", email) : jobIdFor("add-suppression", email);
+  await queues.resend.remove(opposite).catch(() => 0);
+  return change === "add"
+    ? addJob(queues, "resend.add-suppression", { email }, jobIdFor("add-suppression", email))
+    : addJob(queues, "resend.remove-suppression", { email }, jobIdFor("remove-suppression", email));
+}

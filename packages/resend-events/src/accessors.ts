@@ -38,3 +38,14 @@ export function recipientsOf(event: ResendEvent): string[] {
   if (isKnownEvent(event) && event.type === "email.received") return [...event.data.to];
   return [];
 }
+
+/**
+ * Where an event came from: a webhook, or mailstate's sweeper asking Resend's API (emails.get),
+ * which marks what it appends with `"mailstate": {"source": "api"}`.
+ */
+export function eventSourceOf(payload: unknown): "webhook" | "api" {
+  const mark = typeof payload === "object" && payload !== null ? (payload as { mailstate?: unknown }).mailstate : null;
+  return typeof mark === "object" && mark !== null && (mark as { source?: unknown }).source === "api"
+    ? "api"
+    : "webhook";
+}

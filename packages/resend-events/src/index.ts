@@ -1,4 +1,4 @@
-export { emailIdOf, isEmailEvent, isKnownEvent, isOtherEvent, recipientsOf } from "./accessors.ts";
+export { emailIdOf, eventSourceOf, isEmailEvent, isKnownEvent, isOtherEvent, recipientsOf } from "./accessors.ts";
 export {
   CONTACT_EVENT_TYPES,
   type ContactEventType,

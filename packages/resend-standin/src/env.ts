@@ -32,6 +32,15 @@ export const standinEnvSchema = z
       .pipe(z.string().regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, "must look like whsec_<base64>"))
       .optional(),
     RESEND_STANDIN_DUPLICATE_RATE: rate,
+    /** Fraction of webhooks lost: logged as failed deliveries in the endpoint's log, never posted. */
+    RESEND_STANDIN_LOSS_RATE: rate,
+    /** The webhook endpoint id whose delivery log GET /webhooks/:id/events serves. */
+    RESEND_STANDIN_WEBHOOK_ID: z.string().min(1).optional(),
+    /** Post suppression.added / suppression.removed when the account's list changes. */
+    RESEND_STANDIN_SUPPRESSION_EVENTS: z
+      .enum(["true", "false"], { error: "must be true or false" })
+      .transform((value) => value === "true")
+      .optional(),
     RESEND_STANDIN_MAX_DELAY_MS: integer(0, 600_000).optional(),
     RESEND_STANDIN_LIFECYCLE_MS: integer(10, 3_600_000).optional(),
     RESEND_STANDIN_SEED: integer(0, 4_294_967_295).optional(),
@@ -66,6 +75,8 @@ export function standinOptionsFromEnv(source: NodeJS.ProcessEnv = process.env): 
     port: env.RESEND_STANDIN_PORT,
     host: env.RESEND_STANDIN_HOST,
     ...(env.RESEND_STANDIN_API_KEY ? { apiKey: env.RESEND_STANDIN_API_KEY } : {}),
+    ...(env.RESEND_STANDIN_WEBHOOK_ID ? { webhookId: env.RESEND_STANDIN_WEBHOOK_ID } : {}),
+    ...(env.RESEND_STANDIN_SUPPRESSION_EVENTS ? { suppressionEvents: true } : {}),
     ...(url && secret
       ? {
           webhook: {
@@ -75,6 +86,7 @@ export function standinOptionsFromEnv(source: NodeJS.ProcessEnv = process.env): 
             ...(env.RESEND_STANDIN_DUPLICATE_RATE === undefined
               ? {}
               : { duplicateRate: env.RESEND_STANDIN_DUPLICATE_RATE }),
+            ...(env.RESEND_STANDIN_LOSS_RATE === undefined ? {} : { lossRate: env.RESEND_STANDIN_LOSS_RATE }),
             ...(env.RESEND_STANDIN_MAX_DELAY_MS === undefined ? {} : { maxDelayMs: env.RESEND_STANDIN_MAX_DELAY_MS }),
             ...(env.RESEND_STANDIN_LIFECYCLE_MS === undefined ? {} : { lifecycleMs: env.RESEND_STANDIN_LIFECYCLE_MS }),
             ...(env.RESEND_STANDIN_SEED === undefined ? {} : { seed: env.RESEND_STANDIN_SEED }),

@@ -13,6 +13,8 @@ export {
   type PlannedEmail,
   type WebhookCounters,
   type WebhookDelivery,
+  type WebhookLogEntry,
+  type WebhookLogStatus,
   type WebhookOptions,
   type WebhookSender,
 } from "./webhooks.ts";
@@ -25,6 +27,43 @@ export interface StandinOptions {
   apiKey?: string;
   /** When set, every accepted email's events are posted to `webhook.url`, signed with `webhook.secret`. */
   webhook?: WebhookOptions;
+  /** The id of the webhook endpoint whose delivery log GET /webhooks/:id/events serves. Default `wh_standin`. */
+  webhookId?: string;
+  /**
+   * Post `suppression.added` when an address lands on the account's list (a hard bounce, a
+   * complaint, POST /suppressions) and `suppression.removed` when it leaves it, as Resend does for
+   * endpoints subscribed to them. Default false.
+   */
+  suppressionEvents?: boolean;
+}
+
+/** One address on the account's suppression list, as Resend's API answers it. */
+export interface StandinSuppression {
+  id: string;
+  email: string;
+  origin: "bounce" | "complaint" | "manual";
+  source_id: string | null;
+  created_at: string;
+}
+
+/** A contact of an audience (PATCH /audiences/:id/contacts/:email updates it). */
+export interface StandinContact {
+  id: string;
+  email: string;
+  audienceId: string;
+  unsubscribed: boolean;
+}
+
+/** A fault to answer instead of the route's own reply: a status, or a delay before the real answer. */
+export interface StandinFault {
+  /** Route name, e.g. `GET /emails/:id` (see `routeCalls`). */
+  route: string;
+  /** Answer this status with a Resend-like error body. */
+  status?: number;
+  /** Hold the answer this long (a timeout, from the client's side). */
+  delayMs?: number;
+  /** How many calls it hits; default 1. */
+  times?: number;
 }
 
 /** An email as Resend's API accepted it (snake_case fields, as posted), with the id it was given. */
@@ -58,8 +97,21 @@ export interface ResendStandin {
   sent: StoredEmail[];
   /** Every accepted POST /emails/batch. */
   batchCalls: BatchCall[];
-  /** Every request, for tests that count calls (method, path, status). */
-  requests: { method: string; path: string; status: number }[];
+  /** Every request, for tests that count calls (method, path, status, route name, when it arrived). */
+  requests: { method: string; path: string; status: number; route: string | null; at: number }[];
+  /** Calls per route name (`GET /emails/:id`, `POST /suppressions`, …), answered or not. */
+  routeCalls: Map<string, number>;
+  /** The account's suppression list, by normalized address. */
+  suppressions: Map<string, StandinSuppression>;
+  /** Contacts by `<audienceId>/<email>`. */
+  contacts: Map<string, StandinContact>;
+  addContact(audienceId: string, email: string): StandinContact;
+  /** Answer the next calls of a route with a fault (429, 500, a delay). */
+  injectFault(fault: StandinFault): void;
+  /** Force what GET /emails/:id answers as last_event for an email. */
+  setLastEvent(emailId: string, lastEvent: LastEvent): void;
+  /** The webhook endpoint id of the delivery log. */
+  webhookId: string;
   emails: Map<string, StoredEmail>;
   /** Called for each accepted email, after the answer is decided. */
   onEmail(listener: (email: StoredEmail) => void): () => void;
@@ -74,6 +126,23 @@ export interface ResendStandin {
   /** Stops the server and cancels pending webhooks. */
   close(): Promise<void>;
 }
+
+/** Every value `last_event` takes in the `resend` package's types. */
+export const LAST_EVENTS = [
+  "queued",
+  "scheduled",
+  "sent",
+  "delivered",
+  "delivery_delayed",
+  "opened",
+  "clicked",
+  "bounced",
+  "complained",
+  "failed",
+  "suppressed",
+  "canceled",
+] as const;
+export type LastEvent = (typeof LAST_EVENTS)[number];
 
 interface ResendError {
   statusCode: number;
@@ -102,6 +171,7 @@ interface Context {
   body: unknown;
   idempotencyKey: string | undefined;
   params: Record<string, string>;
+  query: URLSearchParams;
 }
 
 type Handler = (context: Context) => Reply;
@@ -113,10 +183,90 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
   const emails = new Map<string, StoredEmail>();
   const listeners = new Set<(email: StoredEmail) => void>();
   const announced = new Set<string>();
+  const routeCalls = new Map<string, number>();
+  const contacts = new Map<string, StandinContact>();
+  const suppressionList = new Map<string, StandinSuppression>();
+  const forcedLastEvent = new Map<string, LastEvent>();
+  const faults: (StandinFault & { left: number })[] = [];
+  const webhookId = options.webhookId ?? "wh_standin";
+  /** After the latest an email's own webhooks are posted (their delay), so suppression.added comes after them. */
+  const webhookDelayMs = (options.webhook?.maxDelayMs ?? 250) + 50;
   /** Idempotency-Key → the request body it first came with and the answer it got. */
   const idempotent = new Map<string, { path: string; body: string; reply: Reply }>();
   const webhooks = options.webhook ? createWebhookSender(options.webhook) : null;
-  if (webhooks) listeners.add((email) => webhooks.schedule(email));
+  /** The addresses the lifecycle consults: the sender's set when there is one, so both agree. */
+  const onList = webhooks?.suppressed ?? new Set<string>();
+  if (webhooks)
+    listeners.add((email) => {
+      const plan = webhooks.schedule(email);
+      const origin = plan.outcome === "complained" ? "complaint" : "bounce";
+      // Resend lists the address when the bounce or complaint happens, and says so after it.
+      const happensIn = Math.max(0, (plan.events.at(-1)?.occurredAt ?? Date.now()) - Date.now());
+      for (const address of plan.suppresses) suppress(address, origin, email.id, happensIn + webhookDelayMs);
+    });
+
+  function suppress(address: string, origin: StandinSuppression["origin"], sourceId: string | null, delayMs = 0) {
+    const email = address.trim().toLowerCase();
+    const existing = suppressionList.get(email);
+    if (existing) return existing;
+    const entry: StandinSuppression = {
+      id: randomUUID(),
+      email,
+      origin,
+      source_id: sourceId,
+      created_at: new Date().toISOString(),
+    };
+    suppressionList.set(email, entry);
+    onList.add(email);
+    if (options.suppressionEvents) webhooks?.emit("suppression.added", { ...entry }, delayMs);
+    return entry;
+  }
+
+  function unsuppress(idOrEmail: string): StandinSuppression | null {
+    const key = idOrEmail.trim().toLowerCase();
+    const entry = suppressionList.get(key) ?? [...suppressionList.values()].find((item) => item.id === idOrEmail);
+    if (!entry) return null;
+    suppressionList.delete(entry.email);
+    onList.delete(entry.email);
+    if (options.suppressionEvents) webhooks?.emit("suppression.removed", { ...entry });
+    return entry;
+  }
+
+  function lastEventOf(email: StoredEmail): LastEvent {
+    const forced = forcedLastEvent.get(email.id);
+    if (forced) return forced;
+    if (!webhooks) return "sent";
+    const last = webhooks.lastEventOf(email.id);
+    return last ? (last.slice("email.".length) as LastEvent) : "queued";
+  }
+
+  /** A page of a list, Resend's way: `limit` (1–100, default 20) items after the `after` id. */
+  function page<T extends { id: string }>(items: T[], query: URLSearchParams) {
+    const limit = Number(query.get("limit") ?? 20);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+      throw fail(422, "validation_error", "The `limit` parameter must be between 1 and 100.");
+    const after = query.get("after");
+    const start = after ? items.findIndex((item) => item.id === after) + 1 : 0;
+    const data = items.slice(start, start + limit);
+    return { object: "list", has_more: start + limit < items.length, data };
+  }
+
+  function contactUpdate({ body, params }: Context): Reply {
+    const audienceId = params.audienceId ?? "";
+    const key = params.idOrEmail ?? "";
+    const contact =
+      contacts.get(`${audienceId}/${key.toLowerCase()}`) ??
+      [...contacts.values()].find((item) => item.id === key && item.audienceId === audienceId);
+    if (!contact) throw fail(404, "not_found", "Contact not found");
+    const fields = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
+    if (typeof fields.unsubscribed === "boolean") contact.unsubscribed = fields.unsubscribed;
+    return { status: 200, body: { object: "contact", id: contact.id } };
+  }
+
+  function webhookLog(params: Record<string, string>) {
+    if (params.webhookId !== webhookId || !webhooks) throw fail(404, "not_found", "Webhook not found");
+    return webhooks.log;
+  }
 
   function accept(raw: Record<string, unknown>, extra: Partial<StoredEmail>): StoredEmail {
     const email: StoredEmail = {
@@ -138,8 +288,9 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
     return email;
   }
 
-  const routes: { method: string; pattern: RegExp; keys: string[]; handler: Handler }[] = [
+  const routes: { name: string; method: string; pattern: RegExp; keys: string[]; handler: Handler }[] = [
     {
+      name: "POST /emails",
       method: "POST",
       pattern: /^\/emails\/?$/,
       keys: [],
@@ -149,6 +300,7 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
       },
     },
     {
+      name: "POST /emails/batch",
       method: "POST",
       pattern: /^\/emails\/batch\/?$/,
       keys: [],
@@ -168,6 +320,7 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
       },
     },
     {
+      name: "GET /emails/:id",
       method: "GET",
       pattern: /^\/emails\/([^/]+)\/?$/,
       keys: ["id"],
@@ -187,20 +340,141 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
             html: email.html ?? null,
             text: email.text ?? null,
             created_at: email.createdAt,
-            last_event: "sent",
+            message_id: `<${email.id}@email.amazonses.com>`,
+            reply_to: null,
+            last_event: lastEventOf(email),
             tags: email.tags,
           },
         };
       },
     },
+    {
+      name: "GET /suppressions",
+      method: "GET",
+      pattern: /^\/suppressions\/?$/,
+      keys: [],
+      handler: ({ query }) => {
+        const origin = query.get("origin");
+        const entries = [...suppressionList.values()].filter((entry) => !origin || entry.origin === origin);
+        return { status: 200, body: page(entries, query) };
+      },
+    },
+    {
+      name: "POST /suppressions",
+      method: "POST",
+      pattern: /^\/suppressions\/?$/,
+      keys: [],
+      handler: ({ body }) => {
+        const email = typeof body === "object" && body !== null ? (body as Record<string, unknown>).email : undefined;
+        if (typeof email !== "string" || !ADDRESS.test(email))
+          throw fail(422, "validation_error", "Invalid `email` field.");
+        const entry = suppress(email, "manual", null);
+        return { status: 200, body: { object: "suppression", id: entry.id } };
+      },
+    },
+    {
+      name: "GET /suppressions/:idOrEmail",
+      method: "GET",
+      pattern: /^\/suppressions\/([^/]+)\/?$/,
+      keys: ["idOrEmail"],
+      handler: ({ params }) => {
+        const key = params.idOrEmail ?? "";
+        const entry =
+          suppressionList.get(key.toLowerCase()) ?? [...suppressionList.values()].find((item) => item.id === key);
+        if (!entry) throw fail(404, "not_found", "Suppression not found");
+        return { status: 200, body: { object: "suppression", ...entry } };
+      },
+    },
+    {
+      name: "DELETE /suppressions/:idOrEmail",
+      method: "DELETE",
+      pattern: /^\/suppressions\/([^/]+)\/?$/,
+      keys: ["idOrEmail"],
+      handler: ({ params }) => {
+        const entry = unsuppress(params.idOrEmail ?? "");
+        if (!entry) throw fail(404, "not_found", "Suppression not found");
+        return { status: 200, body: { object: "suppression", id: entry.id, deleted: true } };
+      },
+    },
+    {
+      name: "PATCH /audiences/:audienceId/contacts/:idOrEmail",
+      method: "PATCH",
+      pattern: /^\/audiences\/([^/]+)\/contacts\/([^/]+)\/?$/,
+      keys: ["audienceId", "idOrEmail"],
+      handler: contactUpdate,
+    },
+    {
+      name: "GET /webhooks/:webhookId/events",
+      method: "GET",
+      pattern: /^\/webhooks\/([^/]+)\/events\/?$/,
+      keys: ["webhookId"],
+      handler: ({ params, query }) => {
+        // Newest first, as Resend lists them.
+        const entries = [...webhookLog(params).values()].reverse().map((entry) => ({
+          id: entry.id,
+          type: entry.type,
+          created_at: entry.createdAt,
+          status: entry.status,
+        }));
+        return { status: 200, body: page(entries, query) };
+      },
+    },
+    {
+      name: "GET /webhooks/:webhookId/events/:eventId",
+      method: "GET",
+      pattern: /^\/webhooks\/([^/]+)\/events\/([^/]+)\/?$/,
+      keys: ["webhookId", "eventId"],
+      handler: ({ params }) => {
+        const entry = webhookLog(params).get(params.eventId ?? "");
+        if (!entry) throw fail(404, "not_found", "Webhook event not found");
+        return {
+          status: 200,
+          body: {
+            object: "webhook_event",
+            id: entry.id,
+            type: entry.type,
+            created_at: entry.createdAt,
+            status: entry.status,
+            next_attempt_at: null,
+            payload: JSON.parse(entry.body),
+          },
+        };
+      },
+    },
+    {
+      name: "POST /webhooks/:webhookId/events/:eventId/replay",
+      method: "POST",
+      pattern: /^\/webhooks\/([^/]+)\/events\/([^/]+)\/replay\/?$/,
+      keys: ["webhookId", "eventId"],
+      handler: ({ params }) => {
+        webhookLog(params);
+        if (!webhooks?.replay(params.eventId ?? "")) throw fail(404, "not_found", "Webhook event not found");
+        return { status: 200, body: { object: "webhook_event", id: params.eventId } };
+      },
+    },
   ];
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? "/", "http://standin").pathname;
+    const url = new URL(req.url ?? "/", "http://standin");
+    const path = url.pathname;
     const method = req.method ?? "GET";
+    const at = Date.now();
+    const name = routes.find((candidate) => candidate.method === method && candidate.pattern.test(path))?.name ?? null;
+    if (name) routeCalls.set(name, (routeCalls.get(name) ?? 0) + 1);
     let reply: Reply;
     try {
-      reply = await route(req, method, path);
+      const fault = name ? faults.find((candidate) => candidate.route === name && candidate.left > 0) : undefined;
+      if (fault) {
+        fault.left -= 1;
+        if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+        if (fault.status)
+          throw fail(
+            fault.status,
+            fault.status === 429 ? "rate_limit_exceeded" : "application_error",
+            fault.status === 429 ? "Too many requests." : "Internal server error.",
+          );
+      }
+      reply = await route(req, method, path, url.searchParams);
     } catch (error) {
       const body =
         error instanceof HttpError
@@ -208,10 +482,11 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
           : { statusCode: 500, name: "application_error", message: String(error) };
       reply = { status: body.statusCode, body };
     }
-    requests.push({ method, path, status: reply.status });
+    requests.push({ method, path, status: reply.status, route: name, at });
+    if (res.destroyed) return;
     res.writeHead(reply.status, { "content-type": "application/json" });
     res.end(JSON.stringify(reply.body));
-    if (reply.status === 200 && method === "POST") {
+    if (reply.status === 200 && method === "POST" && (name === "POST /emails" || name === "POST /emails/batch")) {
       for (const email of newlyAccepted(reply.body)) for (const listener of listeners) listener(email);
     }
   }
@@ -229,7 +504,7 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
     return fresh.flatMap((id) => emails.get(id) ?? []);
   }
 
-  async function route(req: IncomingMessage, method: string, path: string): Promise<Reply> {
+  async function route(req: IncomingMessage, method: string, path: string, query: URLSearchParams): Promise<Reply> {
     authorize(req.headers.authorization, options.apiKey);
     const found = routes
       .map((candidate) => ({ candidate, match: candidate.method === method ? candidate.pattern.exec(path) : null }))
@@ -241,7 +516,7 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
     const params = Object.fromEntries(
       found.candidate.keys.map((key, index) => [key, decodeURIComponent(found.match?.[index + 1] ?? "")]),
     );
-    const rawBody = method === "POST" ? await readBody(req) : "";
+    const rawBody = method === "POST" || method === "PATCH" ? await readBody(req) : "";
     const idempotencyKey = headerValue(req.headers["idempotency-key"]);
     if (idempotencyKey !== undefined) {
       if (idempotencyKey.length === 0 || idempotencyKey.length > 256)
@@ -253,7 +528,7 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
         return previous.reply;
       }
     }
-    const reply = found.candidate.handler({ body: parseJson(rawBody, method), idempotencyKey, params });
+    const reply = found.candidate.handler({ body: parseJson(rawBody, method), idempotencyKey, params, query });
     // Like Resend, only successful answers are remembered: a fixed request may reuse the key.
     if (idempotencyKey !== undefined && reply.status < 300)
       idempotent.set(idempotencyKey, { path, body: rawBody, reply });
@@ -274,10 +549,36 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
     sent,
     batchCalls,
     requests,
+    routeCalls,
+    suppressions: suppressionList,
+    contacts,
+    webhookId,
+    addContact(audienceId, email) {
+      const contact: StandinContact = { id: randomUUID(), email: email.toLowerCase(), audienceId, unsubscribed: false };
+      contacts.set(`${audienceId}/${contact.email}`, contact);
+      return contact;
+    },
+    injectFault(fault) {
+      faults.push({ ...fault, left: fault.times ?? 1 });
+    },
+    setLastEvent(emailId, lastEvent) {
+      forcedLastEvent.set(emailId, lastEvent);
+    },
     emails,
     webhooks,
     get counters() {
-      return webhooks?.counters ?? { scheduled: 0, posted: 0, delivered: 0, duplicates: 0, retried: 0, failed: 0 };
+      return (
+        webhooks?.counters ?? {
+          scheduled: 0,
+          posted: 0,
+          delivered: 0,
+          duplicates: 0,
+          retried: 0,
+          failed: 0,
+          lost: 0,
+          replayed: 0,
+        }
+      );
     },
     idle(timeoutMs) {
       return webhooks ? webhooks.idle(timeoutMs) : Promise.resolve();
@@ -290,6 +591,12 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
       sent.length = 0;
       batchCalls.length = 0;
       requests.length = 0;
+      routeCalls.clear();
+      contacts.clear();
+      suppressionList.clear();
+      onList.clear();
+      forcedLastEvent.clear();
+      faults.length = 0;
       emails.clear();
       announced.clear();
       idempotent.clear();
@@ -323,7 +630,10 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 function parseJson(raw: string, method: string): unknown {
-  if (method !== "POST") return undefined;
+  if (method !== "POST" && method !== "PATCH") return undefined;
+  if (raw === "" && method === "PATCH") return {};
+  // The SDK's replay posts no body.
+  if (raw === "" && method === "POST") return undefined;
   try {
     return JSON.parse(raw);
   } catch {

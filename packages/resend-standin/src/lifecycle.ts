@@ -198,9 +198,14 @@ export function planLifecycle(
 
   const deliveredAt = at(0.3, 0.5);
   push("email.delivered", deliveredAt);
-  if (opened || clicked) push("email.opened", deliveredAt + Math.round(lifecycleMs * random.between(0.05, 0.3)));
+  let engagedUntil = deliveredAt;
+  if (opened || clicked) {
+    engagedUntil = deliveredAt + Math.round(lifecycleMs * random.between(0.05, 0.3));
+    push("email.opened", engagedUntil);
+  }
   if (clicked && link !== null) {
     const clickedAt = deliveredAt + Math.round(lifecycleMs * random.between(0.3, 0.5));
+    engagedUntil = clickedAt;
     push("email.clicked", clickedAt, {
       click: {
         link,
@@ -211,7 +216,8 @@ export function planLifecycle(
     });
   }
   if (outcome === "complained") {
-    push("email.complained", at(0.85, 1));
+    // A complaint is the recipient's last act: after any open or click, so Resend's last_event says it.
+    push("email.complained", Math.max(at(0.85, 1), engagedUntil + 1));
     return { outcome, delayed, expectedState: "complained", events, suppresses: recipients };
   }
   return { outcome, delayed, expectedState: "delivered", events, suppresses: [] };

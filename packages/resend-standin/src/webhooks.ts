@@ -33,6 +33,28 @@ export interface WebhookOptions {
   retry?: { attempts?: number; baseDelayMs?: number };
   /** Per request. Default 5000 ms. */
   timeoutMs?: number;
+  /**
+   * Chance that a webhook is lost: recorded in the endpoint's delivery log as failed, never posted
+   * (an endpoint that was down past Resend's retry window). Default 0.
+   */
+  lossRate?: number;
+}
+
+/** Resend's statuses of one message in a webhook endpoint's delivery log. */
+export type WebhookLogStatus = "success" | "pending" | "failed" | "attempting";
+
+/** One message of the endpoint's delivery log (GET /webhooks/:id/events), with its original payload. */
+export interface WebhookLogEntry {
+  id: string;
+  type: string;
+  createdAt: string;
+  status: WebhookLogStatus;
+  body: string;
+  emailId: string | null;
+  /** Lost on purpose (lossRate): failed without a post. */
+  lost: boolean;
+  /** Times it was replayed (POST /webhooks/:id/events/:eid/replay). */
+  replays: number;
 }
 
 export interface WebhookCounters {
@@ -48,12 +70,16 @@ export interface WebhookCounters {
   retried: number;
   /** Webhooks given up on after the last retry. */
   failed: number;
+  /** Webhooks lost on purpose (lossRate): logged as failed, never posted. */
+  lost: number;
+  /** Replays asked for through the API. */
+  replayed: number;
 }
 
 /** One finished post of one svix-id (a duplicate is a delivery of its own). */
 export interface WebhookDelivery {
   svixId: string;
-  type: LifecycleEventType;
+  type: string;
   emailId: string;
   duplicate: boolean;
   attempts: number;
@@ -74,7 +100,15 @@ export interface WebhookSender {
   readonly deliveries: WebhookDelivery[];
   /** The account's suppression list, as Resend keeps it: hard-bounced and complained addresses. */
   readonly suppressed: Set<string>;
+  /** The endpoint's delivery log, by svix id, in the order messages were created. */
+  readonly log: Map<string, WebhookLogEntry>;
   schedule(email: StoredEmail): PlannedEmail;
+  /** Post one event (suppression.added, …) after `delayMs` (default now), logged like the others; answers its svix id. */
+  emit(type: string, data: Record<string, unknown>, delayMs?: number): string;
+  /** Post a logged message again with its svix id, as Resend's replay does; false when unknown. */
+  replay(svixId: string): boolean;
+  /** The last event of the email's lifecycle that has happened by `now` (email.sent, …), if any. */
+  lastEventOf(emailId: string, now?: number): LifecycleEventType | null;
   /** Webhooks waiting for their time or in flight. */
   pending(): number;
   /** Resolves once nothing is pending (every planned post delivered or given up). */
@@ -86,7 +120,7 @@ export interface WebhookSender {
 
 interface Post {
   svixId: string;
-  type: LifecycleEventType;
+  type: string;
   emailId: string;
   body: string;
   duplicate: boolean;
@@ -108,10 +142,23 @@ export function createWebhookSender(options: WebhookOptions): WebhookSender {
   const retries = options.retry?.attempts ?? 5;
   const baseDelayMs = options.retry?.baseDelayMs ?? 100;
   const timeoutMs = options.timeoutMs ?? 5_000;
+  const lossRate = options.lossRate ?? 0;
+  if (!(lossRate >= 0 && lossRate <= 1)) throw new RangeError(`lossRate must be between 0 and 1, got ${lossRate}`);
   const signer = new Webhook(options.secret);
   const url = new URL(options.url).toString();
 
-  const counters: WebhookCounters = { scheduled: 0, posted: 0, delivered: 0, duplicates: 0, retried: 0, failed: 0 };
+  const counters: WebhookCounters = {
+    scheduled: 0,
+    posted: 0,
+    delivered: 0,
+    duplicates: 0,
+    retried: 0,
+    failed: 0,
+    lost: 0,
+    replayed: 0,
+  };
+  const log = new Map<string, WebhookLogEntry>();
+  const posts = new Map<string, Post>();
   const plans = new Map<string, PlannedEmail>();
   const deliveries: WebhookDelivery[] = [];
   const suppressed = new Set<string>();
@@ -170,16 +217,36 @@ export function createWebhookSender(options: WebhookOptions): WebhookSender {
     if (closed) return settle();
     counters.posted += 1;
     const ok = status !== null && status >= 200 && status < 300;
+    const entry = log.get(post.svixId);
     if (!ok && attemptNo <= retries) {
       counters.retried += 1;
+      if (entry && entry.status !== "success") entry.status = "attempting";
       later(baseDelayMs * 2 ** (attemptNo - 1), () => void attempt(post, attemptNo + 1));
     } else {
       if (ok) counters.delivered += 1;
       else counters.failed += 1;
+      // A message counts as delivered once any of its posts was: a duplicate's failure does not undo it.
+      if (entry && entry.status !== "success") entry.status = ok ? "success" : "failed";
       const { body: _body, ...rest } = post;
       deliveries.push({ ...rest, attempts: attemptNo, status, ok });
     }
     settle();
+  }
+
+  /** Log a message once (a duplicate post shares its svix id); a lost one is failed at once. */
+  function logMessage(post: Post, createdAt: number, lost: boolean): void {
+    posts.set(post.svixId, post);
+    if (log.has(post.svixId)) return;
+    log.set(post.svixId, {
+      id: post.svixId,
+      type: post.type,
+      createdAt: new Date(createdAt).toISOString(),
+      status: lost ? "failed" : "pending",
+      body: post.body,
+      emailId: post.emailId || null,
+      lost,
+      replays: 0,
+    });
   }
 
   return {
@@ -187,6 +254,37 @@ export function createWebhookSender(options: WebhookOptions): WebhookSender {
     plans,
     deliveries,
     suppressed,
+    log,
+    emit(type, data, delayMs = 0) {
+      const at = Date.now() + delayMs;
+      const post: Post = {
+        svixId: newMessageId(),
+        type,
+        emailId: "",
+        body: JSON.stringify({ type, created_at: new Date(at).toISOString(), data }),
+        duplicate: false,
+      };
+      counters.scheduled += 1;
+      logMessage(post, at, false);
+      later(delayMs, () => void attempt(post, 1));
+      return post.svixId;
+    },
+    replay(svixId) {
+      const post = posts.get(svixId);
+      const entry = log.get(svixId);
+      if (!post || !entry) return false;
+      counters.replayed += 1;
+      entry.replays += 1;
+      entry.status = "attempting";
+      later(0, () => void attempt({ ...post, duplicate: false }, 1));
+      return true;
+    },
+    lastEventOf(emailId, now = Date.now()) {
+      const plan = plans.get(emailId);
+      if (!plan) return null;
+      const happened = plan.events.filter((event) => event.occurredAt <= now);
+      return happened.sort((a, b) => a.occurredAt - b.occurredAt).at(-1)?.type ?? null;
+    },
     schedule(email) {
       const random = randomFor(seed, accepted++);
       const acceptedAt = Date.now();
@@ -204,6 +302,13 @@ export function createWebhookSender(options: WebhookOptions): WebhookSender {
         svixIds.push(post.svixId);
         const postAt = event.occurredAt + random.between(0, maxDelayMs);
         counters.scheduled += 1;
+        // Drawn only when asked for, so a seed's outcomes and delays stay those of a run without losses.
+        const lost = lossRate > 0 && random.next() < lossRate;
+        logMessage(post, event.occurredAt, lost);
+        if (lost) {
+          counters.lost += 1;
+          continue;
+        }
         later(postAt - Date.now(), () => void attempt(post, 1));
         if (random.next() < duplicateRate) {
           counters.scheduled += 1;
@@ -238,6 +343,8 @@ export function createWebhookSender(options: WebhookOptions): WebhookSender {
     },
     reset() {
       plans.clear();
+      log.clear();
+      posts.clear();
       deliveries.length = 0;
       suppressed.clear();
       for (const key of Object.keys(counters) as (keyof WebhookCounters)[]) counters[key] = 0;

@@ -58,3 +58,56 @@ export const commonEnv = {
 
 /** A TCP port, 1–65535, in plain decimal digits. */
 export const port = (fallback: number) => integer(1, 65_535, "a port number").default(fallback);
+
+/** How mailstate mirrors Resend's suppression list: from webhooks only, both ways, or not at all. */
+export const SUPPRESSION_SYNC_MODES = ["inbound", "both", "off"] as const;
+export type SuppressionSyncMode = (typeof SUPPRESSION_SYNC_MODES)[number];
+
+/**
+ * Variables of reconciling against Resend's API (the sweeper, the webhook delivery audit, the
+ * suppression and audience sync), read by the worker and the API. Without RESEND_API_KEY nothing
+ * calls Resend; inbound suppression sync still works from webhooks alone.
+ */
+export const resendEnv = {
+  RESEND_API_KEY: z.string().regex(/^\S+$/, "must be one API key, without spaces").optional(),
+  RESEND_BASE_URL: z.url({ error: "must be a URL, like https://api.resend.com" }).optional(),
+  /** Calls a second to Resend's API, across all workers (Resend's default team limit is 2). */
+  RESEND_API_RPS: integer(1, 100, "a whole number of calls a second").default(2),
+  /** A call to Resend's API that has not answered by then is retried with backoff. */
+  RESEND_API_TIMEOUT_MS: integer(100, 120_000).default(10_000),
+  /** How often the sweeper runs. */
+  SWEEPER_INTERVAL_MS: integer(1_000, 86_400_000).default(300_000),
+  /** A notification whose last event is older than this, in a state that is not final, is asked about. */
+  SWEEPER_STALE_AFTER_MS: integer(1_000, 30 * 86_400_000).default(21_600_000),
+  /** The webhook endpoint whose failed deliveries the sweeper replays. */
+  RESEND_WEBHOOK_ID: z.string().regex(/^\S+$/, "must be a webhook id, without spaces").optional(),
+  RESEND_SUPPRESSION_SYNC: z.enum(SUPPRESSION_SYNC_MODES, { error: "must be inbound, both or off" }).optional(),
+  /** The audience whose contacts are unsubscribed after a hard bounce or a complaint. */
+  RESEND_AUDIENCE_ID: z.string().regex(/^\S+$/, "must be an audience id, without spaces").optional(),
+};
+
+/** The parsed variables of `resendEnv`, before the defaults that depend on each other. */
+export interface ResendEnvValues {
+  RESEND_API_KEY?: string | undefined;
+  RESEND_SUPPRESSION_SYNC?: SuppressionSyncMode | undefined;
+  RESEND_WEBHOOK_ID?: string | undefined;
+  RESEND_AUDIENCE_ID?: string | undefined;
+}
+
+/**
+ * What needs an API key says so at start-up: `both`, the audit and the audience call Resend.
+ * Add it to a schema with `.superRefine(requireResendKey)`.
+ */
+export function requireResendKey(env: ResendEnvValues, context: z.RefinementCtx): void {
+  if (env.RESEND_API_KEY) return;
+  const needs = (variable: string, what: string) =>
+    context.addIssue({ code: "custom", path: [variable], message: `${what} needs RESEND_API_KEY` });
+  if (env.RESEND_SUPPRESSION_SYNC === "both") needs("RESEND_SUPPRESSION_SYNC", "both (removing from Resend's list)");
+  if (env.RESEND_WEBHOOK_ID) needs("RESEND_WEBHOOK_ID", "the webhook delivery audit");
+  if (env.RESEND_AUDIENCE_ID) needs("RESEND_AUDIENCE_ID", "unsubscribing from the audience");
+}
+
+/** RESEND_SUPPRESSION_SYNC, defaulted: inbound when RESEND_API_KEY is set, off otherwise. */
+export function suppressionSyncOf(env: ResendEnvValues): SuppressionSyncMode {
+  return env.RESEND_SUPPRESSION_SYNC ?? (env.RESEND_API_KEY ? "inbound" : "off");
+}

@@ -1,5 +1,19 @@
-export { commonEnv, EnvError, integer, parseEnv, port, SUPPRESSION_SCOPES, type SuppressionScope } from "./env.ts";
+export { type BatcherOptions, MicroBatcher } from "./batcher.ts";
+export {
+  commonEnv,
+  EnvError,
+  integer,
+  parseEnv,
+  port,
+  type ResendEnvValues,
+  requireResendKey,
+  resendEnv,
+  SUPPRESSION_SCOPES,
+  SUPPRESSION_SYNC_MODES,
+  type SuppressionScope,
+  type SuppressionSyncMode,
+  suppressionSyncOf,
+} from "./env.ts";
 export { createLogger, type Logger } from "./logger.ts";
 export { onShutdown } from "./shutdown.ts";
 export { TimeoutError, withTimeout } from "./timeout.ts";
-export { type BatcherOptions, MicroBatcher } from "./batcher.ts";

@@ -146,6 +146,7 @@ async function suppressedAmong(
   api: Mailstate,
   addresses: string[],
   options: SendOptions,
+  onResendList: Set<string> = new Set(),
 ): Promise<Map<string, SuppressionReason>> {
   const found = new Map<string, SuppressionReason>();
   if (!api.enabled || addresses.length === 0) return found;
@@ -153,8 +154,25 @@ async function suppressedAmong(
   const tenant = options.tenant === undefined ? {} : { tenant: options.tenant };
   for (const status of await api.checkSuppressions(addresses, tenant)) {
     if (status.suppressed && status.reason) found.set(status.email, status.reason);
+    if (status.onResendList) onResendList.add(status.email);
   }
   return found;
+}
+
+/**
+ * A bypass lifts mailstate's list, not Resend's: a recipient on Resend's own list is refused by
+ * Resend (email.suppressed) all the same, and the result says so.
+ */
+function bypassWarnings(addresses: Iterable<string>, options: SendOptions): MailstateError[] {
+  if (!options.bypassSuppression) return [];
+  return [...addresses].map(
+    (address) =>
+      new MailstateError(
+        "suppressed_by_resend",
+        `${address} is on Resend's own suppression list: bypassSuppression lifts mailstate's list, not Resend's, ` +
+          "so Resend will not deliver it (email.suppressed) until the address is removed from Resend's list",
+      ),
+  );
 }
 
 export async function sendWith<E extends EmailLike>(
@@ -168,8 +186,9 @@ export async function sendWith<E extends EmailLike>(
   const recipients = recipientsOf(email);
 
   let suppressed = new Map<string, SuppressionReason>();
+  const onResendList = new Set<string>();
   try {
-    suppressed = await suppressedAmong(api, recipients, options);
+    suppressed = await suppressedAmong(api, recipients, options, onResendList);
   } catch (error) {
     if (options.strict)
       return { status: "failed", source: "mailstate", notificationId: null, error: toMailstateError(error) };
@@ -182,6 +201,8 @@ export async function sendWith<E extends EmailLike>(
       suppressed: [...suppressed].map(([address, reason]) => ({ email: address, reason })),
     };
   }
+
+  warnings.push(...bypassWarnings(onResendList, options));
 
   let notificationId: string | null = null;
   try {

@@ -116,6 +116,8 @@ export interface TimelineEntry {
   recipients: string[];
   engagement: { link: string | null; userAgent: string | null; ipAddress: string | null } | null;
   detail: Record<string, unknown> | null;
+  /** `webhook`, or `api`: learned by mailstate's sweeper from Resend's API (emails.get). */
+  source?: "webhook" | "api";
 }
 
 export interface SuppressionStatus {
@@ -123,6 +125,8 @@ export interface SuppressionStatus {
   suppressed: boolean;
   reason: SuppressionReason | null;
   since: string | null;
+  /** Resend's own suppression list holds it (RESEND_SUPPRESSION_SYNC): Resend refuses it even when bypassed. */
+  onResendList?: boolean;
 }
 
 export interface Timeline {
@@ -141,6 +145,10 @@ export interface Suppression {
   expiresAt: string | null;
   sourceEventId: string | null;
   note: string | null;
+  /** Who decided it: mailstate, or Resend's own list. */
+  source?: "mailstate" | "resend";
+  /** Resend's own suppression list holds the address. */
+  onResendList?: boolean;
 }
 
 /** A manual addition or removal of a suppression, from the audit log. */

@@ -128,7 +128,7 @@ const READS = new Set(["GET", "HEAD"]);
  * In front of Bull Board (mounted at its base path): reads pass; a write passes only when the
  * route it reaches is on the allow-list for that queue (and its job is failed, for a job retry).
  */
-export function bullBoardWriteGuard(queues: Record<QueueName, Queue>): RequestHandler {
+export function bullBoardWriteGuard(queues: Partial<Record<QueueName, Queue>>): RequestHandler {
   return async (req, res, next) => {
     if (READS.has(req.method)) return next();
     const resolved = resolveRoute(req.method, req.path);
@@ -143,6 +143,8 @@ export function bullBoardWriteGuard(queues: Record<QueueName, Queue>): RequestHa
     }
     if (entry.jobState) {
       const queue = queues[resolved.params.queueName as QueueName];
+      // A queue Bull Board does not show (resend): it answers its own 404.
+      if (!queue) return next();
       const state = await queue.getJobState(resolved.params.jobId ?? "");
       // An unknown job passes on: Bull Board answers its own 404.
       if (state !== "unknown" && state !== entry.jobState) {

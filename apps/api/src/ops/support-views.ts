@@ -4,6 +4,7 @@ import { type AuditEntry, type Notification, type Suppression, storedSendError }
 import type { SuppressionScope } from "@mailstate/runtime";
 import type { DeliveryState } from "@mailstate/state-machine";
 import type { NotificationTimeline, TimelineItem } from "../timeline.ts";
+import { resendCheckOf } from "../v1/serialize.ts";
 import { type Html, html, isWebUrl, trusted } from "./html.ts";
 
 export const SUPPORT_PATH = "/support";
@@ -343,6 +344,8 @@ function details(item: TimelineItem, allRecipients: ReadonlySet<string>): Html {
     );
   }
   if (item.detail?.complaint !== undefined) lines.push(html`<li>${JSON.stringify(item.detail.complaint)}</li>`);
+  if (item.source === "api")
+    lines.push(html`<li class="muted">Learned from Resend's API (emails.get), at the time it asked</li>`);
   // Only worth a line when the event is about some of the recipients, not all of them.
   if (item.recipients.length > 0 && item.recipients.length < allRecipients.size) {
     lines.push(html`<li class="muted">To: ${item.recipients.join(", ")}</li>`);
@@ -437,6 +440,17 @@ function engagementNote(view: NotificationView): Html | string {
 in event time. The rest: <code>GET /v1/notifications/${notification.id}/timeline?engagementCursor=…</code>.</p>`;
 }
 
+/** What the sweeper last learned from Resend's API about it (emails.get), when it asked. */
+function resendCheckFact(row: Notification): Html | string {
+  const check = resendCheckOf(row).resendCheck;
+  if (!check) return "";
+  const said =
+    check.outcome === "not_found"
+      ? html`<span class="bad">Resend does not know this email (404)</span>`
+      : html`last_event <strong>${check.lastEvent ?? "?"}</strong>${check.appended ? html`: appended ${check.appended}` : ": nothing to add"}`;
+  return html`<dt>Asked Resend</dt><dd>${said} <span class="muted">${time(new Date(check.at))}</span></dd>`;
+}
+
 export function notificationPage(view: NotificationView): Html {
   const { notification: row, state } = view.timeline;
   const refused = storedSendError(row);
@@ -456,6 +470,7 @@ export function notificationPage(view: NotificationView): Html {
   <dt>Opens / clicks</dt><dd>${row.openCount} / ${row.clickCount}</dd>
   ${row.suppressionBypassed ? html`<dt>Suppression</dt><dd><span class="bad">bypassed by the sender</span> (password reset, verification…)</dd>` : ""}
   ${row.idempotencyKey ? html`<dt>Idempotency key</dt><dd class="mono">${row.idempotencyKey}</dd>` : ""}
+  ${resendCheckFact(row)}
 </dl>
 <h2>Recipients</h2>
 ${recipientsTable(view)}

@@ -64,10 +64,11 @@ export function createWebhookHandler({
   // Webhooks that arrive within WEBHOOK_BATCH_WAIT_MS of each other go to Redis in one write, and
   // reach the worker together, which then takes them with fewer round trips. Each is still its
   // own job (its id its svix-id), and each request answers only once its own job is in Redis.
-  const inbox = new MicroBatcher<InboxEventPayload, unknown>(
-    async (payloads) => addInboxEvents(queues, payloads),
-    { maxSize: WEBHOOK_BATCH_SIZE, maxWaitMs: env.WEBHOOK_BATCH_WAIT_MS, maxInFlight: 2 },
-  );
+  const inbox = new MicroBatcher<InboxEventPayload, unknown>(async (payloads) => addInboxEvents(queues, payloads), {
+    maxSize: WEBHOOK_BATCH_SIZE,
+    maxWaitMs: env.WEBHOOK_BATCH_WAIT_MS,
+    maxInFlight: 2,
+  });
 
   async function ingest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readRawBody(req, env.WEBHOOK_BODY_LIMIT);

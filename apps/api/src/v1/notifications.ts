@@ -275,6 +275,7 @@ export function notificationRoutes({ db, sql, queues, logger, scope }: Notificat
           recipients: item.recipients,
           engagement: item.engagement,
           detail: item.detail,
+          source: item.source,
         }),
       ),
       engagementTotal,

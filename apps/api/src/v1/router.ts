@@ -2,7 +2,7 @@
 // bodies, the routes, and the mapping of "PostgreSQL is unreachable" to a 503 problem instead of a 500.
 import { type Db, isDatabaseUnavailable, type SqlPool } from "@mailstate/db";
 import type { Queues } from "@mailstate/queue";
-import type { Logger } from "@mailstate/runtime";
+import { type Logger, suppressionSyncOf } from "@mailstate/runtime";
 import express, { type ErrorRequestHandler, Router } from "express";
 import type { Redis } from "ioredis";
 import type { ApiEnv } from "../env.ts";
@@ -11,10 +11,19 @@ import { requireApiKey } from "./auth.ts";
 import { createKeyLookup } from "./key-lookup.ts";
 import { notificationRoutes } from "./notifications.ts";
 import { rateLimitPerKey } from "./rate-limit.ts";
-import { suppressionRoutes } from "./suppressions.ts";
+import { mirrorOn, suppressionRoutes } from "./suppressions.ts";
 
 export interface V1Deps {
-  env: Pick<ApiEnv, "API_KEYS" | "QUEUE_PREFIX" | "API_RATE_LIMIT_RPS" | "API_RATE_LIMIT_BURST" | "SUPPRESSION_SCOPE">;
+  env: Pick<
+    ApiEnv,
+    | "API_KEYS"
+    | "QUEUE_PREFIX"
+    | "API_RATE_LIMIT_RPS"
+    | "API_RATE_LIMIT_BURST"
+    | "SUPPRESSION_SCOPE"
+    | "RESEND_API_KEY"
+    | "RESEND_SUPPRESSION_SYNC"
+  >;
   db: Db;
   sql: SqlPool;
   /** Where the rate limits are counted. */
@@ -41,7 +50,13 @@ export function v1Routes(deps: V1Deps): Router {
   );
   v1.use(express.json({ limit: BODY_LIMIT }));
   v1.use(notificationRoutes({ ...deps, scope: env.SUPPRESSION_SCOPE }));
-  v1.use(suppressionRoutes({ db, scope: env.SUPPRESSION_SCOPE }));
+  v1.use(
+    suppressionRoutes({
+      db,
+      scope: env.SUPPRESSION_SCOPE,
+      mirror: suppressionSyncOf(env) === "both" ? mirrorOn(deps.queues, logger) : null,
+    }),
+  );
   v1.use(databaseUnavailable);
   const router = Router();
   router.use("/v1", v1);

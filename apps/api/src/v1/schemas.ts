@@ -267,6 +267,18 @@ export const notificationSchema = z
     firstClickedAt: timestamp.nullable(),
     createdAt: timestamp,
     updatedAt: timestamp,
+    resendCheck: z
+      .object({
+        at: timestamp,
+        outcome: z.enum(["healed", "current", "not_found"]),
+        lastEvent: z.string().nullable(),
+        appended: z.string().optional(),
+      })
+      .optional()
+      .meta({
+        description:
+          "Present once the sweeper asked Resend's API about it (emails.get): what it answered (not_found: a 404), and the event it appended, if any.",
+      }),
   })
   .register(components, { id: "Notification" });
 export type NotificationJson = z.infer<typeof notificationSchema>;
@@ -308,6 +320,14 @@ export const suppressionSchema = z
     expiresAt: timestamp.nullable(),
     sourceEventId: z.string().nullable().meta({ description: "svix-id of the event that caused it; null by hand." }),
     note: z.string().nullable(),
+    source: z.enum(["mailstate", "resend"]).meta({
+      description:
+        "Who decided it: mailstate (its policy, or by hand) or resend (Resend's own list, from its webhooks).",
+    }),
+    onResendList: z.boolean().meta({
+      description:
+        "Resend's own suppression list holds the address (as its webhooks said): Resend refuses sends to it.",
+    }),
   })
   .register(components, { id: "Suppression" });
 export type SuppressionJson = z.infer<typeof suppressionSchema>;
@@ -349,6 +369,10 @@ export const suppressionStatusSchema = z
     suppressed: z.boolean(),
     reason: z.enum(SUPPRESSION_REASONS).nullable(),
     since: timestamp.nullable(),
+    onResendList: z.boolean().optional().meta({
+      description:
+        "Present (true) when Resend's own suppression list holds the address: a bypassing send is still refused by Resend.",
+    }),
   })
   .register(components, { id: "SuppressionStatus" });
 export type SuppressionStatusJson = z.infer<typeof suppressionStatusSchema>;
@@ -381,6 +405,10 @@ export const timelineEntrySchema = z
     detail: jsonObject
       .nullable()
       .meta({ description: "What Resend said: `bounce` for bounces, `failed` for failures, `suppressed`, …" }),
+    source: z.enum(["webhook", "api"]).meta({
+      description:
+        "webhook, or api: learned by the sweeper from Resend's API (emails.get last_event), timed when it asked.",
+    }),
   })
   .register(components, { id: "TimelineEntry" });
 export type TimelineEntryJson = z.infer<typeof timelineEntrySchema>;

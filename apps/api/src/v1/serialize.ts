@@ -1,5 +1,5 @@
 // Database rows as the /v1 JSON the schemas describe.
-import { type AuditEntry, type Notification, type Suppression, storedSendError } from "@mailstate/db";
+import { type AuditEntry, type Notification, onResendList, type Suppression, storedSendError } from "@mailstate/db";
 import type { AuditEntryJson, NotificationJson, SuppressionJson, SuppressionStatusJson } from "./schemas.ts";
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
@@ -40,6 +40,23 @@ export function notificationJson(row: Notification): NotificationJson {
     firstClickedAt: iso(row.firstClickedAt),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
+    // Only once the sweeper asked (rows read by the record path do not carry it).
+    ...resendCheckOf(row),
+  };
+}
+
+/** What the sweeper learned from Resend's API, as stored on the notification (see @mailstate/db's ResendCheck). */
+export function resendCheckOf(row: Notification): Pick<NotificationJson, "resendCheck"> {
+  const check = objectOrNull(row.resendCheck);
+  const outcome = check?.outcome;
+  if (!check || (outcome !== "healed" && outcome !== "current" && outcome !== "not_found")) return {};
+  return {
+    resendCheck: {
+      at: String(check.at),
+      outcome,
+      lastEvent: typeof check.lastEvent === "string" ? check.lastEvent : null,
+      ...(typeof check.appended === "string" ? { appended: check.appended } : {}),
+    },
   };
 }
 
@@ -53,6 +70,8 @@ export function suppressionJson(row: Suppression): SuppressionJson {
     expiresAt: iso(row.expiresAt),
     sourceEventId: row.sourceEventId,
     note: typeof note === "string" ? note : null,
+    source: row.source === "resend" ? "resend" : "mailstate",
+    onResendList: onResendList(row),
   };
 }
 
@@ -66,6 +85,8 @@ export function suppressionStatuses(emails: readonly string[], rows: readonly Su
       suppressed: row !== undefined,
       reason: row?.reason ?? null,
       since: row ? row.createdAt.toISOString() : null,
+      // Only when true: what a client that knows nothing of Resend's list reads stays as it was.
+      ...(row && onResendList(row) ? { onResendList: true } : {}),
     };
   });
 }

@@ -2,7 +2,8 @@
 // works on the lists that SUPPRESSION_SCOPE and the key's tenant make apply (see @mailstate/db's
 // suppressions); every manual change is written to the audit log with the key that made it.
 import { auditLog, type Db, listOf, type SuppressionView, suppressions } from "@mailstate/db";
-import type { SuppressionScope } from "@mailstate/runtime";
+import { type Queues, queueSuppressionMirror } from "@mailstate/queue";
+import type { Logger, SuppressionScope } from "@mailstate/runtime";
 import { type Response, Router } from "express";
 import { AppError } from "../http/problems.ts";
 import { actingTenant, actorOf, principalOf } from "./principal.ts";
@@ -16,7 +17,29 @@ import {
 import { auditEntryJson, suppressionJson, suppressionStatuses } from "./serialize.ts";
 import { parseRequest } from "./validate.ts";
 
-export function suppressionRoutes({ db, scope }: { db: Db; scope: SuppressionScope }): Router {
+/** Mirror a change of the null list on Resend's list (RESEND_SUPPRESSION_SYNC=both). */
+export type Mirror = (change: "add" | "remove", email: string) => void;
+
+/**
+ * Queues the call to Resend and answers at once: a failure to queue is logged, never the request's.
+ * Resend's list is account-wide, so only the null list (every tenant's) is mirrored.
+ */
+export function mirrorOn(queues: Queues, logger: Logger): Mirror {
+  return (change, email) =>
+    void queueSuppressionMirror(queues, change, email).catch((error: Error) =>
+      logger.warn({ change, err: error.message }, "could not queue the change for Resend's suppression list"),
+    );
+}
+
+export function suppressionRoutes({
+  db,
+  scope,
+  mirror = null,
+}: {
+  db: Db;
+  scope: SuppressionScope;
+  mirror?: Mirror | null;
+}): Router {
   const router = Router();
 
   /** The sends the request speaks for: the key's tenant, or the one an admin key names (or none). */
@@ -74,6 +97,7 @@ export function suppressionRoutes({ db, scope }: { db: Db; scope: SuppressionSco
     });
     // The address stays out of the message: it would land in the error log.
     if (!current) throw new Error("the suppression vanished while being added (removed concurrently?)");
+    if (added && list === null) mirror?.("add", email);
     // Already on the list: one row per address and list, and the first reason wins, so answer that row.
     res.status(added ? 201 : 200).json(suppressionJson(current));
   });
@@ -101,7 +125,10 @@ export function suppressionRoutes({ db, scope }: { db: Db; scope: SuppressionSco
       if (done) await auditLog.record(tx, { action: "suppression.removed", actor, tenant: list, email });
       return done;
     });
-    if (removed) return void res.status(204).end();
+    if (removed) {
+      if (list === null) mirror?.("remove", email);
+      return void res.status(204).end();
+    }
     // In tenant scope a tenant's key sees the list every tenant obeys, but that list is not its to edit.
     if (list !== null && (await suppressions.find(db, email, view))) {
       throw new AppError(

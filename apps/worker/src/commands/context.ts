@@ -1,16 +1,20 @@
 // What every ops command runs on: the env, and PostgreSQL and Redis connections opened on first use.
 import { createDb, createSqlPool, type Db, isDatabaseUnavailable, type SqlPool } from "@mailstate/db";
 import { createQueues, createRedis, type Queues } from "@mailstate/queue";
-import { commonEnv, parseEnv } from "@mailstate/runtime";
+import { commonEnv, parseEnv, requireResendKey, resendEnv } from "@mailstate/runtime";
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { workerEnvSchema } from "../env.ts";
+import { workerEnvFields } from "../env.ts";
 
 /** The worker's own rules apply when a command reconciles events (dead-letter retry, reprocess). */
-export const cliEnvSchema = z.object({
-  ...commonEnv,
-  ...workerEnvSchema.pick({ SOFT_BOUNCE_THRESHOLD: true, PARK_UNTAGGED: true, PARK_MAX_EMAILS: true }).shape,
-});
+export const cliEnvSchema = z
+  .object({
+    ...commonEnv,
+    ...workerEnvFields.pick({ SOFT_BOUNCE_THRESHOLD: true, PARK_UNTAGGED: true, PARK_MAX_EMAILS: true }).shape,
+    // `sweep` asks Resend as the worker does; removing a suppression mirrors it on Resend's list (both).
+    ...resendEnv,
+  })
+  .superRefine(requireResendKey);
 export type CliEnv = z.infer<typeof cliEnvSchema>;
 
 /** Where a command writes: stdout for results, stderr for errors and progress. */

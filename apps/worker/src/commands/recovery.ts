@@ -3,7 +3,7 @@
 // event became.
 import { type DeadLetterRow, deadLetters, events } from "@mailstate/db";
 import { safeParseResendEvent, wellFormedJson } from "@mailstate/resend-events";
-import { createLogger } from "@mailstate/runtime";
+import { createLogger, suppressionSyncOf } from "@mailstate/runtime";
 import { reconcileOrDeadLetter } from "../dead-letters.ts";
 import type { IncomingEvent } from "../reconcile/decode.ts";
 import type { Outcome } from "../reconcile/reconcile-events.ts";
@@ -13,14 +13,19 @@ import { type Context, EXIT, fromDb } from "./context.ts";
 /** Events reconciled per transaction. */
 const PAGE = 100;
 
-async function reconcilerFor(context: Context): Promise<Reconciler> {
+export async function reconcilerFor(context: Context): Promise<Reconciler> {
   const { env } = context;
   return createReconciler({
     sql: context.sql(),
     queues: await context.queues(),
     logger: createLogger("mailstate-cli", "silent"),
-    policy: { softBounceThreshold: env.SOFT_BOUNCE_THRESHOLD, scope: env.SUPPRESSION_SCOPE },
+    policy: {
+      softBounceThreshold: env.SOFT_BOUNCE_THRESHOLD,
+      scope: env.SUPPRESSION_SCOPE,
+      resendList: suppressionSyncOf(env) !== "off",
+    },
     parking: { parkUntagged: env.PARK_UNTAGGED, maxParkedEmails: env.PARK_MAX_EMAILS },
+    outbound: { pushToResend: suppressionSyncOf(env) === "both", audienceId: env.RESEND_AUDIENCE_ID },
   });
 }
 

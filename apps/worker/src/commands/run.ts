@@ -10,6 +10,7 @@ import { listDeadLetters, reprocessInvalid, retryDeadLetters } from "./recovery.
 import { replayUnmatched } from "./replay-unmatched.ts";
 import { stats } from "./stats.ts";
 import { listSuppressions, removeSuppression } from "./suppressions.ts";
+import { sweep } from "./sweep.ts";
 
 export const USAGE = `usage: pnpm mailstate <command> [options]
 
@@ -33,11 +34,15 @@ commands:
                      [--json]
   reprocess --status invalid [--json]       parse the events logged as invalid again (after an upgrade) and apply
                                             those the schema now accepts
+  sweep [--dry-run] [--json]                one pass of the sweeper now: ask Resend (emails.get) about stale
+                                            notifications and append what it is ahead by; with RESEND_WEBHOOK_ID,
+                                            replay the endpoint's failed deliveries; --dry-run writes nothing
 
-environment: DATABASE_URL, REDIS_URL, QUEUE_PREFIX, SUPPRESSION_SCOPE (as the API and the worker; .env is read
-             when present)
+environment: DATABASE_URL, REDIS_URL, QUEUE_PREFIX, SUPPRESSION_SCOPE, and for sweep RESEND_API_KEY,
+             RESEND_BASE_URL, RESEND_API_RPS, SWEEPER_STALE_AFTER_MS, RESEND_WEBHOOK_ID (as the API and the worker;
+             .env is read when present)
 exit codes: 0 done; 1 done, with a problem to look at (drift found, address not suppressed, jobs not run in time,
-            dead letters that failed again, events still invalid);
+            dead letters that failed again, events still invalid, calls to Resend that failed in sweep);
             64 bad usage; 69 PostgreSQL or Redis unreachable; 78 bad environment`;
 
 type Command = {
@@ -143,6 +148,11 @@ const COMMANDS: Record<string, Command> = {
         throw new CliError("dead-letters retry: give either --all or one svix id", EXIT.usage);
       return retryDeadLetters(context, { json: values.json === true, ...(svixId ? { svixId } : {}) });
     },
+  },
+  sweep: {
+    options: { "dry-run": { type: "boolean" }, json },
+    positionals: 0,
+    run: (context, values) => sweep(context, { dryRun: values["dry-run"] === true, json: values.json === true }),
   },
   reprocess: {
     options: { status: { type: "string" }, json },

@@ -1,7 +1,9 @@
 // `mailstate suppressions list [--reason] [--tenant] [--limit]` and `mailstate suppressions remove
 // <email> [--tenant]`. A removal is written to the audit log, as the API's are.
 import { auditLog, listOf, ops, type SuppressionReason, suppressions } from "@mailstate/db";
-import { CliError, type Context, EXIT, fromDb } from "./context.ts";
+import { queueSuppressionMirror } from "@mailstate/queue";
+import { suppressionSyncOf } from "@mailstate/runtime";
+import { CliError, type Context, EXIT, fromDb, messageOf } from "./context.ts";
 import { cliActor } from "./keys.ts";
 
 /** In global scope there is one list, so `--tenant` would name nothing: refused rather than ignored. */
@@ -69,6 +71,15 @@ export async function removeSuppression(context: Context, email: string, tenant?
         : `tenant ${list}'s list`;
   if (removed) {
     context.io.out(`removed ${email} from ${where}`);
+    // RESEND_SUPPRESSION_SYNC=both: Resend's account-wide list loses it too (a job on the resend queue).
+    if (list === null && suppressionSyncOf(context.env) === "both") {
+      try {
+        await queueSuppressionMirror(await context.queues(), "remove", email);
+        context.io.out(`queued its removal from Resend's suppression list`);
+      } catch (error) {
+        context.io.err(`could not queue its removal from Resend's list: ${messageOf(error)}`);
+      }
+    }
     return EXIT.ok;
   }
   context.io.err(view.scope === "global" ? `${email} is not suppressed` : `${email} is not on ${where}`);

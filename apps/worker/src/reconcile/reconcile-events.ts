@@ -19,7 +19,13 @@ import { isEmailEvent, parseResendEvent, recipientsOf, tryParseResendTimestamp }
 import { type AppliedEvent, notificationWrites } from "./apply.ts";
 import { type DecodedEvent, decodeEvent, type IncomingEvent, isAboutSentEmail } from "./decode.ts";
 import type { ParsedEventCache } from "./event-cache.ts";
-import { applySuppressionPolicy, type ListedEvent, type SuppressionRules } from "./side-effects.ts";
+import {
+  applySuppressionPolicy,
+  type CreatedSuppression,
+  type ListedEvent,
+  type SuppressionRules,
+  speaksOfResendList,
+} from "./side-effects.ts";
 
 export type Outcome = "applied" | "unmatched" | "ignored" | "invalid" | "duplicate";
 
@@ -43,6 +49,8 @@ export interface ReconcileResult {
   unmatched: UnmatchedEvent[];
   /** Events the schema rejected: logged as invalid, reported for the logs. */
   invalid: { svixId: string; type: string; problem: string }[];
+  /** Suppressions the batch created: what outbound sync (Resend's list, the audience) acts on. */
+  suppressed: CreatedSuppression[];
 }
 
 /** One event of the batch: what was decoded, the row it is logged as, and whether this batch logged it first. */
@@ -191,19 +199,35 @@ async function applyEvents(client: SqlClient, batch: LoggedBatch, cache: ParsedE
  * matched, or adopted once its send is recorded. Answers the write it leaves for the end
  * (soft-bounce resets).
  */
-async function runSideEffects(client: SqlClient, batch: LoggedBatch, rules: SuppressionRules): Promise<BatchWrite[]> {
+async function runSideEffects(
+  client: SqlClient,
+  batch: LoggedBatch,
+  rules: SuppressionRules,
+  created: CreatedSuppression[],
+): Promise<BatchWrite[]> {
   if (rules.scope === "global") {
     const logged: ListedEvent[] = batch.events.flatMap(({ decoded: { svixId, event, occurredAt }, fresh }) =>
       fresh && event ? [{ svixId, event, occurredAt, list: null }] : [],
     );
-    return applySuppressionPolicy(client, logged, rules);
+    return applySuppressionPolicy(client, logged, rules, created);
   }
   const applied = batch.events.flatMap(({ decoded: { svixId, event, occurredAt }, row, fresh }) =>
     fresh && event && row.status === "applied" && row.notificationId
       ? [{ svixId, event, occurredAt, notificationId: row.notificationId }]
       : [],
   );
-  return sideEffectsOfApplied(client, [...applied, ...batch.adopted.map(toApplied)], rules);
+  // suppression.* belong to no notification: Resend's list is account-wide, the null list's.
+  const resendList: ListedEvent[] = rules.resendList
+    ? batch.events.flatMap(({ decoded: { svixId, event, occurredAt }, row, fresh }) =>
+        fresh && event && row.status === "ignored" && speaksOfResendList(event.type)
+          ? [{ svixId, event, occurredAt, list: null }]
+          : [],
+      )
+    : [];
+  return [
+    ...(await sideEffectsOfApplied(client, [...applied, ...batch.adopted.map(toApplied)], rules, created)),
+    ...(resendList.length > 0 ? await applySuppressionPolicy(client, resendList, rules, created) : []),
+  ];
 }
 
 /** Tenant scope: the side effects of events now applied to their notifications, on their tenants' lists. */
@@ -211,6 +235,7 @@ async function sideEffectsOfApplied(
   client: SqlClient,
   applied: AppliedEvent[],
   rules: SuppressionRules,
+  created: CreatedSuppression[] = [],
 ): Promise<BatchWrite[]> {
   if (applied.length === 0) return [];
   const tenantOf = await notifications.tenantsOf(client, [...new Set(applied.map((event) => event.notificationId))]);
@@ -220,7 +245,7 @@ async function sideEffectsOfApplied(
     occurredAt,
     list: tenantOf.get(notificationId) ?? null,
   }));
-  return applySuppressionPolicy(client, logged, rules);
+  return applySuppressionPolicy(client, logged, rules, created);
 }
 
 /**
@@ -228,7 +253,11 @@ async function sideEffectsOfApplied(
  * A redelivered event still unmatched may have lost its parking (Redis restarted): it is listed
  * with the unmatched, to be parked again.
  */
-async function summarise(client: SqlClient, batch: LoggedBatch): Promise<ReconcileResult> {
+async function summarise(
+  client: SqlClient,
+  batch: LoggedBatch,
+  suppressed: CreatedSuppression[],
+): Promise<ReconcileResult> {
   const redelivered = batch.events.filter((event) => !event.fresh).map((event) => event.row.svixId);
   const stillParked = new Set(
     (await events.statusesOf(client, redelivered)).filter((row) => row.status === "unmatched").map((row) => row.svixId),
@@ -246,6 +275,7 @@ async function summarise(client: SqlClient, batch: LoggedBatch): Promise<Reconci
         ? [{ svixId: decoded.svixId, type: decoded.type, problem: decoded.problem ?? "" }]
         : [],
     ),
+    suppressed,
   };
 }
 
@@ -261,9 +291,10 @@ export async function reconcileEvents(
   return withSqlTransaction(pool, async (client) => {
     const batch = await logEvents(client, decoded, reprocess);
     const applied = await applyEvents(client, batch, cache);
-    const sideEffects = await runSideEffects(client, batch, rules);
+    const created: CreatedSuppression[] = [];
+    const sideEffects = await runSideEffects(client, batch, rules, created);
     await writeTogether(client, [...applied, ...sideEffects]);
-    return summarise(client, batch);
+    return summarise(client, batch, created);
   });
 }
 
@@ -273,8 +304,9 @@ export async function replayParked(
   emailIds: string[],
   rules: SuppressionRules,
   cache: ParsedEventCache,
-): Promise<{ applied: string[]; carried: string[] }> {
+): Promise<{ applied: string[]; carried: string[]; suppressed: CreatedSuppression[] }> {
   return withSqlTransaction(pool, async (client) => {
+    const created: CreatedSuppression[] = [];
     const locked = await notifications.lockByEmailIds(client, emailIds);
     const notificationOf = new Map(locked.flatMap((row) => (row.emailId ? [[row.emailId, row.id] as const] : [])));
     const counters = new Map(locked.map((row) => [row.id, row.counters]));
@@ -286,9 +318,9 @@ export async function replayParked(
     await writeTogether(client, [
       ...(await notificationWrites(client, applied, deliveryBefore, cache, counters)),
       // Their side effects ran when they were logged, unless the list is the notification's tenant's.
-      ...(rules.scope === "tenant" ? await sideEffectsOfApplied(client, applied, rules) : []),
+      ...(rules.scope === "tenant" ? await sideEffectsOfApplied(client, applied, rules, created) : []),
     ]);
     // The email ids a notification carries: every event parked for them is applied now.
-    return { applied: adopted.map((row) => row.svixId), carried: [...notificationOf.keys()] };
+    return { applied: adopted.map((row) => row.svixId), carried: [...notificationOf.keys()], suppressed: created };
   });
 }

@@ -2,11 +2,12 @@
 import { notifications, type SqlPool } from "@mailstate/db";
 import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
 import { type BatcherOptions, type Logger, MicroBatcher } from "@mailstate/runtime";
+import { type OutboundSync, outboundEnabled, queueOutbound } from "../resend/outbound.ts";
 import type { IncomingEvent } from "./decode.ts";
 import { ParsedEventCache } from "./event-cache.ts";
 import { choosePark, type ParkingPolicy, parkedJob } from "./parking.ts";
 import { type Outcome, type ReconcileResult, reconcileEvents, replayParked } from "./reconcile-events.ts";
-import type { SuppressionRules } from "./side-effects.ts";
+import type { CreatedSuppression, SuppressionRules } from "./side-effects.ts";
 
 export interface ReconcilerDeps {
   sql: SqlPool;
@@ -15,6 +16,8 @@ export interface ReconcilerDeps {
   policy: SuppressionRules;
   parking: ParkingPolicy;
   batch?: BatcherOptions;
+  /** Tell Resend of new suppressions (RESEND_SUPPRESSION_SYNC=both, RESEND_AUDIENCE_ID); none by default. */
+  outbound?: OutboundSync;
 }
 
 export interface Reconciler {
@@ -28,9 +31,21 @@ export interface Reconciler {
 /** The "parking bound hit" warning, at most this often: a broadcast would otherwise flood the log. */
 const BOUND_WARNING_EVERY_MS = 60_000;
 
-export function createReconciler({ sql, queues, logger, policy, parking, batch }: ReconcilerDeps): Reconciler {
+export function createReconciler({
+  sql,
+  queues,
+  logger,
+  policy,
+  parking,
+  batch,
+  outbound,
+}: ReconcilerDeps): Reconciler {
   const cache = new ParsedEventCache();
   let boundWarnedAt = 0;
+  const tellResend =
+    outbound && outboundEnabled(outbound)
+      ? (created: CreatedSuppression[]) => queueOutbound(queues, logger, outbound, created)
+      : null;
 
   /** Parking jobs of email ids now applied have nothing left to do: remove them so ops see none stale. */
   async function unpark(emailIds: string[]): Promise<void> {
@@ -40,7 +55,8 @@ export function createReconciler({ sql, queues, logger, policy, parking, batch }
   }
 
   async function replay(emailIds: string[]): Promise<string[]> {
-    const { applied, carried } = await replayParked(sql, emailIds, policy, cache);
+    const { applied, carried, suppressed } = await replayParked(sql, emailIds, policy, cache);
+    if (tellResend) await tellResend(suppressed);
     if (applied.length > 0) {
       logger.info({ emailIds, applied: applied.length }, "parked events applied");
       await unpark(carried);
@@ -91,6 +107,7 @@ export function createReconciler({ sql, queues, logger, policy, parking, batch }
     const result = await reconcileEvents(sql, items, policy, cache, { reprocess });
     logger.debug({ events: items.length, ms: Math.round(performance.now() - started) }, "batch reconciled");
     for (const invalid of result.invalid) logger.warn(invalid, "event does not match its schema: logged as invalid");
+    if (tellResend) await tellResend(result.suppressed);
     await park(result);
     return result.outcomes;
   }

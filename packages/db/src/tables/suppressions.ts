@@ -19,7 +19,12 @@ export interface NewSuppression {
   sourceEventId?: string | null;
   metadata?: Prisma.InputJsonValue | null;
   expiresAt?: Date | null;
+  /** Who decided it: mailstate (default) or Resend's own list (inbound sync). */
+  source?: SuppressionSource;
 }
+
+/** `mailstate`: its policy or a person; `resend`: learned from Resend's own list. */
+export type SuppressionSource = "mailstate" | "resend";
 
 /** Whose sends a read or a change is for: the scope in force and the tenant (null: a send with none). */
 export interface SuppressionView {
@@ -69,10 +74,10 @@ export const suppressions = {
   async add(runner: Runner, row: NewSuppression): Promise<boolean> {
     const added = await execute(
       runner,
-      `INSERT INTO suppressions (email, tenant, reason, source_event_id, metadata, expires_at)
-       VALUES ($1, $2, $3::"SuppressionReason", $4, $5::jsonb, $6::timestamptz)
+      `INSERT INTO suppressions (email, tenant, reason, source_event_id, metadata, expires_at, source)
+       VALUES ($1, $2, $3::"SuppressionReason", $4, $5::jsonb, $6::timestamptz, $7)
        ON CONFLICT (email, tenant) DO UPDATE SET reason = EXCLUDED.reason, source_event_id = EXCLUDED.source_event_id,
-         metadata = EXCLUDED.metadata, expires_at = EXCLUDED.expires_at, created_at = now()
+         metadata = EXCLUDED.metadata, expires_at = EXCLUDED.expires_at, created_at = now(), source = EXCLUDED.source
         WHERE suppressions.expires_at <= now()`,
       [
         row.email,
@@ -81,9 +86,28 @@ export const suppressions = {
         row.sourceEventId ?? null,
         row.metadata == null ? null : JSON.stringify(row.metadata),
         row.expiresAt?.toISOString() ?? null,
+        row.source ?? "mailstate",
       ],
     );
     return added === 1;
+  },
+
+  /**
+   * Note on the null list's row of an address that Resend's own list holds it (suppression.added,
+   * email.suppressed) or no longer does (suppression.removed): what a bypassing send is warned of.
+   */
+  async markResendListed(runner: Runner, email: string, listed: boolean): Promise<void> {
+    await execute(
+      runner,
+      `UPDATE suppressions SET metadata = COALESCE(metadata, '{}'::jsonb) || jsonb_build_object('resendListed', $2::boolean)
+        WHERE email = $1 AND tenant IS NULL`,
+      [email, listed],
+    );
+  },
+
+  /** Take the address off every list where Resend's own list put it (suppression.removed); true when it was. */
+  async removeFromResend(runner: Runner, email: string): Promise<boolean> {
+    return (await execute(runner, "DELETE FROM suppressions WHERE email = $1 AND source = 'resend'", [email])) > 0;
   },
 
   /**
@@ -176,3 +200,12 @@ export const suppressions = {
     });
   },
 };
+
+/** Whether Resend's own list holds the address, as far as its webhooks said (see markResendListed). */
+export function onResendList(row: Pick<Suppression, "source" | "metadata">): boolean {
+  if (row.source === "resend") return true;
+  const metadata = row.metadata;
+  return (
+    typeof metadata === "object" && metadata !== null && !Array.isArray(metadata) && metadata.resendListed === true
+  );
+}

@@ -1,0 +1,51 @@
+// The worker's Prometheus metrics, in a registry of its own (one per worker, so tests may run several).
+import { Counter, Registry } from "prom-client";
+
+export interface WorkerMetrics {
+  registry: Registry;
+  /** Calls to Resend's API, by call and outcome (ok, not_found, retry, error). */
+  resendCalls: Counter<"call" | "outcome">;
+  /** Notifications the sweeper asked Resend about. */
+  sweeperPolls: Counter;
+  /** Notifications the sweeper healed: an event appended from what Resend's API said. */
+  sweeperHeals: Counter<"event">;
+  /** Polls that failed (after their retries, or for good). */
+  sweeperErrors: Counter;
+  /** Failed webhook deliveries the sweeper asked Resend to replay. */
+  webhookReplays: Counter;
+}
+
+export function createWorkerMetrics(): WorkerMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  return {
+    registry,
+    resendCalls: new Counter({
+      name: "mailstate_resend_api_calls_total",
+      help: "Calls to Resend's API, by call and outcome",
+      labelNames: ["call", "outcome"] as const,
+      registers,
+    }),
+    sweeperPolls: new Counter({
+      name: "mailstate_sweeper_polls_total",
+      help: "Notifications the sweeper asked Resend about (emails.get)",
+      registers,
+    }),
+    sweeperHeals: new Counter({
+      name: "mailstate_sweeper_heals_total",
+      help: "Notifications healed from Resend's API: an event appended to the log, by event type",
+      labelNames: ["event"] as const,
+      registers,
+    }),
+    sweeperErrors: new Counter({
+      name: "mailstate_sweeper_errors_total",
+      help: "Sweeper polls that failed for good",
+      registers,
+    }),
+    webhookReplays: new Counter({
+      name: "mailstate_webhook_replays_total",
+      help: "Failed webhook deliveries the sweeper asked Resend to replay",
+      registers,
+    }),
+  };
+}
