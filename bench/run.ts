@@ -8,6 +8,7 @@ import os from "node:os";
 import { createQueues, createRedis, jobIdFor } from "@mailstate/queue";
 import { dropDatabase, freePort, makeWorkload, type WorkloadEvent } from "@mailstate/test-support";
 import { QueueEvents } from "bullmq";
+import { loadWorkerEnv } from "../apps/worker/src/env.ts";
 import pg from "pg";
 import { fire, type LoadResult, percentile, sign } from "./load.ts";
 import {
@@ -60,6 +61,12 @@ const statuses = (r: LoadResult) =>
   Object.entries(r.statuses)
     .map(([status, count]) => `${status}×${count}`)
     .join(", ");
+
+const defaults = loadWorkerEnv({});
+const workerDefaults =
+  `concurrency ${defaults.WORKER_CONCURRENCY}, ${defaults.WORKER_INBOX_FETCHERS} inbox fetchers, ` +
+  `batches of up to ${defaults.WORKER_BATCH_SIZE} that wait up to ${defaults.WORKER_BATCH_WAIT_MS} ms, ` +
+  `${defaults.WORKER_BATCHES_IN_FLIGHT} in flight`;
 
 const cpus = os.cpus();
 const machine = {
@@ -346,7 +353,7 @@ process alone (nothing drains the queue): the route's own cost, not the system's
 
 ## Worker: reconcile into PostgreSQL
 
-From \`pnpm bench:worker ${WORKER_ARGS.join(" ")}\` (one worker process, default settings: concurrency 128, batches of up to 50):
+From \`pnpm bench:worker ${WORKER_ARGS.join(" ")}\` (one worker process, default settings: ${workerDefaults}):
 
 - ${backlog || "n/a"}
 - ${steadyWorker || "n/a"}
