@@ -8,8 +8,8 @@ import os from "node:os";
 import { createQueues, createRedis, jobIdFor } from "@mailstate/queue";
 import { dropDatabase, freePort, makeWorkload, type WorkloadEvent } from "@mailstate/test-support";
 import { QueueEvents } from "bullmq";
-import { loadWorkerEnv } from "../apps/worker/src/env.ts";
 import pg from "pg";
+import { loadWorkerEnv } from "../apps/worker/src/env.ts";
 import { fire, type LoadResult, percentile, sign } from "./load.ts";
 import {
   insertSends,
