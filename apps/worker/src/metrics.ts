@@ -1,8 +1,10 @@
 // The worker's Prometheus metrics, in a registry of its own (one per worker, so tests may run several).
-import { Counter, Registry } from "prom-client";
+import { Counter, Histogram, Registry } from "prom-client";
 
 export interface WorkerMetrics {
   registry: Registry;
+  /** Inbox events per reconciled batch (one transaction each). */
+  batchEvents: Histogram;
   /** Calls to Resend's API, by call and outcome (ok, not_found, retry, error). */
   resendCalls: Counter<"call" | "outcome">;
   /** Notifications the sweeper asked Resend about. */
@@ -20,6 +22,12 @@ export function createWorkerMetrics(): WorkerMetrics {
   const registers = [registry];
   return {
     registry,
+    batchEvents: new Histogram({
+      name: "mailstate_worker_batch_events",
+      help: "Inbox events reconciled per batch, one PostgreSQL transaction each",
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+      registers,
+    }),
     resendCalls: new Counter({
       name: "mailstate_resend_api_calls_total",
       help: "Calls to Resend's API, by call and outcome",

@@ -64,6 +64,7 @@ const DEAD_LETTER_SWEEP_MS = 60_000;
 
 export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Promise<RunningWorkers> {
   const queues = createQueues(redis, env.QUEUE_PREFIX);
+  const metrics = createWorkerMetrics();
   const reconciler = createReconciler({
     sql,
     queues,
@@ -74,6 +75,7 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
       resendList: suppressionSyncOf(env) !== "off",
     },
     outbound: { pushToResend: suppressionSyncOf(env) === "both", audienceId: env.RESEND_AUDIENCE_ID },
+    metrics,
     parking: { parkUntagged: env.PARK_UNTAGGED, maxParkedEmails: env.PARK_MAX_EMAILS },
     batch: {
       maxSize: env.WORKER_BATCH_SIZE,
@@ -82,7 +84,6 @@ export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Pro
     },
   });
   const maintenanceJobs = createMaintenance({ sql, piiDays: env.ENGAGEMENT_PII_DAYS, logger });
-  const metrics = createWorkerMetrics();
   const resendJobs = env.RESEND_API_KEY
     ? createResendJobs({
         sql,

@@ -7,6 +7,7 @@ import { createResendStandin, type ResendStandin } from "@mailstate/resend-stand
 import { createHarness, waitUntil } from "@mailstate/test-support";
 import { Resend } from "resend";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SWEEP_LIMIT } from "../src/resend/sweeper.ts";
 import { recordNotification, type WorkerHarness, workerSystem } from "./testing.ts";
 
 let harness: WorkerHarness;
@@ -156,5 +157,26 @@ describe("the resend queue", () => {
       false,
       true,
     ]);
+  });
+
+  it("input: 1,001 stale sent notifications (the oldest of all) → one pass takes 1,000 of them, oldest first", async () => {
+    expect(SWEEP_LIMIT).toBe(1_000);
+    const { rows } = await harness.sql.query<{ id: string }>(
+      `INSERT INTO notifications (resend_email_id, recipients, "from", subject, state, state_changed_at, updated_at)
+       SELECT 're_limit_' || i, ARRAY['limit@example.com'], 'a@acme.test', 'limit', 'sent',
+              '2000-01-01T00:00:00Z'::timestamptz + make_interval(secs => i), now()
+         FROM generate_series(1, 1001) AS i
+       RETURNING id::text AS id`,
+    );
+    expect(rows).toHaveLength(1_001);
+    const candidates = await notifications.sweepCandidates(harness.sql, {
+      staleAfterMs: 6 * 3_600_000,
+      limit: SWEEP_LIMIT,
+    });
+    expect(candidates).toHaveLength(1_000);
+    expect(candidates.map((row) => row.resendEmailId)).toEqual(
+      Array.from({ length: 1_000 }, (_, i) => `re_limit_${i + 1}`),
+    );
+    await harness.sql.query("DELETE FROM notifications WHERE resend_email_id LIKE 're_limit_%'");
   });
 });

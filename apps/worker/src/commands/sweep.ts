@@ -5,12 +5,16 @@ import { notifications } from "@mailstate/db";
 import { createLogger } from "@mailstate/runtime";
 import { createWorkerMetrics } from "../metrics.ts";
 import { createResendClient, ResendCallError } from "../resend/client.ts";
-import { type CheckResult, checkEmail, failedDeliveries, replayDelivery, type SweeperDeps } from "../resend/sweeper.ts";
+import {
+  type CheckResult,
+  checkEmail,
+  failedDeliveries,
+  replayDelivery,
+  SWEEP_LIMIT,
+  type SweeperDeps,
+} from "../resend/sweeper.ts";
 import { CliError, type Context, EXIT, fromDb, messageOf } from "./context.ts";
 import { reconcilerFor } from "./recovery.ts";
-
-/** As many notifications as the worker's pass takes. */
-const LIMIT = 1_000;
 
 export interface SweepReport {
   dryRun: boolean;
@@ -43,7 +47,7 @@ export async function sweep(context: Context, { dryRun, json }: { dryRun: boolea
   const pace = paced(env.RESEND_API_RPS);
   const candidates = await fromDb(
     context,
-    notifications.sweepCandidates(deps.sql, { staleAfterMs: env.SWEEPER_STALE_AFTER_MS, limit: LIMIT }),
+    notifications.sweepCandidates(deps.sql, { staleAfterMs: env.SWEEPER_STALE_AFTER_MS, limit: SWEEP_LIMIT }),
   );
   const report: SweepReport = {
     dryRun,

@@ -2,6 +2,7 @@
 import { notifications, type SqlPool } from "@mailstate/db";
 import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
 import { type BatcherOptions, type Logger, MicroBatcher } from "@mailstate/runtime";
+import type { WorkerMetrics } from "../metrics.ts";
 import { type OutboundSync, outboundEnabled, queueOutbound } from "../resend/outbound.ts";
 import type { IncomingEvent } from "./decode.ts";
 import { ParsedEventCache } from "./event-cache.ts";
@@ -18,6 +19,8 @@ export interface ReconcilerDeps {
   batch?: BatcherOptions;
   /** Tell Resend of new suppressions (RESEND_SUPPRESSION_SYNC=both, RESEND_AUDIENCE_ID); none by default. */
   outbound?: OutboundSync;
+  /** Where each batch's size is counted. */
+  metrics?: Pick<WorkerMetrics, "batchEvents">;
 }
 
 export interface Reconciler {
@@ -39,6 +42,7 @@ export function createReconciler({
   parking,
   batch,
   outbound,
+  metrics,
 }: ReconcilerDeps): Reconciler {
   const cache = new ParsedEventCache();
   let boundWarnedAt = 0;
@@ -106,6 +110,7 @@ export function createReconciler({
     const started = performance.now();
     const result = await reconcileEvents(sql, items, policy, cache, { reprocess });
     logger.debug({ events: items.length, ms: Math.round(performance.now() - started) }, "batch reconciled");
+    metrics?.batchEvents.observe(items.length);
     for (const invalid of result.invalid) logger.warn(invalid, "event does not match its schema: logged as invalid");
     if (tellResend) await tellResend(result.suppressed);
     await park(result);
