@@ -207,7 +207,22 @@ inboxEvents.on("completed", ({ jobId }, id) => {
 await inboxEvents.waitUntilReady();
 console.log(`steady: ${steadyEvents.length} webhooks at ${E2E_RATE}/s`);
 const steadyHttp = await fire(apiPort, sign(steadyEvents), { rate: E2E_RATE, concurrency: 64 });
-const steadyTail = await waitLogged(steadyEvents.length);
+console.log(`steady statuses ${JSON.stringify(steadyHttp.statuses)}`);
+const steadyTail = await waitLogged(steadyEvents.length).catch(async (error: Error) => {
+  const { rows } = await pool.query<{ svix_id: string }>("SELECT svix_id FROM delivery_events");
+  const seen = new Set(rows.map((row) => row.svix_id));
+  const missing = steadyEvents.filter((event) => !seen.has(event.svixId));
+  for (const event of missing.slice(0, 5)) {
+    const job = await queues.inbox.getJob(jobIdFor("event", event.svixId));
+    const state = job ? await job.getState() : "no job";
+    console.log(
+      `missing ${event.svixId}: job ${state} ${job?.failedReason ?? ""} attempts ${job?.attemptsMade ?? "-"}`,
+    );
+  }
+  const letters = await pool.query("SELECT svix_id, cause, error FROM dead_letters LIMIT 5");
+  console.log(`dead letters: ${JSON.stringify(letters.rows)}`);
+  throw error;
+});
 await sleep(500); // the last completions through the event stream
 await inboxEvents.close();
 lags.sort((a, b) => a - b);
