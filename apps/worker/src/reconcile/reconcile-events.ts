@@ -8,6 +8,7 @@ import {
   type EngagementCounters,
   type EventRow,
   events,
+  type LockedNotification,
   notifications,
   type SqlClient,
   type SqlPool,
@@ -78,6 +79,14 @@ interface Locked {
   counters: Map<string, EngagementCounters>;
 }
 
+/** What locking answered, as the maps the batch looks notifications up by. */
+function lockedMaps(locked: LockedNotification[]): Locked {
+  return {
+    notificationOf: new Map(locked.flatMap((row) => (row.emailId ? [[row.emailId, row.id] as const] : []))),
+    counters: new Map(locked.map((row) => [row.id, row.counters])),
+  };
+}
+
 /** A parked event that has just been adopted; it was decoded successfully when it was logged. */
 function toApplied(row: StoredEvent): AppliedEvent {
   const event = parseResendEvent(row.payload);
@@ -134,7 +143,7 @@ async function matchNotifications(client: SqlClient, decoded: DecodedEvent[]): P
     [...new Set(withEmailId.map((event) => event.emailId))],
     [...new Set(tagged.map((event) => event.taggedNotificationId as string))],
   );
-  const notificationOf = new Map(locked.flatMap((row) => (row.emailId ? [[row.emailId, row.id] as const] : [])));
+  const { notificationOf, counters } = lockedMaps(locked);
   const withoutEmailId = new Set(locked.filter((row) => row.emailId === null).map((row) => row.id));
   const toAttach = new Map<string, string>();
   for (const event of tagged) {
@@ -148,7 +157,7 @@ async function matchNotifications(client: SqlClient, decoded: DecodedEvent[]): P
     [...toAttach].map(([emailId, id]) => ({ id, emailId })),
   );
   for (const [emailId, id] of attached) notificationOf.set(emailId, id);
-  return { notificationOf, counters: new Map(locked.map((row) => [row.id, row.counters])) };
+  return { notificationOf, counters };
 }
 
 /**
@@ -308,8 +317,7 @@ export async function replayParked(
   return withSqlTransaction(pool, async (client) => {
     const created: CreatedSuppression[] = [];
     const locked = await notifications.lockByEmailIds(client, emailIds);
-    const notificationOf = new Map(locked.flatMap((row) => (row.emailId ? [[row.emailId, row.id] as const] : [])));
-    const counters = new Map(locked.map((row) => [row.id, row.counters]));
+    const { notificationOf, counters } = lockedMaps(locked);
     const { adopted, applied: deliveryBefore } = await events.appendAndAdopt(client, [], {
       emailIds: [...notificationOf.keys()],
       notificationIds: [...notificationOf.values()],
