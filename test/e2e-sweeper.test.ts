@@ -7,7 +7,14 @@ import { ops } from "@mailstate/db";
 import { addJobs, jobIdFor } from "@mailstate/queue";
 import { createResendStandin, type ResendStandin } from "@mailstate/resend-standin";
 import { createMailstate } from "@mailstate/sdk";
-import { basicAuth, OPS_ENV, startStack, TEST_WEBHOOK_SECRET, waitUntil } from "@mailstate/test-support";
+import {
+  basicAuth,
+  OPS_ENV,
+  startStack,
+  TEST_WEBHOOK_SECRET,
+  waitForPlannedStates,
+  waitUntil,
+} from "@mailstate/test-support";
 import type { RunningWorkers } from "@mailstate/worker/testing";
 import { Resend } from "resend";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -73,17 +80,8 @@ describe("the sweeper heals notifications whose webhooks were lost", () => {
     const before = await ops.statesByEmailId(stack.db, emailIds);
     expect(emailIds.filter((id) => before.get(id) !== planned(id)).length).toBeGreaterThan(0);
 
-    let states = new Map<string, string>();
-    await waitUntil(
-      "every notification in its planned state",
-      async () => {
-        states = await ops.statesByEmailId(stack.db, emailIds);
-        return emailIds.every((id) => states.get(id) === planned(id));
-      },
-      // Stale after 1 s, swept every 1 s: a few intervals.
-      8 * SWEEPER_INTERVAL_MS,
-      { intervalMs: 100, detail: () => JSON.stringify(emailIds.map((id) => [states.get(id), planned(id)])) },
-    );
+    // Stale after 1 s, swept every 1 s: a few intervals.
+    await waitForPlannedStates(standin, emailIds, (ids) => ops.statesByEmailId(stack.db, ids), 8 * SWEEPER_INTERVAL_MS);
     const healed = await stack.sql.query<{ n: string }>(
       "SELECT count(*) AS n FROM delivery_events WHERE svix_id LIKE 'resend-api\\_%' AND payload->'mailstate'->>'source' = 'api'",
     );

@@ -6,7 +6,7 @@ import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
 import { ops } from "@mailstate/db";
 import { createResendStandin, type ResendStandin } from "@mailstate/resend-standin";
 import { createMailstate } from "@mailstate/sdk";
-import { startStack, TEST_WEBHOOK_SECRET, waitUntil } from "@mailstate/test-support";
+import { startStack, TEST_WEBHOOK_SECRET, waitForPlannedStates } from "@mailstate/test-support";
 import { runMailstate } from "@mailstate/worker/testing";
 import { Resend } from "resend";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -76,19 +76,8 @@ async function logged(svixIds: string[]): Promise<Map<string, number>> {
   return new Map(rows.map((row) => [row.svix_id, Number(row.n)]));
 }
 
-async function settled(emailIds: string[]) {
-  const planned = (id: string) => standin.webhooks?.plans.get(id)?.expectedState;
-  let states = new Map<string, string>();
-  await waitUntil(
-    "every notification in its planned state",
-    async () => {
-      states = await ops.statesByEmailId(stack.db, emailIds);
-      return emailIds.every((id) => states.get(id) === planned(id));
-    },
-    15_000,
-    { intervalMs: 100, detail: () => JSON.stringify(emailIds.map((id) => [states.get(id), planned(id)])) },
-  );
-}
+const settled = (emailIds: string[]) =>
+  waitForPlannedStates(standin, emailIds, (ids) => ops.statesByEmailId(stack.db, ids), 15_000);
 
 describe("the webhook delivery audit", () => {
   it("mailstate sweep --dry-run --json → lists the failed deliveries and the stale notifications, writes and replays nothing", async () => {

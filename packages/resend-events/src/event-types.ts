@@ -43,3 +43,20 @@ export function isResendEventType(type: string): type is ResendEventType {
 export function isEmailEventType(type: string): type is EmailEventType {
   return emailTypes.has(type);
 }
+
+/** Every value `last_event` (emails.get) takes in the `resend` package's types. */
+export const LAST_EVENTS = [
+  "queued",
+  "scheduled",
+  "sent",
+  "delivered",
+  "delivery_delayed",
+  "opened",
+  "clicked",
+  "bounced",
+  "complained",
+  "failed",
+  "suppressed",
+  "canceled",
+] as const;
+export type LastEvent = (typeof LAST_EVENTS)[number];

@@ -8,6 +8,8 @@ export {
   type EmailEventType,
   isEmailEventType,
   isResendEventType,
+  LAST_EVENTS,
+  type LastEvent,
   RESEND_EVENT_TYPES,
   type ResendEventType,
   SUPPRESSION_EVENT_TYPES,

@@ -4,7 +4,14 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createWebhookSender, type WebhookCounters, type WebhookOptions, type WebhookSender } from "./webhooks.ts";
+import type { LastEvent } from "@mailstate/resend-events";
+import {
+  createWebhookSender,
+  noWebhookCounters,
+  type WebhookCounters,
+  type WebhookOptions,
+  type WebhookSender,
+} from "./webhooks.ts";
 
 export { DEFAULT_RATES, firstLink, type Lifecycle, type Outcome, type WebhookRates } from "./lifecycle.ts";
 export { createRandom, type Random } from "./random.ts";
@@ -126,23 +133,6 @@ export interface ResendStandin {
   /** Stops the server and cancels pending webhooks. */
   close(): Promise<void>;
 }
-
-/** Every value `last_event` takes in the `resend` package's types. */
-export const LAST_EVENTS = [
-  "queued",
-  "scheduled",
-  "sent",
-  "delivered",
-  "delivery_delayed",
-  "opened",
-  "clicked",
-  "bounced",
-  "complained",
-  "failed",
-  "suppressed",
-  "canceled",
-] as const;
-export type LastEvent = (typeof LAST_EVENTS)[number];
 
 interface ResendError {
   statusCode: number;
@@ -567,18 +557,7 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
     emails,
     webhooks,
     get counters() {
-      return (
-        webhooks?.counters ?? {
-          scheduled: 0,
-          posted: 0,
-          delivered: 0,
-          duplicates: 0,
-          retried: 0,
-          failed: 0,
-          lost: 0,
-          replayed: 0,
-        }
-      );
+      return webhooks?.counters ?? noWebhookCounters();
     },
     idle(timeoutMs) {
       return webhooks ? webhooks.idle(timeoutMs) : Promise.resolve();

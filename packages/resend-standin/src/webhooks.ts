@@ -133,6 +133,11 @@ export function newMessageId(): string {
   return `msg_${[...randomBytes(27)].map((byte) => BASE62[byte % 62]).join("")}`;
 }
 
+/** Every webhook counter at zero: a new sender's, and what a stand-in without webhooks answers. */
+export function noWebhookCounters(): WebhookCounters {
+  return { scheduled: 0, posted: 0, delivered: 0, duplicates: 0, retried: 0, failed: 0, lost: 0, replayed: 0 };
+}
+
 export function createWebhookSender(options: WebhookOptions): WebhookSender {
   const rates = resolveRates(options.rates);
   const duplicateRate = options.duplicateRate ?? 0.05;
@@ -147,16 +152,7 @@ export function createWebhookSender(options: WebhookOptions): WebhookSender {
   const signer = new Webhook(options.secret);
   const url = new URL(options.url).toString();
 
-  const counters: WebhookCounters = {
-    scheduled: 0,
-    posted: 0,
-    delivered: 0,
-    duplicates: 0,
-    retried: 0,
-    failed: 0,
-    lost: 0,
-    replayed: 0,
-  };
+  const counters = noWebhookCounters();
   const log = new Map<string, WebhookLogEntry>();
   const posts = new Map<string, Post>();
   const plans = new Map<string, PlannedEmail>();

@@ -1,5 +1,6 @@
 // The one way tests wait for something: poll a check until it holds, or fail saying what was awaited,
 // for how long, and what was last seen.
+import type { ResendStandin } from "@mailstate/resend-standin";
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -32,4 +33,27 @@ export async function waitUntil<T>(
     }
     await sleep(Math.min(intervalMs, timeoutMs - waited));
   }
+}
+
+/**
+ * Until every email id's state, as `statesOf` reads it, is the one the stand-in planned for it
+ * (`standin.webhooks.plans`); the timeout's message lists each id's state beside its plan.
+ */
+export async function waitForPlannedStates(
+  standin: Pick<ResendStandin, "webhooks">,
+  emailIds: string[],
+  statesOf: (emailIds: string[]) => Promise<ReadonlyMap<string, string>>,
+  timeoutMs: number,
+): Promise<void> {
+  const planned = (id: string) => standin.webhooks?.plans.get(id)?.expectedState;
+  let states: ReadonlyMap<string, string> = new Map();
+  await waitUntil(
+    "every notification in its planned state",
+    async () => {
+      states = await statesOf(emailIds);
+      return emailIds.every((id) => states.get(id) === planned(id));
+    },
+    timeoutMs,
+    { intervalMs: 100, detail: () => JSON.stringify(emailIds.map((id) => [states.get(id), planned(id)])) },
+  );
 }

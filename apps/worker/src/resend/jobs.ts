@@ -1,22 +1,12 @@
 // The jobs of the `resend` queue (one call to Resend's API each, behind the queue's rate limiter)
 // and the scheduled pass that queues the sweeper's polls and the delivery audit.
-import type { SqlPool } from "@mailstate/db";
 import { addJobs, type JobPayload, jobIdFor, type Queues } from "@mailstate/queue";
-import type { Logger } from "@mailstate/runtime";
-import type { WorkerMetrics } from "../metrics.ts";
-import type { Reconciler } from "../reconcile/reconciler.ts";
-import { asJobError, NOT_FOUND, type ResendClient } from "./client.ts";
+import { asJobError, NOT_FOUND } from "./client.ts";
 import { checkEmail, counted, failedDeliveries, queueSweep, replayDelivery, type SweeperDeps } from "./sweeper.ts";
 
-export interface ResendJobsDeps {
-  sql: SqlPool;
+/** What the sweeper needs, and the queues its pass adds the calls to. */
+export interface ResendJobsDeps extends SweeperDeps {
   queues: Queues;
-  reconciler: Reconciler;
-  client: ResendClient;
-  metrics: WorkerMetrics;
-  logger: Logger;
-  staleAfterMs: number;
-  webhookId: string | undefined;
 }
 
 /** Run a call; a permanent failure ends the job, a transient one is retried by BullMQ. */

@@ -1,10 +1,10 @@
 // The last_event mapping, as the README's table states it: every value the `resend` package
 // declares, against every state a notification can be in.
 
-import { eventSourceOf as sourceOf } from "@mailstate/resend-events";
+import { LAST_EVENTS, eventSourceOf as sourceOf } from "@mailstate/resend-events";
 import { DELIVERY_STATES, isTerminalState } from "@mailstate/state-machine";
 import { describe, expect, it } from "vitest";
-import { LAST_EVENT_MAPPING, LAST_EVENTS, observedEvent, observedSvixId } from "./last-event.ts";
+import { LAST_EVENT_MAPPING, observedEvent, observedSvixId } from "./last-event.ts";
 
 const email = (lastEvent: string) => ({
   id: "4ef9a417-02e9-4d39-ad75-9611e0fcc33c",

@@ -1,24 +1,9 @@
 // What Resend's `last_event` (emails.get) says about a notification's state, as the webhook event
 // the sweeper appends to the log when it is ahead of the stored state. Pure.
+
+import type { LastEvent } from "@mailstate/resend-events";
 import type { DeliveryState } from "@mailstate/state-machine";
 import { nextDeliveryState } from "@mailstate/state-machine";
-
-/** Every value `last_event` takes in the `resend` package's types. */
-export const LAST_EVENTS = [
-  "queued",
-  "scheduled",
-  "sent",
-  "delivered",
-  "delivery_delayed",
-  "opened",
-  "clicked",
-  "bounced",
-  "complained",
-  "failed",
-  "suppressed",
-  "canceled",
-] as const;
-export type LastEvent = (typeof LAST_EVENTS)[number];
 
 /**
  * The event each `last_event` stands for (null: nothing to append). `opened` and `clicked` imply

@@ -11,8 +11,7 @@ import type { Reconciler } from "../reconcile/reconciler.ts";
 import { NOT_FOUND, ResendCallError, type ResendClient } from "./client.ts";
 import { observedEvent, type ResendEmail } from "./last-event.ts";
 
-/** Notifications one pass looks at, at most: the next pass takes the rest. */
-/** Notifications one pass asks Resend about at most, oldest first (the worker's and `mailstate sweep`). */
+/** Notifications one pass asks Resend about at most, oldest first (the worker's and `mailstate sweep`): the next pass takes the rest. */
 export const SWEEP_LIMIT = 1_000;
 /** Pages of the delivery log one audit reads (100 messages each), newest first. */
 const AUDIT_PAGES = 10;
