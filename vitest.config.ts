@@ -11,6 +11,8 @@ export default defineConfig({
     ],
     globalSetup: ["./test/global-setup.ts"],
     pool: "forks",
+    // Workers the tests start share one machine: none serves /metrics unless its test asks for a port.
+    env: { WORKER_METRICS_PORT: "0" },
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

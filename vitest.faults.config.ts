@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     include: ["test/faults/**/*.fault.ts"],
     pool: "forks",
+    // Workers the tests start share one machine: none serves /metrics unless its test asks for a port.
+    env: { WORKER_METRICS_PORT: "0" },
     fileParallelism: false,
     testTimeout: 600_000,
     hookTimeout: 120_000,

@@ -46,6 +46,7 @@ export async function openBenchRun(label: string, { poolSize = 2 } = {}): Promis
       API_RATE_LIMIT_RPS: "0",
       NODE_ENV: "production",
       HOST: "127.0.0.1",
+      WORKER_METRICS_PORT: "0",
       LOG_LEVEL: "warn",
     },
   };

@@ -176,6 +176,8 @@ const shared = {
   QUEUE_PREFIX: queuePrefix,
   RESEND_WEBHOOK_SECRET: secret,
   LOG_LEVEL: "info",
+  // The demo's worker may run beside `pnpm start`'s: it serves no /metrics port of its own.
+  WORKER_METRICS_PORT: "0",
   // Reconciling against the stand-in's API: a short cadence, so the demo shows the heal in seconds.
   RESEND_API_KEY: resendKey,
   RESEND_BASE_URL: standin.url,

@@ -67,6 +67,70 @@ describe("pnpm start", () => {
     expect(worker.output()).not.toMatch(/api listening|\[run-all\] api/);
   });
 
+  it("WORKER_METRICS_PORT=<free port> → the worker serves GET /metrics (its event, lag and batch metrics, process metrics) and /healthz 200; other paths 404, POST 405", async () => {
+    const metricsPort = await freePort();
+    const worker = spawnProcess("node", ["scripts/run-all.mjs", "worker"], {
+      ...process.env,
+      DATABASE_URL: database.url,
+      REDIS_URL: testRedisUrl(),
+      QUEUE_PREFIX: prefixes.worker,
+      WORKER_METRICS_PORT: String(metricsPort),
+      LOG_LEVEL: "info",
+    });
+    try {
+      await worker.waitFor(/worker ready/);
+      expect(worker.output()).toContain(`"metricsPort":${metricsPort}`);
+      const base = `http://127.0.0.1:${metricsPort}`;
+      const metrics = await fetch(`${base}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(metrics.headers.get("content-type")).toMatch(/^text\/plain/);
+      const body = await metrics.text();
+      for (const name of [
+        'mailstate_worker_events_total{outcome="applied"} 0',
+        "mailstate_worker_event_lag_seconds_count 0",
+        "mailstate_worker_batch_events_count 0",
+        "mailstate_worker_process_cpu_seconds_total",
+        "mailstate_sweeper_polls_total",
+      ]) {
+        expect(body).toContain(name);
+      }
+      const health = await fetch(`${base}/healthz`);
+      expect([health.status, await health.json()]).toEqual([200, { status: "ok" }]);
+      const other = await fetch(`${base}/admin/queues`);
+      expect([other.status, await other.text()]).toEqual([404, "not found: this port serves /metrics and /healthz\n"]);
+      expect((await fetch(`${base}/metrics`, { method: "POST" })).status).toBe(405);
+    } finally {
+      expect(await worker.stop("SIGTERM")).toBe(0);
+    }
+  });
+
+  it("input: WORKER_METRICS_PORT on a port already taken → the worker exits 78 naming the variable", async () => {
+    const { createServer } = await import("node:net");
+    const taken = createServer();
+    const port = await new Promise<number>((resolve) =>
+      taken.listen(0, () => resolve((taken.address() as { port: number }).port)),
+    );
+    try {
+      const worker = spawnProcess("node", ["scripts/run-all.mjs", "worker"], {
+        ...process.env,
+        DATABASE_URL: database.url,
+        REDIS_URL: testRedisUrl(),
+        QUEUE_PREFIX: prefixes.worker,
+        WORKER_METRICS_PORT: String(port),
+        LOG_LEVEL: "info",
+      });
+      await worker.waitFor(/worker exited/);
+      expect(worker.output()).toContain(
+        `WORKER_METRICS_PORT ${port} cannot be served: pick a free port, or 0 for none`,
+      );
+      expect(worker.output()).toContain("EADDRINUSE");
+      expect(worker.output()).toMatch(/worker exited \(78\)/);
+      await worker.stop("SIGTERM");
+    } finally {
+      taken.close();
+    }
+  });
+
   it("input: run-all.mjs apii → exit 64 naming the unknown app and the known ones", async () => {
     const run = spawnProcess("node", ["scripts/run-all.mjs", "apii"], process.env);
     const code = await new Promise<number | null>((resolve) => run.child.on("exit", resolve));

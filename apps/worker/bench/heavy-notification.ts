@@ -110,7 +110,14 @@ async function measure(label: string, opens: number) {
 }
 
 const worker = spawn(process.execPath, ["--import", "tsx", "apps/worker/src/main.ts"], {
-  env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: "info" },
+  env: {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: "info",
+    WORKER_METRICS_PORT: "0",
+  },
   stdio: ["ignore", "pipe", "inherit"],
 });
 try {

@@ -144,6 +144,7 @@ function startWorkers() {
         QUEUE_PREFIX: prefix,
         ...(values.concurrency ? { WORKER_CONCURRENCY: values.concurrency } : {}),
         DATABASE_POOL_SIZE: "16",
+        WORKER_METRICS_PORT: "0",
         LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info",
       },
       stdio: ["ignore", "pipe", "inherit"],

@@ -50,6 +50,14 @@ describe("worker env", () => {
     expect(loadWorkerEnv({ ENGAGEMENT_PII_DAYS: "7" }).ENGAGEMENT_PII_DAYS).toBe(7);
   });
 
+  it("input: WORKER_METRICS_PORT=65536, -1 or http → EnvError naming it; unset → 9464; 0 → 0 (none)", () => {
+    for (const value of ["65536", "-1", "http"]) {
+      expect(() => loadWorkerEnv({ WORKER_METRICS_PORT: value })).toThrow(/WORKER_METRICS_PORT:/);
+    }
+    expect(loadWorkerEnv({}).WORKER_METRICS_PORT).toBe(9464);
+    expect(loadWorkerEnv({ WORKER_METRICS_PORT: "0" }).WORKER_METRICS_PORT).toBe(0);
+  });
+
   it("reconciling against Resend: the defaults (2 calls a second, every 5 minutes, stale after 6 hours), no key", () => {
     expect(loadWorkerEnv({})).toMatchObject({
       RESEND_API_RPS: 2,

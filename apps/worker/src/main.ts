@@ -3,6 +3,8 @@ import { createSqlPool } from "@mailstate/db";
 import { createRedis } from "@mailstate/queue";
 import { createLogger, EnvError, onShutdown } from "@mailstate/runtime";
 import { loadWorkerEnv, type WorkerEnv } from "./env.ts";
+import { createWorkerMetrics } from "./metrics.ts";
+import { serveMetrics } from "./metrics-server.ts";
 import { startWorkers } from "./workers.ts";
 
 function loadEnvOrExit(): WorkerEnv {
@@ -26,10 +28,25 @@ const sql = createSqlPool({
 const redis = createRedis(env.REDIS_URL, "worker");
 redis.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
 
-const workers = await startWorkers({ env, sql, redis, logger });
-logger.info({ concurrency: env.WORKER_CONCURRENCY, prefix: env.QUEUE_PREFIX }, "worker ready");
+const metrics = createWorkerMetrics({ processMetrics: true });
+const workers = await startWorkers({ env, sql, redis, logger, metrics });
+const metricsServer =
+  env.WORKER_METRICS_PORT > 0
+    ? await serveMetrics(metrics.registry, env.WORKER_METRICS_PORT).catch((error: NodeJS.ErrnoException) => {
+        logger.fatal(
+          { err: error.message, code: error.code },
+          `WORKER_METRICS_PORT ${env.WORKER_METRICS_PORT} cannot be served: pick a free port, or 0 for none`,
+        );
+        process.exit(78); // EX_CONFIG
+      })
+    : null;
+logger.info(
+  { concurrency: env.WORKER_CONCURRENCY, prefix: env.QUEUE_PREFIX, metricsPort: metricsServer?.port ?? null },
+  "worker ready",
+);
 
 onShutdown(logger, async () => {
+  await metricsServer?.close();
   await workers.close();
   redis.disconnect();
   await sql.end();

@@ -1,10 +1,17 @@
 // The worker's Prometheus metrics, in a registry of its own (one per worker, so tests may run several).
-import { Counter, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+
+/** What reconciling answers for each inbox event; a closed set, so the label stays low-cardinality. */
+export const EVENT_OUTCOMES = ["applied", "unmatched", "ignored", "invalid", "duplicate"] as const;
 
 export interface WorkerMetrics {
   registry: Registry;
   /** Inbox events per reconciled batch (one transaction each). */
   batchEvents: Histogram;
+  /** Inbox events reconciled, by what reconciling answered. */
+  events: Counter<"outcome">;
+  /** Seconds from the webhook's arrival at the API to its batch's commit. */
+  eventLagSeconds: Histogram;
   /** Calls to Resend's API, by call and outcome (ok, not_found, retry, error). */
   resendCalls: Counter<"call" | "outcome">;
   /** Notifications the sweeper asked Resend about. */
@@ -17,11 +24,28 @@ export interface WorkerMetrics {
   webhookReplays: Counter;
 }
 
-export function createWorkerMetrics(): WorkerMetrics {
+/** `processMetrics`: the process's own (CPU, memory, event loop), for the registry a worker process serves. */
+export function createWorkerMetrics({ processMetrics = false }: { processMetrics?: boolean } = {}): WorkerMetrics {
   const registry = new Registry();
   const registers = [registry];
+  if (processMetrics) collectDefaultMetrics({ register: registry, prefix: "mailstate_worker_" });
+  const events = new Counter({
+    name: "mailstate_worker_events_total",
+    help: "Inbox events reconciled, by outcome (applied, unmatched, ignored, invalid, duplicate)",
+    labelNames: ["outcome"] as const,
+    registers,
+  });
+  // Zero every outcome up front, so rates exist before the first event of each kind.
+  for (const outcome of EVENT_OUTCOMES) events.inc({ outcome }, 0);
   return {
     registry,
+    events,
+    eventLagSeconds: new Histogram({
+      name: "mailstate_worker_event_lag_seconds",
+      help: "Seconds from a webhook's arrival at the API to the commit of the batch that applied it",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    }),
     batchEvents: new Histogram({
       name: "mailstate_worker_batch_events",
       help: "Inbox events reconciled per batch, one PostgreSQL transaction each",

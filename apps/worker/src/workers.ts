@@ -43,6 +43,8 @@ export interface WorkerDeps {
   sql: SqlPool;
   redis: Redis;
   logger: Logger;
+  /** Where the workers count what they do; a registry of their own when not given. */
+  metrics?: WorkerMetrics;
 }
 
 export interface RunningWorkers {
@@ -62,9 +64,14 @@ export interface RunningWorkers {
 /** How often a worker moves failed inbox jobs that could not be dead-lettered when they failed. */
 const DEAD_LETTER_SWEEP_MS = 60_000;
 
-export async function startWorkers({ env, sql, redis, logger }: WorkerDeps): Promise<RunningWorkers> {
+export async function startWorkers({
+  env,
+  sql,
+  redis,
+  logger,
+  metrics = createWorkerMetrics(),
+}: WorkerDeps): Promise<RunningWorkers> {
   const queues = createQueues(redis, env.QUEUE_PREFIX);
-  const metrics = createWorkerMetrics();
   const reconciler = createReconciler({
     sql,
     queues,

@@ -45,5 +45,30 @@ describe("inbox fetchers", () => {
     // One fetcher alone holds at most 4 jobs: a batch of more than 5 took jobs from several.
     expect(sizes.atMost(5)).toBeLessThan(sizes.count);
     expect(sizes.count).toBeLessThan(40);
+    await worker.close();
+  });
+
+  it("input: 3 delivered events, one delivered twice, one of an unknown untagged email id → mailstate_worker_events_total counts applied 3, duplicate 1, unmatched 1, and the lag histogram holds all 5", async () => {
+    const worker = await h.startWorker({ WORKER_BATCH_WAIT_MS: "50" });
+    const recorded = await Promise.all(Array.from({ length: 3 }, (_, i) => recordNotification(h.sql, `re_count_${i}`)));
+    const svixIds: string[] = [];
+    for (let i = 0; i < 3; i++) svixIds.push(await h.deliver(eventFor("email.delivered", `re_count_${i}`, 1)));
+    await h.drained();
+    // The first event again, under a job id of its own: the log already holds its svix-id.
+    await h.deliver(eventFor("email.delivered", "re_count_0", 1), svixIds[0]);
+    await h.deliver(eventFor("email.delivered", "re_count_unknown", 1));
+    await h.drained();
+    expect(recorded).toHaveLength(3);
+
+    const byOutcome = Object.fromEntries(
+      (await worker.metrics.events.get()).values.map((v) => [v.labels.outcome, v.value]),
+    );
+    expect(byOutcome).toEqual({ applied: 3, duplicate: 1, unmatched: 1, ignored: 0, invalid: 0 });
+    const lag = (await worker.metrics.eventLagSeconds.get()).values;
+    expect(lag.find((v) => v.metricName?.endsWith("_count"))?.value).toBe(5);
+    // Every event was applied within the test's own run: its lag is positive and under a minute.
+    const sum = lag.find((v) => v.metricName?.endsWith("_sum"))?.value ?? -1;
+    expect(sum).toBeGreaterThan(0);
+    expect(sum).toBeLessThan(5 * 60);
   });
 });

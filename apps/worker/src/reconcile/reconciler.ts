@@ -19,8 +19,8 @@ export interface ReconcilerDeps {
   batch?: BatcherOptions;
   /** Tell Resend of new suppressions (RESEND_SUPPRESSION_SYNC=both, RESEND_AUDIENCE_ID); none by default. */
   outbound?: OutboundSync;
-  /** Where each batch's size is counted. */
-  metrics?: Pick<WorkerMetrics, "batchEvents">;
+  /** Where each batch's size, its events' outcomes and their lag are counted. */
+  metrics?: Pick<WorkerMetrics, "batchEvents" | "events" | "eventLagSeconds">;
 }
 
 export interface Reconciler {
@@ -119,7 +119,13 @@ export function createReconciler({
 
   const batcher = new MicroBatcher<IncomingEvent, Outcome>(async (items) => {
     const outcomes = await reconciled(items);
-    return items.map((item) => outcomes.get(item.svixId) ?? "duplicate");
+    const now = Date.now();
+    return items.map((item) => {
+      const outcome = outcomes.get(item.svixId) ?? "duplicate";
+      metrics?.events.inc({ outcome });
+      metrics?.eventLagSeconds.observe(Math.max(0, now - item.receivedAt.getTime()) / 1_000);
+      return outcome;
+    });
   }, batch ?? { maxSize: 50, maxWaitMs: 2 });
 
   return {
