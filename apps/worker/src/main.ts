@@ -23,11 +23,19 @@ const sql = createSqlPool({
   poolSize: env.DATABASE_POOL_SIZE,
   onError: (error) => logger.warn({ err: error.message }, "idle PostgreSQL connection lost"),
 });
-const redis = createRedis(env.REDIS_URL, "worker");
+const redis = createRedis(env, "worker");
 redis.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
 
 const workers = await startWorkers({ env, sql, redis, logger });
-logger.info({ concurrency: env.WORKER_CONCURRENCY, prefix: env.QUEUE_PREFIX }, "worker ready");
+logger.info(
+  {
+    concurrency: env.WORKER_CONCURRENCY,
+    prefix: env.QUEUE_PREFIX,
+    cluster: env.REDIS_CLUSTER_NODES !== undefined,
+    inbox: workers.inboxQueues.map((queue) => queue.name),
+  },
+  "worker ready",
+);
 
 onShutdown(logger, async () => {
   await workers.close();

@@ -6,9 +6,8 @@
 // @mailstate/db (whose tests use this package): the test passes the system it runs, a `System`,
 // which each app exports for tests (`@mailstate/worker/testing`, `@mailstate/api/testing`).
 import { randomUUID } from "node:crypto";
-import { addJob, addJobs, createQueues, createRedis, jobIdFor, type Queues } from "@mailstate/queue";
+import { addJob, addJobs, createQueues, createRedis, jobIdFor, type Queues, type RedisClient } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
-import type { Redis } from "ioredis";
 import {
   createMigratedDatabaseOn,
   freePort,
@@ -98,7 +97,7 @@ export interface HarnessBase<Worker extends Closable, Api extends RunningApi> {
   /** What each app started here reads at boot: the database, Redis, prefix, webhook secret, API keys. */
   env: Vars;
   /** The test's connection to Redis (it waits out a restart), and its view of the queues on it. */
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   /** The servers of the test's own, when asked for. */
   servers: { redis?: RedisServer; postgres?: PostgresCluster };
@@ -159,7 +158,7 @@ export async function createHarness<Clients extends Closable, Worker extends Clo
   );
   // A worker-role connection waits out a restart; no version check, which needs INFO (a managed
   // Redis may refuse it) and is the apps' business, not the test's.
-  const redis: Redis = createRedis(redisUrl, "worker");
+  const redis: RedisClient = createRedis(redisUrl, "worker");
   redis.on("error", () => {});
   const queues = createQueues(redis, prefix, { skipVersionCheck: true });
   for (const queue of [queues.inbox, queues.unmatched, queues.maintenance, queues.resend]) queue.on("error", () => {});
