@@ -8,8 +8,8 @@ import {
   inboxShardsOf,
   QUEUE_NAMES,
   type Queues,
-  type RedisClient,
   RETENTION,
+  type RedisClient,
   recordInboxLayout,
   upsertSchedules,
 } from "@mailstate/queue";

@@ -34,7 +34,15 @@ export {
   queueSuppressionMirror,
   upsertSchedules,
 } from "./queues.ts";
-export { createRedis, isCluster, pingRedis, type RedisClient, type RedisOverrides, type RedisRole, type RedisTarget } from "./redis.ts";
+export {
+  createRedis,
+  isCluster,
+  pingRedis,
+  type RedisClient,
+  type RedisOverrides,
+  type RedisRole,
+  type RedisTarget,
+} from "./redis.ts";
 export {
   forgetInboxLayouts,
   type InboxShard,

@@ -115,7 +115,11 @@ export async function addJob<N extends JobName>(
 ) {
   const definition = JOBS[name];
   const data = definition.payload.parse(payload);
-  return queueFor(queues, name, routingKeyOf(data, jobId)).add(name, data, { ...definition.options, ...options, jobId });
+  return queueFor(queues, name, routingKeyOf(data, jobId)).add(name, data, {
+    ...definition.options,
+    ...options,
+    jobId,
+  });
 }
 
 /**

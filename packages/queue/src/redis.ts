@@ -34,6 +34,8 @@ const COMMON: RedisOptions = {
  * still answers, or fails, on its own. A write and a read per command cost the API, Redis and the
  * worker more CPU than most of the commands themselves. On a cluster, ioredis pipelines per node.
  */
+export function createRedis(url: string, role: RedisRole, overrides?: RedisOverrides): Redis;
+export function createRedis(target: RedisTarget, role: RedisRole, overrides?: RedisOverrides): RedisClient;
 export function createRedis(
   target: string | RedisTarget,
   role: RedisRole,

@@ -59,9 +59,7 @@ export function bullBoardRouter(
     },
   });
   const router = Router();
-  router.use(
-    bullBoardWriteGuard([...queues.inboxShards, queues.unmatched, queues.maintenance]),
-  );
+  router.use(bullBoardWriteGuard([...queues.inboxShards, queues.unmatched, queues.maintenance]));
   router.use(serverAdapter.getRouter() as Router);
   return router;
 }

@@ -3,8 +3,9 @@
 // every attempt from that IP or for that name answers 429 until its window ends, the right
 // password included. If Redis cannot answer, each process counts in memory instead: the password
 // is still required and guessing is still slowed, and support keeps its pages during a Redis outage.
-import type { RedisClient } from "@mailstate/queue";
+
 import { createHash } from "node:crypto";
+import type { RedisClient } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
 

@@ -54,23 +54,16 @@ export async function collectStats(context: Context): Promise<Stats> {
     JOB_STATES.map((state) => [state, shardCounts.reduce((sum, shard) => sum + shard[state], 0)]),
   ) as Counts;
   const db = context.db();
-  const [
-    unmatched,
-    maintenance,
-    unmatchedEvents,
-    recovery,
-    notificationsByState,
-    refusedSends,
-    suppressionsByReason,
-  ] = await Promise.all([
-    counts(queues.unmatched),
-    counts(queues.maintenance),
-    fromDb(context, events.countByStatus(db, "unmatched")),
-    fromDb(context, ops.recoveryCounts(db)),
-    fromDb(context, ops.notificationsByState(db)),
-    fromDb(context, ops.refusedSends(db)),
-    fromDb(context, ops.suppressionsByReason(db)),
-  ]);
+  const [unmatched, maintenance, unmatchedEvents, recovery, notificationsByState, refusedSends, suppressionsByReason] =
+    await Promise.all([
+      counts(queues.unmatched),
+      counts(queues.maintenance),
+      fromDb(context, events.countByStatus(db, "unmatched")),
+      fromDb(context, ops.recoveryCounts(db)),
+      fromDb(context, ops.notificationsByState(db)),
+      fromDb(context, ops.refusedSends(db)),
+      fromDb(context, ops.suppressionsByReason(db)),
+    ]);
   return {
     queuePrefix: context.env.QUEUE_PREFIX,
     queues: { inbox, unmatched, maintenance },

@@ -1,0 +1,283 @@
+// The system on a real three-master Redis Cluster (Debian's redis-server in cluster mode, started
+// for this file): REDIS_CLUSTER_NODES seeded with one node that owns no inbox shard's slot,
+// INBOX_SHARDS=3. Record, ingest, reconcile, park and replay, dedup, a worker SIGKILLed, a master
+// killed and restarted: nothing lost.
+import { randomBytes, randomUUID } from "node:crypto";
+import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
+import { inboxShard, inboxShardIndex, jobIdFor } from "@mailstate/queue";
+import {
+  newSvixId,
+  type RedisClusterServers,
+  type RedisServer,
+  resendEvent,
+  signedWebhookHeaders,
+  startRedisCluster,
+  startStack,
+  waitUntil,
+} from "@mailstate/test-support";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const SHARDS = 3;
+
+let cluster: RedisClusterServers;
+let stack: MailstateStack;
+/** The node REDIS_URL and REDIS_CLUSTER_NODES name: it owns none of the shards' slots. */
+let seed: RedisServer;
+let prefix: string;
+/** The worker started in this process (closed before the tests that run worker processes). */
+let inProcess: { close(): Promise<void> } | undefined;
+
+/**
+ * A hash-tagged prefix whose shards sit on three different slots, all served by nodes other than
+ * one (the seed): every command of the inbox reaches its node through a redirect from the seed.
+ */
+function pickLayout(): { prefix: string; seed: RedisServer } {
+  for (let attempt = 0; attempt < 500; attempt += 1) {
+    const candidate = `{mailstate-test-cl-${randomBytes(4).toString("hex")}}`;
+    const slots = Array.from({ length: SHARDS }, (_, i) =>
+      cluster.slotOf(`${inboxShard(candidate, SHARDS, i).prefix}:x`),
+    );
+    if (new Set(slots).size !== SHARDS) continue;
+    const owners = new Set(slots.map((slot) => cluster.ownerOf(slot).port));
+    const free = cluster.nodes.find((node) => !owners.has(node.port));
+    if (free) return { prefix: candidate, seed: free };
+  }
+  throw new Error("no prefix leaves a node without a shard in 500 tries");
+}
+
+beforeAll(async () => {
+  cluster = await startRedisCluster(3);
+  ({ prefix, seed } = pickLayout());
+  stack = await startStack("e2e_cluster", mailstateSystem, {
+    env: {
+      REDIS_URL: seed.url,
+      REDIS_CLUSTER_NODES: `127.0.0.1:${seed.port}`,
+      INBOX_SHARDS: String(SHARDS),
+      QUEUE_PREFIX: prefix,
+    },
+  });
+}, 60_000);
+afterAll(async () => {
+  await stack?.close();
+  await cluster?.destroy();
+});
+
+/** POST a signed webhook; answers its status (503 is an answer here, not an error). */
+async function post(event: object, svixId = newSvixId()): Promise<{ svixId: string; status: number }> {
+  const body = JSON.stringify(event);
+  const response = await fetch(`${stack.baseUrl}/webhooks/resend`, {
+    method: "POST",
+    headers: signedWebhookHeaders(svixId, body),
+    body,
+  });
+  await response.arrayBuffer();
+  return { svixId, status: response.status };
+}
+
+async function record(emailId: string, to: string): Promise<string> {
+  const answer = await stack.call("POST", "/v1/notifications", {
+    to: [to],
+    from: "hello@acme.test",
+    subject: "Cluster",
+    resendEmailId: emailId,
+  });
+  expect(answer.status).toBe(201);
+  return answer.body.notification.id;
+}
+
+async function stateOf(id: string): Promise<string> {
+  return (await stack.call("GET", `/v1/notifications/${id}`)).body.notification.state;
+}
+
+async function loggedCount(svixIds: string[]): Promise<number> {
+  const { rows } = await stack.sql.query<{ n: string }>(
+    "SELECT count(*) AS n FROM delivery_events WHERE svix_id = ANY($1)",
+    [svixIds],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+const shardOf = (emailId: string) => inboxShardIndex(emailId, SHARDS);
+
+describe("on a three-master Redis Cluster, INBOX_SHARDS=3, seeded with a node that owns no shard", () => {
+  it("input: GET /readyz → 200 ready, inbox writable; the three shards are queues inbox-0..2 on three slots, none on the seed node", async () => {
+    const answer = await stack.call("GET", "/readyz");
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    expect(answer.body).toMatchObject({ status: "ready", redis: "up", inbox: "writable" });
+    expect(stack.queues.inboxShards.map((queue) => queue.name)).toEqual(["inbox-0", "inbox-1", "inbox-2"]);
+    const slots = stack.queues.inboxShards.map((queue) => cluster.slotOf(`${queue.opts.prefix}:x`));
+    expect(new Set(slots).size).toBe(3);
+    for (const slot of slots) expect(cluster.ownerOf(slot).port).not.toBe(seed.port);
+  });
+
+  it("input: a plain REDIS_URL client (no REDIS_CLUSTER_NODES) on the seed node → /readyz 503, inbox not writable: MOVED; a webhook → 503", async () => {
+    const plain = await stack.startApi({ REDIS_CLUSTER_NODES: "" });
+    try {
+      const answer = await plain.call("GET", "/readyz");
+      expect(answer.status).toBe(503);
+      expect(answer.body.inbox).toMatch(/not writable: MOVED \d+ 127\.0\.0\.1:\d+/);
+      const body = JSON.stringify(resendEvent("email.sent", "re_plain", 1, "plain@cluster.test"));
+      const webhook = await fetch(`${plain.baseUrl}/webhooks/resend`, {
+        method: "POST",
+        headers: signedWebhookHeaders(newSvixId(), body),
+        body,
+      });
+      expect(webhook.status).toBe(503);
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it("input: 12 emails recorded, sent+delivered posted before any worker runs, one redelivered → every job in its email's shard (all 3 used), the redelivery one job; a worker then logs 24 events once each, all delivered", async () => {
+    const emails = Array.from({ length: 12 }, (_, i) => ({
+      emailId: `re_cl_${randomUUID()}`,
+      to: `u${i}@cluster.test`,
+    }));
+    const ids = await Promise.all(emails.map(({ emailId, to }) => record(emailId, to)));
+    const posted: { svixId: string; emailId: string }[] = [];
+    for (const { emailId, to } of emails) {
+      for (const [second, type] of [
+        [1, "email.sent"],
+        [2, "email.delivered"],
+      ] as const) {
+        const { svixId, status } = await post(resendEvent(type, emailId, second, to));
+        expect(status).toBe(200);
+        posted.push({ svixId, emailId });
+      }
+    }
+    // Resend retries the first one with the same svix-id: 200, and still one job.
+    const first = posted[0] as { svixId: string; emailId: string };
+    const firstEmail = emails[0] as { emailId: string; to: string };
+    expect((await post(resendEvent("email.sent", firstEmail.emailId, 1, firstEmail.to), first.svixId)).status).toBe(
+      200,
+    );
+
+    for (const { svixId, emailId } of posted) {
+      const shards = await Promise.all(
+        stack.queues.inboxShards.map(async (queue) => (await queue.getJob(jobIdFor("event", svixId))) !== undefined),
+      );
+      expect(shards.map((has, i) => (has ? i : -1)).filter((i) => i >= 0)).toEqual([shardOf(emailId)]);
+    }
+    expect(new Set(emails.map(({ emailId }) => shardOf(emailId))).size).toBe(3);
+    const waiting = await Promise.all(
+      stack.queues.inboxShards.map(async (queue) => (await queue.getJobCounts("waiting")).waiting),
+    );
+    expect(waiting.reduce<number>((sum, n) => sum + (n ?? 0), 0)).toBe(24);
+
+    inProcess = await stack.startWorker();
+    await stack.drained(20_000);
+    expect(await loggedCount(posted.map(({ svixId }) => svixId))).toBe(24);
+    expect(await Promise.all(ids.map(stateOf))).toEqual(ids.map(() => "delivered"));
+  });
+
+  it("input: events of an unknown email id, then the send recorded → parked in unmatched, then replayed: delivered, 2 events on its timeline", async () => {
+    const emailId = `re_cl_late_${randomUUID()}`;
+    const to = "late@cluster.test";
+    expect((await post(resendEvent("email.sent", emailId, 1, to))).status).toBe(200);
+    expect((await post(resendEvent("email.delivered", emailId, 2, to))).status).toBe(200);
+    await waitUntil("the email id to be parked", async () => (await stack.queues.unmatched.count()) > 0, 10_000);
+    const id = await record(emailId, to);
+    await waitUntil("the parked events to replay", async () => (await stateOf(id)) === "delivered", 15_000);
+    const timeline = await stack.call("GET", `/v1/notifications/${id}/timeline`);
+    expect(timeline.body.events.map((event: { type: string }) => event.type)).toEqual([
+      "email.sent",
+      "email.delivered",
+    ]);
+  });
+
+  it("input: 300 events fed while the worker process is SIGKILLed and started again → all 300 logged once, no job failed", async () => {
+    const emails = Array.from({ length: 100 }, (_, i) => ({
+      emailId: `re_cl_kill_${i}_${randomUUID()}`,
+      to: `k${i}@cluster.test`,
+    }));
+    await Promise.all(emails.map(({ emailId, to }) => record(emailId, to)));
+    const events = emails.flatMap(({ emailId, to }) =>
+      (["email.sent", "email.delivered", "email.opened"] as const).map((type, i) => ({
+        svixId: newSvixId(),
+        body: resendEvent(type, emailId, i + 1, to),
+      })),
+    );
+    // The worker processes below are the only consumers.
+    await inProcess?.close();
+    let worker = stack.spawnWorker({ WORKER_LOCK_DURATION_MS: "2000" });
+    await worker.waitFor(/worker ready/, 30_000);
+    await stack.deliverAll(events.slice(0, 150));
+    await worker.stop("SIGKILL");
+    await stack.deliverAll(events.slice(150));
+    worker = stack.spawnWorker({ WORKER_LOCK_DURATION_MS: "2000" });
+    await stack.drained(60_000, worker);
+    expect(await loggedCount(events.map(({ svixId }) => svixId))).toBe(300);
+    const failed = await Promise.all(
+      stack.queues.inboxShards.map(async (queue) => (await queue.getJobCounts("failed")).failed),
+    );
+    expect(failed).toEqual([0, 0, 0]);
+    await worker.stop("SIGTERM");
+  });
+
+  it("input: the master of shard 0 SIGKILLed with jobs on it, then started again → webhooks 503 and /readyz 503 while its slots are down; after: ready, the refused ones accepted on retry, 0 of 60 lost", async () => {
+    const shard0 = stack.queues.inboxShards[0];
+    if (!shard0) throw new Error("no shard 0");
+    const victim = cluster.ownerOf(cluster.slotOf(`${shard0.opts.prefix}:x`));
+    const emails = Array.from({ length: 20 }, (_, i) => ({
+      emailId: `re_cl_down_${i}_${randomUUID()}`,
+      to: `d${i}@cluster.test`,
+    }));
+    await Promise.all(emails.map(({ emailId, to }) => record(emailId, to)));
+    const before = emails
+      .slice(0, 10)
+      .flatMap(({ emailId, to }) =>
+        [1, 2, 3].map((second) => ({
+          event: resendEvent("email.sent", emailId, second, to),
+          svixId: newSvixId(),
+          emailId,
+        })),
+      );
+    const during = emails
+      .slice(10)
+      .flatMap(({ emailId, to }) =>
+        [1, 2, 3].map((second) => ({
+          event: resendEvent("email.delivered", emailId, second, to),
+          svixId: newSvixId(),
+          emailId,
+        })),
+      );
+    // No worker runs: the jobs accepted before the kill wait in Redis, some on the victim.
+    for (const one of before) expect((await post(one.event, one.svixId)).status).toBe(200);
+    expect(before.some(({ emailId }) => shardOf(emailId) === 0)).toBe(true);
+
+    await victim.kill();
+    await cluster.waitForState("fail", 15_000);
+    const refused: typeof during = [];
+    for (const one of during) {
+      const { status } = await post(one.event, one.svixId);
+      expect([200, 503]).toContain(status);
+      if (status === 503) refused.push(one);
+    }
+    // The cluster lost a master's slots: it takes no write at all (cluster-require-full-coverage).
+    expect(refused.length).toBe(during.length);
+    const down = await stack.call("GET", "/readyz");
+    expect(down.status).toBe(503);
+    expect(down.body.inbox).toMatch(/not writable/);
+
+    await victim.start();
+    await cluster.waitForState("ok", 20_000);
+    await waitUntil(
+      "/readyz to answer 200 again",
+      async () => (await stack.call("GET", "/readyz")).status === 200,
+      20_000,
+    );
+    // Resend retries what was refused, with the same svix-ids.
+    for (const one of refused) {
+      await waitUntil(
+        `the retry of ${one.svixId} to be accepted`,
+        async () => (await post(one.event, one.svixId)).status === 200,
+        10_000,
+      );
+    }
+    const worker = stack.spawnWorker();
+    await stack.drained(30_000, worker);
+    const all = [...before, ...during].map(({ svixId }) => svixId);
+    expect(await loggedCount(all)).toBe(60);
+    await worker.stop("SIGTERM");
+  });
+});
