@@ -8,7 +8,6 @@ import {
   type JobPayload,
   jobIdFor,
   QUEUE_NAMES,
-  type QueueName,
 } from "./catalog.ts";
 import type { RedisClient } from "./redis.ts";
 import { type InboxShard, inboxRoutingKey, inboxShard, inboxShardIndex, inboxShardOfPayload } from "./shards.ts";
