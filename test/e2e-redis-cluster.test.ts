@@ -4,9 +4,18 @@
 // killed and restarted: nothing lost.
 import { randomBytes, randomUUID } from "node:crypto";
 import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
-import { inboxShard, inboxShardIndex, jobIdFor } from "@mailstate/queue";
 import {
+  addInboxEvents,
+  createQueues,
+  inboxShard,
+  inboxShardIndex,
+  jobIdFor,
+  recordInboxLayout,
+} from "@mailstate/queue";
+import {
+  basicAuth,
   newSvixId,
+  OPS_ENV,
   type RedisClusterServers,
   type RedisServer,
   resendEvent,
@@ -15,6 +24,7 @@ import {
   startStack,
   waitUntil,
 } from "@mailstate/test-support";
+import { runMailstate } from "@mailstate/worker/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const SHARDS = 3;
@@ -54,6 +64,7 @@ beforeAll(async () => {
       REDIS_CLUSTER_NODES: `127.0.0.1:${seed.port}`,
       INBOX_SHARDS: String(SHARDS),
       QUEUE_PREFIX: prefix,
+      ...OPS_ENV,
     },
   });
 }, 60_000);
@@ -226,7 +237,59 @@ describe("on a three-master Redis Cluster, INBOX_SHARDS=3, seeded with a node th
       stack.queues.inboxShards.map(async (queue) => (await queue.getJobCounts("failed")).failed),
     );
     expect(failed).toEqual([0, 0, 0]);
+    // What ops see: Bull Board lists every shard; `mailstate stats` counts each, all drained.
+    const board = await fetch(`${stack.baseUrl}/admin/queues/api/queues?activeQueue=inbox-0&page=1`, {
+      headers: { authorization: basicAuth() },
+    });
+    expect(board.status).toBe(200);
+    const shown = ((await board.json()) as { queues: { name: string }[] }).queues.map((queue) => queue.name);
+    expect(shown).toEqual(expect.arrayContaining(["inbox-0", "inbox-1", "inbox-2", "unmatched", "maintenance"]));
+    const stats = await runMailstate(stack, "stats", "--json");
+    expect(stats.code, stats.stderr).toBe(0);
+    const parsed = JSON.parse(stats.stdout) as { inboxShards: Record<string, { waiting: number; failed: number }> };
+    expect(Object.keys(parsed.inboxShards)).toEqual(["inbox-0", "inbox-1", "inbox-2"]);
+    for (const counts of Object.values(parsed.inboxShards)) expect([counts.waiting, counts.failed]).toEqual([0, 0]);
     await worker.stop("SIGTERM");
+  });
+
+  it("input: 20 events left in the one `inbox` of INBOX_SHARDS=1, then a worker with INBOX_SHARDS=3 → the old queue drains too: 20 logged, `stats` lists it empty", async () => {
+    const emails = Array.from({ length: 10 }, (_, i) => ({
+      emailId: `re_cl_old_${i}_${randomUUID()}`,
+      to: `o${i}@cluster.test`,
+    }));
+    await Promise.all(emails.map(({ emailId, to }) => record(emailId, to)));
+    // What an API with INBOX_SHARDS=1 did before the change: recorded its layout, wrote to `inbox`.
+    const old = createQueues(stack.redis, prefix, { skipVersionCheck: true }, { inboxShards: 1 });
+    const svixIds: string[] = [];
+    try {
+      await recordInboxLayout(stack.redis, prefix, 1);
+      const payloads = emails.flatMap(({ emailId, to }) =>
+        [1, 2].map((second) => {
+          const svixId = newSvixId();
+          svixIds.push(svixId);
+          return {
+            svixId,
+            receivedAt: new Date().toISOString(),
+            event: resendEvent("email.sent", emailId, second, to),
+          };
+        }),
+      );
+      await addInboxEvents(old, payloads);
+      expect(old.inbox.name).toBe("inbox");
+      expect((await old.inbox.getJobCounts("waiting")).waiting).toBe(20);
+      const worker = stack.spawnWorker();
+      await waitUntil("the old inbox to drain", async () => (await old.inbox.count()) === 0, 30_000);
+      await stack.drained(30_000, worker);
+      expect(await loggedCount(svixIds)).toBe(20);
+      expect(worker.output()).toMatch(/"inbox":\["inbox","inbox-0","inbox-1","inbox-2"\]/);
+      const stats = await runMailstate(stack, "stats", "--json");
+      const parsed = JSON.parse(stats.stdout) as { inboxShards: Record<string, { waiting: number }> };
+      expect(Object.keys(parsed.inboxShards)).toEqual(["inbox", "inbox-0", "inbox-1", "inbox-2"]);
+      expect(parsed.inboxShards.inbox?.waiting).toBe(0);
+      await worker.stop("SIGTERM");
+    } finally {
+      await old.close();
+    }
   });
 
   it("input: the master of shard 0 SIGKILLed with jobs on it, then started again → webhooks 503 and /readyz 503 while its slots are down; after: ready, the refused ones accepted on retry, 0 of 60 lost", async () => {

@@ -26,7 +26,10 @@ describe("inbox shards", () => {
   });
 
   it("routes by email id, else svix id: stable, in range, and spread over the shards", () => {
-    const event = (emailId?: string) => ({ svixId: "msg_1", event: { type: "email.sent", data: { email_id: emailId } } });
+    const event = (emailId?: string) => ({
+      svixId: "msg_1",
+      event: { type: "email.sent", data: { email_id: emailId } },
+    });
     expect(inboxRoutingKey(event("re_1"), "job")).toBe("re_1");
     expect(inboxRoutingKey(event(undefined), "job")).toBe("msg_1");
     expect(inboxRoutingKey({ emailId: "re_2" }, "job")).toBe("re_2");
