@@ -278,8 +278,19 @@ describe("on a three-master Redis Cluster, INBOX_SHARDS=3, seeded with a node th
       expect(old.inbox.name).toBe("inbox");
       expect((await old.inbox.getJobCounts("waiting")).waiting).toBe(20);
       const worker = stack.spawnWorker();
-      await waitUntil("the old inbox to drain", async () => (await old.inbox.count()) === 0, 30_000);
-      await stack.drained(30_000, worker);
+      await waitUntil(
+        "the 20 events of the old inbox to be logged",
+        async () => (await loggedCount(svixIds)) === 20,
+        30_000,
+        {
+          detail: () => worker.output().slice(-2_000),
+        },
+      );
+      await waitUntil(
+        "the old inbox to be empty",
+        async () => (await old.inbox.getJobCounts("waiting", "active", "delayed")).waiting === 0,
+        10_000,
+      );
       expect(await loggedCount(svixIds)).toBe(20);
       expect(worker.output()).toMatch(/"inbox":\["inbox","inbox-0","inbox-1","inbox-2"\]/);
       const stats = await runMailstate(stack, "stats", "--json");
