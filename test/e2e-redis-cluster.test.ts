@@ -126,6 +126,11 @@ describe("on a three-master Redis Cluster, INBOX_SHARDS=3, seeded with a node th
     const slots = stack.queues.inboxShards.map((queue) => cluster.slotOf(`${queue.opts.prefix}:x`));
     expect(new Set(slots).size).toBe(3);
     for (const slot of slots) expect(cluster.ownerOf(slot).port).not.toBe(seed.port);
+    // The default prefix's three shards, {mailstate-inbox-0..2}: slots 3402, 7531 and 11528, one on
+    // each master of the even split `redis-cli --cluster create` makes.
+    const defaults = [0, 1, 2].map((i) => cluster.slotOf(`${inboxShard("{mailstate}", 3, i).prefix}:x`));
+    expect(defaults).toEqual([3402, 7531, 11528]);
+    expect(new Set(defaults.map((slot) => cluster.ownerOf(slot).port)).size).toBe(3);
   });
 
   it("input: a plain REDIS_URL client (no REDIS_CLUSTER_NODES) on the seed node → /readyz 503, inbox not writable: MOVED; a webhook → 503", async () => {
@@ -244,6 +249,9 @@ describe("on a three-master Redis Cluster, INBOX_SHARDS=3, seeded with a node th
     expect(board.status).toBe(200);
     const shown = ((await board.json()) as { queues: { name: string }[] }).queues.map((queue) => queue.name);
     expect(shown).toEqual(expect.arrayContaining(["inbox-0", "inbox-1", "inbox-2", "unmatched", "maintenance"]));
+    const metrics = await (await fetch(`${stack.baseUrl}/metrics`)).text();
+    for (const shard of ["inbox-0", "inbox-1", "inbox-2"])
+      expect(metrics).toMatch(new RegExp(`mailstate_queue_jobs\\{queue="${shard}",state="waiting"\\} 0`));
     const stats = await runMailstate(stack, "stats", "--json");
     expect(stats.code, stats.stderr).toBe(0);
     const parsed = JSON.parse(stats.stdout) as { inboxShards: Record<string, { waiting: number; failed: number }> };
