@@ -68,12 +68,18 @@ async function measure({ label, shards, cluster }: Config): Promise<string> {
     // Then one worker drains the backlog: from its first logged event to its last.
     const logged = async () => Number((await pool.query("SELECT count(*) FROM delivery_events")).rows[0]?.count ?? 0);
     startProcess("worker", processEnv);
-    let first = 0;
-    while ((first = await logged()) === 0) await sleep(20);
+    let first = await logged();
+    while (first === 0) {
+      await sleep(20);
+      first = await logged();
+    }
     const started = Date.now();
     const deadline = started + 600_000;
     let done = first;
-    while ((done = await logged()) < events.length && Date.now() < deadline) await sleep(50);
+    while (done < events.length && Date.now() < deadline) {
+      await sleep(50);
+      done = await logged();
+    }
     const seconds = (Date.now() - started) / 1_000;
     const workerRate = (done - first) / Math.max(seconds, 0.001);
     const statuses = Object.entries(ingest.statuses)

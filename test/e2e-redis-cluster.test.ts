@@ -69,8 +69,12 @@ beforeAll(async () => {
   });
 }, 60_000);
 afterAll(async () => {
-  await stack?.close();
-  await cluster?.destroy();
+  // The cluster's servers go even when closing the stack fails.
+  try {
+    await stack?.close();
+  } finally {
+    await cluster?.destroy();
+  }
 });
 
 /** POST a signed webhook; answers its status (503 is an answer here, not an error). */
@@ -160,10 +164,16 @@ describe("on a three-master Redis Cluster, INBOX_SHARDS=3, seeded with a node th
   });
 
   it("input: 12 emails recorded, sent+delivered posted before any worker runs, one redelivered → every job in its email's shard (all 3 used), the redelivery one job; a worker then logs 24 events once each, all delivered", async () => {
-    const emails = Array.from({ length: 12 }, (_, i) => ({
-      emailId: `re_cl_${randomUUID()}`,
-      to: `u${i}@cluster.test`,
-    }));
+    // Four email ids for each shard (ids drawn until each shard has its four), so every shard is used.
+    const emails: { emailId: string; to: string }[] = [];
+    const perShard = [0, 0, 0];
+    while (emails.length < 12) {
+      const emailId = `re_cl_${randomUUID()}`;
+      const shard = shardOf(emailId);
+      if ((perShard[shard] ?? 0) >= 4) continue;
+      perShard[shard] = (perShard[shard] ?? 0) + 1;
+      emails.push({ emailId, to: `u${emails.length}@cluster.test` });
+    }
     const ids = await Promise.all(emails.map(({ emailId, to }) => record(emailId, to)));
     const posted: { svixId: string; emailId: string }[] = [];
     for (const { emailId, to } of emails) {
@@ -204,6 +214,7 @@ describe("on a three-master Redis Cluster, INBOX_SHARDS=3, seeded with a node th
   it("input: events of an unknown email id, then the send recorded → parked in unmatched, then replayed: delivered, 2 events on its timeline", async () => {
     const emailId = `re_cl_late_${randomUUID()}`;
     const to = "late@cluster.test";
+    inProcess ??= await stack.startWorker();
     expect((await post(resendEvent("email.sent", emailId, 1, to))).status).toBe(200);
     expect((await post(resendEvent("email.delivered", emailId, 2, to))).status).toBe(200);
     await waitUntil("the email id to be parked", async () => (await stack.queues.unmatched.count()) > 0, 10_000);
@@ -233,6 +244,9 @@ describe("on a three-master Redis Cluster, INBOX_SHARDS=3, seeded with a node th
     let worker = stack.spawnWorker({ WORKER_LOCK_DURATION_MS: "2000" });
     await worker.waitFor(/worker ready/, 30_000);
     await stack.deliverAll(events.slice(0, 150));
+    // Killed once it has begun applying them, with jobs in hand or still waiting.
+    const ids = events.map(({ svixId }) => svixId);
+    await waitUntil("the worker to log its first events", async () => (await loggedCount(ids)) > 0, 20_000);
     await worker.stop("SIGKILL");
     await stack.deliverAll(events.slice(150));
     worker = stack.spawnWorker({ WORKER_LOCK_DURATION_MS: "2000" });
@@ -258,7 +272,7 @@ describe("on a three-master Redis Cluster, INBOX_SHARDS=3, seeded with a node th
     expect(Object.keys(parsed.inboxShards)).toEqual(["inbox-0", "inbox-1", "inbox-2"]);
     for (const counts of Object.values(parsed.inboxShards)) expect([counts.waiting, counts.failed]).toEqual([0, 0]);
     await worker.stop("SIGTERM");
-  });
+  }, 90_000);
 
   it("input: 20 events left in the one `inbox` of INBOX_SHARDS=1, then a worker with INBOX_SHARDS=3 → the old queue drains too: 20 logged, `stats` lists it empty", async () => {
     const emails = Array.from({ length: 10 }, (_, i) => ({
@@ -309,7 +323,7 @@ describe("on a three-master Redis Cluster, INBOX_SHARDS=3, seeded with a node th
     } finally {
       await old.close();
     }
-  });
+  }, 90_000);
 
   it("input: the master of shard 0 SIGKILLed with jobs on it, then started again → webhooks 503 and /readyz 503 while its slots are down; after: ready, the refused ones accepted on retry, 0 of 60 lost", async () => {
     const shard0 = stack.queues.inboxShards[0];
