@@ -39,6 +39,7 @@ export const worker: AppEntry<DbClients, RunningWorkers> = {
   async start({ env, clients, logger }) {
     const parsed = loadWorkerEnv({ WORKER_CONCURRENCY: "16", ...env });
     const redis = createRedis(parsed, "worker");
+    redis.on("error", () => {}); // tests stop Redis (or a cluster's master) on purpose; the worker reconnects
     const running = await startWorkers({
       env: parsed,
       sql: clients.sql,
