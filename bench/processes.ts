@@ -1,9 +1,8 @@
 // The API and the worker as real processes, as `pnpm start` runs them, for the benchmarks.
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createQueues, createRedis, type Queues } from "@mailstate/queue";
+import { createQueues, createRedis, type Queues, type RedisClient } from "@mailstate/queue";
 import { createMigratedDatabase, dropDatabase } from "@mailstate/test-support";
-import type { Redis } from "ioredis";
 import pg from "pg";
 import { BENCH_API_KEY, BENCH_SECRET } from "./load.ts";
 
@@ -17,7 +16,7 @@ export interface BenchRun {
   databaseUrl: string;
   prefix: string;
   pool: pg.Pool;
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   /** The environment the API and worker processes of this run start with, as production runs them. */
   env: Record<string, string>;

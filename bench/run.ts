@@ -92,6 +92,7 @@ let foreignOut = "";
 let heavyOut = "";
 let lifecycleOut = "";
 let recordOut = "";
+let clusterOut = "";
 if (!env.BENCH_SKIP_SUBBENCH) {
   console.log("\n== pnpm bench:lifecycle ==");
   lifecycleOut = await run(process.execPath, ["--import", "tsx", "bench/lifecycle.ts"]);
@@ -107,6 +108,8 @@ if (!env.BENCH_SKIP_SUBBENCH) {
   foreignOut = await run(process.execPath, ["--import", "tsx", "bench/foreign.ts"]);
   console.log("\n== pnpm bench:heavy ==");
   heavyOut = await run(process.execPath, ["--import", "tsx", "apps/worker/bench/heavy-notification.ts"]);
+  console.log("\n== pnpm bench:cluster ==");
+  clusterOut = await run(process.execPath, ["--import", "tsx", "bench/cluster.ts"]);
 }
 const route = (prefix: string) => {
   const l = line(ingestOut, prefix);
@@ -136,6 +139,7 @@ const lifecycle = lines(lifecycleOut, [
   "ratio mailstate/sync:",
 ]);
 const records = lines(recordOut, ["record single:", "record batch:"]);
+const clusterLines = clusterOut.split("\n").filter((l) => l.startsWith("cluster "));
 const lifecycleCpu = (design: string) => num(line(lifecycleOut, `lifecycle ${design}:`), /CPU ([\d.]+) ms per email/);
 const ingestOf = (design: string) => {
   const l = line(lifecycleOut, `ingest ${design}:`);
@@ -354,6 +358,7 @@ ${[...lifecycle, ...records].map((l) => `- ${l}`).join("\n") || "- n/a"}
 | redaction and a long-URL flood | \`pnpm bench:hostile\` (\`bench/hostile.ts\`) |
 | Redis per email mailstate did not send | \`pnpm bench:foreign\` (\`bench/foreign.ts\`) |
 | one event on a notification with 10,000 opens | \`pnpm bench:heavy\` (\`apps/worker/bench/heavy-notification.ts\`) |
+| one Redis vs a local 3-master Redis Cluster, INBOX_SHARDS 1 and 3 | \`pnpm bench:cluster\` (\`bench/cluster.ts\`) |
 | end to end and the synchronous design | \`BENCH_SKIP_SUBBENCH=1 pnpm bench\` (\`bench/run.ts\`, \`bench/sync-server.ts\`) |
 
 ## The API alone: \`POST /webhooks/resend\` (verify, enqueue), no worker
@@ -381,6 +386,21 @@ alone, while 8 clients send 15 KB paths back to back (414 from the URL cap), and
 an API whose cap is raised to 16384 (each long URL routed, answered 401 and logged through the redaction).
 
 ${hostile.map((l) => `- ${l}`).join("\n") || "- n/a"}
+
+## Redis Cluster: one Redis, and three masters with INBOX_SHARDS 1 and 3
+
+From \`pnpm bench:cluster\` (\`bench/cluster.ts\`): per configuration, signed webhooks posted to a real API
+process as fast as 64 connections go with no worker running (ingest), then one worker process drains them
+(worker: events logged a second, from its first to its last). The cluster is three \`redis-server\` masters in
+cluster mode, no replicas, started by the bench on this box.
+
+**One box cannot show a cluster's gain.** Every Redis node, the API, the worker and PostgreSQL share these
+${machine.cores} cores, so three masters here compete for the same CPU that one Redis had to itself, and the
+cluster client adds a slot lookup and one pipeline per node. What these rows show is what the cluster and the
+shards cost on one machine; the gain of a cluster is the CPU and memory of more machines, which this run
+does not have.
+
+${clusterLines.map((l) => `- ${l}`).join("\n") || "- n/a"}
 
 ## Traffic mailstate did not send: Redis per email
 

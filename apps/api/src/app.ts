@@ -1,10 +1,9 @@
 // The API's HTTP server and express app, built from their dependencies so tests run the real thing.
 import { createServer, type Server } from "node:http";
 import type { Db, SqlPool } from "@mailstate/db";
-import type { Queues } from "@mailstate/queue";
+import type { Queues, RedisClient } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import express, { type Express } from "express";
-import type { Redis } from "ioredis";
 import type { ApiEnv } from "./env.ts";
 import { type ApiMetrics, createMetrics, metricsRoutes } from "./http/metrics.ts";
 import { problemHandler, sendProblem } from "./http/problems.ts";
@@ -22,7 +21,7 @@ export interface ApiDeps {
   db: Db;
   /** node-postgres: the record path (recording sends, attaching Resend's ids). */
   sql: SqlPool;
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   logger: Logger;
 }

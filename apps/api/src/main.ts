@@ -1,6 +1,6 @@
 // Boots the API: env, connections, the app; stops cleanly on SIGTERM.
 import { createDb, createSqlPool } from "@mailstate/db";
-import { createQueues, createRedis } from "@mailstate/queue";
+import { createQueues, createRedis, recordInboxLayout } from "@mailstate/queue";
 import { createLogger, EnvError, onShutdown } from "@mailstate/runtime";
 import { createApiServer } from "./app.ts";
 import { type ApiEnv, loadApiEnv } from "./env.ts";
@@ -26,9 +26,15 @@ const sql = createSqlPool({
   poolSize: sqlPoolSize,
   onError: (error) => logger.warn({ err: error.message }, "postgres connection error"),
 });
-const redis = createRedis(env.REDIS_URL, "producer");
+const redis = createRedis(env, "producer");
 redis.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
-const queues = createQueues(redis, env.QUEUE_PREFIX);
+const queues = createQueues(redis, env.QUEUE_PREFIX, {}, { inboxShards: env.INBOX_SHARDS });
+// Workers drain the shards of every INBOX_SHARDS ever written to: this one is recorded once Redis answers.
+redis.once("ready", () => {
+  recordInboxLayout(redis, env.QUEUE_PREFIX, env.INBOX_SHARDS).catch((error: Error) =>
+    logger.warn({ err: error.message }, "INBOX_SHARDS not recorded in Redis"),
+  );
+});
 const server = createApiServer({ env, db, sql, redis, queues, logger });
 
 server.listen(env.PORT, env.HOST, () => {

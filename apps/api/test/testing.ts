@@ -3,7 +3,7 @@
 // (API, worker, connections) to pass to that harness, and the API code other tests call directly.
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { createQueues, createRedis } from "@mailstate/queue";
+import { createQueues, createRedis, recordInboxLayout } from "@mailstate/queue";
 import { createLogger } from "@mailstate/runtime";
 import type { AppEntry, Harness, RunningApi, Stack } from "@mailstate/test-support";
 import { connect, type DbClients, type RunningWorkers, worker } from "@mailstate/worker/testing";
@@ -17,9 +17,12 @@ export const api: AppEntry<DbClients, RunningApi> = {
   main: fileURLToPath(new URL("../src/main.ts", import.meta.url)),
   async start({ env: vars, clients, logger }) {
     const env = loadApiEnv(vars);
-    const redis = createRedis(env.REDIS_URL, "producer");
+    const redis = createRedis(env, "producer");
     redis.on("error", () => {}); // tests stop Redis on purpose
-    const queues = createQueues(redis, env.QUEUE_PREFIX);
+    const queues = createQueues(redis, env.QUEUE_PREFIX, {}, { inboxShards: env.INBOX_SHARDS });
+    redis.once("ready", () => {
+      recordInboxLayout(redis, env.QUEUE_PREFIX, env.INBOX_SHARDS).catch(() => {});
+    });
     const server = createApiServer({
       env,
       db: clients.db,

@@ -6,7 +6,7 @@
 import { type DeadLetterCause, deadLetters, permanentDataErrorCode, type SqlPool } from "@mailstate/db";
 import { inboxEventPayload, type Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
-import type { Job } from "bullmq";
+import type { Job, Queue } from "bullmq";
 import type { IncomingEvent } from "./reconcile/decode.ts";
 import type { Outcome } from "./reconcile/reconcile-events.ts";
 import type { Reconciler } from "./reconcile/reconciler.ts";
@@ -87,8 +87,9 @@ export async function deadLetterFailedJob(sql: SqlPool, job: Job): Promise<boole
 }
 
 /** Move every failed inbox job (up to a page) to the dead-letter table; answers how many moved. */
-export async function sweepFailedInbox(sql: SqlPool, queues: Queues, logger: Logger): Promise<number> {
-  const failed = await queues.inbox.getFailed(0, SWEEP_PAGE - 1);
+export async function sweepFailedInbox(sql: SqlPool, inbox: Queues | Queue[], logger: Logger): Promise<number> {
+  const shards = Array.isArray(inbox) ? inbox : inbox.inboxShards;
+  const failed = (await Promise.all(shards.map((shard) => shard.getFailed(0, SWEEP_PAGE - 1)))).flat();
   let moved = 0;
   for (const job of failed) {
     if (!job) continue;

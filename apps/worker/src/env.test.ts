@@ -23,6 +23,27 @@ describe("worker env", () => {
     expect(run).toThrow(/DATABASE_URL: must be a postgresql:\/\/ URL/);
   });
 
+  it("input: REDIS_CLUSTER_NODES and INBOX_SHARDS unset → one Redis, one shard; 10.0.0.1:7000, [::1]:7001 and 3 → two seed nodes, 3 shards", () => {
+    const defaults = loadWorkerEnv({});
+    expect([defaults.REDIS_CLUSTER_NODES, defaults.INBOX_SHARDS]).toEqual([undefined, 1]);
+    expect(loadWorkerEnv({ REDIS_CLUSTER_NODES: "10.0.0.1:7000, [::1]:7001", INBOX_SHARDS: "3" })).toMatchObject({
+      REDIS_CLUSTER_NODES: [
+        { host: "10.0.0.1", port: 7000 },
+        { host: "::1", port: 7001 },
+      ],
+      INBOX_SHARDS: 3,
+    });
+  });
+
+  it("input: REDIS_CLUSTER_NODES=redis://a:1 or a:99999, INBOX_SHARDS=0 or 65 → EnvError naming each", () => {
+    expect(() => loadWorkerEnv({ REDIS_CLUSTER_NODES: "redis://a:1" })).toThrow(
+      /REDIS_CLUSTER_NODES: must be host:port separated by commas; "redis:\/\/a:1" is not host:port/,
+    );
+    expect(() => loadWorkerEnv({ REDIS_CLUSTER_NODES: "a:99999" })).toThrow(/REDIS_CLUSTER_NODES:/);
+    expect(() => loadWorkerEnv({ INBOX_SHARDS: "0" })).toThrow(/INBOX_SHARDS: must be a whole number from 1 to 64/);
+    expect(() => loadWorkerEnv({ INBOX_SHARDS: "65" })).toThrow(/INBOX_SHARDS:/);
+  });
+
   it("input: QUEUE_PREFIX=a:b → EnvError naming QUEUE_PREFIX", () => {
     expect(() => loadWorkerEnv({ QUEUE_PREFIX: "a:b" })).toThrow(/QUEUE_PREFIX:/);
   });

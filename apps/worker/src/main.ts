@@ -25,7 +25,7 @@ const sql = createSqlPool({
   poolSize: env.DATABASE_POOL_SIZE,
   onError: (error) => logger.warn({ err: error.message }, "idle PostgreSQL connection lost"),
 });
-const redis = createRedis(env.REDIS_URL, "worker");
+const redis = createRedis(env, "worker");
 redis.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
 
 const metrics = createWorkerMetrics({ processMetrics: true });
@@ -41,7 +41,13 @@ const metricsServer =
       })
     : null;
 logger.info(
-  { concurrency: env.WORKER_CONCURRENCY, prefix: env.QUEUE_PREFIX, metricsPort: metricsServer?.port ?? null },
+  {
+    concurrency: env.WORKER_CONCURRENCY,
+    prefix: env.QUEUE_PREFIX,
+    cluster: env.REDIS_CLUSTER_NODES !== undefined,
+    inbox: workers.inboxQueues.map((queue) => queue.name),
+    metricsPort: metricsServer?.port ?? null,
+  },
   "worker ready",
 );
 

@@ -1,9 +1,20 @@
 // One BullMQ worker per queue, each dispatching by job name to the handlers of the catalog.
 import type { SqlPool } from "@mailstate/db";
-import { backoffStrategy, createQueues, QUEUE_NAMES, type Queues, RETENTION, upsertSchedules } from "@mailstate/queue";
+import {
+  backoffStrategy,
+  createQueues,
+  inboxLayoutsInUse,
+  inboxShardQueue,
+  inboxShardsOf,
+  QUEUE_NAMES,
+  type Queues,
+  RETENTION,
+  type RedisClient,
+  recordInboxLayout,
+  upsertSchedules,
+} from "@mailstate/queue";
 import { type Logger, suppressionSyncOf } from "@mailstate/runtime";
-import { Worker } from "bullmq";
-import type { Redis } from "ioredis";
+import { type Queue, Worker } from "bullmq";
 import { deadLetterFailedJob, sweepFailedInbox } from "./dead-letters.ts";
 import type { WorkerEnv } from "./env.ts";
 import { createProcessor } from "./handlers.ts";
@@ -18,6 +29,7 @@ export interface WorkerDeps {
   env: Pick<
     WorkerEnv,
     | "QUEUE_PREFIX"
+    | "INBOX_SHARDS"
     | "WORKER_CONCURRENCY"
     | "WORKER_INBOX_FETCHERS"
     | "SOFT_BOUNCE_THRESHOLD"
@@ -41,15 +53,17 @@ export interface WorkerDeps {
   >;
   /** The worker's one connection to PostgreSQL: it holds no Prisma client. */
   sql: SqlPool;
-  redis: Redis;
+  redis: RedisClient;
   logger: Logger;
   /** Where the workers count what they do; a registry of their own when not given. */
   metrics?: WorkerMetrics;
 }
 
 export interface RunningWorkers {
-  /** The inbox's fetchers: BullMQ workers of one queue, sharing this process's batches. */
+  /** The inbox's fetchers: BullMQ workers of every shard, sharing this process's batches. */
   inbox: Worker[];
+  /** The inbox shards this process consumes: INBOX_SHARDS's, and those of every earlier count recorded. */
+  inboxQueues: Queue[];
   unmatched: Worker;
   /** Scheduled housekeeping (the PII scrub, the sweeper's pass), one job at a time. */
   maintenance: Worker;
@@ -71,7 +85,16 @@ export async function startWorkers({
   logger,
   metrics = createWorkerMetrics(),
 }: WorkerDeps): Promise<RunningWorkers> {
-  const queues = createQueues(redis, env.QUEUE_PREFIX);
+  const queues = createQueues(redis, env.QUEUE_PREFIX, {}, { inboxShards: env.INBOX_SHARDS });
+  // Every shard any API wrote to (INBOX_SHARDS as it is and as it was): jobs left in the shards of an
+  // earlier count drain here. A shard left empty costs each fetcher one idle blocking read.
+  await recordInboxLayout(redis, env.QUEUE_PREFIX, env.INBOX_SHARDS);
+  const layouts = await inboxLayoutsInUse(redis, env.QUEUE_PREFIX, env.INBOX_SHARDS);
+  const inboxQueues = inboxShardsOf(env.QUEUE_PREFIX, layouts).map(
+    (shard) =>
+      queues.inboxShards.find((queue) => queue.name === shard.name && queue.opts.prefix === shard.prefix) ??
+      inboxShardQueue(queues.inbox, shard),
+  );
   const reconciler = createReconciler({
     sql,
     queues,
@@ -122,15 +145,21 @@ export async function startWorkers({
   // A BullMQ worker takes jobs from an idle queue one round trip at a time, so under a steady flow
   // one fetcher bounds how fast jobs reach the batch. Several fetchers take them in parallel, each
   // with a share of the concurrency, and all feed the same batches.
+  // With shards, each shard gets WORKER_INBOX_FETCHERS / shards of them (one at least), all feeding
+  // the same batches: one reconcile transaction may hold events of several shards.
   const fetchers = Math.min(env.WORKER_INBOX_FETCHERS, env.WORKER_CONCURRENCY);
-  const inbox = Array.from(
-    { length: fetchers },
-    () =>
-      new Worker(QUEUE_NAMES.inbox, processor, {
-        ...options,
-        ...RETENTION.inbox,
-        concurrency: Math.ceil(env.WORKER_CONCURRENCY / fetchers),
-      }),
+  const perShard = Math.max(1, Math.round(fetchers / inboxQueues.length));
+  const inbox = inboxQueues.flatMap((shard) =>
+    Array.from(
+      { length: perShard },
+      () =>
+        new Worker(shard.name, processor, {
+          ...options,
+          prefix: shard.opts.prefix ?? env.QUEUE_PREFIX,
+          ...RETENTION.inbox,
+          concurrency: Math.max(1, Math.ceil(env.WORKER_CONCURRENCY / (perShard * inboxQueues.length))),
+        }),
+    ),
   );
   const unmatched = new Worker(QUEUE_NAMES.unmatched, processor, {
     ...options,
@@ -165,7 +194,7 @@ export async function startWorkers({
     });
   }
   const sweepNow = () =>
-    sweepFailedInbox(sql, queues, logger).catch((error: Error) =>
+    sweepFailedInbox(sql, inboxQueues, logger).catch((error: Error) =>
       logger.warn({ err: error.message }, "dead-letter sweep failed"),
     );
   const sweep = setInterval(sweepNow, DEAD_LETTER_SWEEP_MS);
@@ -186,8 +215,10 @@ export async function startWorkers({
   await upsertSchedules(queues);
   await scheduleSweeper(queues, resendJobs ? env.SWEEPER_INTERVAL_MS : null);
   void sweepNow();
+  const extraShards = inboxQueues.filter((queue) => !queues.inboxShards.includes(queue));
   return {
     inbox,
+    inboxQueues,
     unmatched,
     maintenance,
     resend,
@@ -196,7 +227,7 @@ export async function startWorkers({
     async close() {
       clearInterval(sweep);
       await Promise.all(running.map((worker) => worker.close()));
-      await queues.close();
+      await Promise.all([queues.close(), ...extraShards.map((queue) => queue.close())]);
     },
   };
 }

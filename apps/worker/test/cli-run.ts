@@ -21,6 +21,14 @@ export async function runMailstate(
       DATABASE_URL: target.databaseUrl,
       REDIS_URL: testRedisUrl(),
       QUEUE_PREFIX: target.prefix,
+      // A harness on a Redis Cluster: its seed node, the cluster and the inbox shards.
+      ...(target.env?.REDIS_CLUSTER_NODES
+        ? {
+            REDIS_URL: target.env.REDIS_URL ?? testRedisUrl(),
+            REDIS_CLUSTER_NODES: target.env.REDIS_CLUSTER_NODES,
+            INBOX_SHARDS: target.env.INBOX_SHARDS ?? "1",
+          }
+        : {}),
       // The scope the apps run with, when the target has their environment (a harness).
       ...(target.env?.SUPPRESSION_SCOPE ? { SUPPRESSION_SCOPE: target.env.SUPPRESSION_SCOPE } : {}),
       // And what reconciling against Resend reads (sweep, suppression sync).

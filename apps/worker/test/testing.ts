@@ -37,9 +37,11 @@ export function connect(databaseUrl: string, limits: { connectionTimeoutMs?: num
 export const worker: AppEntry<DbClients, RunningWorkers> = {
   main: fileURLToPath(new URL("../src/main.ts", import.meta.url)),
   async start({ env, clients, logger }) {
-    const redis = createRedis(env.REDIS_URL ?? "", "worker");
+    const parsed = loadWorkerEnv({ WORKER_CONCURRENCY: "16", ...env });
+    const redis = createRedis(parsed, "worker");
+    redis.on("error", () => {}); // tests stop Redis (or a cluster's master) on purpose; the worker reconnects
     const running = await startWorkers({
-      env: loadWorkerEnv({ WORKER_CONCURRENCY: "16", ...env }),
+      env: parsed,
       sql: clients.sql,
       redis,
       logger: logger ?? createLogger("worker-test", "silent"),

@@ -27,9 +27,31 @@ export {
   addJob,
   addJobs,
   createQueues,
+  inboxShardQueue,
+  type QueueLayout,
   type Queues,
   queueFor,
   queueSuppressionMirror,
   upsertSchedules,
 } from "./queues.ts";
-export { createRedis, pingRedis, type RedisRole } from "./redis.ts";
+export {
+  createRedis,
+  isCluster,
+  pingRedis,
+  type RedisClient,
+  type RedisOverrides,
+  type RedisRole,
+  type RedisTarget,
+} from "./redis.ts";
+export {
+  forgetInboxLayouts,
+  type InboxShard,
+  inboxLayoutsInUse,
+  inboxRoutingKey,
+  inboxShard,
+  inboxShardIndex,
+  inboxShardOfPayload,
+  inboxShardsOf,
+  isInboxQueueName,
+  recordInboxLayout,
+} from "./shards.ts";

@@ -1,6 +1,5 @@
 // Typed producers over the catalog: the only way jobs are added.
-import { Queue, type QueueOptions } from "bullmq";
-import type { Redis } from "ioredis";
+import { type JobsOptions, Queue, type QueueOptions } from "bullmq";
 import {
   type InboxEventPayload,
   JOB_SCHEDULES,
@@ -9,14 +8,18 @@ import {
   type JobPayload,
   jobIdFor,
   QUEUE_NAMES,
-  type QueueName,
 } from "./catalog.ts";
+import type { RedisClient } from "./redis.ts";
+import { type InboxShard, inboxRoutingKey, inboxShard, inboxShardIndex, inboxShardOfPayload } from "./shards.ts";
 
 /** Entries each queue's event stream keeps (approximately: Redis trims it in whole blocks). */
 const EVENT_STREAM_LENGTH = 500;
 
 export interface Queues {
+  /** The first inbox shard: the only one with INBOX_SHARDS=1 (queue `inbox`, under QUEUE_PREFIX). */
   inbox: Queue;
+  /** Every inbox shard webhooks are written to (INBOX_SHARDS of them); `inbox` is the first. */
+  inboxShards: Queue[];
   unmatched: Queue;
   /** Scheduled housekeeping (JOB_SCHEDULES), one job at a time. */
   maintenance: Queue;
@@ -25,39 +28,69 @@ export interface Queues {
   close(): Promise<void>;
 }
 
-export function createQueues(connection: Redis, prefix: string, extra: Partial<QueueOptions> = {}): Queues {
+export interface QueueLayout {
+  /** INBOX_SHARDS: how many inbox queues webhooks are spread over. */
+  inboxShards?: number;
+}
+
+export function createQueues(
+  connection: RedisClient,
+  prefix: string,
+  extra: Partial<QueueOptions> = {},
+  { inboxShards = 1 }: QueueLayout = {},
+): Queues {
   // BullMQ checks the server's version once per connection, and a check that fails is never retried.
   // On a fail-fast producer connection (no offline queue) one stalled INFO at startup would leave the
   // queues failing every add until a restart; the workers, whose connection waits, still check.
   const skipVersionCheck = connection.options.enableOfflineQueue === false;
-  const make = (name: QueueName) =>
+  const make = (name: string, queuePrefix = prefix) =>
     new Queue(name, {
       connection,
-      prefix,
+      prefix: queuePrefix,
       skipVersionCheck,
       // BullMQ's event stream (read by QueueEvents, which mailstate does not use) keeps 10,000
       // entries by default, ~1.5 MB per queue; a short history is all a person ever reads.
       streams: { events: { maxLen: EVENT_STREAM_LENGTH } },
       ...extra,
     });
-  const inbox = make(QUEUE_NAMES.inbox);
+  const shards = Array.from({ length: inboxShards }, (_, index) => {
+    const shard = inboxShard(prefix, inboxShards, index);
+    return make(shard.name, shard.prefix);
+  });
+  const [inbox] = shards;
+  if (!inbox) throw new Error(`INBOX_SHARDS must be 1 or more, not ${inboxShards}`);
   const unmatched = make(QUEUE_NAMES.unmatched);
   const maintenance = make(QUEUE_NAMES.maintenance);
   const resend = make(QUEUE_NAMES.resend);
   return {
     inbox,
+    inboxShards: shards,
     unmatched,
     maintenance,
     resend,
     async close() {
-      await Promise.all([inbox.close(), unmatched.close(), maintenance.close(), resend.close()]);
+      await Promise.all([...shards, unmatched, maintenance, resend].map((queue) => queue.close()));
     },
   };
 }
 
-export function queueFor(queues: Queues, name: JobName): Queue {
-  return queues[JOBS[name].queue];
+/** A Queue on one inbox shard, on the connection and options of `like` (the first shard). */
+export function inboxShardQueue(like: Queue, shard: InboxShard): Queue {
+  return new Queue(shard.name, { ...like.opts, prefix: shard.prefix });
 }
+
+/**
+ * The queue a job goes to. Inbox jobs go to a shard: by `routingKey` (an email id, or a svix id
+ * when the event has none), so that every job of one email lands in one shard.
+ */
+export function queueFor(queues: Queues, name: JobName, routingKey?: string): Queue {
+  const queue = JOBS[name].queue;
+  if (queue !== QUEUE_NAMES.inbox) return queues[queue];
+  const shards = queues.inboxShards;
+  return routingKey === undefined ? queues.inbox : (shards[inboxShardIndex(routingKey, shards.length)] ?? queues.inbox);
+}
+
+const routingKeyOf = inboxRoutingKey;
 
 /** Upsert the job scheduler of every scheduled job: idempotent, so every worker does it at start. */
 export async function upsertSchedules(queues: Queues): Promise<void> {
@@ -81,7 +114,11 @@ export async function addJob<N extends JobName>(
 ) {
   const definition = JOBS[name];
   const data = definition.payload.parse(payload);
-  return queueFor(queues, name).add(name, data, { ...definition.options, ...options, jobId });
+  return queueFor(queues, name, routingKeyOf(data, jobId)).add(name, data, {
+    ...definition.options,
+    ...options,
+    jobId,
+  });
 }
 
 /**
@@ -91,13 +128,33 @@ export async function addJob<N extends JobName>(
  */
 export async function addInboxEvents(queues: Queues, payloads: InboxEventPayload[]) {
   const { options } = JOBS["inbox.reconcile"];
-  return queues.inbox.addBulk(
-    payloads.map((data) => ({
-      name: "inbox.reconcile",
-      data,
-      opts: { ...options, jobId: jobIdFor("event", data.svixId) },
-    })),
+  const toJob = (data: InboxEventPayload) => ({
+    name: "inbox.reconcile" as const,
+    data,
+    opts: { ...options, jobId: jobIdFor("event", data.svixId) },
+  });
+  const shards = queues.inboxShards;
+  if (shards.length === 1) return queues.inbox.addBulk(payloads.map(toJob));
+  // One addBulk per shard (each shard's keys live in a slot of their own), side by side; the jobs
+  // answer in the order the payloads came.
+  const byShard = new Map<number, number[]>();
+  payloads.forEach((payload, index) => {
+    const shard = inboxShardOfPayload(payload, shards.length);
+    const positions = byShard.get(shard);
+    if (positions) positions.push(index);
+    else byShard.set(shard, [index]);
+  });
+  const jobs = new Array<Awaited<ReturnType<Queue["add"]>>>(payloads.length);
+  await Promise.all(
+    [...byShard].map(async ([shard, positions]) => {
+      const queue = shards[shard] ?? queues.inbox;
+      const added = await queue.addBulk(positions.map((position) => toJob(payloads[position] as InboxEventPayload)));
+      added.forEach((job, i) => {
+        jobs[positions[i] as number] = job;
+      });
+    }),
   );
+  return jobs;
 }
 
 /** Many jobs of one catalog name in one round trip to Redis. */
@@ -107,13 +164,16 @@ export async function addJobs<N extends JobName>(
   jobs: { payload: JobPayload<N>; jobId: string }[],
 ) {
   const definition = JOBS[name];
-  return queueFor(queues, name).addBulk(
-    jobs.map(({ payload, jobId }) => ({
-      name,
-      data: definition.payload.parse(payload),
-      opts: { ...definition.options, jobId },
-    })),
-  );
+  const byQueue = new Map<Queue, { name: N; data: JobPayload<N>; opts: JobsOptions }[]>();
+  for (const { payload, jobId } of jobs) {
+    const data = definition.payload.parse(payload) as JobPayload<N>;
+    const queue = queueFor(queues, name, routingKeyOf(data, jobId));
+    const batch = byQueue.get(queue) ?? [];
+    batch.push({ name, data, opts: { ...definition.options, jobId } });
+    byQueue.set(queue, batch);
+  }
+  const added = await Promise.all([...byQueue].map(([queue, batch]) => queue.addBulk(batch)));
+  return added.flat();
 }
 
 export { jobIdFor };

@@ -34,6 +34,25 @@ export const integer = (min: number, max: number, what = "a whole number") => {
 const postgresUrl = z.string().refine((value) => /^postgres(ql)?:\/\//.test(value), "must be a postgresql:// URL");
 const redisUrl = z.string().refine((value) => /^rediss?:\/\//.test(value), "must be a redis:// or rediss:// URL");
 
+/** `host:port,host:port`: the seed nodes of a Redis Cluster (IPv6 hosts in brackets). */
+const clusterNodes = z.string().transform((value, ctx) => {
+  const nodes: { host: string; port: number }[] = [];
+  for (const part of value.split(/[\s,]+/).filter(Boolean)) {
+    const match = /^(\[[^\]]+\]|[^:[\]]+):(\d{1,5})$/.exec(part);
+    const port = Number(match?.[2]);
+    if (!match?.[1] || !(port >= 1 && port <= 65_535)) {
+      ctx.addIssue({ code: "custom", message: `must be host:port separated by commas; "${part}" is not host:port` });
+      return z.NEVER;
+    }
+    nodes.push({ host: match[1].replace(/^\[|\]$/g, ""), port });
+  }
+  if (nodes.length === 0) {
+    ctx.addIssue({ code: "custom", message: "must name at least one host:port" });
+    return z.NEVER;
+  }
+  return nodes;
+});
+
 /**
  * Whose bounces and complaints suppress whose sends: `global`, one list for every tenant (as
  * Resend's own suppression list is account-wide), or `tenant`, a list per tenant.
@@ -48,6 +67,10 @@ export const commonEnv = {
   DATABASE_URL: postgresUrl.default("postgresql://postgres@127.0.0.1:5432/mailstate"),
   DATABASE_POOL_SIZE: integer(1, 200).default(10),
   REDIS_URL: redisUrl.default("redis://127.0.0.1:6379"),
+  /** Seed nodes of a Redis Cluster: set, every process connects through ioredis's Cluster client. */
+  REDIS_CLUSTER_NODES: clusterNodes.optional(),
+  /** Inbox queues, each under a hash tag of its own, so that on a cluster they spread over the nodes. */
+  INBOX_SHARDS: integer(1, 64).default(1),
   QUEUE_PREFIX: z
     .string()
     .regex(/^\{[^{}:]+\}$|^[^{}:]+$/, "must be a name, optionally hash-tagged like {mailstate}, without ':'")

@@ -41,8 +41,11 @@ function redisPing(port: number): Promise<boolean> {
   return Promise.resolve(result.stdout.trim() === "PONG");
 }
 
-/** `redis-server` with AOF fsynced on every write, no RDB snapshots, as production should run it. */
-export async function startRedisServer(): Promise<RedisServer> {
+/**
+ * `redis-server` with AOF fsynced on every write, no RDB snapshots, as production should run it;
+ * `extraArgs` add to its command line (cluster mode).
+ */
+export async function startRedisServer(extraArgs: string[] = []): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "mailstate-redis-"));
   let child: ChildProcess | undefined;
@@ -56,6 +59,7 @@ export async function startRedisServer(): Promise<RedisServer> {
       if (server.isRunning()) return;
       const args = ["--port", String(port), "--bind", "127.0.0.1", "--appendonly", "yes", "--appendfsync", "always"];
       args.push("--dir", dir, "--save", "", "--maxmemory-policy", "noeviction", "--logfile", join(dir, "redis.log"));
+      args.push(...extraArgs);
       const started = spawn("redis-server", args, { stdio: "ignore" });
       child = started;
       exited = new Promise((resolve) => started.once("exit", () => resolve()));
@@ -74,6 +78,105 @@ export async function startRedisServer(): Promise<RedisServer> {
   };
   await server.start();
   return server;
+}
+
+// --- Redis Cluster ---------------------------------------------------------------------------------
+
+export interface RedisClusterServers {
+  /** The masters, each a RedisServer to kill and start again (it rejoins with its nodes.conf). */
+  nodes: RedisServer[];
+  /** `host:port,…` of every node: REDIS_CLUSTER_NODES. */
+  seeds: string;
+  /** The hash slot of a key (CLUSTER KEYSLOT). */
+  slotOf(key: string): number;
+  /** The node that serves a slot now. */
+  ownerOf(slot: number): RedisServer;
+  /** Until every running node says cluster_state:ok (or `fail`, when a master is down). */
+  waitForState(state: "ok" | "fail", timeoutMs?: number): Promise<void>;
+  /** Kill every node and remove their dirs. */
+  destroy(): Promise<void>;
+}
+
+function redisCli(port: number, args: string[]): string {
+  const result = spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port), ...args], { encoding: "utf8" });
+  return result.stdout ?? "";
+}
+
+/** How long a silent master takes to be marked failed: short, so the outage test is quick. */
+const CLUSTER_NODE_TIMEOUT_MS = 1_000;
+
+/**
+ * A Redis Cluster of `masters` masters and no replicas, from Debian's redis-server 7 in cluster
+ * mode, each on a free port and in a temp dir of its own, its slots split evenly by
+ * `redis-cli --cluster create`. Each node keeps AOF fsynced on every write, so a master killed and
+ * started again has lost nothing.
+ */
+export async function startRedisCluster(masters = 3): Promise<RedisClusterServers> {
+  const nodes: RedisServer[] = [];
+  try {
+    for (let i = 0; i < masters; i += 1) {
+      const args = ["--cluster-enabled", "yes", "--cluster-node-timeout", String(CLUSTER_NODE_TIMEOUT_MS)];
+      // nodes.conf lives in the node's dir (the relative path resolves against --dir).
+      args.push("--cluster-config-file", "nodes.conf");
+      nodes.push(await startRedisServer(args));
+    }
+    const create = spawnSync(
+      "redis-cli",
+      [
+        "--cluster",
+        "create",
+        ...nodes.map((node) => `127.0.0.1:${node.port}`),
+        "--cluster-replicas",
+        "0",
+        "--cluster-yes",
+      ],
+      { encoding: "utf8", input: "yes\n" },
+    );
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed:\n${create.stdout}\n${create.stderr}`);
+  } catch (error) {
+    await Promise.all(nodes.map((node) => node.destroy()));
+    throw error;
+  }
+  const first = nodes[0] as RedisServer;
+  const cluster: RedisClusterServers = {
+    nodes,
+    seeds: nodes.map((node) => `127.0.0.1:${node.port}`).join(","),
+    slotOf(key) {
+      return Number(redisCli(first.port, ["cluster", "keyslot", key]).trim());
+    },
+    ownerOf(slot) {
+      // CLUSTER NODES: "<id> <ip:port@cport> <flags> <master> <ping> <pong> <epoch> <link> <slot ranges…>".
+      const live = nodes.find((node) => node.isRunning()) ?? first;
+      for (const line of redisCli(live.port, ["cluster", "nodes"]).split("\n")) {
+        const fields = line.trim().split(" ");
+        const port = Number(/:(\d+)@/.exec(fields[1] ?? "")?.[1]);
+        if (!fields[2]?.includes("master")) continue;
+        for (const range of fields.slice(8)) {
+          const [start, end = start] = range.split("-").map(Number);
+          if (start !== undefined && end !== undefined && slot >= start && slot <= end) {
+            const node = nodes.find((candidate) => candidate.port === port);
+            if (node) return node;
+          }
+        }
+      }
+      throw new Error(`no node serves slot ${slot}`);
+    },
+    async waitForState(state, timeoutMs = 20_000) {
+      await waitUntil(
+        `every running cluster node to say cluster_state:${state}`,
+        async () =>
+          nodes
+            .filter((node) => node.isRunning())
+            .every((node) => redisCli(node.port, ["cluster", "info"]).includes(`cluster_state:${state}`)),
+        timeoutMs,
+      );
+    },
+    async destroy() {
+      await Promise.all(nodes.map((node) => node.destroy()));
+    },
+  };
+  await cluster.waitForState("ok");
+  return cluster;
 }
 
 // --- PostgreSQL ---------------------------------------------------------------------------------

@@ -6,9 +6,8 @@
 // @mailstate/db (whose tests use this package): the test passes the system it runs, a `System`,
 // which each app exports for tests (`@mailstate/worker/testing`, `@mailstate/api/testing`).
 import { randomUUID } from "node:crypto";
-import { addJob, addJobs, createQueues, createRedis, jobIdFor, type Queues } from "@mailstate/queue";
+import { addJob, addJobs, createQueues, createRedis, jobIdFor, type Queues, type RedisClient } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
-import type { Redis } from "ioredis";
 import {
   createMigratedDatabaseOn,
   freePort,
@@ -98,7 +97,7 @@ export interface HarnessBase<Worker extends Closable, Api extends RunningApi> {
   /** What each app started here reads at boot: the database, Redis, prefix, webhook secret, API keys. */
   env: Vars;
   /** The test's connection to Redis (it waits out a restart), and its view of the queues on it. */
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   /** The servers of the test's own, when asked for. */
   servers: { redis?: RedisServer; postgres?: PostgresCluster };
@@ -144,6 +143,13 @@ export async function createHarness<Clients extends Closable, Worker extends Clo
     overrides.DATABASE_URL ?? (postgres ? await createMigratedDatabaseOn(postgres) : (database?.url ?? ""));
   const redisUrl = overrides.REDIS_URL ?? redisServer?.url ?? testRedisUrl();
   const prefix = overrides.QUEUE_PREFIX ?? testQueuePrefix(label);
+  // A cluster (REDIS_CLUSTER_NODES) and inbox shards (INBOX_SHARDS) the test set for the apps: the
+  // harness's own connection and queues follow them.
+  const clusterNodes = overrides.REDIS_CLUSTER_NODES?.split(",").map((node) => {
+    const [host = "127.0.0.1", port = "6379"] = node.trim().split(":");
+    return { host, port: Number(port) };
+  });
+  const inboxShards = Number(overrides.INBOX_SHARDS ?? 1);
   const env: Vars = {
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
@@ -159,10 +165,11 @@ export async function createHarness<Clients extends Closable, Worker extends Clo
   );
   // A worker-role connection waits out a restart; no version check, which needs INFO (a managed
   // Redis may refuse it) and is the apps' business, not the test's.
-  const redis: Redis = createRedis(redisUrl, "worker");
+  const redis: RedisClient = createRedis({ REDIS_URL: redisUrl, REDIS_CLUSTER_NODES: clusterNodes }, "worker");
   redis.on("error", () => {});
-  const queues = createQueues(redis, prefix, { skipVersionCheck: true });
-  for (const queue of [queues.inbox, queues.unmatched, queues.maintenance, queues.resend]) queue.on("error", () => {});
+  const queues = createQueues(redis, prefix, { skipVersionCheck: true }, { inboxShards });
+  const allQueues = [...queues.inboxShards, queues.unmatched, queues.maintenance, queues.resend];
+  for (const queue of allQueues) queue.on("error", () => {});
   const started: Closable[] = [];
   const spawned: Spawned[] = [];
   const { close: closeClients, ...clientFields } = clients;
@@ -198,16 +205,23 @@ export async function createHarness<Clients extends Closable, Worker extends Clo
         );
       }
     },
-    drained(timeoutMs = 15_000, watch) {
-      if (!watch) return waitForDrain(queues.inbox, timeoutMs);
-      return waitForDrain(queues.inbox, timeoutMs, {
-        intervalMs: 100,
-        stop: () => {
-          const exit = exitOf(watch);
-          return exit === undefined ? undefined : `the worker exited (${exit})`;
-        },
-        detail: () => `\nworker output (last 6000 chars):\n${watch.output().slice(-6_000)}`,
-      });
+    async drained(timeoutMs = 15_000, watch) {
+      const started = Date.now();
+      // Shard after shard: a drained shard stays drained (only the test adds jobs).
+      for (const shard of queues.inboxShards) {
+        const left = Math.max(1, timeoutMs - (Date.now() - started));
+        if (!watch) await waitForDrain(shard, left);
+        else
+          await waitForDrain(shard, left, {
+            intervalMs: 100,
+            stop: () => {
+              const exit = exitOf(watch);
+              return exit === undefined ? undefined : `the worker exited (${exit})`;
+            },
+            detail: () => `\nworker output (last 6000 chars):\n${watch.output().slice(-6_000)}`,
+          });
+      }
+      return Date.now() - started;
     },
     async startWorker(extra = {}) {
       const running = closingOnce(await system.worker.start({ env: { ...env, ...extra }, clients }));
@@ -249,7 +263,7 @@ export async function createHarness<Clients extends Closable, Worker extends Clo
       await Promise.all(spawned.map((child) => child.stop("SIGKILL")));
       for (const running of started.reverse()) await running.close();
       if (redis.status === "ready" && !redisServer) {
-        for (const queue of [queues.inbox, queues.unmatched, queues.maintenance, queues.resend]) {
+        for (const queue of allQueues) {
           const emptied = queue.obliterate({ force: true });
           // A prefix the test named may be shared by another harness, emptying it at the same moment.
           await (overrides.QUEUE_PREFIX ? emptied.catch(() => {}) : emptied);

@@ -3,8 +3,10 @@ export {
   createMigratedDatabaseOn,
   freePort,
   type PostgresCluster,
+  type RedisClusterServers,
   type RedisServer,
   startPostgresCluster,
+  startRedisCluster,
   startRedisServer,
 } from "./clusters.ts";
 export {

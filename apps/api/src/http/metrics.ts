@@ -55,7 +55,7 @@ export function createMetrics(
   const readDepths = (): Promise<Depths> => {
     reading ??= withTimeout(
       Promise.all(
-        [queues.inbox, queues.unmatched].map(async (queue) => ({
+        [...queues.inboxShards, queues.unmatched].map(async (queue) => ({
           queue: queue.name,
           counts: await queue.getJobCounts(...DEPTH_STATES),
         })),

@@ -5,7 +5,7 @@
 
 import { appRoutes } from "@bull-board/api/dist/routes.js";
 import type { BoardHooks, HTTPMethod } from "@bull-board/api/typings/app";
-import { QUEUE_NAMES, type QueueName } from "@mailstate/queue";
+import { isInboxQueueName, QUEUE_NAMES, type QueueName } from "@mailstate/queue";
 import type { Queue } from "bullmq";
 import type { RequestHandler } from "express";
 import { sendProblem } from "../http/problems.ts";
@@ -117,7 +117,7 @@ export function allowedWrite(method: string, route: string, params: Record<strin
     (entry) =>
       entry.method === method.toLowerCase() &&
       entry.route === route &&
-      entry.queues.some((queue) => queue === params.queueName) &&
+      entry.queues.some((queue) => queue === baseQueueName(params.queueName ?? "")) &&
       Object.entries(entry.params ?? {}).every(([name, values]) => values.includes(params[name] ?? "")),
   );
 }
@@ -128,7 +128,13 @@ const READS = new Set(["GET", "HEAD"]);
  * In front of Bull Board (mounted at its base path): reads pass; a write passes only when the
  * route it reaches is on the allow-list for that queue (and its job is failed, for a job retry).
  */
-export function bullBoardWriteGuard(queues: Partial<Record<QueueName, Queue>>): RequestHandler {
+/** The catalog's queue a Bull Board queue name is: an inbox shard (`inbox-2`) is the inbox. */
+function baseQueueName(name: string): string {
+  return isInboxQueueName(name) ? QUEUE_NAMES.inbox : name;
+}
+
+export function bullBoardWriteGuard(shown: readonly Queue[]): RequestHandler {
+  const queues = new Map(shown.map((queue) => [queue.name, queue]));
   return async (req, res, next) => {
     if (READS.has(req.method)) return next();
     const resolved = resolveRoute(req.method, req.path);
@@ -142,7 +148,7 @@ export function bullBoardWriteGuard(queues: Partial<Record<QueueName, Queue>>): 
       );
     }
     if (entry.jobState) {
-      const queue = queues[resolved.params.queueName as QueueName];
+      const queue = queues.get(resolved.params.queueName ?? "");
       // A queue Bull Board does not show (resend): it answers its own 404.
       if (!queue) return next();
       const state = await queue.getJobState(resolved.params.jobId ?? "");

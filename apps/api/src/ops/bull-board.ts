@@ -26,14 +26,26 @@ export const QUEUE_DESCRIPTIONS = {
 /** Retry failed jobs only. (Bull Board's BaseAdapter reads allowCompletedRetries; its options type omits it.) */
 const RETRY_FAILED_ONLY = { allowRetries: true, allowCompletedRetries: false };
 
-export function bullBoardRouter(queues: Pick<Queues, "inbox" | "unmatched" | "maintenance">, basePath: string): Router {
+function shardDescription(name: string): string {
+  return name === "inbox"
+    ? QUEUE_DESCRIPTIONS.inbox
+    : `Inbox shard ${name.slice("inbox-".length)} (INBOX_SHARDS): the webhooks of the email ids that hash to it. ${QUEUE_DESCRIPTIONS.inbox}`;
+}
+
+export function bullBoardRouter(
+  queues: Pick<Queues, "inboxShards" | "unmatched" | "maintenance">,
+  basePath: string,
+): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(basePath);
   createBullBoard({
     queues: [
       // readOnlyMode would also refuse retries (405), which the inbox needs after a long outage: the
       // buttons it cannot hide are refused by the guard below instead.
-      new BullMQAdapter(queues.inbox, { ...RETRY_FAILED_ONLY, description: QUEUE_DESCRIPTIONS.inbox }),
+      // One page per inbox shard (INBOX_SHARDS): `inbox`, or `inbox-0`, `inbox-1`…
+      ...queues.inboxShards.map(
+        (shard) => new BullMQAdapter(shard, { ...RETRY_FAILED_ONLY, description: shardDescription(shard.name) }),
+      ),
       new BullMQAdapter(queues.unmatched, { ...RETRY_FAILED_ONLY, description: QUEUE_DESCRIPTIONS.unmatched }),
       new BullMQAdapter(queues.maintenance, { ...RETRY_FAILED_ONLY, description: QUEUE_DESCRIPTIONS.maintenance }),
     ],
@@ -47,9 +59,7 @@ export function bullBoardRouter(queues: Pick<Queues, "inbox" | "unmatched" | "ma
     },
   });
   const router = Router();
-  router.use(
-    bullBoardWriteGuard({ inbox: queues.inbox, unmatched: queues.unmatched, maintenance: queues.maintenance }),
-  );
+  router.use(bullBoardWriteGuard([...queues.inboxShards, queues.unmatched, queues.maintenance]));
   router.use(serverAdapter.getRouter() as Router);
   return router;
 }

@@ -3,9 +3,10 @@
 // every attempt from that IP or for that name answers 429 until its window ends, the right
 // password included. If Redis cannot answer, each process counts in memory instead: the password
 // is still required and guessing is still slowed, and support keeps its pages during a Redis outage.
+
 import { createHash } from "node:crypto";
+import type { RedisClient } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
-import type { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
 
 export interface LoginThrottle {
@@ -15,7 +16,7 @@ export interface LoginThrottle {
 }
 
 export interface LoginThrottleOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Keys go under `<prefix>:ops-login:`, next to the queues (QUEUE_PREFIX). */
   prefix: string;
   maxFailures: number;

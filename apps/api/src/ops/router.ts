@@ -1,10 +1,9 @@
 // The ops surface: Bull Board at /admin/queues and the support pages at /support, both behind
 // HTTP basic auth (OPS_USERNAME / OPS_PASSWORD). Without OPS_PASSWORD they answer 503, never open.
 import type { Db } from "@mailstate/db";
-import type { Queues } from "@mailstate/queue";
+import type { Queues, RedisClient } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import { type RequestHandler, type Response, Router } from "express";
-import type { Redis } from "ioredis";
 import type { ApiEnv } from "../env.ts";
 import { sendProblem } from "../http/problems.ts";
 import { requireBasicAuth } from "./basic-auth.ts";
@@ -26,8 +25,8 @@ export interface OpsDeps {
   >;
   db: Db;
   /** Where the failed sign-ins are counted. */
-  redis: Redis;
-  queues: Pick<Queues, "inbox" | "unmatched" | "maintenance">;
+  redis: RedisClient;
+  queues: Pick<Queues, "inboxShards" | "unmatched" | "maintenance">;
   logger: Logger;
 }
 

@@ -1,15 +1,16 @@
 // Liveness and readiness: /healthz says the process serves; /readyz that a webhook could be taken
-// now: PostgreSQL answers, Redis answers, the inbox can be written, and Redis will not evict jobs.
+// now: PostgreSQL answers, Redis answers, every inbox shard can be written (on a cluster: the node
+// that owns each shard's slot takes writes), and Redis will not evict jobs.
 import { type Db, pingDb } from "@mailstate/db";
-import { pingRedis } from "@mailstate/queue";
+import { pingRedis, type Queues, type RedisClient } from "@mailstate/queue";
 import { withTimeout } from "@mailstate/runtime";
 import { Router } from "express";
-import type { Redis } from "ioredis";
 import type { ApiEnv } from "../env.ts";
 
 export interface HealthDeps {
   db: Db;
-  redis: Redis;
+  redis: RedisClient;
+  queues: Pick<Queues, "inboxShards">;
   env: Pick<ApiEnv, "QUEUE_PREFIX">;
 }
 
@@ -22,7 +23,7 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
  * What a write to the queue's keys gets: "writable", or why not. PING passes on a Redis that
  * refuses writes (maxmemory reached under noeviction: OOM; a read-only replica: READONLY; an ACL).
  */
-export async function probeWrite(redis: Redis, key: string): Promise<string> {
+export async function probeWrite(redis: RedisClient, key: string): Promise<string> {
   try {
     await withTimeout(redis.set(key, "1", "PX", 10_000), CHECK_TIMEOUT_MS, "a write to Redis");
     return "writable";
@@ -32,7 +33,7 @@ export async function probeWrite(redis: Redis, key: string): Promise<string> {
 }
 
 /** Redis's maxmemory-policy: from CONFIG GET, else INFO memory (managed Redis often refuses CONFIG), else undefined. */
-export async function evictionPolicy(redis: Redis): Promise<string | undefined> {
+export async function evictionPolicy(redis: RedisClient): Promise<string | undefined> {
   try {
     const answer = (await withTimeout(redis.config("GET", "maxmemory-policy"), CHECK_TIMEOUT_MS, "CONFIG GET")) as
       | string[]
@@ -49,9 +50,25 @@ export async function evictionPolicy(redis: Redis): Promise<string | undefined> 
   }
 }
 
-export function healthRoutes({ db, redis, env }: HealthDeps): Router {
+/**
+ * A write to a key in each shard's hash slot: on a cluster, each reaches the master that owns the
+ * shard's slot, so a shard whose master is down (or a client on a node that only redirects) fails.
+ */
+async function probeShards(redis: RedisClient, keys: string[]): Promise<string> {
+  const answers = await Promise.all(keys.map((key) => probeWrite(redis, key)));
+  const failed = answers.findIndex((answer) => answer !== "writable");
+  if (failed === -1) return "writable";
+  return keys.length === 1 ? (answers[0] ?? "") : `shard ${failed} ${answers[failed]}`;
+}
+
+export function healthRoutes({ db, redis, queues, env }: HealthDeps): Router {
   const router = Router();
-  const probeKey = `${env.QUEUE_PREFIX}:readyz`;
+  // One shard keeps today's key (`<prefix>:readyz`); several, a key under each shard's own tag.
+  const shards = queues.inboxShards;
+  const probeKeys =
+    shards.length === 1
+      ? [`${env.QUEUE_PREFIX}:readyz`]
+      : shards.map((queue) => `${queue.opts.prefix}:${queue.name}:readyz`);
   router.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
@@ -59,7 +76,7 @@ export function healthRoutes({ db, redis, env }: HealthDeps): Router {
     const [redisUp, databaseUp, inbox, policy] = await Promise.all([
       pingRedis(redis, CHECK_TIMEOUT_MS),
       pingDb(db),
-      probeWrite(redis, probeKey),
+      probeShards(redis, probeKeys),
       evictionPolicy(redis),
     ]);
     // Another policy lets Redis drop acknowledged webhooks when memory fills. Unknown: not held against it.

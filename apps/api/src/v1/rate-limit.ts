@@ -3,8 +3,8 @@
 // second, and once a second's are spent draws on a reserve of API_RATE_LIMIT_BURST that refills
 // every BURST_WINDOW_SECONDS. Past both: 429 with Retry-After. If Redis cannot answer, each process
 // counts in its own memory instead, so a Redis outage neither opens the gate nor closes /v1.
+import type { RedisClient } from "@mailstate/queue";
 import type { RequestHandler } from "express";
-import type { Redis } from "ioredis";
 import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import { AppError } from "../http/problems.ts";
 import { principalOf } from "./principal.ts";
@@ -13,7 +13,7 @@ import { principalOf } from "./principal.ts";
 export const BURST_WINDOW_SECONDS = 60;
 
 export interface RateLimitOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Keys go under `<prefix>:api-rate:`, next to the queues (QUEUE_PREFIX). */
   prefix: string;
   /** Requests per second per key; 0 turns the limit off. */
@@ -22,7 +22,7 @@ export interface RateLimitOptions {
   burst: number;
 }
 
-function limiter(redis: Redis, keyPrefix: string, points: number, duration: number): RateLimiterRedis {
+function limiter(redis: RedisClient, keyPrefix: string, points: number, duration: number): RateLimiterRedis {
   return new RateLimiterRedis({
     storeClient: redis,
     keyPrefix,

@@ -1,10 +1,9 @@
 // Mounts /v1: API-key auth first (bodies of strangers are never parsed), the key's rate limit, JSON
 // bodies, the routes, and the mapping of "PostgreSQL is unreachable" to a 503 problem instead of a 500.
 import { type Db, isDatabaseUnavailable, type SqlPool } from "@mailstate/db";
-import type { Queues } from "@mailstate/queue";
+import type { Queues, RedisClient } from "@mailstate/queue";
 import { type Logger, suppressionSyncOf } from "@mailstate/runtime";
 import express, { type ErrorRequestHandler, Router } from "express";
-import type { Redis } from "ioredis";
 import type { ApiEnv } from "../env.ts";
 import { AppError } from "../http/problems.ts";
 import { requireApiKey } from "./auth.ts";
@@ -27,7 +26,7 @@ export interface V1Deps {
   db: Db;
   sql: SqlPool;
   /** Where the rate limits are counted. */
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   logger: Logger;
 }

@@ -1,8 +1,7 @@
 // What every ops command runs on: the env, and PostgreSQL and Redis connections opened on first use.
 import { createDb, createSqlPool, type Db, isDatabaseUnavailable, type SqlPool } from "@mailstate/db";
-import { createQueues, createRedis, type Queues } from "@mailstate/queue";
+import { createQueues, createRedis, type Queues, type RedisClient } from "@mailstate/queue";
 import { commonEnv, parseEnv, requireResendKey, resendEnv } from "@mailstate/runtime";
-import type { Redis } from "ioredis";
 import { z } from "zod";
 import { workerEnvFields } from "../env.ts";
 
@@ -42,13 +41,15 @@ export interface Context {
   db(): Db;
   sql(): SqlPool;
   queues(): Promise<Queues>;
+  /** The connection the queues run on (one Redis or the cluster), once queues() opened it. */
+  redis(): Promise<RedisClient>;
   close(): Promise<void>;
 }
 
 export function createContext(env: CliEnv, io: Io): Context {
   let db: Db | undefined;
   let sql: SqlPool | undefined;
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let queues: Queues | undefined;
   return {
     env,
@@ -64,7 +65,7 @@ export function createContext(env: CliEnv, io: Io): Context {
     async queues() {
       if (queues) return queues;
       // A command answers or fails within seconds: no reconnecting forever, no offline queue.
-      redis = createRedis(env.REDIS_URL, "producer", { lazyConnect: true, retryStrategy: () => null });
+      redis = createRedis(env, "producer", { lazyConnect: true, retryStrategy: () => null });
       redis.on("error", () => {});
       try {
         await redis.connect();
@@ -74,8 +75,13 @@ export function createContext(env: CliEnv, io: Io): Context {
           EXIT.unavailable,
         );
       }
-      queues = createQueues(redis, env.QUEUE_PREFIX);
+      queues = createQueues(redis, env.QUEUE_PREFIX, {}, { inboxShards: env.INBOX_SHARDS });
       return queues;
+    },
+    async redis() {
+      await this.queues();
+      if (!redis) throw new CliError("Redis is not connected", EXIT.unavailable);
+      return redis;
     },
     async close() {
       await queues?.close().catch(() => {});

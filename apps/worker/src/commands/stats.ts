@@ -2,13 +2,23 @@
 // events in the log, open dead letters, notifications by state (and sends Resend refused),
 // suppressions by reason.
 import { events, ops } from "@mailstate/db";
+import { inboxLayoutsInUse, inboxShardQueue, inboxShardsOf } from "@mailstate/queue";
+import type { Queue } from "bullmq";
 import { type Context, fromDb } from "./context.ts";
 
 const JOB_STATES = ["waiting", "active", "delayed", "prioritized", "waiting-children", "failed", "completed"] as const;
 
+type Counts = Record<(typeof JOB_STATES)[number], number>;
+
 export interface Stats {
   queuePrefix: string;
-  queues: Record<"inbox" | "unmatched" | "maintenance", Record<(typeof JOB_STATES)[number], number>>;
+  /** `inbox`: the sum over every inbox shard. */
+  queues: Record<"inbox" | "unmatched" | "maintenance", Counts>;
+  /**
+   * Each inbox shard by its queue name (`inbox`, or `inbox-0`…): INBOX_SHARDS's, and those of an
+   * earlier INBOX_SHARDS still recorded, which the workers drain.
+   */
+  inboxShards: Record<string, Counts>;
   unmatchedEvents: number;
   /** Logged events the schema rejected (`reprocess --status invalid`). */
   invalidEvents: number;
@@ -22,33 +32,42 @@ export interface Stats {
 
 export async function collectStats(context: Context): Promise<Stats> {
   const queues = await context.queues();
-  const counts = async (queue: typeof queues.inbox) => {
+  const counts = async (queue: Queue) => {
     const raw = await queue.getJobCounts(...JOB_STATES);
-    return Object.fromEntries(JOB_STATES.map((state) => [state, raw[state] ?? 0])) as Stats["queues"]["inbox"];
+    return Object.fromEntries(JOB_STATES.map((state) => [state, raw[state] ?? 0])) as Counts;
   };
+  const prefix = context.env.QUEUE_PREFIX;
+  const layouts = await inboxLayoutsInUse(await context.redis(), prefix, context.env.INBOX_SHARDS);
+  const retired: Queue[] = [];
+  const shards = inboxShardsOf(prefix, layouts).map((shard) => {
+    const current = queues.inboxShards.find((queue) => queue.name === shard.name && queue.opts.prefix === shard.prefix);
+    if (current) return current;
+    const queue = inboxShardQueue(queues.inbox, shard);
+    retired.push(queue);
+    return queue;
+  });
+  const shardCounts = await Promise.all(shards.map(counts)).finally(() =>
+    Promise.all(retired.map((queue) => queue.close())),
+  );
+  const inboxShards = Object.fromEntries(shards.map((queue, index) => [queue.name, shardCounts[index] as Counts]));
+  const inbox = Object.fromEntries(
+    JOB_STATES.map((state) => [state, shardCounts.reduce((sum, shard) => sum + shard[state], 0)]),
+  ) as Counts;
   const db = context.db();
-  const [
-    inbox,
-    unmatched,
-    maintenance,
-    unmatchedEvents,
-    recovery,
-    notificationsByState,
-    refusedSends,
-    suppressionsByReason,
-  ] = await Promise.all([
-    counts(queues.inbox),
-    counts(queues.unmatched),
-    counts(queues.maintenance),
-    fromDb(context, events.countByStatus(db, "unmatched")),
-    fromDb(context, ops.recoveryCounts(db)),
-    fromDb(context, ops.notificationsByState(db)),
-    fromDb(context, ops.refusedSends(db)),
-    fromDb(context, ops.suppressionsByReason(db)),
-  ]);
+  const [unmatched, maintenance, unmatchedEvents, recovery, notificationsByState, refusedSends, suppressionsByReason] =
+    await Promise.all([
+      counts(queues.unmatched),
+      counts(queues.maintenance),
+      fromDb(context, events.countByStatus(db, "unmatched")),
+      fromDb(context, ops.recoveryCounts(db)),
+      fromDb(context, ops.notificationsByState(db)),
+      fromDb(context, ops.refusedSends(db)),
+      fromDb(context, ops.suppressionsByReason(db)),
+    ]);
   return {
     queuePrefix: context.env.QUEUE_PREFIX,
     queues: { inbox, unmatched, maintenance },
+    inboxShards,
     unmatchedEvents,
     ...recovery,
     notificationsByState,
@@ -67,6 +86,11 @@ export async function stats(context: Context, { json }: { json: boolean }): Prom
   out(`queues (prefix ${result.queuePrefix})`);
   for (const [name, counts] of Object.entries(result.queues)) {
     out(`  ${name.padEnd(10)} ${JOB_STATES.map((state) => `${state} ${counts[state]}`).join("  ")}`);
+    const shards = Object.entries(result.inboxShards);
+    if (name !== "inbox" || shards.length < 2) continue;
+    for (const [shard, shardCounts] of shards) {
+      out(`    ${shard.padEnd(8)} ${JOB_STATES.map((state) => `${state} ${shardCounts[state]}`).join("  ")}`);
+    }
   }
   out("event log");
   out(`  unmatched events  ${result.unmatchedEvents}`);
