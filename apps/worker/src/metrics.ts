@@ -15,6 +15,10 @@ export interface WorkerMetrics {
   sweeperErrors: Counter;
   /** Failed webhook deliveries the sweeper asked Resend to replay. */
   webhookReplays: Counter;
+  /** Attempts at outbound webhooks, by outcome (delivered, failed). */
+  webhookDeliveries: Counter<"outcome">;
+  /** Outbound webhook endpoints disabled after failing for OUTBOUND_DISABLE_AFTER_MS. */
+  webhookEndpointsDisabled: Counter;
 }
 
 export function createWorkerMetrics(): WorkerMetrics {
@@ -53,6 +57,17 @@ export function createWorkerMetrics(): WorkerMetrics {
     webhookReplays: new Counter({
       name: "mailstate_webhook_replays_total",
       help: "Failed webhook deliveries the sweeper asked Resend to replay",
+      registers,
+    }),
+    webhookDeliveries: new Counter({
+      name: "mailstate_outbound_webhook_attempts_total",
+      help: "Attempts at outbound webhooks to the applications' endpoints, by outcome",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
+    webhookEndpointsDisabled: new Counter({
+      name: "mailstate_outbound_webhook_endpoints_disabled_total",
+      help: "Outbound webhook endpoints disabled after failing for OUTBOUND_DISABLE_AFTER_MS",
       registers,
     }),
   };

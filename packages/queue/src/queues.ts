@@ -22,6 +22,8 @@ export interface Queues {
   maintenance: Queue;
   /** Calls to Resend's API, behind one rate limiter. */
   resend: Queue;
+  /** Outbound webhooks, one job per outbox message. */
+  webhooks: Queue;
   close(): Promise<void>;
 }
 
@@ -44,13 +46,15 @@ export function createQueues(connection: Redis, prefix: string, extra: Partial<Q
   const unmatched = make(QUEUE_NAMES.unmatched);
   const maintenance = make(QUEUE_NAMES.maintenance);
   const resend = make(QUEUE_NAMES.resend);
+  const webhooks = make(QUEUE_NAMES.webhooks);
   return {
     inbox,
     unmatched,
     maintenance,
     resend,
+    webhooks,
     async close() {
-      await Promise.all([inbox.close(), unmatched.close(), maintenance.close(), resend.close()]);
+      await Promise.all([inbox.close(), unmatched.close(), maintenance.close(), resend.close(), webhooks.close()]);
     },
   };
 }

@@ -3,6 +3,7 @@ export {
   commonEnv,
   EnvError,
   integer,
+  outboundEnv,
   parseEnv,
   port,
   type ResendEnvValues,
@@ -17,3 +18,4 @@ export {
 export { createLogger, type Logger } from "./logger.ts";
 export { onShutdown } from "./shutdown.ts";
 export { TimeoutError, withTimeout } from "./timeout.ts";
+export { assertPublicUrl, isPrivateAddress, OutboundUrlError, publicLookup } from "./public-address.ts";

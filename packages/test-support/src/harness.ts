@@ -162,7 +162,7 @@ export async function createHarness<Clients extends Closable, Worker extends Clo
   const redis: Redis = createRedis(redisUrl, "worker");
   redis.on("error", () => {});
   const queues = createQueues(redis, prefix, { skipVersionCheck: true });
-  for (const queue of [queues.inbox, queues.unmatched, queues.maintenance, queues.resend]) queue.on("error", () => {});
+  for (const queue of [queues.inbox, queues.unmatched, queues.maintenance, queues.resend, queues.webhooks]) queue.on("error", () => {});
   const started: Closable[] = [];
   const spawned: Spawned[] = [];
   const { close: closeClients, ...clientFields } = clients;
@@ -249,7 +249,7 @@ export async function createHarness<Clients extends Closable, Worker extends Clo
       await Promise.all(spawned.map((child) => child.stop("SIGKILL")));
       for (const running of started.reverse()) await running.close();
       if (redis.status === "ready" && !redisServer) {
-        for (const queue of [queues.inbox, queues.unmatched, queues.maintenance, queues.resend]) {
+        for (const queue of [queues.inbox, queues.unmatched, queues.maintenance, queues.resend, queues.webhooks]) {
           const emptied = queue.obliterate({ force: true });
           // A prefix the test named may be shared by another harness, emptying it at the same moment.
           await (overrides.QUEUE_PREFIX ? emptied.catch(() => {}) : emptied);

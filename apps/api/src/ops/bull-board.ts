@@ -1,4 +1,4 @@
-// Bull Board over the three queues, on the API's own Queue objects (so the same QUEUE_PREFIX), with
+// Bull Board over the inbox, unmatched, maintenance and webhooks queues, on the API's own Queue objects (so the same QUEUE_PREFIX), with
 // what each queue is for on its page and the writes limited to the allow-list of bull-board-policy.
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
@@ -26,7 +26,7 @@ export const QUEUE_DESCRIPTIONS = {
 /** Retry failed jobs only. (Bull Board's BaseAdapter reads allowCompletedRetries; its options type omits it.) */
 const RETRY_FAILED_ONLY = { allowRetries: true, allowCompletedRetries: false };
 
-export function bullBoardRouter(queues: Pick<Queues, "inbox" | "unmatched" | "maintenance">, basePath: string): Router {
+export function bullBoardRouter(queues: Pick<Queues, "inbox" | "unmatched" | "maintenance" | "webhooks">, basePath: string): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(basePath);
   createBullBoard({
@@ -36,6 +36,7 @@ export function bullBoardRouter(queues: Pick<Queues, "inbox" | "unmatched" | "ma
       new BullMQAdapter(queues.inbox, { ...RETRY_FAILED_ONLY, description: QUEUE_DESCRIPTIONS.inbox }),
       new BullMQAdapter(queues.unmatched, { ...RETRY_FAILED_ONLY, description: QUEUE_DESCRIPTIONS.unmatched }),
       new BullMQAdapter(queues.maintenance, { ...RETRY_FAILED_ONLY, description: QUEUE_DESCRIPTIONS.maintenance }),
+      new BullMQAdapter(queues.webhooks, { ...RETRY_FAILED_ONLY, description: QUEUE_DESCRIPTIONS.webhooks }),
     ],
     serverAdapter,
     options: {
@@ -48,7 +49,12 @@ export function bullBoardRouter(queues: Pick<Queues, "inbox" | "unmatched" | "ma
   });
   const router = Router();
   router.use(
-    bullBoardWriteGuard({ inbox: queues.inbox, unmatched: queues.unmatched, maintenance: queues.maintenance }),
+    bullBoardWriteGuard({
+      inbox: queues.inbox,
+      unmatched: queues.unmatched,
+      maintenance: queues.maintenance,
+      webhooks: queues.webhooks,
+    }),
   );
   router.use(serverAdapter.getRouter() as Router);
   return router;

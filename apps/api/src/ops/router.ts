@@ -27,7 +27,7 @@ export interface OpsDeps {
   db: Db;
   /** Where the failed sign-ins are counted. */
   redis: Redis;
-  queues: Pick<Queues, "inbox" | "unmatched" | "maintenance">;
+  queues: Pick<Queues, "inbox" | "unmatched" | "maintenance" | "webhooks">;
   logger: Logger;
 }
 
