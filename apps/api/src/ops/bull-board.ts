@@ -21,6 +21,11 @@ export const QUEUE_DESCRIPTIONS = {
   maintenance:
     "Scheduled upkeep (hourly: dropping the IP address and user agent of opens and clicks older than " +
     "ENGAGEMENT_PII_DAYS). Read-only here; Retry runs a failed run again.",
+  webhooks:
+    "Outbound webhooks to the applications' endpoints, one job per message (its id is the message's " +
+    "webhook-id), retried with exponential backoff for about a day. Each job shows its attempts and last " +
+    "error; the outbox row in PostgreSQL is the delivery log (pnpm mailstate webhooks deliveries <endpoint-id>). " +
+    "Retry sends a failed one again.",
 } as const;
 
 /** Retry failed jobs only. (Bull Board's BaseAdapter reads allowCompletedRetries; its options type omits it.) */
