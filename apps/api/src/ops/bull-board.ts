@@ -25,7 +25,7 @@ export const QUEUE_DESCRIPTIONS = {
     "Outbound webhooks to the applications' endpoints, one job per message (its id is the message's " +
     "webhook-id), retried with exponential backoff for about a day. Each job shows its attempts and last " +
     "error; the outbox row in PostgreSQL is the delivery log (pnpm mailstate webhooks deliveries <endpoint-id>). " +
-    "Retry sends a failed one again.",
+    "To send one again (same id), run pnpm mailstate webhooks replay <message-id>.",
 } as const;
 
 /** Retry failed jobs only. (Bull Board's BaseAdapter reads allowCompletedRetries; its options type omits it.) */

@@ -81,7 +81,9 @@ async function post(url: URL, body: string, headers: Record<string, string>, all
       },
     );
     request.on("timeout", () => request.destroy(new Error(`no answer within ${ATTEMPT_TIMEOUT_MS} ms`)));
-    request.on("error", (error) => resolve({ statusCode: null, error: error.message }));
+    request.on("error", (error) =>
+      resolve({ statusCode: null, error: error instanceof OutboundUrlError ? `refused: ${error.message}` : error.message }),
+    );
     request.end(body);
   });
 }
