@@ -67,11 +67,12 @@ class Receiver {
 
 /** svix's own verifier, as an application runs it: throws unless the secret signed the message. */
 function verify(secret: string, request: Received): unknown {
-  return new Webhook(secret).verify(request.body, {
+  new Webhook(secret).verify(request.body, {
     "webhook-id": String(request.headers["webhook-id"]),
     "webhook-timestamp": String(request.headers["webhook-timestamp"]),
     "webhook-signature": String(request.headers["webhook-signature"]),
   });
+  return JSON.parse(request.body);
 }
 
 type Caller = (method: string, path: string, body?: unknown) => Promise<Answer>;
@@ -282,6 +283,8 @@ describe("outbound webhooks: tenants' endpoints, svix-signed delivery, retries, 
       expect(stateChanges(acme, id)).toEqual([]);
       expect((await stack.call("DELETE", `/v1/webhook-endpoints/${created.body.id}`)).status).toBe(204);
     } finally {
+      // A closed receiver's endpoint would fail, and be disabled, in the tests after this one.
+      await stack.db.webhookEndpoint.deleteMany({ where: { url: everyone.url } });
       await everyone.close();
     }
   });
@@ -335,6 +338,8 @@ describe("outbound webhooks: tenants' endpoints, svix-signed delivery, retries, 
       expect(badId.code).toBe(64);
       expect(badId.stderr).toContain("<message-id>: must be a message id (msg_…)");
     } finally {
+      // A closed receiver's endpoint would fail, and be disabled, in the tests after this one.
+      await stack.db.webhookEndpoint.deleteMany({ where: { url: flaky.url } });
       await flaky.close();
     }
   });
@@ -365,6 +370,8 @@ describe("outbound webhooks: tenants' endpoints, svix-signed delivery, retries, 
       expect(() => verify(`whsec_${Buffer.from(randomUUID()).toString("base64")}`, message)).toThrow();
       expect((await asAcme("DELETE", `/v1/webhook-endpoints/${created.body.id}`)).status).toBe(204);
     } finally {
+      // A closed receiver's endpoint would fail, and be disabled, in the tests after this one.
+      await stack.db.webhookEndpoint.deleteMany({ where: { url: rotating.url } });
       await rotating.close();
     }
   });
@@ -402,6 +409,8 @@ describe("outbound webhooks: tenants' endpoints, svix-signed delivery, retries, 
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(down.requests.length).toBe(attempts);
     } finally {
+      // A closed receiver's endpoint would fail, and be disabled, in the tests after this one.
+      await stack.db.webhookEndpoint.deleteMany({ where: { url: down.url } });
       await down.close();
     }
   });
@@ -506,8 +515,9 @@ describe("a worker killed between the commit and the send", () => {
     await stack.postWebhook(resendEvent("email.sent", resendEmailId, 1, to), newSvixId());
     const row = await waitUntil(
       "the outbox row",
-      () => stack.db.outboundMessage.findFirst({ where: { endpointId: created.body.id } }),
+      async () => (await stack.db.outboundMessage.findFirst({ where: { endpointId: created.body.id } })) ?? undefined,
       15_000,
+      { detail: () => doomed.output().slice(-3_000) },
     );
     expect(row).toMatchObject({ status: "pending", attempts: 0 });
     await doomed.stop("SIGKILL");
@@ -516,7 +526,7 @@ describe("a worker killed between the commit and the send", () => {
     await stack.startWorker();
     await waitUntil("the message", () => receiver.accepted().length === 1, 15_000);
     const [message] = receiver.accepted() as [Received];
-    expect(message.id).toBe(row?.id);
+    expect(message.id).toBe(row.id);
     expect(message.message.data).toMatchObject({ notificationId: recorded.body.notification.id, to: "sent" });
   });
 });

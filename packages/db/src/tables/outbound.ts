@@ -189,7 +189,8 @@ export const outbox = {
               jsonb_build_object('type', v.type, 'timestamp', ${iso("now()")},
                 'data', jsonb_build_object('email', v.email, 'reason', v.reason, 'at', ${iso("v.at")})
                         || CASE WHEN v.tenant IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('tenant', v.tenant) END)
-         FROM jsonb_to_recordset($1::jsonb) WITH ORDINALITY AS v(type text, email text, reason text, tenant text, at timestamptz, n bigint)
+         FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (type text, email text, reason text, tenant text, at timestamptz))
+              WITH ORDINALITY AS v(type, email, reason, tenant, at, n)
          JOIN webhook_endpoints AS e ON ${subscribed("v.type", "v.tenant")}
         ORDER BY v.n, e.id`,
       [JSON.stringify(changes)],
