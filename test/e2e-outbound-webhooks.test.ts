@@ -6,6 +6,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
 import { apiKeys } from "@mailstate/db";
+import { createMailstate } from "@mailstate/sdk";
 import { type Answer, newSvixId, resendEvent, startStack, waitUntil } from "@mailstate/test-support";
 import { type RunningWorkers, runMailstate } from "@mailstate/worker/testing";
 import { Webhook } from "svix";
@@ -219,6 +220,10 @@ describe("outbound webhooks: tenants' endpoints, svix-signed delivery, retries, 
       },
     });
     expect(changes[2]?.message.data.event).toEqual({ type: "email.bounced", svixId: bounced });
+    // The SDK's verify, as an application receives them: node's request headers and the raw body.
+    const mailstate = createMailstate({ baseUrl: stack.baseUrl, apiKey: stack.apiKey });
+    for (const request of changes)
+      expect(mailstate.webhooks.verify(request.body, request.headers, acmeEndpoint.secret)).toEqual(request.message);
     // The hard bounce suppressed the address on acme's list: one suppression.created.
     const created = acme.accepted().filter((r) => r.message.type === "suppression.created");
     expect(created.map((r) => r.message.data)).toEqual([
