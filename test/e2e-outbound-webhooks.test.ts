@@ -349,6 +349,39 @@ describe("outbound webhooks: tenants' endpoints, svix-signed delivery, retries, 
     }
   });
 
+  it("in order per notification: while `sent` is retried, `delivered` waits for it, then follows", async () => {
+    const ordered = await Receiver.start();
+    try {
+      ordered.answer = (_request, index) => (index < 3 ? 500 : 200);
+      const created = await asAcme("POST", "/v1/webhook-endpoints", {
+        url: ordered.url,
+        events: ["notification.state_changed"],
+      });
+      expect(created.status).toBe(201);
+      const to = `${randomUUID()}@acme.test`;
+      const { id, resendEmailId } = await recordSend(to);
+      await stack.postWebhook(resendEvent("email.sent", resendEmailId, 1, to));
+      // The first attempt at `sent` failed: its change is committed, and `delivered` is a change of its own.
+      await waitUntil("the first attempt", () => ordered.requests.length >= 1, 10_000);
+      await stack.postWebhook(resendEvent("email.delivered", resendEmailId, 2, to));
+      const accepted = await waitForChanges(ordered, id, 2);
+      expect(accepted.map((r) => r.message.data.to)).toEqual(["sent", "delivered"]);
+      const sentId = accepted[0]?.id;
+      const deliveredId = accepted[1]?.id;
+      // Every request for `delivered` came after `sent` was accepted: 500, 500, 500, 200 for sent, then delivered.
+      expect(ordered.requests.map((r) => [r.id === sentId ? "sent" : r.id === deliveredId ? "delivered" : "?", r.status])).toEqual([
+        ["sent", 500],
+        ["sent", 500],
+        ["sent", 500],
+        ["sent", 200],
+        ["delivered", 200],
+      ]);
+    } finally {
+      await stack.db.webhookEndpoint.deleteMany({ where: { url: ordered.url } });
+      await ordered.close();
+    }
+  });
+
   it("a rotated secret: during the overlap each message verifies with the new secret and with the old one", async () => {
     const rotating = await Receiver.start();
     try {
