@@ -6,6 +6,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
 import { apiKeys } from "@mailstate/db";
+import { createLogger } from "@mailstate/runtime";
 import { createMailstate } from "@mailstate/sdk";
 import { type Answer, newSvixId, resendEvent, startStack, waitUntil } from "@mailstate/test-support";
 import { type RunningWorkers, runMailstate } from "@mailstate/worker/testing";
@@ -90,6 +91,7 @@ describe("outbound webhooks: tenants' endpoints, svix-signed delivery, retries, 
   let acmeEndpoint: { id: string; url: string; events: string[]; secret: string };
   let globexEndpoint: { id: string; secret: string };
   let worker: RunningWorkers;
+  const errorLog: { object: object; message: string | undefined }[] = [];
 
   beforeAll(async () => {
     stack = await startStack("e2e_outbound", mailstateSystem, {
@@ -101,7 +103,12 @@ describe("outbound webhooks: tenants' endpoints, svix-signed delivery, retries, 
         OUTBOUND_DISABLE_AFTER_MS: "2000",
       },
     });
-    worker = await stack.startWorker();
+    const logger = createLogger("outbound-test", "error");
+    // What the worker logs at error level, kept for the test that looks for the disabling line.
+    logger.error = ((object: object, message?: string) => {
+      errorLog.push({ object, message });
+    }) as typeof logger.error;
+    worker = await stack.startWorker({}, { logger });
     [acme, globex] = await Promise.all([Receiver.start(), Receiver.start()]);
     const keyOf = async (tenant: string) => (await apiKeys.create(stack.db, { tenant, name: null })).key;
     const [acmeKey, globexKey] = await Promise.all([keyOf("acme"), keyOf("globex")]);
@@ -140,7 +147,9 @@ describe("outbound webhooks: tenants' endpoints, svix-signed delivery, retries, 
   const stateChanges = (receiver: Receiver, notificationId: string) =>
     receiver
       .accepted()
-      .filter((r) => r.message.type === "notification.state_changed" && r.message.data.notificationId === notificationId);
+      .filter(
+        (r) => r.message.type === "notification.state_changed" && r.message.data.notificationId === notificationId,
+      );
 
   async function waitForChanges(receiver: Receiver, notificationId: string, count: number) {
     return waitUntil(
@@ -277,7 +286,9 @@ describe("outbound webhooks: tenants' endpoints, svix-signed delivery, retries, 
       });
       expect(created.status).toBe(201);
       const listed = await stack.call("GET", "/v1/webhook-endpoints");
-      expect(listed.body.data.find((row: { id: string }) => row.id === created.body.id)).toMatchObject({ tenant: null });
+      expect(listed.body.data.find((row: { id: string }) => row.id === created.body.id)).toMatchObject({
+        tenant: null,
+      });
       const to = `${randomUUID()}@globex.test`;
       const { id, resendEmailId } = await recordSend(to, asGlobex);
       await stack.postWebhook(resendEvent("email.sent", resendEmailId, 1, to));
@@ -369,7 +380,9 @@ describe("outbound webhooks: tenants' endpoints, svix-signed delivery, retries, 
       const sentId = accepted[0]?.id;
       const deliveredId = accepted[1]?.id;
       // Every request for `delivered` came after `sent` was accepted: 500, 500, 500, 200 for sent, then delivered.
-      expect(ordered.requests.map((r) => [r.id === sentId ? "sent" : r.id === deliveredId ? "delivered" : "?", r.status])).toEqual([
+      expect(
+        ordered.requests.map((r) => [r.id === sentId ? "sent" : r.id === deliveredId ? "delivered" : "?", r.status]),
+      ).toEqual([
         ["sent", 500],
         ["sent", 500],
         ["sent", 500],
@@ -443,6 +456,10 @@ describe("outbound webhooks: tenants' endpoints, svix-signed delivery, retries, 
         "mailstate_outbound_webhook_endpoints_disabled_total",
       );
       expect(metrics).toMatch(/mailstate_outbound_webhook_endpoints_disabled_total 1$/m);
+      expect(errorLog).toContainEqual({
+        object: expect.objectContaining({ endpointId: created.body.id, lastError: "HTTP 503: " }),
+        message: "webhook endpoint disabled: every delivery failed for 2000 ms",
+      });
       // Nothing more is sent to it.
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(down.requests.length).toBe(attempts);
@@ -519,7 +536,9 @@ describe("OUTBOUND_ALLOW_PRIVATE unset: private and loopback targets are refused
       10_000,
     );
     expect(entry.lastStatusCode).toBeNull();
-    expect(entry.lastError).toMatch(/^refused: localhost resolves to (127\.0\.0\.1|::1), which is not a public address$/);
+    expect(entry.lastError).toMatch(
+      /^refused: localhost resolves to (127\.0\.0\.1|::1), which is not a public address$/,
+    );
     expect(receiver.requests).toEqual([]);
   });
 });
@@ -546,7 +565,12 @@ describe("a worker killed between the commit and the send", () => {
     });
     const to = `${randomUUID()}@acme.test`;
     const resendEmailId = randomUUID();
-    const recorded = await stack.call("POST", "/v1/notifications", { to, from: "a@acme.test", subject: "Hi", resendEmailId });
+    const recorded = await stack.call("POST", "/v1/notifications", {
+      to,
+      from: "a@acme.test",
+      subject: "Hi",
+      resendEmailId,
+    });
     // This worker's relay would first pass in an hour: the row stays committed and unsent.
     const doomed = stack.spawnWorker({ OUTBOUND_RELAY_INTERVAL_MS: "3600000" });
     await doomed.waitFor(/worker ready/, 30_000);

@@ -98,9 +98,11 @@ describe("the packed SDK, installed from its tarball into an app outside the wor
         "package/dist/webhooks.d.ts",
       ]),
     );
-    expect(files.every((file) => /^package\/(dist\/[\w-]+\.(js|d\.ts)|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(file))).toBe(
-      true,
-    );
+    expect(
+      files.every((file) =>
+        /^package\/(dist\/[\w-]+\.(js|d\.ts)|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(file),
+      ),
+    ).toBe(true);
     const manifest = JSON.parse((await run("tar", ["-xzOf", join(app, TARBALL), "package/package.json"])).stdout);
     expect(manifest).toMatchObject({
       name: "@mailstate/sdk",
@@ -129,9 +131,13 @@ describe("the packed SDK, installed from its tarball into an app outside the wor
     const flags = ["--strict", "--module", "nodenext", "--target", "es2022", "--types", "node", "--skipLibCheck"];
     // @types/node is the consumer's own: give it the repository's, as a project would have its own.
     const typeRoots = join(process.cwd(), "node_modules", "@types");
-    const checked = await run(process.execPath, [tsc, ...flags, "--typeRoots", typeRoots, "--outDir", "out", "consumer.ts"], {
-      cwd: app,
-    }).catch((error: { stdout: string }) => ({ stdout: error.stdout, failed: true }));
+    const checked = await run(
+      process.execPath,
+      [tsc, ...flags, "--typeRoots", typeRoots, "--outDir", "out", "consumer.ts"],
+      {
+        cwd: app,
+      },
+    ).catch((error: { stdout: string }) => ({ stdout: error.stdout, failed: true }));
     expect(checked.stdout).toBe("");
     // The check is real: a consumer that misreads a result's type is refused.
     writeFileSync(join(app, "wrong.ts"), `${CONSUMER}\nconst wrong: number = sent.status;\n`);

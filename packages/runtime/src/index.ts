@@ -16,6 +16,6 @@ export {
   suppressionSyncOf,
 } from "./env.ts";
 export { createLogger, type Logger } from "./logger.ts";
+export { assertPublicUrl, isPrivateAddress, OutboundUrlError, publicLookup } from "./public-address.ts";
 export { onShutdown } from "./shutdown.ts";
 export { TimeoutError, withTimeout } from "./timeout.ts";
-export { assertPublicUrl, isPrivateAddress, OutboundUrlError, publicLookup } from "./public-address.ts";

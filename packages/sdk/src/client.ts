@@ -1,7 +1,6 @@
 // The HTTP client of the mailstate API, and the no-op client used when mailstate is not configured.
 import { type FieldError, MailstateError } from "./errors.ts";
 import { chunks, LIMITS } from "./limits.ts";
-import { type MailstateWebhooks, webhooks } from "./webhooks.ts";
 import {
   type EmailLike,
   type ResendBatchLike,
@@ -26,6 +25,7 @@ import type {
   TenantOption,
   Timeline,
 } from "./types.ts";
+import { type MailstateWebhooks, webhooks } from "./webhooks.ts";
 
 export interface MailstateOptions {
   /** Where the mailstate API listens, e.g. https://mailstate.internal. Unset → the no-op client. */

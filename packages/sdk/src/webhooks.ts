@@ -77,9 +77,13 @@ export const webhooks: MailstateWebhooks = {
     try {
       new Webhook(secret).verify(body, record);
     } catch (error) {
-      throw new MailstateError("webhook_signature_invalid", `the message does not verify: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new MailstateError(
+        "webhook_signature_invalid",
+        `the message does not verify: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
     return JSON.parse(body) as WebhookMessage;
   },

@@ -111,8 +111,8 @@ export interface HarnessBase<Worker extends Closable, Api extends RunningApi> {
    * worker process that exits ends the wait at once, and its output is in the error.
    */
   drained(timeoutMs?: number, watch?: Spawned): Promise<number>;
-  /** The worker in this process; `env` adds or overrides variables. */
-  startWorker(env?: Vars): Promise<Worker>;
+  /** The worker in this process; `env` adds or overrides variables; `logger` sees what it logs. */
+  startWorker(env?: Vars, options?: { logger?: Logger }): Promise<Worker>;
   /** The API in this process on an ephemeral port; `env` adds or overrides variables. */
   startApi(env?: Vars, options?: { logger?: Logger }): Promise<Api & ApiClient>;
   /** The worker's main.ts as a child process (log level info, so that "worker ready" shows). */
@@ -162,7 +162,8 @@ export async function createHarness<Clients extends Closable, Worker extends Clo
   const redis: Redis = createRedis(redisUrl, "worker");
   redis.on("error", () => {});
   const queues = createQueues(redis, prefix, { skipVersionCheck: true });
-  for (const queue of [queues.inbox, queues.unmatched, queues.maintenance, queues.resend, queues.webhooks]) queue.on("error", () => {});
+  for (const queue of [queues.inbox, queues.unmatched, queues.maintenance, queues.resend, queues.webhooks])
+    queue.on("error", () => {});
   const started: Closable[] = [];
   const spawned: Spawned[] = [];
   const { close: closeClients, ...clientFields } = clients;
@@ -209,8 +210,8 @@ export async function createHarness<Clients extends Closable, Worker extends Clo
         detail: () => `\nworker output (last 6000 chars):\n${watch.output().slice(-6_000)}`,
       });
     },
-    async startWorker(extra = {}) {
-      const running = closingOnce(await system.worker.start({ env: { ...env, ...extra }, clients }));
+    async startWorker(extra = {}, { logger } = {}) {
+      const running = closingOnce(await system.worker.start({ env: { ...env, ...extra }, clients, logger }));
       started.push(running);
       return running;
     },

@@ -31,7 +31,10 @@ export const QUEUE_DESCRIPTIONS = {
 /** Retry failed jobs only. (Bull Board's BaseAdapter reads allowCompletedRetries; its options type omits it.) */
 const RETRY_FAILED_ONLY = { allowRetries: true, allowCompletedRetries: false };
 
-export function bullBoardRouter(queues: Pick<Queues, "inbox" | "unmatched" | "maintenance" | "webhooks">, basePath: string): Router {
+export function bullBoardRouter(
+  queues: Pick<Queues, "inbox" | "unmatched" | "maintenance" | "webhooks">,
+  basePath: string,
+): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(basePath);
   createBullBoard({

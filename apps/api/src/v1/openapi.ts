@@ -338,10 +338,10 @@ export function buildOpenApiDocument(): JsonSchema {
           operationId: "listWebhookEndpoints",
           summary: "The key's tenant's endpoints (an admin key: every endpoint), never their secrets",
           responses: {
-            "200": answer(
-              "The endpoints",
-              { type: "object", properties: { data: { type: "array", items: ref("WebhookEndpoint") } } },
-            ),
+            "200": answer("The endpoints", {
+              type: "object",
+              properties: { data: { type: "array", items: ref("WebhookEndpoint") } },
+            }),
             ...common,
             ...notFound(NO_ROUTE),
           },
@@ -379,7 +379,10 @@ export function buildOpenApiDocument(): JsonSchema {
         "A notification's folded delivery state changed",
       ),
       "suppression.created": outboundMessage("SuppressionChangedMessage", "An address was suppressed"),
-      "suppression.removed": outboundMessage("SuppressionChangedMessage", "An address was taken off a suppression list"),
+      "suppression.removed": outboundMessage(
+        "SuppressionChangedMessage",
+        "An address was taken off a suppression list",
+      ),
     },
     components: {
       securitySchemes: {

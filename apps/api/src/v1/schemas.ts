@@ -489,7 +489,10 @@ export const webhookEndpointSchema = z
     url: z.string(),
     events: z.array(z.enum(OUTBOUND_EVENTS)),
     description: z.string().nullable(),
-    tenant: z.string().nullable().meta({ description: "Null: a global endpoint (made with an admin key naming no tenant)." }),
+    tenant: z
+      .string()
+      .nullable()
+      .meta({ description: "Null: a global endpoint (made with an admin key naming no tenant)." }),
     createdAt: timestamp,
     disabledAt: timestamp
       .nullable()

@@ -13,7 +13,10 @@ export async function listDeliveries(
   const db = context.db();
   const endpoint = await fromDb(
     context,
-    db.webhookEndpoint.findUnique({ where: { id: endpointId }, select: { url: true, disabledAt: true, disabledReason: true } }),
+    db.webhookEndpoint.findUnique({
+      where: { id: endpointId },
+      select: { url: true, disabledAt: true, disabledReason: true },
+    }),
   );
   if (!endpoint) throw new CliError(`no webhook endpoint ${endpointId}`, EXIT.problem);
   const rows = await fromDb(context, outbox.deliveries(db, endpointId, limit));
@@ -35,7 +38,9 @@ export async function listDeliveries(
       );
     return EXIT.ok;
   }
-  out(`endpoint ${endpointId} ${endpoint.url}${endpoint.disabledAt ? ` DISABLED ${when(endpoint.disabledAt)}: ${endpoint.disabledReason}` : ""}`);
+  out(
+    `endpoint ${endpointId} ${endpoint.url}${endpoint.disabledAt ? ` DISABLED ${when(endpoint.disabledAt)}: ${endpoint.disabledReason}` : ""}`,
+  );
   out("message                                event                       status     attempts  code  last attempt");
   for (const row of rows)
     out(
@@ -68,10 +73,13 @@ export async function replayMessage(context: Context, messageId: string): Promis
   const queues = await context.queues();
   // The job of its last send (kept a day) would make the new one a duplicate: it goes first.
   const state = await queues.webhooks.getJobState(messageId);
-  if (state === "active") throw new CliError(`${messageId} is being sent right now; try again in a moment`, EXIT.problem);
+  if (state === "active")
+    throw new CliError(`${messageId} is being sent right now; try again in a moment`, EXIT.problem);
   if (state !== "unknown") await queues.webhooks.remove(messageId);
   await fromDb(context, outbox.replay(db, messageId));
   await addJob(queues, "webhooks.deliver", { messageId }, messageId);
-  context.io.out(`queued ${messageId} again (was ${message.status}); it keeps its id, so the receiver can tell it is a replay`);
+  context.io.out(
+    `queued ${messageId} again (was ${message.status}); it keeps its id, so the receiver can tell it is a replay`,
+  );
   return EXIT.ok;
 }

@@ -82,7 +82,10 @@ async function post(url: URL, body: string, headers: Record<string, string>, all
     );
     request.on("timeout", () => request.destroy(new Error(`no answer within ${ATTEMPT_TIMEOUT_MS} ms`)));
     request.on("error", (error) =>
-      resolve({ statusCode: null, error: error instanceof OutboundUrlError ? `refused: ${error.message}` : error.message }),
+      resolve({
+        statusCode: null,
+        error: error instanceof OutboundUrlError ? `refused: ${error.message}` : error.message,
+      }),
     );
     request.end(body);
   });
@@ -109,7 +112,12 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
       }),
     );
     const ok = attempt.error === null;
-    const { failingSince } = await outbox.recordAttempt(sql, { id: messageId, endpointId: message.endpointId, ok, ...attempt });
+    const { failingSince } = await outbox.recordAttempt(sql, {
+      id: messageId,
+      endpointId: message.endpointId,
+      ok,
+      ...attempt,
+    });
     metrics.webhookDeliveries.inc({ outcome: ok ? "delivered" : "failed" });
     if (ok) {
       deps.onDelivered?.();

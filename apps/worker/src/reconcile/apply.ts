@@ -64,7 +64,5 @@ export async function notificationWrites(
     engagement.insertion(rows),
     notifications.projectionUpdate(projections),
     outbox.stateChanges(projections),
-  ].filter(
-    (write): write is BatchWrite => write !== null,
-  );
+  ].filter((write): write is BatchWrite => write !== null);
 }

@@ -9,7 +9,11 @@ import type { DbClient } from "../client.ts";
 import { type BatchWrite, execute, type Runner, type SqlRunner } from "../sql.ts";
 import type { Projection } from "./notifications.ts";
 
-export const OUTBOUND_EVENT_TYPES = ["notification.state_changed", "suppression.created", "suppression.removed"] as const;
+export const OUTBOUND_EVENT_TYPES = [
+  "notification.state_changed",
+  "suppression.created",
+  "suppression.removed",
+] as const;
 export type OutboundEventType = (typeof OUTBOUND_EVENT_TYPES)[number];
 
 /** How long the secret before a rotation keeps signing messages, next to the new one. */

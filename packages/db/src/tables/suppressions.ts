@@ -125,9 +125,12 @@ export const suppressions = {
     const removed =
       view.scope === "global"
         ? await removeRows(runner, email, "DELETE FROM suppressions WHERE email = $1", [])
-        : await removeRows(runner, email, "DELETE FROM suppressions WHERE email = $1 AND tenant IS NOT DISTINCT FROM $2", [
-            list,
-          ]);
+        : await removeRows(
+            runner,
+            email,
+            "DELETE FROM suppressions WHERE email = $1 AND tenant IS NOT DISTINCT FROM $2",
+            [list],
+          );
     await softBounces.reset(runner, [{ email, tenant: list, at: now }]);
     return removed > 0;
   },
