@@ -21,7 +21,7 @@ beforeAll(async () => {
 afterAll(async () => {
   const redis = createRedis(testRedisUrl(), "worker");
   const queues = createQueues(redis, prefix);
-  for (const queue of [queues.inbox, queues.unmatched, queues.maintenance, queues.resend])
+  for (const queue of [queues.inbox, queues.unmatched, queues.maintenance, queues.resend, queues.webhooks])
     await queue.obliterate({ force: true });
   await queues.close();
   redis.disconnect();

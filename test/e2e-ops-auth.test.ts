@@ -66,7 +66,7 @@ describe.each(["/support", "/admin/queues", "/admin/queues/api/queues", "/suppor
 describe("what is behind the door", () => {
   const auth = basic("support-desk", OPS_PASSWORD);
 
-  it("/admin/queues is Bull Board, over the inbox, unmatched and maintenance queues", async () => {
+  it("/admin/queues is Bull Board, over the inbox, unmatched, maintenance and webhooks queues", async () => {
     const page = await get(stack, "/admin/queues", auth);
     expect(page.headers.get("content-type")).toContain("text/html");
     expect(page.text).toContain('<base href="/admin/queues/"');
@@ -78,7 +78,7 @@ describe("what is behind the door", () => {
     const api = await get(stack, "/admin/queues/api/queues?activeQueue=unmatched&status=failed", auth);
     expect(api.status).toBe(200);
     const names = (JSON.parse(api.text) as { queues: { name: string }[] }).queues.map((queue) => queue.name);
-    expect(names.sort()).toEqual(["inbox", "maintenance", "unmatched"]);
+    expect(names.sort()).toEqual(["inbox", "maintenance", "unmatched", "webhooks"]);
   });
 
   it("/support is the search page, sent with no-store and a strict content security policy", async () => {

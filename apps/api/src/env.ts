@@ -1,5 +1,5 @@
 // The API's configuration, parsed once at boot; a bad value stops start-up naming the variable.
-import { commonEnv, integer, parseEnv, port, requireResendKey, resendEnv } from "@mailstate/runtime";
+import { commonEnv, integer, outboundEnv, parseEnv, port, requireResendKey, resendEnv } from "@mailstate/runtime";
 import express from "express";
 import { Webhook } from "svix";
 import { z } from "zod";
@@ -118,6 +118,7 @@ export const apiEnvSchema = z
     /** RESEND_SUPPRESSION_SYNC=both: removing (or adding) a suppression by hand does the same on Resend's list. */
     RESEND_API_KEY: resendEnv.RESEND_API_KEY,
     RESEND_SUPPRESSION_SYNC: resendEnv.RESEND_SUPPRESSION_SYNC,
+    ...outboundEnv,
   })
   .superRefine(requireResendKey);
 

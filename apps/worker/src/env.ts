@@ -1,5 +1,5 @@
 // The worker's configuration, parsed once at boot; a bad value stops start-up naming the variable.
-import { commonEnv, integer, parseEnv, requireResendKey, resendEnv } from "@mailstate/runtime";
+import { commonEnv, integer, outboundEnv, parseEnv, requireResendKey, resendEnv } from "@mailstate/runtime";
 import { z } from "zod";
 
 /** The worker's variables, each on its own (the CLI picks some of them). */
@@ -39,6 +39,13 @@ export const workerEnvFields = z.object({
   /** The port of the worker's `/metrics` and `/healthz` (0: none). */
   WORKER_METRICS_PORT: integer(0, 65_535).default(9464),
   ...resendEnv,
+  ...outboundEnv,
+  /** Outbound webhooks: the first retry's delay, doubling over 14 attempts (10 s: about a day in all). */
+  OUTBOUND_RETRY_BASE_MS: integer(10, 3_600_000).default(10_000),
+  /** An endpoint whose every delivery has failed for this long is disabled (a day by default). */
+  OUTBOUND_DISABLE_AFTER_MS: integer(1_000, 30 * 86_400_000).default(86_400_000),
+  /** How often the outbox relay moves committed messages to the webhooks queue. */
+  OUTBOUND_RELAY_INTERVAL_MS: integer(50, 3_600_000).default(1_000),
 });
 
 export const workerEnvSchema = workerEnvFields.superRefine(requireResendKey);

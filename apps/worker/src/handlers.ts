@@ -17,6 +17,8 @@ export interface HandlerDeps {
   maintenance: Maintenance;
   /** Calls to Resend's API; null without RESEND_API_KEY. */
   resend: ResendJobs | null;
+  /** One attempt at one outbound webhook message. */
+  deliverWebhook: (messageId: string, job: Job) => Promise<unknown>;
 }
 
 /** A job of the `resend` queue met by a worker without RESEND_API_KEY: it cannot run here. */
@@ -67,6 +69,7 @@ const handlers: { [N in JobName]: Handler<N> } = {
   "resend.add-suppression": async (payload, deps) => resendJobs(deps).addSuppression(payload),
   "resend.remove-suppression": async (payload, deps) => resendJobs(deps).removeSuppression(payload),
   "resend.unsubscribe-contact": async (payload, deps) => resendJobs(deps).unsubscribeContact(payload),
+  "webhooks.deliver": async ({ messageId }, deps, job) => deps.deliverWebhook(messageId, job),
 };
 
 function isJobName(name: string): name is JobName {

@@ -22,6 +22,10 @@ export interface WorkerMetrics {
   sweeperErrors: Counter;
   /** Failed webhook deliveries the sweeper asked Resend to replay. */
   webhookReplays: Counter;
+  /** Attempts at outbound webhooks, by outcome (delivered, failed). */
+  webhookDeliveries: Counter<"outcome">;
+  /** Outbound webhook endpoints disabled after failing for OUTBOUND_DISABLE_AFTER_MS. */
+  webhookEndpointsDisabled: Counter;
 }
 
 /** `processMetrics`: the process's own (CPU, memory, event loop), for the registry a worker process serves. */
@@ -77,6 +81,17 @@ export function createWorkerMetrics({ processMetrics = false }: { processMetrics
     webhookReplays: new Counter({
       name: "mailstate_webhook_replays_total",
       help: "Failed webhook deliveries the sweeper asked Resend to replay",
+      registers,
+    }),
+    webhookDeliveries: new Counter({
+      name: "mailstate_outbound_webhook_attempts_total",
+      help: "Attempts at outbound webhooks to the applications' endpoints, by outcome",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
+    webhookEndpointsDisabled: new Counter({
+      name: "mailstate_outbound_webhook_endpoints_disabled_total",
+      help: "Outbound webhook endpoints disabled after failing for OUTBOUND_DISABLE_AFTER_MS",
       registers,
     }),
   };

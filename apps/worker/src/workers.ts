@@ -20,6 +20,8 @@ import type { WorkerEnv } from "./env.ts";
 import { createProcessor } from "./handlers.ts";
 import { createMaintenance } from "./maintenance.ts";
 import { createWorkerMetrics, type WorkerMetrics } from "./metrics.ts";
+import { createWebhookDelivery } from "./outbound/deliver.ts";
+import { startRelay } from "./outbound/relay.ts";
 import { createReconciler } from "./reconcile/reconciler.ts";
 import { createResendClient } from "./resend/client.ts";
 import { createResendJobs } from "./resend/jobs.ts";
@@ -50,6 +52,10 @@ export interface WorkerDeps {
     | "RESEND_WEBHOOK_ID"
     | "RESEND_SUPPRESSION_SYNC"
     | "RESEND_AUDIENCE_ID"
+    | "OUTBOUND_ALLOW_PRIVATE"
+    | "OUTBOUND_RETRY_BASE_MS"
+    | "OUTBOUND_DISABLE_AFTER_MS"
+    | "OUTBOUND_RELAY_INTERVAL_MS"
   >;
   /** The worker's one connection to PostgreSQL: it holds no Prisma client. */
   sql: SqlPool;
@@ -69,6 +75,8 @@ export interface RunningWorkers {
   maintenance: Worker;
   /** Calls to Resend's API at RESEND_API_RPS; null without RESEND_API_KEY. */
   resend: Worker | null;
+  /** Outbound webhooks to the applications' endpoints. */
+  webhooks: Worker;
   queues: Queues;
   metrics: WorkerMetrics;
   /** Finish the jobs in hand, then stop. */
@@ -130,7 +138,28 @@ export async function startWorkers({
         webhookId: env.RESEND_WEBHOOK_ID,
       })
     : null;
-  const processor = createProcessor({ sql, reconciler, maintenance: maintenanceJobs, resend: resendJobs });
+  const relay = startRelay({
+    sql,
+    queues,
+    logger,
+    intervalMs: env.OUTBOUND_RELAY_INTERVAL_MS,
+    retryBaseMs: env.OUTBOUND_RETRY_BASE_MS,
+  });
+  const deliverWebhook = createWebhookDelivery({
+    sql,
+    logger,
+    metrics,
+    allowPrivate: env.OUTBOUND_ALLOW_PRIVATE,
+    disableAfterMs: env.OUTBOUND_DISABLE_AFTER_MS,
+    onDelivered: relay.nudge,
+  });
+  const processor = createProcessor({
+    sql,
+    reconciler,
+    maintenance: maintenanceJobs,
+    resend: resendJobs,
+    deliverWebhook,
+  });
   const options = {
     connection: redis,
     prefix: env.QUEUE_PREFIX,
@@ -184,6 +213,13 @@ export async function startWorkers({
         lockDuration: Math.max(env.WORKER_LOCK_DURATION_MS, env.RESEND_API_TIMEOUT_MS * 2),
       })
     : null;
+  // Endpoints answer slowly or not at all: many attempts in flight, each bounded by its timeout.
+  const webhooks = new Worker(QUEUE_NAMES.webhooks, processor, {
+    ...options,
+    ...RETENTION.webhooks,
+    concurrency: 32,
+    lockDuration: Math.max(env.WORKER_LOCK_DURATION_MS, 30_000),
+  });
   for (const fetcher of inbox) {
     fetcher.on("failed", (job, error) => {
       const final = job && (job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === "UnrecoverableError");
@@ -199,7 +235,7 @@ export async function startWorkers({
     );
   const sweep = setInterval(sweepNow, DEAD_LETTER_SWEEP_MS);
   sweep.unref();
-  const running = [...inbox, unmatched, maintenance, ...(resend ? [resend] : [])];
+  const running = [...inbox, unmatched, maintenance, webhooks, ...(resend ? [resend] : [])];
   for (const worker of running) {
     worker.on("failed", (job, error) => {
       const final = job && job.attemptsMade >= (job.opts.attempts ?? 1);
@@ -222,10 +258,12 @@ export async function startWorkers({
     unmatched,
     maintenance,
     resend,
+    webhooks,
     queues,
     metrics,
     async close() {
       clearInterval(sweep);
+      await relay.stop();
       await Promise.all(running.map((worker) => worker.close()));
       await Promise.all([queues.close(), ...extraShards.map((queue) => queue.close())]);
     },

@@ -10,6 +10,7 @@ export type {
   EngagementKind,
   EventStatus,
   Notification,
+  OutboundStatus,
   Suppression,
   SuppressionReason,
 } from "../generated/client/index.js";
@@ -68,6 +69,18 @@ export {
   type SweepCandidate,
   storedSendError,
 } from "./tables/notifications.ts";
+export {
+  type DeliveryRow,
+  type EndpointRow,
+  newEndpointSecret,
+  OUTBOUND_EVENT_TYPES,
+  type OutboundEventType,
+  type OutgoingMessage,
+  outbox,
+  SECRET_OVERLAP_MS,
+  type SuppressionChange,
+  webhookEndpoints,
+} from "./tables/outbound.ts";
 export { type SoftBounceReset, softBounces } from "./tables/soft-bounce-counters.ts";
 export {
   applyingTo,

@@ -51,8 +51,10 @@ describe("the migration", () => {
       "delivery_events",
       "engagement_events",
       "notifications",
+      "outbound_messages",
       "soft_bounce_counters",
       "suppressions",
+      "webhook_endpoints",
     ]);
   });
 });

@@ -8,6 +8,8 @@ export const QUEUE_NAMES = {
   maintenance: "maintenance",
   /** Every call to Resend's API, through one rate limiter (RESEND_API_RPS). */
   resend: "resend",
+  /** Outbound webhooks to the applications' endpoints, one job per message (jobId = message id). */
+  webhooks: "webhooks",
 } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
@@ -100,6 +102,16 @@ export const resendUnsubscribePayload = z.object({ audienceId: z.string().min(1)
  */
 const RESEND_CALL_OPTIONS = { attempts: 12, backoff: { type: "exponential", delay: 2 * SECOND } } as const;
 
+/** Send one outbox message to its endpoint (webhook_endpoints, outbound_messages). */
+export const webhookDeliverPayload = z.object({ messageId: z.string().regex(/^msg_[0-9a-f]{32}$/) });
+
+/**
+ * An endpoint that fails is retried for about a day: 10 s doubling, 14 attempts, the last one
+ * ~23 hours after the first. The worker may shorten the base (OUTBOUND_RETRY_BASE_MS).
+ */
+export const WEBHOOK_ATTEMPTS = 14;
+export const WEBHOOK_RETRY_BASE_MS = 10 * SECOND;
+
 export const JOBS = {
   "inbox.reconcile": {
     queue: QUEUE_NAMES.inbox,
@@ -171,6 +183,11 @@ export const JOBS = {
     payload: resendUnsubscribePayload,
     options: RESEND_CALL_OPTIONS,
   },
+  "webhooks.deliver": {
+    queue: QUEUE_NAMES.webhooks,
+    payload: webhookDeliverPayload,
+    options: { attempts: WEBHOOK_ATTEMPTS, backoff: { type: "exponential", delay: WEBHOOK_RETRY_BASE_MS } },
+  },
 } as const satisfies Record<string, { queue: QueueName; payload: z.ZodType; options: JobsOptions }>;
 
 /**
@@ -202,6 +219,11 @@ export const RETENTION = {
     // for the rate limiter the same call is not queued twice; once done it may be asked again.
     removeOnComplete: { count: 0 },
     removeOnFail: { age: DAY / SECOND },
+  },
+  webhooks: {
+    // The outbox row is the delivery log; the job is kept a day so Bull Board shows recent sends.
+    removeOnComplete: { age: DAY / SECOND, count: 1_000 },
+    removeOnFail: { age: (7 * DAY) / SECOND },
   },
 } as const satisfies Record<QueueName, Pick<WorkerOptions, "removeOnComplete" | "removeOnFail">>;
 

@@ -21,6 +21,9 @@ export {
   resendUnsubscribePayload,
   scrubEngagementPiiPayload,
   unmatchedEventPayload,
+  WEBHOOK_ATTEMPTS,
+  WEBHOOK_RETRY_BASE_MS,
+  webhookDeliverPayload,
 } from "./catalog.ts";
 export {
   addInboxEvents,

@@ -25,6 +25,8 @@ export interface Queues {
   maintenance: Queue;
   /** Calls to Resend's API, behind one rate limiter. */
   resend: Queue;
+  /** Outbound webhooks, one job per outbox message. */
+  webhooks: Queue;
   close(): Promise<void>;
 }
 
@@ -62,14 +64,16 @@ export function createQueues(
   const unmatched = make(QUEUE_NAMES.unmatched);
   const maintenance = make(QUEUE_NAMES.maintenance);
   const resend = make(QUEUE_NAMES.resend);
+  const webhooks = make(QUEUE_NAMES.webhooks);
   return {
     inbox,
     inboxShards: shards,
     unmatched,
     maintenance,
     resend,
+    webhooks,
     async close() {
-      await Promise.all([...shards, unmatched, maintenance, resend].map((queue) => queue.close()));
+      await Promise.all([...shards, unmatched, maintenance, resend, webhooks].map((queue) => queue.close()));
     },
   };
 }

@@ -134,3 +134,14 @@ export function requireResendKey(env: ResendEnvValues, context: z.RefinementCtx)
 export function suppressionSyncOf(env: ResendEnvValues): SuppressionSyncMode {
   return env.RESEND_SUPPRESSION_SYNC ?? (env.RESEND_API_KEY ? "inbound" : "off");
 }
+
+/**
+ * Outbound webhooks, read by the API (at registration) and the worker (at every send): endpoint
+ * URLs on loopback, private, link-local or unique-local addresses are refused unless this is true.
+ */
+export const outboundEnv = {
+  OUTBOUND_ALLOW_PRIVATE: z
+    .enum(["true", "false"], { error: "must be true or false" })
+    .transform((value) => value === "true")
+    .default(false),
+};

@@ -3,6 +3,7 @@ export {
   commonEnv,
   EnvError,
   integer,
+  outboundEnv,
   parseEnv,
   port,
   type ResendEnvValues,
@@ -15,5 +16,6 @@ export {
   suppressionSyncOf,
 } from "./env.ts";
 export { createLogger, type Logger } from "./logger.ts";
+export { assertPublicUrl, isPrivateAddress, OutboundUrlError, publicLookup } from "./public-address.ts";
 export { onShutdown } from "./shutdown.ts";
 export { TimeoutError, withTimeout } from "./timeout.ts";

@@ -25,6 +25,7 @@ import type {
   TenantOption,
   Timeline,
 } from "./types.ts";
+import { type MailstateWebhooks, webhooks } from "./webhooks.ts";
 
 export interface MailstateOptions {
   /** Where the mailstate API listens, e.g. https://mailstate.internal. Unset → the no-op client. */
@@ -77,6 +78,8 @@ export interface Mailstate {
   send<E extends EmailLike>(resend: ResendLike<E>, email: E, options?: SendOptions): Promise<SendResult>;
   /** The same for many emails, through Resend's batch endpoint, 100 per call. One result per email, in order. */
   sendBatch<E extends EmailLike>(resend: ResendBatchLike<E>, emails: E[], options?: SendOptions): Promise<SendResult[]>;
+  /** Receiving mailstate's outbound webhooks: `webhooks.verify(rawBody, headers, secret)`. Local, no API call. */
+  readonly webhooks: MailstateWebhooks;
 }
 
 const DEFAULT_TIMEOUT_MS = 5_000;
@@ -198,6 +201,7 @@ export function createMailstate(options: MailstateOptions = {}): Mailstate {
 
     send: (resend, email, sendOptions) => sendWith(api, resend, email, sendOptions),
     sendBatch: (resend, emails, sendOptions) => sendBatchWith(api, resend, emails, sendOptions),
+    webhooks,
   };
   return api;
 }
@@ -221,6 +225,7 @@ export function createNoopMailstate(): Mailstate {
     unsuppress: async () => false,
     send: (resend, email, sendOptions) => sendWith(api, resend, email, sendOptions),
     sendBatch: (resend, emails, sendOptions) => sendBatchWith(api, resend, emails, sendOptions),
+    webhooks,
   };
   return api;
 }

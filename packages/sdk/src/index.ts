@@ -32,3 +32,12 @@ export type {
   TimelineEntry,
 } from "./types.ts";
 export { SUPPRESSION_REASONS } from "./types.ts";
+export {
+  type MailstateWebhooks,
+  type NotificationStateChanged,
+  type SuppressionChanged,
+  type WebhookEventType,
+  type WebhookHeaders,
+  type WebhookMessage,
+  webhooks,
+} from "./webhooks.ts";

@@ -110,8 +110,8 @@ export interface HarnessBase<Worker extends Closable, Api extends RunningApi> {
    * worker process that exits ends the wait at once, and its output is in the error.
    */
   drained(timeoutMs?: number, watch?: Spawned): Promise<number>;
-  /** The worker in this process; `env` adds or overrides variables. */
-  startWorker(env?: Vars): Promise<Worker>;
+  /** The worker in this process; `env` adds or overrides variables; `logger` sees what it logs. */
+  startWorker(env?: Vars, options?: { logger?: Logger }): Promise<Worker>;
   /** The API in this process on an ephemeral port; `env` adds or overrides variables. */
   startApi(env?: Vars, options?: { logger?: Logger }): Promise<Api & ApiClient>;
   /** The worker's main.ts as a child process (log level info, so that "worker ready" shows). */
@@ -168,7 +168,7 @@ export async function createHarness<Clients extends Closable, Worker extends Clo
   const redis: RedisClient = createRedis({ REDIS_URL: redisUrl, REDIS_CLUSTER_NODES: clusterNodes }, "worker");
   redis.on("error", () => {});
   const queues = createQueues(redis, prefix, { skipVersionCheck: true }, { inboxShards });
-  const allQueues = [...queues.inboxShards, queues.unmatched, queues.maintenance, queues.resend];
+  const allQueues = [...queues.inboxShards, queues.unmatched, queues.maintenance, queues.resend, queues.webhooks];
   for (const queue of allQueues) queue.on("error", () => {});
   const started: Closable[] = [];
   const spawned: Spawned[] = [];
@@ -223,8 +223,8 @@ export async function createHarness<Clients extends Closable, Worker extends Clo
       }
       return Date.now() - started;
     },
-    async startWorker(extra = {}) {
-      const running = closingOnce(await system.worker.start({ env: { ...env, ...extra }, clients }));
+    async startWorker(extra = {}, { logger } = {}) {
+      const running = closingOnce(await system.worker.start({ env: { ...env, ...extra }, clients, logger }));
       started.push(running);
       return running;
     },

@@ -41,6 +41,8 @@ export const PROBLEMS = {
   ops_action_forbidden: { status: 403, title: "This Bull Board action is not allowed" },
   /** Too many failed ops sign-ins from this address or for this user name: wait for Retry-After. */
   too_many_sign_in_attempts: { status: 429, title: "Too many failed sign-ins" },
+  /** A webhook endpoint URL on a loopback, private, link-local or unspecified address (or not resolving), without OUTBOUND_ALLOW_PRIVATE. */
+  endpoint_url_refused: { status: 422, title: "Webhook endpoint URL refused" },
   not_found: { status: 404, title: "Not found" },
   /** The request contradicts what is already recorded. */
   conflict: { status: 409, title: "Conflict" },

@@ -1,4 +1,4 @@
-// Bull Board over the three queues, on the API's own Queue objects (so the same QUEUE_PREFIX), with
+// Bull Board over the inbox, unmatched, maintenance and webhooks queues, on the API's own Queue objects (so the same QUEUE_PREFIX), with
 // what each queue is for on its page and the writes limited to the allow-list of bull-board-policy.
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
@@ -21,6 +21,11 @@ export const QUEUE_DESCRIPTIONS = {
   maintenance:
     "Scheduled upkeep (hourly: dropping the IP address and user agent of opens and clicks older than " +
     "ENGAGEMENT_PII_DAYS). Read-only here; Retry runs a failed run again.",
+  webhooks:
+    "Outbound webhooks to the applications' endpoints, one job per message (its id is the message's " +
+    "webhook-id), retried with exponential backoff for about a day. Each job shows its attempts and last " +
+    "error; the outbox row in PostgreSQL is the delivery log (pnpm mailstate webhooks deliveries <endpoint-id>). " +
+    "To send one again (same id), run pnpm mailstate webhooks replay <message-id>.",
 } as const;
 
 /** Retry failed jobs only. (Bull Board's BaseAdapter reads allowCompletedRetries; its options type omits it.) */
@@ -33,7 +38,7 @@ function shardDescription(name: string): string {
 }
 
 export function bullBoardRouter(
-  queues: Pick<Queues, "inboxShards" | "unmatched" | "maintenance">,
+  queues: Pick<Queues, "inboxShards" | "unmatched" | "maintenance" | "webhooks">,
   basePath: string,
 ): Router {
   const serverAdapter = new ExpressAdapter();
@@ -48,6 +53,7 @@ export function bullBoardRouter(
       ),
       new BullMQAdapter(queues.unmatched, { ...RETRY_FAILED_ONLY, description: QUEUE_DESCRIPTIONS.unmatched }),
       new BullMQAdapter(queues.maintenance, { ...RETRY_FAILED_ONLY, description: QUEUE_DESCRIPTIONS.maintenance }),
+      new BullMQAdapter(queues.webhooks, { ...RETRY_FAILED_ONLY, description: QUEUE_DESCRIPTIONS.webhooks }),
     ],
     serverAdapter,
     options: {
@@ -59,7 +65,7 @@ export function bullBoardRouter(
     },
   });
   const router = Router();
-  router.use(bullBoardWriteGuard([...queues.inboxShards, queues.unmatched, queues.maintenance]));
+  router.use(bullBoardWriteGuard([...queues.inboxShards, queues.unmatched, queues.maintenance, queues.webhooks]));
   router.use(serverAdapter.getRouter() as Router);
   return router;
 }

@@ -26,7 +26,7 @@ export interface OpsDeps {
   db: Db;
   /** Where the failed sign-ins are counted. */
   redis: RedisClient;
-  queues: Pick<Queues, "inboxShards" | "unmatched" | "maintenance">;
+  queues: Pick<Queues, "inboxShards" | "unmatched" | "maintenance" | "webhooks">;
   logger: Logger;
 }
 

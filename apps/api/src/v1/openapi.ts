@@ -15,6 +15,7 @@ const REQUEST_SCHEMAS = new Set([
   "SendError",
   "AddSuppression",
   "CheckSuppressions",
+  "CreateWebhookEndpoint",
 ]);
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
@@ -61,6 +62,47 @@ const idParameter = {
   schema: { type: "string", format: "uuid" },
   description: "The notification's id.",
 };
+const endpointIdParameter = {
+  name: "id",
+  in: "path",
+  required: true,
+  schema: { type: "string", format: "uuid" },
+  description: "The webhook endpoint's id.",
+};
+
+/** The Standard Webhooks headers every outbound message carries. */
+const SIGNATURE_HEADERS = {
+  "webhook-id": {
+    description: "The message id (`msg_…`): the same on every retry and replay; deduplicate on it.",
+    schema: { type: "string" },
+  },
+  "webhook-timestamp": { description: "Unix seconds of this attempt.", schema: { type: "string" } },
+  "webhook-signature": {
+    description:
+      "`v1,<base64 HMAC-SHA256>`, space-separated when a rotation's previous secret signs too. Verify with svix's Webhook.verify or the SDK's webhooks.verify().",
+    schema: { type: "string" },
+  },
+};
+
+function outboundMessage(id: string, summary: string) {
+  return {
+    post: {
+      summary,
+      parameters: Object.entries(SIGNATURE_HEADERS).map(([name, header]) => ({
+        name,
+        in: "header",
+        required: true,
+        ...header,
+      })),
+      requestBody: { required: true, content: json(ref(id)) },
+      responses: {
+        "2XX": { description: "Received: not sent again (unless replayed, with the same webhook-id)" },
+        default: { description: "Retried with exponential backoff for about a day, then the endpoint is disabled" },
+      },
+    },
+  };
+}
+
 const emailParameter = {
   name: "email",
   in: "path",
@@ -279,6 +321,68 @@ export function buildOpenApiDocument(): JsonSchema {
           },
         },
       },
+      "/v1/webhook-endpoints": {
+        post: {
+          operationId: "createWebhookEndpoint",
+          summary:
+            "Register an endpoint for outbound webhooks (the key's tenant's; an admin key naming no tenant makes a global one, which hears of every tenant)",
+          requestBody: { required: true, content: json(ref("CreateWebhookEndpoint")) },
+          responses: {
+            "201": answer("Registered; the secret is shown this once", ref("CreatedWebhookEndpoint")),
+            ...common,
+            ...notFound(NO_ROUTE),
+            ...problems("endpoint_url_refused"),
+          },
+        },
+        get: {
+          operationId: "listWebhookEndpoints",
+          summary: "The key's tenant's endpoints (an admin key: every endpoint), never their secrets",
+          responses: {
+            "200": answer("The endpoints", {
+              type: "object",
+              properties: { data: { type: "array", items: ref("WebhookEndpoint") } },
+            }),
+            ...common,
+            ...notFound(NO_ROUTE),
+          },
+        },
+      },
+      "/v1/webhook-endpoints/{id}": {
+        parameters: [endpointIdParameter],
+        delete: {
+          operationId: "deleteWebhookEndpoint",
+          summary: "Delete an endpoint and its delivery log",
+          responses: {
+            "204": answer("Deleted"),
+            ...common,
+            ...notFound("No endpoint has this id, or it is another tenant's"),
+          },
+        },
+      },
+      "/v1/webhook-endpoints/{id}/rotate-secret": {
+        parameters: [endpointIdParameter],
+        post: {
+          operationId: "rotateWebhookEndpointSecret",
+          summary:
+            "A new secret; for 24 hours messages are signed with the previous one too, so either verifies while the receiver is redeployed",
+          responses: {
+            "200": answer("The new secret, shown this once", ref("RotatedWebhookSecret")),
+            ...common,
+            ...notFound("No endpoint has this id, or it is another tenant's"),
+          },
+        },
+      },
+    },
+    webhooks: {
+      "notification.state_changed": outboundMessage(
+        "NotificationStateChangedMessage",
+        "A notification's folded delivery state changed",
+      ),
+      "suppression.created": outboundMessage("SuppressionChangedMessage", "An address was suppressed"),
+      "suppression.removed": outboundMessage(
+        "SuppressionChangedMessage",
+        "An address was taken off a suppression list",
+      ),
     },
     components: {
       securitySchemes: {

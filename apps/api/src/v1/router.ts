@@ -11,6 +11,7 @@ import { createKeyLookup } from "./key-lookup.ts";
 import { notificationRoutes } from "./notifications.ts";
 import { rateLimitPerKey } from "./rate-limit.ts";
 import { mirrorOn, suppressionRoutes } from "./suppressions.ts";
+import { webhookEndpointRoutes } from "./webhook-endpoints.ts";
 
 export interface V1Deps {
   env: Pick<
@@ -22,6 +23,7 @@ export interface V1Deps {
     | "SUPPRESSION_SCOPE"
     | "RESEND_API_KEY"
     | "RESEND_SUPPRESSION_SYNC"
+    | "OUTBOUND_ALLOW_PRIVATE"
   >;
   db: Db;
   sql: SqlPool;
@@ -56,6 +58,7 @@ export function v1Routes(deps: V1Deps): Router {
       mirror: suppressionSyncOf(env) === "both" ? mirrorOn(deps.queues, logger) : null,
     }),
   );
+  v1.use(webhookEndpointRoutes({ db, allowPrivate: env.OUTBOUND_ALLOW_PRIVATE }));
   v1.use(databaseUnavailable);
   const router = Router();
   router.use("/v1", v1);

@@ -657,6 +657,9 @@ describe("GET /openapi.json", () => {
       "/v1/suppressions",
       "/v1/suppressions/check",
       "/v1/suppressions/{email}",
+      "/v1/webhook-endpoints",
+      "/v1/webhook-endpoints/{id}",
+      "/v1/webhook-endpoints/{id}/rotate-secret",
     ]);
     const record = answer.body.components.schemas.RecordNotification;
     expect(record.required).toEqual(expect.arrayContaining(["to", "from", "subject"]));
@@ -681,7 +684,7 @@ describe("GET /openapi.json", () => {
         .filter(([method]) => method !== "parameters")
         .map(([method, operation]) => ({ name: `${method} ${path}`, responses: operation.responses ?? {} })),
     );
-    expect(operations).toHaveLength(12);
+    expect(operations).toHaveLength(16);
     for (const { name, responses } of operations) {
       for (const status of ["401", "403", "404", "429"]) {
         expect([name, status, Object.keys(responses[status]?.content ?? {})]).toEqual([
@@ -692,6 +695,40 @@ describe("GET /openapi.json", () => {
       }
       expect([name, Object.keys(responses["429"]?.headers ?? {})]).toEqual([name, ["Retry-After"]]);
     }
+  });
+});
+
+describe("GET /openapi.json: outbound webhooks", () => {
+  it("lists the three messages under `webhooks`, with the Standard Webhooks headers and their schemas", async () => {
+    const { webhooks, components } = (await api.call("GET", "/openapi.json", undefined, {})).body;
+    expect(Object.keys(webhooks).sort()).toEqual([
+      "notification.state_changed",
+      "suppression.created",
+      "suppression.removed",
+    ]);
+    const stateChanged = webhooks["notification.state_changed"].post;
+    expect(stateChanged.parameters.map((p: { name: string }) => p.name)).toEqual([
+      "webhook-id",
+      "webhook-timestamp",
+      "webhook-signature",
+    ]);
+    expect(stateChanged.requestBody.content["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/NotificationStateChangedMessage",
+    });
+    const data = components.schemas.NotificationStateChangedMessage.properties.data;
+    expect(Object.keys(data.properties).sort()).toEqual(
+      ["at", "category", "event", "from", "notificationId", "resendEmailId", "tenant", "to"].sort(),
+    );
+    expect(data.properties.to.enum).toContain("bounced");
+    const suppression = components.schemas.SuppressionChangedMessage.properties;
+    expect(suppression.type.enum).toEqual(["suppression.created", "suppression.removed"]);
+    expect(suppression.data.required).toEqual(["email", "reason", "at"]);
+    expect(components.schemas.CreatedWebhookEndpoint.required).toEqual(["id", "url", "events", "secret"]);
+    expect(components.schemas.CreateWebhookEndpoint.properties.events.items.enum).toEqual([
+      "notification.state_changed",
+      "suppression.created",
+      "suppression.removed",
+    ]);
   });
 });
 

@@ -11,6 +11,7 @@ import { replayUnmatched } from "./replay-unmatched.ts";
 import { stats } from "./stats.ts";
 import { listSuppressions, removeSuppression } from "./suppressions.ts";
 import { sweep } from "./sweep.ts";
+import { listDeliveries, replayMessage } from "./webhooks.ts";
 
 export const USAGE = `usage: pnpm mailstate <command> [options]
 
@@ -37,6 +38,9 @@ commands:
   sweep [--dry-run] [--json]                one pass of the sweeper now: ask Resend (emails.get) about stale
                                             notifications and append what it is ahead by; with RESEND_WEBHOOK_ID,
                                             replay the endpoint's failed deliveries; --dry-run writes nothing
+  webhooks deliveries <endpoint-id>         an outbound endpoint's delivery log, newest first: each message's id,
+                      [--limit <n>] [--json]  event, status, attempts, last response code and error
+  webhooks replay <message-id>              send an outbound message again, with the same id and body
 
 environment: DATABASE_URL, REDIS_URL, QUEUE_PREFIX, SUPPRESSION_SCOPE, and for sweep RESEND_API_KEY,
              RESEND_BASE_URL, RESEND_API_RPS, SWEEPER_STALE_AFTER_MS, RESEND_WEBHOOK_ID (as the API and the worker;
@@ -154,6 +158,25 @@ const COMMANDS: Record<string, Command> = {
     positionals: 0,
     run: (context, values) => sweep(context, { dryRun: values["dry-run"] === true, json: values.json === true }),
   },
+  "webhooks deliveries": {
+    options: { limit: { type: "string" }, json },
+    positionals: 1,
+    run: (context, values, [endpointId]) =>
+      listDeliveries(context, {
+        endpointId: option(z.uuid("must be a webhook endpoint id (a UUID)"), endpointId, "<endpoint-id>"),
+        limit: option(z.coerce.number().int().min(1).max(10_000).default(50), values.limit, "--limit"),
+        json: values.json === true,
+      }),
+  },
+  "webhooks replay": {
+    options: {},
+    positionals: 1,
+    run: (context, _values, [messageId]) =>
+      replayMessage(
+        context,
+        option(z.string().regex(/^msg_[0-9a-f]{32}$/, "must be a message id (msg_…)"), messageId, "<message-id>"),
+      ),
+  },
   reprocess: {
     options: { status: { type: "string" }, json },
     positionals: 0,
@@ -169,6 +192,7 @@ const GROUPS: Record<string, string> = {
   suppressions: "list or remove",
   keys: "create, list or revoke",
   "dead-letters": "list or retry",
+  webhooks: "deliveries or replay",
 };
 
 function option<S extends z.ZodType>(schema: S, value: unknown, name: string): z.output<S> {

@@ -8,6 +8,7 @@ import {
   type EngagementRow,
   engagement,
   notifications,
+  outbox,
   type SqlClient,
 } from "@mailstate/db";
 import { isKnownEvent } from "@mailstate/resend-events";
@@ -43,7 +44,8 @@ function engagementRow(applied: AppliedEvent): EngagementRow | null {
 /**
  * The writes that apply newly applied events: their opens and clicks to the engagement log, and
  * the projection of every notification they touch (left to the caller to run, with the batch's
- * other writes). `deliveryBefore` lists the delivery events those notifications had applied before this
+ * other writes), and the outbox's `notification.state_changed` message of each whose state changes
+ * (it must run in the same writeTogether as the projections: see outbox.stateChanges). `deliveryBefore` lists the delivery events those notifications had applied before this
  * transaction (events.appendAndAdopt leaves out opens and clicks; their counts come from the
  * stored projection: `stored`, the counters read when the notifications were locked).
  */
@@ -58,7 +60,9 @@ export async function notificationWrites(
   const touched = new Set(applied.map((row) => row.notificationId));
   const projections = await projectLocked(client, touched, deliveryBefore, applied, cache, stored);
   const rows = applied.map(engagementRow).filter((row): row is EngagementRow => row !== null);
-  return [engagement.insertion(rows), notifications.projectionUpdate(projections)].filter(
-    (write): write is BatchWrite => write !== null,
-  );
+  return [
+    engagement.insertion(rows),
+    notifications.projectionUpdate(projections),
+    outbox.stateChanges(projections),
+  ].filter((write): write is BatchWrite => write !== null);
 }

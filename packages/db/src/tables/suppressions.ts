@@ -9,6 +9,7 @@ import type { SuppressionScope } from "@mailstate/runtime";
 import type { Prisma, Suppression, SuppressionReason } from "../../generated/client/index.js";
 import type { DbClient } from "../client.ts";
 import { execute, type Runner, type SqlClient } from "../sql.ts";
+import { outbox } from "./outbound.ts";
 import { softBounces } from "./soft-bounce-counters.ts";
 
 export interface NewSuppression {
@@ -89,7 +90,12 @@ export const suppressions = {
         row.source ?? "mailstate",
       ],
     );
-    return added === 1;
+    if (added !== 1) return false;
+    // In the same transaction as the row: an endpoint hears of it if and only if it happened.
+    await outbox.suppressionChanges(runner, [
+      { type: "suppression.created", email: row.email, reason: row.reason, tenant: row.tenant ?? null, at: new Date() },
+    ]);
+    return true;
   },
 
   /**
@@ -107,7 +113,7 @@ export const suppressions = {
 
   /** Take the address off every list where Resend's own list put it (suppression.removed); true when it was. */
   async removeFromResend(runner: Runner, email: string): Promise<boolean> {
-    return (await execute(runner, "DELETE FROM suppressions WHERE email = $1 AND source = 'resend'", [email])) > 0;
+    return (await removeRows(runner, email, "DELETE FROM suppressions WHERE email = $1 AND source = 'resend'", [])) > 0;
   },
 
   /**
@@ -118,11 +124,13 @@ export const suppressions = {
     const list = listOf(view);
     const removed =
       view.scope === "global"
-        ? await execute(runner, "DELETE FROM suppressions WHERE email = $1", [email])
-        : await execute(runner, "DELETE FROM suppressions WHERE email = $1 AND tenant IS NOT DISTINCT FROM $2", [
+        ? await removeRows(runner, email, "DELETE FROM suppressions WHERE email = $1", [])
+        : await removeRows(
+            runner,
             email,
-            list,
-          ]);
+            "DELETE FROM suppressions WHERE email = $1 AND tenant IS NOT DISTINCT FROM $2",
+            [list],
+          );
     await softBounces.reset(runner, [{ email, tenant: list, at: now }]);
     return removed > 0;
   },
@@ -200,6 +208,25 @@ export const suppressions = {
     });
   },
 };
+
+/**
+ * Run a DELETE of an address's rows, and write `suppression.removed` for each row it took off, in
+ * the same transaction. Answers how many it took off.
+ */
+async function removeRows(runner: Runner, email: string, text: string, values: unknown[]): Promise<number> {
+  const statement = `${text} RETURNING tenant, reason::text AS reason`;
+  const params = [email, ...values];
+  const rows: { tenant: string | null; reason: string }[] =
+    "$queryRawUnsafe" in runner
+      ? await runner.$queryRawUnsafe(statement, ...params)
+      : (await runner.query<{ tenant: string | null; reason: string }>(statement, params)).rows;
+  const at = new Date();
+  await outbox.suppressionChanges(
+    runner,
+    rows.map(({ tenant, reason }) => ({ type: "suppression.removed", email, reason, tenant, at })),
+  );
+  return rows.length;
+}
 
 /** Whether Resend's own list holds the address, as far as its webhooks said (see markResendListed). */
 export function onResendList(row: Pick<Suppression, "source" | "metadata">): boolean {
