@@ -25,7 +25,9 @@ const dependencies = new Set(Object.keys(manifest.dependencies ?? {}));
 const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
 const generatedClient = resolve(appDir, "..", "..", "packages", "db", "generated", "client");
 if (!existsSync(join(generatedClient, "index.js"))) {
-  throw new Error(`build-app: ${relative(appDir, generatedClient)} is missing: run pnpm db:generate (turbo runs it first)`);
+  throw new Error(
+    `build-app: ${relative(appDir, generatedClient)} is missing: run pnpm db:generate (turbo runs it first)`,
+  );
 }
 
 const undeclared = new Set();
@@ -60,7 +62,9 @@ await build({
   logLevel: "warning",
   plugins: [externals],
   // Some inlined code (and npm packages written as CommonJS) call require(): give ESM one.
-  banner: { js: 'import { createRequire as __createRequire } from "node:module";\nconst require = __createRequire(import.meta.url);' },
+  banner: {
+    js: 'import { createRequire as __createRequire } from "node:module";\nconst require = __createRequire(import.meta.url);',
+  },
 });
 if (undeclared.size > 0) {
   rmSync(outdir, { recursive: true, force: true });
@@ -76,4 +80,8 @@ for (const name of Object.keys(entries)) {
   if (text.startsWith("#!")) writeFileSync(file, `#!/usr/bin/env node${text.slice(text.indexOf("\n"))}`);
 }
 cpSync(generatedClient, join(outdir, "generated", "client"), { recursive: true });
-console.log(`build-app: ${manifest.name} → ${Object.keys(entries).map((name) => `dist/${name}.js`).join(", ")}`);
+console.log(
+  `build-app: ${manifest.name} → ${Object.keys(entries)
+    .map((name) => `dist/${name}.js`)
+    .join(", ")}`,
+);

@@ -36,7 +36,9 @@ interface Service {
   environment?: Record<string, string>;
   volumes?: string[];
 }
-const file = parse(readFileSync("docker-compose.yml", "utf8"), { merge: true }) as { services: Record<string, Service> };
+const file = parse(readFileSync("docker-compose.yml", "utf8"), { merge: true }) as {
+  services: Record<string, Service>;
+};
 const services = file.services;
 
 describe("docker-compose.yml", () => {
@@ -95,12 +97,22 @@ describe("docker-compose.yml", () => {
     const prometheus = parse(readFileSync("deploy/prometheus/prometheus.yml", "utf8")) as {
       scrape_configs: { job_name: string; dns_sd_configs: { names: string[]; port: number }[] }[];
     };
-    const targets = prometheus.scrape_configs.map((job) => [job.job_name, job.dns_sd_configs[0]?.names, job.dns_sd_configs[0]?.port]);
+    const targets = prometheus.scrape_configs.map((job) => [
+      job.job_name,
+      job.dns_sd_configs[0]?.names,
+      job.dns_sd_configs[0]?.port,
+    ]);
     expect(targets).toEqual([
       ["mailstate-api", ["api"], 3000],
-      ["mailstate-worker", ["worker"], Number(services.worker?.environment?.WORKER_METRICS_PORT?.match(/:-(\d+)\}/)?.[1])],
+      [
+        "mailstate-worker",
+        ["worker"],
+        Number(services.worker?.environment?.WORKER_METRICS_PORT?.match(/:-(\d+)\}/)?.[1]),
+      ],
     ]);
-    expect(services.prometheus?.volumes).toContain("./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro");
+    expect(services.prometheus?.volumes).toContain(
+      "./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro",
+    );
     const provider = parse(readFileSync("deploy/grafana/provisioning/dashboards/mailstate.yml", "utf8")) as {
       providers: { options: { path: string } }[];
     };

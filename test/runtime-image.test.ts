@@ -29,7 +29,8 @@ const DEPLOYED = ["apps/api", "apps/worker", "packages/db"];
 
 beforeAll(() => {
   const run = spawnSync("bash", ["scripts/deploy-runtime.sh", app], { encoding: "utf8", timeout: 240_000 });
-  if (run.status !== 0) throw new Error(`deploy-runtime.sh failed (${run.status ?? run.signal}):\n${run.stdout}\n${run.stderr}`);
+  if (run.status !== 0)
+    throw new Error(`deploy-runtime.sh failed (${run.status ?? run.signal}):\n${run.stdout}\n${run.stderr}`);
 }, 300_000);
 
 afterAll(async () => {
@@ -61,7 +62,9 @@ describe("the runtime image's /app (pnpm deploy --prod)", () => {
     const found: string[] = [];
     for (const dir of DEPLOYED) {
       for (const entry of readdirSync(join(app, dir, "node_modules/.pnpm"))) {
-        if (/^(vitest|@vitest|playwright|@biomejs|typescript|tsx|esbuild|@esbuild|turbo|@prisma\+client)@/.test(entry)) {
+        if (
+          /^(vitest|@vitest|playwright|@biomejs|typescript|tsx|esbuild|@esbuild|turbo|@prisma\+client)@/.test(entry)
+        ) {
           found.push(`${dir}: ${entry}`);
         }
       }

@@ -84,7 +84,11 @@ describe("pnpm start", () => {
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    await waitUntil("the API and the worker to be up", () => /api listening/.test(output) && /worker ready/.test(output), 20_000);
+    await waitUntil(
+      "the API and the worker to be up",
+      () => /api listening/.test(output) && /worker ready/.test(output),
+      20_000,
+    );
     process.kill(-(child.pid as number), "SIGINT");
     expect(await exited).toBe(0);
     expect(output).toMatch(/api exited \(0\)/);
@@ -95,7 +99,10 @@ describe("pnpm start", () => {
   it("input: run-all.mjs where apps/*/dist is missing (not built) → exit 78 saying to run pnpm build", async () => {
     const empty = mkdtempSync(join(tmpdir(), "run-all-"));
     try {
-      const run = spawn("node", [join(process.cwd(), "scripts/run-all.mjs")], { cwd: empty, stdio: ["ignore", "pipe", "pipe"] });
+      const run = spawn("node", [join(process.cwd(), "scripts/run-all.mjs")], {
+        cwd: empty,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       let output = "";
       run.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
       const code = await new Promise<number | null>((resolve) => run.on("exit", resolve));
