@@ -115,6 +115,12 @@ describe("the runtime image's /app (pnpm deploy --prod)", () => {
       });
       expect({ status: cli.status, stderr: cli.stderr }).toEqual({ status: 0, stderr: "" });
       expect(JSON.parse(cli.stdout)).toMatchObject({ queuePrefix: prefix });
+      // The image links it as /usr/local/bin/mailstate: it runs by itself, through its #! line.
+      const direct = spawnSync(join(app, "apps/worker/dist/cli.js"), ["--help"], { env: env(), encoding: "utf8" });
+      expect({ status: direct.status, usage: direct.stdout.split("\n")[0] }).toEqual({
+        status: 0,
+        usage: "usage: pnpm mailstate <command> [options]",
+      });
     } finally {
       expect(await Promise.all([api.stop("SIGTERM"), worker.stop("SIGTERM")])).toEqual([0, 0]);
     }
