@@ -1,4 +1,9 @@
-// `pnpm start` end to end: both processes come up, answer, and stop cleanly on SIGTERM.
+// `pnpm start` end to end: the compiled apps (apps/*/dist, built by the global setup) come up on plain
+// node, answer, and stop cleanly on SIGTERM, and on Ctrl-C through pnpm with exit 0.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   createTestDatabase,
   freePort,
@@ -6,12 +11,17 @@ import {
   type TestDatabase,
   testQueuePrefix,
   testRedisUrl,
+  waitUntil,
 } from "@mailstate/test-support";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 let database: TestDatabase;
-const prefixes = { start: testQueuePrefix("start"), worker: testQueuePrefix("start-worker") };
+const prefixes = {
+  start: testQueuePrefix("start"),
+  worker: testQueuePrefix("start-worker"),
+  sigint: testQueuePrefix("start-sigint"),
+};
 beforeAll(async () => {
   database = await createTestDatabase("start");
 });
@@ -52,6 +62,57 @@ describe("pnpm start", () => {
     }
     expect(app.output()).toMatch(/api exited \(0\)/);
     expect(app.output()).toMatch(/worker exited \(0\)/);
+  });
+
+  it("Ctrl-C on `pnpm start` (SIGINT to its process group, as a terminal sends it) → both drain, exit 0, no ELIFECYCLE", async () => {
+    const port = await freePort();
+    // A process group of its own, like a terminal's foreground job.
+    const child = spawn("pnpm", ["start"], {
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        PORT: String(port),
+        DATABASE_URL: database.url,
+        REDIS_URL: testRedisUrl(),
+        QUEUE_PREFIX: prefixes.sigint,
+        RESEND_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        LOG_LEVEL: "info",
+      },
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    await waitUntil(
+      "the API and the worker to be up",
+      () => /api listening/.test(output) && /worker ready/.test(output),
+      20_000,
+    );
+    process.kill(-(child.pid as number), "SIGINT");
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/api exited \(0\)/);
+    expect(output).toMatch(/worker exited \(0\)/);
+    expect(output).not.toContain("ELIFECYCLE");
+  });
+
+  it("input: run-all.mjs where apps/*/dist is missing (not built) → exit 78 saying to run pnpm build", async () => {
+    const empty = mkdtempSync(join(tmpdir(), "run-all-"));
+    try {
+      const run = spawn("node", [join(process.cwd(), "scripts/run-all.mjs")], {
+        cwd: empty,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let output = "";
+      run.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => run.on("exit", resolve));
+      expect([code, output.trim()]).toEqual([
+        78,
+        "run-all: apps/api/dist/main.js, apps/worker/dist/main.js missing: run `pnpm build` first (pnpm bootstrap does)",
+      ]);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 
   it("pnpm start:worker (run-all.mjs worker) → the worker alone: ready, no API; SIGTERM → exit 0", async () => {
@@ -141,7 +202,7 @@ describe("pnpm start", () => {
   it("input: RESEND_WEBHOOK_SECRET unset → the API refuses to start, naming the variable", async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(await freePort()) };
     delete env.RESEND_WEBHOOK_SECRET;
-    const api = spawnProcess("node", ["--import", "tsx", "apps/api/src/main.ts"], env);
+    const api = spawnProcess("node", ["apps/api/dist/main.js"], env);
     const code = await new Promise<number | null>((resolve) => api.child.on("exit", resolve));
     expect(code).toBe(78);
     expect(api.output()).toMatch(/RESEND_WEBHOOK_SECRET: is required/);
