@@ -11,6 +11,7 @@ import { requireApiKey } from "./auth.ts";
 import { createKeyLookup } from "./key-lookup.ts";
 import { notificationRoutes } from "./notifications.ts";
 import { rateLimitPerKey } from "./rate-limit.ts";
+import { reputationRoutes } from "./reputation.ts";
 import { mirrorOn, suppressionRoutes } from "./suppressions.ts";
 
 export interface V1Deps {
@@ -57,6 +58,7 @@ export function v1Routes(deps: V1Deps): Router {
       mirror: suppressionSyncOf(env) === "both" ? mirrorOn(deps.queues, logger) : null,
     }),
   );
+  v1.use(reputationRoutes({ sql: deps.sql }));
   v1.use(databaseUnavailable);
   const router = Router();
   router.use("/v1", v1);
