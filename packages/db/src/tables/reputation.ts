@@ -170,4 +170,17 @@ export const reputation = {
     );
     return rows;
   },
+
+  /** Per tenant ('' for none) and UTC day since `since`: the support page's charts. Days without rows are absent. */
+  async dailyByTenant(sql: SqlRunner, since: Date): Promise<(ReputationPoint & { tenant: string })[]> {
+    const { rows } = await sql.query<ReputationPoint & { tenant: string }>(
+      `SELECT tenant, date_trunc('day', hour, 'UTC') AS at, sum(sent)::int AS sent, sum(delivered)::int AS delivered,
+              sum(hard_bounced)::int AS "hardBounced", sum(soft_bounced)::int AS "softBounced",
+              sum(complained)::int AS complained
+         FROM reputation_hourly WHERE hour >= $1
+        GROUP BY tenant, 2 ORDER BY tenant, 2`,
+      [since],
+    );
+    return rows;
+  },
 };
