@@ -2,6 +2,7 @@
 // webhooks, with redeliveries, events out of order and events that beat their send's record, gives
 // exact counts and rates on GET /v1/reputation; `mailstate rebuild` finds them equal to the log,
 // finds a corrupted row, and repairs it. Tenant keys see their own tenant only.
+import { readFile } from "node:fs/promises";
 import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
 import { reputation } from "@mailstate/db";
 import { newSvixId, resendEvent, startStack, waitUntil } from "@mailstate/test-support";
@@ -114,6 +115,19 @@ describe("the scripted mix: 200 sends, 180 delivered of which 3 complain, 12 har
     expect(repaired.stdout).toContain("1 differed from the log (repaired)");
     expect(await reputation.stored(stack.sql)).toEqual(before);
     expect(await reputation.recomputed(stack.sql)).toEqual(before);
+  });
+
+  it("the migration's backfill (its INSERT … SELECT, run on an emptied table) writes the same rows as rebuild", async () => {
+    const before = await reputation.stored(stack.sql);
+    const migration = await readFile(
+      new URL("../prisma/migrations/20261204100000_reputation_rollups/migration.sql", import.meta.url),
+      "utf8",
+    );
+    const backfill = migration.slice(migration.indexOf('INSERT INTO "reputation_hourly"'));
+    expect(backfill).toContain("GROUP BY 1, 2, 3, 4;");
+    await stack.sql.query("DELETE FROM reputation_hourly");
+    await stack.sql.query(backfill);
+    expect(await reputation.stored(stack.sql)).toEqual(before);
   });
 });
 

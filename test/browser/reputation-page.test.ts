@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"];
-export const SCREENSHOT = join(tmpdir(), "mailstate-reputation-page.png");
+const SCREENSHOT = join(tmpdir(), "mailstate-reputation-page.png");
 const HOSTILE = `<img src=x onerror="document.title='pwned'">`;
 
 let stack: MailstateStack;
@@ -118,8 +118,11 @@ describe("/support/reputation in Chromium", () => {
     expect((await stat(SCREENSHOT)).size).toBeGreaterThan(20_000);
   });
 
-  it("a notification's page links to its tenant's charts, which show that tenant alone", async () => {
+  it("a notification's page links to its tenant's charts, which show that tenant alone; the header links to every tenant's", async () => {
     await page.goto(`${stack.baseUrl}/support/notifications/${notificationId}`);
+    await expect(page.locator("header nav a", { hasText: "Reputation" }).getAttribute("href")).resolves.toBe(
+      "/support/reputation",
+    );
     await Promise.all([page.waitForURL(/\/support\/reputation\?tenant=acme$/), page.click("a.reputation")]);
     await expect(page.locator("h1").innerText()).resolves.toBe("Reputation: acme");
     await expect(page.locator("table.rep-table tbody tr").count()).resolves.toBe(1);

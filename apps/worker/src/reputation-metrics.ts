@@ -39,8 +39,8 @@ interface Reading {
 
 /**
  * Register the gauges on the worker's registry. A scrape reads PostgreSQL once for all of them,
- * within `timeoutMs`; when it does not answer they are absent (stale figures would read as fine)
- * and mailstate_reputation_up is 0.
+ * within `timeoutMs`; when it does not answer the per-tenant ones are absent and the parked ones
+ * NaN (stale figures would read as fine), and mailstate_reputation_up is 0.
  */
 export function registerReputationGauges(
   registry: Registry,
@@ -113,9 +113,9 @@ export function registerReputationGauges(
       help,
       registers,
       async collect() {
-        this.reset();
+        // A gauge without labels always shows a value: NaN says "unknown" (every comparison is false).
         const value = await read();
-        if (value) this.set(pick(value.parked));
+        this.set(value ? pick(value.parked) : Number.NaN);
       },
     });
   parked(
