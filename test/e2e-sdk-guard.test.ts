@@ -135,6 +135,24 @@ describe("createMailstate({ guard })", () => {
     expect(asked).toHaveLength(2);
   });
 
+  it("minSent: under that many sends in the window nothing is judged (1,000 sent, minSent 2,000 → sent); window: complaints 3 days old refuse over 7d, not over 24h", async () => {
+    const lenient = guarded({ maxComplaintRate: 0.003, minSent: 2_000 });
+    expect((await lenient.mailstate.send(resend, email(), { tenant: "spammy", category: "promo" })).status).toBe(
+      "sent",
+    );
+    await seed("lastweek", "promo", 72, { sent: 300, delivered: 300, hard: 0, complained: 3 });
+    const day = guarded({ maxComplaintRate: 0.003 });
+    expect((await day.mailstate.send(resend, email(), { tenant: "lastweek", category: "promo" })).status).toBe("sent");
+    const week = guarded({ maxComplaintRate: 0.003, window: "7d" });
+    expect(await week.mailstate.send(resend, email(), { tenant: "lastweek", category: "promo" })).toMatchObject({
+      status: "refused",
+      reason: "complaint_rate",
+      rate: 0.01,
+      window: "7d",
+    });
+    expect(week.asked).toEqual(["/v1/reputation?tenant=lastweek&category=promo&window=7d"]);
+  });
+
   it("mailstate unreachable: the guard fails open (the send goes to Resend with warnings) unless strict, which refuses with reputation_unavailable; neither throws", async () => {
     const down = `http://127.0.0.1:${await freePort()}`;
     const open = guarded({ maxComplaintRate: 0.003 }, down);
