@@ -264,6 +264,28 @@ for (const [i, address] of suppressedAddresses.slice(0, 24).entries()) {
   );
 }
 await settle();
+
+// Wave 3: a spammy category through a client with the reputation guard. Its limit is 1% complaints
+// (the stand-in draws 5%); once a round's webhooks are in, the guard refuses the category's sends.
+// The demo reads the rates every second; the default cache is a minute.
+const guarded = createMailstate({ baseUrl, apiKey, guard: { maxComplaintRate: 0.01, cacheMs: 1_000 } });
+const promo: SendResult[] = [];
+let refusal: Extract<SendResult, { status: "refused" }> | undefined;
+for (let round = 0; round < 4 && !refusal; round += 1) {
+  const emails = Array.from({ length: 40 }, (_, i) => emailFor(count + 100 + round * 40 + i));
+  for (const result of await guarded.sendBatch(resend, emails, { tenant, category: "promo" })) {
+    if (result.status === "refused") refusal = result;
+    else promo.push(result);
+  }
+  if (refusal) break;
+  await settle();
+  // A second later the guard's cache has expired: it asks mailstate for the rates again.
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+}
+if (!refusal) {
+  const last = await guarded.send(resend, emailFor(count + 300), { tenant, category: "promo" });
+  if (last.status === "refused") refusal = last;
+}
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 
 /**
@@ -321,8 +343,14 @@ log(
 log(
   `bypass sends: ${warnedBypasses} password resets warned that Resend's own list still holds the address (suppressed_by_resend)`,
 );
+log(
+  refusal
+    ? `reputation guard: ${promo.length} promo sends, then refused: ${refusal.reason} ${(Number(refusal.rate) * 100).toFixed(2)}% over the ${Number(refusal.limit) * 100}% limit (tenant ${tenant}, category promo)`
+    : `reputation guard: ${promo.length} promo sends, never refused (no complaint drawn)`,
+);
 log();
 log(`support page:  http://localhost:${port}/support`);
+log(`reputation:    http://localhost:${port}/support/reputation?tenant=${tenant}`);
 log(`Bull Board:    http://localhost:${port}/admin/queues`);
 log(`credentials:   ${opsUsername} / ${opsPassword}   (OPS_USERNAME / OPS_PASSWORD)`);
 log(`API key:       ${apiKey}   (GET http://localhost:${port}/v1/notifications?tenant=${tenant})`);

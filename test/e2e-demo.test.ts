@@ -62,7 +62,12 @@ describe("pnpm demo --exit", () => {
     expect(output).toMatch(/lost webhooks: [1-9]\d* never posted \(8%\); sweeper: [1-9]\d* notifications healed/);
     expect(output).not.toContain("had not reached their planned state");
     expect(output).toMatch(/bypass sends: [1-9]\d* password resets warned/);
+    // The spammy category: sent until the reputation guard refuses it (1% complaint limit, 5% drawn).
+    expect(output).toMatch(
+      /reputation guard: [1-9]\d* promo sends, then refused: complaint_rate \d+\.\d{2}% over the 1% limit \(tenant \S+, category promo\)/,
+    );
     expect(output).toContain(`support page:  http://localhost:${port}/support`);
+    expect(output).toMatch(/reputation: {4}http:\/\/localhost:\d+\/support\/reputation\?tenant=\S+/);
     expect(output).toContain(`Bull Board:    http://localhost:${port}/admin/queues`);
     expect(output).toMatch(/credentials: {3}ops \/ \S{8,} {3}\(OPS_USERNAME \/ OPS_PASSWORD\)/);
   }, 90_000);

@@ -5,6 +5,7 @@ import { createLogger, EnvError, onShutdown } from "@mailstate/runtime";
 import { loadWorkerEnv, type WorkerEnv } from "./env.ts";
 import { createWorkerMetrics } from "./metrics.ts";
 import { serveMetrics } from "./metrics-server.ts";
+import { registerReputationGauges } from "./reputation-metrics.ts";
 import { startWorkers } from "./workers.ts";
 
 function loadEnvOrExit(): WorkerEnv {
@@ -29,6 +30,7 @@ const redis = createRedis(env, "worker");
 redis.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
 
 const metrics = createWorkerMetrics({ processMetrics: true });
+registerReputationGauges(metrics.registry, sql);
 const workers = await startWorkers({ env, sql, redis, logger, metrics });
 const metricsServer =
   env.WORKER_METRICS_PORT > 0

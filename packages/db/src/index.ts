@@ -81,6 +81,17 @@ export {
   type SuppressionChange,
   webhookEndpoints,
 } from "./tables/outbound.ts";
+export {
+  type Bucket,
+  fromDomainOf,
+  fromDomainSql,
+  type ReputationFilter,
+  type ReputationPoint,
+  type RollupChange,
+  type RollupCounts,
+  type RollupRow,
+  reputation,
+} from "./tables/reputation.ts";
 export { type SoftBounceReset, softBounces } from "./tables/soft-bounce-counters.ts";
 export {
   applyingTo,

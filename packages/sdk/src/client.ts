@@ -1,5 +1,6 @@
 // The HTTP client of the mailstate API, and the no-op client used when mailstate is not configured.
 import { type FieldError, MailstateError } from "./errors.ts";
+import { createGuard, type Guard, type GuardOptions } from "./guard.ts";
 import { chunks, LIMITS } from "./limits.ts";
 import {
   type EmailLike,
@@ -17,6 +18,8 @@ import type {
   NotificationPage,
   RecordInput,
   RecordResult,
+  Reputation,
+  ReputationQuery,
   SendOutcome,
   SendOutcomeResult,
   Suppression,
@@ -43,6 +46,11 @@ export interface MailstateOptions {
   rateLimitRetries?: number;
   /** A Retry-After longer than this (default 10000 ms) is not waited for: the request throws `rate_limited`. */
   maxRetryAfterMs?: number;
+  /**
+   * Refuse sends (`status: "refused"`) of a tenant and category whose bounce or complaint rate is
+   * over a limit; a send with `bypassSuppression` is never refused. See GuardOptions.
+   */
+  guard?: GuardOptions;
 }
 
 export interface Mailstate {
@@ -74,6 +82,8 @@ export interface Mailstate {
   suppress(email: string, note?: string, options?: TenantOption): Promise<Suppression | null>;
   /** True when the address was suppressed and no longer is. */
   unsuppress(email: string, options?: TenantOption): Promise<boolean>;
+  /** Bounce and complaint rates of the notifications recorded in a window (the no-op client: zeros). */
+  reputation(query?: ReputationQuery): Promise<Reputation>;
   /** Check suppressions, record, send through Resend, attach Resend's id. Never throws for mailstate's sake. */
   send<E extends EmailLike>(resend: ResendLike<E>, email: E, options?: SendOptions): Promise<SendResult>;
   /** The same for many emails, through Resend's batch endpoint, 100 per call. One result per email, in order. */
@@ -199,12 +209,22 @@ export function createMailstate(options: MailstateOptions = {}): Mailstate {
       return (await orNullOn404(request("DELETE", path))) !== null;
     },
 
-    send: (resend, email, sendOptions) => sendWith(api, resend, email, sendOptions),
-    sendBatch: (resend, emails, sendOptions) => sendBatchWith(api, resend, emails, sendOptions),
+    async reputation(query = {}) {
+      const search = new URLSearchParams();
+      for (const [key, value] of Object.entries(query)) if (value !== undefined) search.set(key, String(value));
+      const suffix = search.size > 0 ? `?${search}` : "";
+      return (await request<Reputation>("GET", `/v1/reputation${suffix}`)).body;
+    },
+
+    send: (resend, email, sendOptions) => sendWith(api, resend, email, sendOptions, guard),
+    sendBatch: (resend, emails, sendOptions) => sendBatchWith(api, resend, emails, sendOptions, guard),
     webhooks,
   };
+  const guard: Guard | null = options.guard ? createGuard((query) => api.reputation(query), options.guard) : null;
   return api;
 }
+
+const noFigures = { sent: 0, delivered: 0, bounced: 0, hardBounced: 0, softBounced: 0, complained: 0 };
 
 /** What `createMailstate` answers without a baseUrl or apiKey: no network, no throw, sends still go out. */
 export function createNoopMailstate(): Mailstate {
@@ -223,6 +243,17 @@ export function createNoopMailstate(): Mailstate {
       [...new Set(emails)].map((email) => ({ email, suppressed: false, reason: null, since: null })),
     suppress: async () => null,
     unsuppress: async () => false,
+    reputation: async (query = {}) => ({
+      window: query.window ?? "24h",
+      tenant: query.tenant ?? null,
+      category: query.category ?? null,
+      fromDomain: query.fromDomain ?? null,
+      since: new Date().toISOString(),
+      ...noFigures,
+      bounceRate: null,
+      complaintRate: null,
+      series: [],
+    }),
     send: (resend, email, sendOptions) => sendWith(api, resend, email, sendOptions),
     sendBatch: (resend, emails, sendOptions) => sendBatchWith(api, resend, emails, sendOptions),
     webhooks,

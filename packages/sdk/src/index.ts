@@ -1,5 +1,11 @@
 export { createMailstate, createNoopMailstate, type Mailstate, type MailstateOptions } from "./client.ts";
 export { type FieldError, MailstateError, type MailstateErrorCode } from "./errors.ts";
+export {
+  GUARD_CACHE_MS,
+  type GuardOptions,
+  type GuardRefusal,
+  type RefusalReason,
+} from "./guard.ts";
 export { LIMITS } from "./limits.ts";
 export {
   type EmailLike,
@@ -20,6 +26,10 @@ export type {
   NotificationPage,
   RecordInput,
   RecordResult,
+  Reputation,
+  ReputationCounts,
+  ReputationQuery,
+  ReputationWindow,
   SendError,
   SendOutcome,
   SendOutcomeResult,

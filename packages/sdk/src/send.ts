@@ -2,6 +2,7 @@
 // same idempotency key, then attach Resend's id. mailstate trouble never stops a send unless asked.
 import type { Mailstate } from "./client.ts";
 import { MailstateError } from "./errors.ts";
+import type { Guard, GuardRefusal } from "./guard.ts";
 import { chunks, LIMITS } from "./limits.ts";
 import type { RecordInput, SendOutcome, SuppressionReason } from "./types.ts";
 
@@ -37,7 +38,10 @@ export interface ResendBatchLike<E extends EmailLike> {
 }
 
 export interface SendOptions {
-  /** Send even to suppressed recipients (password reset, verification); recorded as suppressionBypassed. */
+  /**
+   * Send even to suppressed recipients (password reset, verification); recorded as suppressionBypassed.
+   * It also passes the reputation guard: a send that must go out goes out.
+   */
   bypassSuppression?: boolean;
   /** Shared by the record and Resend's send, so a retried call neither records nor sends twice. Generated when absent. */
   idempotencyKey?: string;
@@ -77,7 +81,9 @@ export type SendResult =
       /** mailstate errors met while recording the refusal. */
       warnings: MailstateError[];
     }
-  | { status: "failed"; source: "mailstate"; notificationId: null; error: MailstateError };
+  | { status: "failed"; source: "mailstate"; notificationId: null; error: MailstateError }
+  /** The reputation guard (createMailstate's `guard`) refused it: nothing recorded, nothing sent. */
+  | GuardRefusal;
 
 function asList(value: string | string[] | undefined): string[] {
   if (value === undefined) return [];
@@ -180,10 +186,16 @@ export async function sendWith<E extends EmailLike>(
   resend: ResendLike<E>,
   email: E,
   options: SendOptions = {},
+  guard: Guard | null = null,
 ): Promise<SendResult> {
   const idempotencyKey = options.idempotencyKey ?? globalThis.crypto.randomUUID();
   const warnings: MailstateError[] = [];
   const recipients = recipientsOf(email);
+
+  if (guard && !options.bypassSuppression) {
+    const refusal = await guard.check(options.tenant, options.category, warnings, options.strict);
+    if (refusal) return refusal;
+  }
 
   let suppressed = new Map<string, SuppressionReason>();
   const onResendList = new Set<string>();
@@ -232,10 +244,17 @@ export async function sendBatchWith<E extends EmailLike>(
   resend: ResendBatchLike<E>,
   emails: E[],
   options: SendOptions = {},
+  guard: Guard | null = null,
 ): Promise<SendResult[]> {
   const baseKey = options.idempotencyKey ?? globalThis.crypto.randomUUID();
   const results: (SendResult | undefined)[] = emails.map(() => undefined);
   const warnings: MailstateError[] = [];
+
+  // Every email of the batch is of one tenant and category (the options'), so one judgement holds for all.
+  if (guard && !options.bypassSuppression && emails.length > 0) {
+    const refusal = await guard.check(options.tenant, options.category, warnings, options.strict);
+    if (refusal) return emails.map(() => refusal);
+  }
 
   let suppressed = new Map<string, SuppressionReason>();
   try {

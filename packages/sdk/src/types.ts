@@ -164,3 +164,41 @@ export interface SuppressionChange {
 export interface TenantOption {
   tenant?: string;
 }
+
+// Reputation (GET /v1/reputation).
+
+export type ReputationWindow = "24h" | "7d" | "30d";
+
+export interface ReputationQuery {
+  /** Admin keys: one tenant (default every tenant's). A tenant's key reads its own. */
+  tenant?: string;
+  category?: string;
+  fromDomain?: string;
+  /** Default 24h. */
+  window?: ReputationWindow;
+}
+
+export interface ReputationCounts {
+  sent: number;
+  delivered: number;
+  /** hardBounced + softBounced. */
+  bounced: number;
+  hardBounced: number;
+  softBounced: number;
+  complained: number;
+  /** bounced / sent; null when nothing was sent. */
+  bounceRate: number | null;
+  /** complained / delivered; null when nothing was delivered. */
+  complaintRate: number | null;
+}
+
+export interface Reputation extends ReputationCounts {
+  window: ReputationWindow;
+  tenant: string | null;
+  category: string | null;
+  fromDomain: string | null;
+  /** Start of the first point. */
+  since: string;
+  /** Hourly (24h) or daily (7d, 30d) points, oldest first. */
+  series: (ReputationCounts & { at: string })[];
+}

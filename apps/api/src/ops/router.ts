@@ -1,6 +1,6 @@
 // The ops surface: Bull Board at /admin/queues and the support pages at /support, both behind
 // HTTP basic auth (OPS_USERNAME / OPS_PASSWORD). Without OPS_PASSWORD they answer 503, never open.
-import type { Db } from "@mailstate/db";
+import type { Db, SqlPool } from "@mailstate/db";
 import type { Queues, RedisClient } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import { type RequestHandler, type Response, Router } from "express";
@@ -24,6 +24,8 @@ export interface OpsDeps {
     | "SUPPRESSION_SCOPE"
   >;
   db: Db;
+  /** The support pages' plain-SQL reads (the reputation rollups). */
+  sql: SqlPool;
   /** Where the failed sign-ins are counted. */
   redis: RedisClient;
   queues: Pick<Queues, "inboxShards" | "unmatched" | "maintenance" | "webhooks">;
@@ -44,7 +46,7 @@ const opsDisabled: RequestHandler = (_req, res) => {
   );
 };
 
-export function opsRoutes({ env, db, redis, queues, logger }: OpsDeps): Router {
+export function opsRoutes({ env, db, sql, redis, queues, logger }: OpsDeps): Router {
   const router = Router();
   const paths = [BULL_BOARD_PATH, SUPPORT_PATH];
   router.use(paths, opsSecurityHeaders);
@@ -71,6 +73,6 @@ export function opsRoutes({ env, db, redis, queues, logger }: OpsDeps): Router {
   });
   router.use(paths, gate);
   router.use(BULL_BOARD_PATH, bullBoardRouter(queues, BULL_BOARD_PATH));
-  router.use(SUPPORT_PATH, supportRoutes({ db, logger, scope: env.SUPPRESSION_SCOPE }));
+  router.use(SUPPORT_PATH, supportRoutes({ db, sql, logger, scope: env.SUPPRESSION_SCOPE }));
   return router;
 }

@@ -9,6 +9,9 @@ import {
   type Notification,
   notifications,
   ops,
+  type RollupCounts,
+  reputation,
+  type SqlRunner,
   softBounces,
 } from "@mailstate/db";
 import type { Logger, SuppressionScope } from "@mailstate/runtime";
@@ -17,12 +20,16 @@ import { type ErrorRequestHandler, type Response, Router } from "express";
 import { z } from "zod";
 import { clientProblem } from "../http/problems.ts";
 import { loadTimeline } from "../timeline.ts";
+import { fillSeries, windowStart } from "../v1/reputation.ts";
 import { text } from "../v1/schemas.ts";
 import { type Html, html } from "./html.ts";
+import { closeness, reputationPage, type TenantReputation } from "./reputation-views.ts";
 import { messagePage, notificationPage, type SearchView, SUPPORT_PATH, searchPage } from "./support-views.ts";
 
 export interface SupportDeps {
   db: Db;
+  /** The reputation rollups are read with plain SQL. */
+  sql: SqlRunner;
   logger: Logger;
   /** Each recipient's suppression is the one that applies to the notification's tenant. */
   scope: SuppressionScope;
@@ -38,6 +45,10 @@ const searchQuery = z.object({
   cursor: z.uuid().optional(),
 });
 const pageParams = z.object({ id: z.uuid() });
+const reputationParams = z.object({ tenant: text().trim().max(200, "is too long").default("") });
+
+/** Tenants charted on /support/reputation; the others are listed in its table. */
+const CHARTED_TENANTS = 12;
 
 export type SearchTarget = { kind: "none" } | { kind: "recipient"; email: string } | { kind: "id"; id: string };
 
@@ -54,7 +65,35 @@ function send(res: Response, status: number, page: Html): void {
   res.status(status).type("html").send(page.value);
 }
 
-export function supportRoutes({ db, logger, scope }: SupportDeps): Router {
+/** Each tenant's 30 days (every day, the empty ones as zeros) and totals, closest to a threshold first. */
+async function loadTenantReputation(sql: SqlRunner, only: string | null, now = new Date()) {
+  const since = windowStart("30d", now);
+  const rows = await reputation.dailyByTenant(sql, since);
+  const byTenant = new Map<string, typeof rows>();
+  for (const row of rows) {
+    if (only !== null && row.tenant !== only) continue;
+    byTenant.set(row.tenant, [...(byTenant.get(row.tenant) ?? []), row]);
+  }
+  const tenants: TenantReputation[] = [...byTenant].map(([tenant, points]) => {
+    const days = fillSeries("30d", since, points);
+    const total = days.reduce<RollupCounts>(
+      (sum, day) => ({
+        sent: sum.sent + day.sent,
+        delivered: sum.delivered + day.delivered,
+        hardBounced: sum.hardBounced + day.hardBounced,
+        softBounced: sum.softBounced + day.softBounced,
+        complained: sum.complained + day.complained,
+      }),
+      { sent: 0, delivered: 0, hardBounced: 0, softBounced: 0, complained: 0 },
+    );
+    return { tenant, total, days };
+  });
+  tenants.sort((a, b) => closeness(b.total) - closeness(a.total) || b.total.sent - a.total.sent);
+  const days = fillSeries("30d", since, []).map((day) => day.at);
+  return { days, tenants };
+}
+
+export function supportRoutes({ db, sql, logger, scope }: SupportDeps): Router {
   const router = Router();
 
   router.use((_req, res, next) => {
@@ -158,6 +197,16 @@ export function supportRoutes({ db, logger, scope }: SupportDeps): Router {
         deadLetters,
       }),
     );
+  });
+
+  router.get("/reputation", async (req, res) => {
+    const parsed = reputationParams.safeParse(req.query);
+    if (!parsed.success) {
+      return send(res, 400, messagePage("That tenant cannot be read", "Name one tenant, at most 200 characters."));
+    }
+    const only = parsed.data.tenant === "" ? null : parsed.data.tenant;
+    const { days, tenants } = await loadTenantReputation(sql, only);
+    send(res, 200, reputationPage({ days, tenants, only, charted: only === null ? CHARTED_TENANTS : 1 }));
   });
 
   router.use((_req, res) => {

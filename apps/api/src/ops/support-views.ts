@@ -126,7 +126,7 @@ export function layout(title: string, body: Html, query = "", tenant = ""): Html
     <input class="tenant" type="search" name="tenant" value="${tenant}" aria-label="Tenant" placeholder="Tenant (all)" autocomplete="off">
     <button type="submit">Search</button>
   </form>
-  <nav><a href="${BULL_BOARD_PATH}">Queues (Bull Board)</a></nav>
+  <nav><a href="${SUPPORT_PATH}/reputation">Reputation</a> · <a href="${BULL_BOARD_PATH}">Queues (Bull Board)</a></nav>
 </div></header>
 <main>
 ${body}
@@ -462,7 +462,7 @@ export function notificationPage(view: NotificationView): Html {
   ${refused ? html`<dt>Send</dt><dd><span class="bad">refused by Resend</span> ${refused.name}${refused.statusCode ? ` (${refused.statusCode})` : ""}: ${refused.message} <span class="muted">reported ${time(new Date(refused.at))}</span></dd>` : ""}
   <dt>From</dt><dd>${row.from}</dd>
   <dt>To</dt><dd>${row.recipients.join(", ")}</dd>
-  <dt>Tenant</dt><dd>${row.tenant ?? html`<span class="muted">—</span>`}</dd>
+  <dt>Tenant</dt><dd>${row.tenant ?? html`<span class="muted">—</span>`} <a class="reputation" href="${SUPPORT_PATH}/reputation${row.tenant ? `?${new URLSearchParams({ tenant: row.tenant })}` : ""}">${row.tenant ? "the tenant's bounce and complaint rates" : "bounce and complaint rates"}</a></dd>
   <dt>Category</dt><dd>${row.category ?? html`<span class="muted">—</span>`}</dd>
   <dt>Tags</dt><dd>${tags(row.tags)}</dd>
   <dt>Recorded</dt><dd>${time(row.createdAt)}</dd>

@@ -2,7 +2,14 @@
 import { Router } from "express";
 import { z } from "zod";
 import { PROBLEMS, type ProblemCode } from "../http/problems.ts";
-import { components, listNotificationsQuery, listSuppressionsQuery, tenantQuery, timelineQuery } from "./schemas.ts";
+import {
+  components,
+  listNotificationsQuery,
+  listSuppressionsQuery,
+  reputationQuery,
+  tenantQuery,
+  timelineQuery,
+} from "./schemas.ts";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -256,6 +263,23 @@ export function buildOpenApiDocument(): JsonSchema {
             ),
             ...common,
             ...unknownNotification,
+          },
+        },
+      },
+      "/v1/reputation": {
+        get: {
+          operationId: "getReputation",
+          summary:
+            "Bounce and complaint rates of the notifications recorded in a window (24h, 7d, 30d), with hourly or daily points",
+          parameters: queryParameters(reputationQuery),
+          responses: {
+            "200": answer(
+              "bounceRate = bounced / sent, complaintRate = complained / delivered, per window and per point",
+              ref("Reputation"),
+            ),
+            ...common,
+            ...notFound(NO_ROUTE),
+            ...problems("tenant_forbidden"),
           },
         },
       },

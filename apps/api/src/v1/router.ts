@@ -10,6 +10,7 @@ import { requireApiKey } from "./auth.ts";
 import { createKeyLookup } from "./key-lookup.ts";
 import { notificationRoutes } from "./notifications.ts";
 import { rateLimitPerKey } from "./rate-limit.ts";
+import { reputationRoutes } from "./reputation.ts";
 import { mirrorOn, suppressionRoutes } from "./suppressions.ts";
 import { webhookEndpointRoutes } from "./webhook-endpoints.ts";
 
@@ -59,6 +60,7 @@ export function v1Routes(deps: V1Deps): Router {
     }),
   );
   v1.use(webhookEndpointRoutes({ db, allowPrivate: env.OUTBOUND_ALLOW_PRIVATE }));
+  v1.use(reputationRoutes({ sql: deps.sql }));
   v1.use(databaseUnavailable);
   const router = Router();
   router.use("/v1", v1);

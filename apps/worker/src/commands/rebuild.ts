@@ -1,5 +1,6 @@
-// `mailstate rebuild [--write]`: fold every notification's log again and report how many projections differ.
-import { rebuildProjections } from "../reconcile/rebuild.ts";
+// `mailstate rebuild [--write]`: fold every notification's log again and report how many projections
+// and reputation rollup rows differ.
+import { rebuildProjections, rebuildRollups } from "../reconcile/rebuild.ts";
 import { type Context, EXIT, fromDb } from "./context.ts";
 
 /** Exit 1 when projections differ and were not repaired (a health check can alert on it). */
@@ -11,5 +12,10 @@ export async function rebuild(context: Context, { write }: { write: boolean }): 
     `checked ${report.checked} notifications in ${seconds}s: ${report.differed} differed from the log${write && report.differed ? " (repaired)" : ""}`,
   );
   if (report.examples.length) context.io.out(`examples: ${report.examples.slice(0, 10).join(", ")}`);
-  return report.differed > 0 && !write ? EXIT.problem : EXIT.ok;
+  const rollups = await fromDb(context, rebuildRollups(context.sql(), { write }));
+  context.io.out(
+    `checked ${rollups.rows} reputation rollup rows: ${rollups.differed} differed from the log${write && rollups.differed ? " (repaired)" : ""}`,
+  );
+  if (rollups.examples.length) context.io.out(`rollup examples: ${rollups.examples.slice(0, 10).join(", ")}`);
+  return (report.differed > 0 || rollups.differed > 0) && !write ? EXIT.problem : EXIT.ok;
 }

@@ -28,15 +28,14 @@ export function projectionOf(inputs: LoggedEvent[]): Projection {
 }
 
 /**
- * Fold the given applied events of each notification; answers id → projection. Events missing
- * from the cache are read from the log and parsed again (the log holds the raw payload).
+ * The events of these refs, parsed: from the cache, else read from the log and parsed again (the
+ * log holds the raw payload). Answers svix-id → event.
  */
-export async function projectRefs(
+export async function parseRefs(
   client: SqlClient | SqlPool,
-  notificationIds: Iterable<string>,
   refs: AppliedRef[],
   cache: ParsedEventCache,
-): Promise<Map<string, Projection>> {
+): Promise<Map<string, ResendEvent>> {
   // What the cache holds is taken once, before anything is added: adding may evict.
   const parsed = new Map<string, ResendEvent>();
   const missing: string[] = [];
@@ -52,12 +51,31 @@ export async function projectRefs(
     parsed.set(svixId, event);
     cache.set(svixId, event);
   }
+  return parsed;
+}
+
+/** Fold the given applied events of each notification, parsed already; answers id → projection. */
+export function projectParsed(
+  notificationIds: Iterable<string>,
+  refs: AppliedRef[],
+  parsed: ReadonlyMap<string, ResendEvent>,
+): Map<string, Projection> {
   const byNotification = new Map<string, LoggedEvent[]>([...notificationIds].map((id) => [id, []]));
   for (const { svixId, notificationId } of refs) {
     const event = parsed.get(svixId);
     if (event) byNotification.get(notificationId)?.push({ svixId, event });
   }
   return new Map([...byNotification].map(([id, logged]) => [id, projectionOf(logged)]));
+}
+
+/** Fold the given applied events of each notification; answers id → projection. */
+export async function projectRefs(
+  client: SqlClient | SqlPool,
+  notificationIds: Iterable<string>,
+  refs: AppliedRef[],
+  cache: ParsedEventCache,
+): Promise<Map<string, Projection>> {
+  return projectParsed(notificationIds, refs, await parseRefs(client, refs, cache));
 }
 
 /** Fold every applied event of these notifications, as the log holds them now. */
@@ -95,7 +113,8 @@ export function withStoredEngagement(folded: Projection, stored: EngagementCount
  * (`deliveryBefore`, as events.appendAndAdopt lists them) and of the events applied in this transaction,
  * with the engagement counters carried over from the stored row (`stored`, read with the lock:
  * notifications.lockMatches, lockByEmailIds). It reads no open or click the notification had
- * before, so an event costs the same on a notification with 10,000 opens.
+ * before, so an event costs the same on a notification with 10,000 opens. Also answers the parsed
+ * events, for what else the batch derives from them (the reputation rollups).
  */
 export async function projectLocked(
   client: SqlClient,
@@ -104,7 +123,12 @@ export async function projectLocked(
   newlyApplied: AppliedRef[],
   cache: ParsedEventCache,
   stored: ReadonlyMap<string, EngagementCounters>,
-): Promise<Map<string, Projection>> {
-  const folded = await projectRefs(client, notificationIds, [...deliveryBefore, ...newlyApplied], cache);
-  return new Map([...folded].map(([id, projection]) => [id, withStoredEngagement(projection, stored.get(id))]));
+): Promise<{ projections: Map<string, Projection>; parsed: Map<string, ResendEvent> }> {
+  const refs = [...deliveryBefore, ...newlyApplied];
+  const parsed = await parseRefs(client, refs, cache);
+  const folded = projectParsed(notificationIds, refs, parsed);
+  const projections = new Map(
+    [...folded].map(([id, projection]) => [id, withStoredEngagement(projection, stored.get(id))]),
+  );
+  return { projections, parsed };
 }

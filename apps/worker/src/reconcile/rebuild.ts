@@ -1,5 +1,13 @@
-// Recompute every projection from the event log and report the drift: zero when healthy.
-import { type Db, notifications, type Projection, type SqlPool, withSqlTransaction } from "@mailstate/db";
+// Recompute every projection and the reputation rollups from the event log and report the drift: zero when healthy.
+import {
+  type Db,
+  notifications,
+  type Projection,
+  type RollupRow,
+  reputation,
+  type SqlPool,
+  withSqlTransaction,
+} from "@mailstate/db";
 import { computeProjections } from "./project.ts";
 
 export interface RebuildReport {
@@ -69,5 +77,41 @@ async function driftsUnderLock(sql: SqlPool, id: string, write: boolean): Promis
     if (!stored || !fresh || !projectionsDiffer(stored, fresh)) return false;
     if (write) await notifications.saveProjections(client, new Map([[id, fresh]]));
     return true;
+  });
+}
+
+export interface RollupReport {
+  /** Rows (hour, tenant, category, from-domain) the log defines. */
+  rows: number;
+  /** Rows stored differently, or missing, or stored and not defined. */
+  differed: number;
+  /** The first keys that differed, as `hour tenant/category/domain`. */
+  examples: string[];
+}
+
+const rollupKey = (row: RollupRow) =>
+  `${row.hour.toISOString()} ${row.tenant || "-"}/${row.category || "-"}/${row.fromDomain || "-"}`;
+const rollupValue = (row: RollupRow) =>
+  [row.sent, row.delivered, row.hardBounced, row.softBounced, row.complained].join(",");
+
+/** The keys whose stored and recomputed rollups differ. */
+export function rollupsDiffer(stored: RollupRow[], computed: RollupRow[]): string[] {
+  const have = new Map(stored.map((row) => [rollupKey(row), rollupValue(row)]));
+  const want = new Map(computed.map((row) => [rollupKey(row), rollupValue(row)]));
+  return [...new Set([...have.keys(), ...want.keys()])].filter((key) => have.get(key) !== want.get(key)).sort();
+}
+
+/**
+ * Recompute the reputation rollups from the notifications and the log, compare with the stored
+ * ones, and with `write` replace them. Both run in one transaction holding the rollup table's lock,
+ * so no batch of the worker commits in between (it waits, and adds its change after).
+ */
+export async function rebuildRollups(sql: SqlPool, { write = false } = {}): Promise<RollupReport> {
+  return withSqlTransaction(sql, async (client) => {
+    await client.query("LOCK TABLE reputation_hourly IN SHARE ROW EXCLUSIVE MODE");
+    const computed = await reputation.recomputed(client);
+    const differed = rollupsDiffer(await reputation.stored(client), computed);
+    if (write && differed.length > 0) await reputation.replace(client);
+    return { rows: computed.length, differed: differed.length, examples: differed.slice(0, 100) };
   });
 }

@@ -2,7 +2,7 @@
 // state. The worker writes it (SQL, in batches); the API, the support pages and the CLI read it.
 import type { EventStatus } from "../../generated/client/index.js";
 import type { DbClient } from "../client.ts";
-import { jsonForPostgres, type SqlClient, type SqlPool } from "../sql.ts";
+import { jsonForPostgres, type SqlClient, type SqlPool, type SqlRunner } from "../sql.ts";
 
 /** The event types of the engagement log: they never move delivery state. */
 export const ENGAGEMENT_TYPES = ["email.opened", "email.clicked"] as const;
@@ -271,5 +271,14 @@ export const events = {
 
   countByStatus(db: DbClient, status: EventStatus) {
     return db.deliveryEvent.count({ where: { status } });
+  },
+
+  /** Parked (unmatched) events: how many, and seconds since the oldest arrived (0 when none). */
+  async parkedBacklog(sql: SqlRunner): Promise<{ count: number; oldestAgeSeconds: number }> {
+    const { rows } = await sql.query<{ count: number; age: number }>(
+      `SELECT count(*)::int AS count, COALESCE(EXTRACT(EPOCH FROM now() - min(received_at)), 0)::float8 AS age
+         FROM delivery_events WHERE status = 'unmatched'`,
+    );
+    return { count: rows[0]?.count ?? 0, oldestAgeSeconds: rows[0]?.age ?? 0 };
   },
 };
