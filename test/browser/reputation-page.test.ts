@@ -5,24 +5,21 @@
 // dir (mailstate-reputation-page.png), which the README describes.
 // biome-ignore-all lint/performance/useDomNodeTextContent: Playwright's innerText is the rendered text a person reads, which is what these assertions check
 
-import { existsSync } from "node:fs";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
-import { OPS_ENV, OPS_PASSWORD, OPS_USERNAME, startStack } from "@mailstate/test-support";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { OPS_ENV, startStack } from "@mailstate/test-support";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type OpsBrowser, openOpsBrowser, requireChromium } from "./ops-browser.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"];
 const SCREENSHOT = join(tmpdir(), "mailstate-reputation-page.png");
 const HOSTILE = `<img src=x onerror="document.title='pwned'">`;
 
 let stack: MailstateStack;
-let context: BrowserContext;
+let browser: OpsBrowser;
 let page: Page;
-let userDataDir: string;
 let notificationId: string;
 
 /**
@@ -44,9 +41,7 @@ async function seedDays(
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium (.ci/run does it)`);
-  }
+  requireChromium();
   stack = await startStack("reputation_browser", mailstateSystem, { env: OPS_ENV });
   // Complaints climb from none to 0.5% a day: over Resend's 0.08% and, at the end, Gmail's 0.3%.
   await seedDays("spammy-promo", (i) => [1_000, 990, 2, 1, Math.round((i / 29) * 5)]);
@@ -63,20 +58,12 @@ beforeAll(async () => {
     category: "news",
   });
   notificationId = recorded.body.notification.id;
-  userDataDir = await mkdtemp(join(tmpdir(), "mailstate-chromium-"));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    args: CHROMIUM_ARGS,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    httpCredentials: { username: OPS_USERNAME, password: OPS_PASSWORD },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
+  browser = await openOpsBrowser();
+  page = browser.page;
 }, 60_000);
 
 afterAll(async () => {
-  await context?.close();
-  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+  await browser?.close();
   await stack?.close();
 });
 

@@ -6,39 +6,19 @@
 
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
-import {
-  deliverWebhook,
-  OPS_ENV,
-  OPS_PASSWORD,
-  OPS_USERNAME,
-  resendEvent,
-  startStack,
-  waitUntil,
-} from "@mailstate/test-support";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { deliverWebhook, OPS_ENV, resendEvent, startStack, waitUntil } from "@mailstate/test-support";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type OpsBrowser, openOpsBrowser, requireChromium } from "./ops-browser.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const SCREENSHOT = join(import.meta.dirname, "../../test-results/support-timeline.png");
 
 let stack: MailstateStack;
-let context: BrowserContext;
+let browser: OpsBrowser;
 let page: Page;
-let userDataDir: string;
 
 const run = randomUUID().slice(0, 8);
 const BOARD_SCREENSHOT = join(import.meta.dirname, "../../test-results/bull-board-unmatched.png");
@@ -148,26 +128,16 @@ async function seed(): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium (.ci/run does it)`);
-  }
+  requireChromium();
   stack = await startStack("support_browser", mailstateSystem, { env: OPS_ENV });
   await stack.startWorker();
   await seed();
-  userDataDir = await mkdtemp(join(tmpdir(), "mailstate-chromium-"));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    args: CHROMIUM_ARGS,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    httpCredentials: { username: OPS_USERNAME, password: OPS_PASSWORD },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
+  browser = await openOpsBrowser();
+  page = browser.page;
 });
 
 afterAll(async () => {
-  await context?.close();
-  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+  await browser?.close();
   await stack?.close();
 });
 

@@ -52,6 +52,7 @@ describe("the migration", () => {
       "engagement_events",
       "notifications",
       "outbound_messages",
+      "reputation_hourly",
       "soft_bounce_counters",
       "suppressions",
       "webhook_endpoints",
