@@ -14,8 +14,8 @@ import {
   startRedisCluster,
 } from "@mailstate/test-support";
 import pg from "pg";
-import { BENCH_API_KEY, BENCH_SECRET, fire, sign } from "./load.ts";
-import { insertSends, REDIS_URL, sleep, startProcess, stopProcesses, waitHealthy } from "./processes.ts";
+import { fire, sign } from "./load.ts";
+import { benchAppEnv, insertSends, REDIS_URL, sleep, startProcess, stopProcesses, waitHealthy } from "./processes.ts";
 
 /** Read once here: the run's knobs, not a build input. */
 const env = process.env;
@@ -40,19 +40,13 @@ async function measure({ label, shards, cluster }: Config): Promise<string> {
         REDIS_CLUSTER_NODES: cluster.nodes.map((node) => ({ host: "127.0.0.1", port: node.port })),
       }
     : { REDIS_URL };
-  const processEnv: Record<string, string> = {
+  const processEnv = benchAppEnv({
     DATABASE_URL: databaseUrl,
     REDIS_URL: target.REDIS_URL,
     ...(cluster ? { REDIS_CLUSTER_NODES: cluster.seeds } : {}),
     INBOX_SHARDS: String(shards),
     QUEUE_PREFIX: prefix,
-    RESEND_WEBHOOK_SECRET: BENCH_SECRET,
-    API_KEYS: BENCH_API_KEY,
-    API_RATE_LIMIT_RPS: "0",
-    NODE_ENV: "production",
-    HOST: "127.0.0.1",
-    LOG_LEVEL: "warn",
-  };
+  });
   try {
     const workload = makeWorkload({ notifications: Math.ceil(EVENTS / 5), eventsPerNotification: 5, label: suffix });
     const events = workload.events.slice(0, EVENTS);

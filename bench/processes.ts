@@ -35,19 +35,7 @@ export async function openBenchRun(label: string, { poolSize = 2 } = {}): Promis
     pool: new pg.Pool({ connectionString: databaseUrl, max: poolSize }),
     redis,
     queues: createQueues(redis, prefix),
-    env: {
-      DATABASE_URL: databaseUrl,
-      REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      RESEND_WEBHOOK_SECRET: BENCH_SECRET,
-      API_KEYS: BENCH_API_KEY,
-      // Benchmarks measure throughput: one key at full speed would be held to API_RATE_LIMIT_RPS.
-      API_RATE_LIMIT_RPS: "0",
-      NODE_ENV: "production",
-      HOST: "127.0.0.1",
-      WORKER_METRICS_PORT: "0",
-      LOG_LEVEL: "warn",
-    },
+    env: benchAppEnv({ DATABASE_URL: databaseUrl, REDIS_URL, QUEUE_PREFIX: prefix }),
   };
 }
 
@@ -55,6 +43,22 @@ const children: ChildProcess[] = [];
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `nodeArgs` go to node before the script, e.g. `--cpu-prof` (which NODE_OPTIONS refuses). */
+/** The environment of a benchmark's API and worker processes: `where` names their database, Redis and prefix. */
+export function benchAppEnv(where: Record<string, string>): Record<string, string> {
+  return {
+    ...where,
+    RESEND_WEBHOOK_SECRET: BENCH_SECRET,
+    API_KEYS: BENCH_API_KEY,
+    // Benchmarks measure throughput: one key at full speed would be held to API_RATE_LIMIT_RPS.
+    API_RATE_LIMIT_RPS: "0",
+    NODE_ENV: "production",
+    HOST: "127.0.0.1",
+    // A benchmark's worker may run beside another: it serves no /metrics port.
+    WORKER_METRICS_PORT: "0",
+    LOG_LEVEL: "warn",
+  };
+}
+
 export function startProcess(
   app: "api" | "worker",
   env: Record<string, string>,

@@ -294,6 +294,26 @@ async function findOne(sql: SqlRunner, id: string): Promise<Notification | undef
   return rows[0];
 }
 
+/**
+ * Projections as the JSON records a batch statement reads with `jsonb_to_recordset` (each statement
+ * names the columns it takes).
+ */
+export function projectionRecords(projections: Map<string, Projection>): string {
+  return JSON.stringify(
+    [...projections].map(([id, projection]) => ({
+      id,
+      state: projection.state,
+      state_changed_at: projection.stateChangedAt,
+      state_event_type: projection.stateEventType,
+      state_event_id: projection.stateEventId,
+      open_count: projection.openCount,
+      click_count: projection.clickCount,
+      first_opened_at: projection.firstOpenedAt,
+      first_clicked_at: projection.firstClickedAt,
+    })),
+  );
+}
+
 export const notifications = {
   // What the application records and reports (the API, in SQL on its pg pool).
 
@@ -559,19 +579,7 @@ export const notifications = {
                    state_event_id text, open_count int, click_count int, first_opened_at timestamptz,
                    first_clicked_at timestamptz)
         WHERE n.id = v.id`,
-      records: JSON.stringify(
-        [...projections].map(([id, projection]) => ({
-          id,
-          state: projection.state,
-          state_changed_at: projection.stateChangedAt,
-          state_event_type: projection.stateEventType,
-          state_event_id: projection.stateEventId,
-          open_count: projection.openCount,
-          click_count: projection.clickCount,
-          first_opened_at: projection.firstOpenedAt,
-          first_clicked_at: projection.firstClickedAt,
-        })),
-      ),
+      records: projectionRecords(projections),
     };
   },
 

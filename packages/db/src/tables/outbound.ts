@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import type { OutboundStatus, Prisma } from "../../generated/client/index.js";
 import type { DbClient } from "../client.ts";
 import { type BatchWrite, execute, type Runner, type SqlRunner } from "../sql.ts";
-import type { Projection } from "./notifications.ts";
+import { type Projection, projectionRecords } from "./notifications.ts";
 
 export const OUTBOUND_EVENT_TYPES = [
   "notification.state_changed",
@@ -171,15 +171,7 @@ export const outbox = {
           JOIN webhook_endpoints AS e ON ${subscribed("'notification.state_changed'", "n.tenant")}
          WHERE n.state::text IS DISTINCT FROM v.state
          ORDER BY n.id, e.id`,
-      records: JSON.stringify(
-        [...projections].map(([id, projection]) => ({
-          id,
-          state: projection.state,
-          state_changed_at: projection.stateChangedAt,
-          state_event_type: projection.stateEventType,
-          state_event_id: projection.stateEventId,
-        })),
-      ),
+      records: projectionRecords(projections),
     };
   },
 
