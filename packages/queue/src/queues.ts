@@ -109,12 +109,15 @@ export async function upsertSchedules(queues: Queues): Promise<void> {
 }
 
 /** Add a job by catalog name, validated against its payload schema, with its retry options. */
+/** What a caller may set on a job beyond the catalog's options (a worker's shorter backoff, say). */
+export type JobOverrides = Pick<JobsOptions, "delay" | "priority" | "backoff">;
+
 export async function addJob<N extends JobName>(
   queues: Queues,
   name: N,
   payload: JobPayload<N>,
   jobId: string,
-  options: { delay?: number; priority?: number } = {},
+  options: JobOverrides = {},
 ) {
   const definition = JOBS[name];
   const data = definition.payload.parse(payload);
@@ -166,6 +169,7 @@ export async function addJobs<N extends JobName>(
   queues: Queues,
   name: N,
   jobs: { payload: JobPayload<N>; jobId: string }[],
+  options: JobOverrides = {},
 ) {
   const definition = JOBS[name];
   const byQueue = new Map<Queue, { name: N; data: JobPayload<N>; opts: JobsOptions }[]>();
@@ -173,7 +177,7 @@ export async function addJobs<N extends JobName>(
     const data = definition.payload.parse(payload) as JobPayload<N>;
     const queue = queueFor(queues, name, routingKeyOf(data, jobId));
     const batch = byQueue.get(queue) ?? [];
-    batch.push({ name, data, opts: { ...definition.options, jobId } });
+    batch.push({ name, data, opts: { ...definition.options, ...options, jobId } });
     byQueue.set(queue, batch);
   }
   const added = await Promise.all([...byQueue].map(([queue, batch]) => queue.addBulk(batch)));

@@ -3,7 +3,7 @@
 // still pending at the next pass), and enqueueing twice is one job. Only the first pending
 // message of each endpoint and notification (or address) is enqueued, so they arrive in order.
 import { outbox, type SqlPool } from "@mailstate/db";
-import { JOBS, type Queues } from "@mailstate/queue";
+import { addJobs, type Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 
 /** Messages enqueued per pass at most; the next pass takes the rest. */
@@ -31,18 +31,16 @@ export function startRelay({
   /** OUTBOUND_RETRY_BASE_MS: the first retry's delay, doubling. */
   retryBaseMs: number;
 }): Relay {
-  const { options } = JOBS["webhooks.deliver"];
   let running: Promise<void> | null = null;
   let again = false;
   const pass = async () => {
     const ids = await outbox.ready(sql, RELAY_BATCH);
     if (ids.length === 0) return;
-    await queues.webhooks.addBulk(
-      ids.map((messageId) => ({
-        name: "webhooks.deliver",
-        data: { messageId },
-        opts: { ...options, backoff: { type: "exponential", delay: retryBaseMs }, jobId: messageId },
-      })),
+    await addJobs(
+      queues,
+      "webhooks.deliver",
+      ids.map((messageId) => ({ payload: { messageId }, jobId: messageId })),
+      { backoff: { type: "exponential", delay: retryBaseMs } },
     );
   };
   const run = () => {
