@@ -2,7 +2,7 @@
 // 24 hours (from the reputation rollups), and the parked backlog's age. Top tenants by sends get a
 // label of their own, the rest share tenant="other", so the label's cardinality stays bounded.
 import { events, type RollupCounts, reputation, type SqlPool } from "@mailstate/db";
-import { withTimeout } from "@mailstate/runtime";
+import { sharedReading } from "@mailstate/runtime";
 import { Gauge, type Registry } from "prom-client";
 
 /** Tenants with a label of their own; the others are summed into tenant="other". */
@@ -47,23 +47,15 @@ export function registerReputationGauges(
   sql: SqlPool,
   { timeoutMs = 1_000, top = TOP_TENANTS, now = () => Date.now() } = {},
 ): void {
-  let reading: Promise<Reading | undefined> | undefined;
-  const read = (): Promise<Reading | undefined> => {
-    reading ??= withTimeout(
-      (async () => {
-        const since = new Date(Math.floor((now() - WINDOW_MS) / 3_600_000 + 1) * 3_600_000);
-        const [rows, parked] = await Promise.all([reputation.byTenant(sql, since), events.parkedBacklog(sql)]);
-        return { tenants: topTenants(rows, top), parked };
-      })(),
-      timeoutMs,
-      "reading reputation rollups",
-    )
-      .catch(() => undefined)
-      .finally(() => {
-        reading = undefined;
-      });
-    return reading;
-  };
+  const read = sharedReading<Reading>(
+    async () => {
+      const since = new Date(Math.floor((now() - WINDOW_MS) / 3_600_000 + 1) * 3_600_000);
+      const [rows, parked] = await Promise.all([reputation.byTenant(sql, since), events.parkedBacklog(sql)]);
+      return { tenants: topTenants(rows, top), parked };
+    },
+    timeoutMs,
+    "reading reputation rollups",
+  );
   const registers = [registry];
   new Gauge({
     name: "mailstate_reputation_up",

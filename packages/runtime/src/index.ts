@@ -18,4 +18,4 @@ export {
 export { createLogger, type Logger } from "./logger.ts";
 export { assertPublicUrl, isPrivateAddress, OutboundUrlError, publicLookup } from "./public-address.ts";
 export { onShutdown } from "./shutdown.ts";
-export { TimeoutError, withTimeout } from "./timeout.ts";
+export { sharedReading, TimeoutError, withTimeout } from "./timeout.ts";

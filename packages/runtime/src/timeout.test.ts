@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { TimeoutError, withTimeout } from "./timeout.ts";
+import { sharedReading, TimeoutError, withTimeout } from "./timeout.ts";
 
 // Fake timers: the deadline is crossed by advancing the clock, not by waiting for it.
 beforeEach(() => {
@@ -43,5 +43,24 @@ describe("withTimeout", () => {
       message: "a write to Redis took longer than 500 ms",
     });
     expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe("sharedReading", () => {
+  it("input: two callers while one read runs, then a third after it → one read for the first two, a fresh one for the third", async () => {
+    let reads = 0;
+    const read = sharedReading(async () => ++reads, 1_000, "a scrape");
+    const [first, second] = await Promise.all([read(), read()]);
+    expect([first, second, reads]).toEqual([1, 1, 1]);
+    expect(await read()).toBe(2);
+  });
+
+  it("input: a read that rejects, then one that never answers (past 1000 ms) → undefined both times, never a throw", async () => {
+    const failing = sharedReading(() => Promise.reject(new Error("PostgreSQL down")), 1_000, "a scrape");
+    expect(await failing()).toBeUndefined();
+    const hanging = sharedReading(() => new Promise<number>(() => {}), 1_000, "a scrape");
+    const outcome = hanging();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(await outcome).toBeUndefined();
   });
 });

@@ -25,3 +25,23 @@ export async function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: 
     clearTimeout(timer);
   }
 }
+
+/**
+ * `read` at most once at a time, its answer shared by every caller while it runs (the gauges of one
+ * scrape), bounded by `timeoutMs`: undefined when it fails or runs late (a stale figure would read as fine).
+ */
+export function sharedReading<T>(
+  read: () => Promise<T>,
+  timeoutMs: number,
+  what: string,
+): () => Promise<T | undefined> {
+  let reading: Promise<T | undefined> | undefined;
+  return () => {
+    reading ??= withTimeout(read(), timeoutMs, what)
+      .catch(() => undefined)
+      .finally(() => {
+        reading = undefined;
+      });
+    return reading;
+  };
+}

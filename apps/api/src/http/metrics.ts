@@ -1,7 +1,7 @@
 // Prometheus metrics of one app instance: its own registry, so several apps can live in one process.
 import { type Db, ops } from "@mailstate/db";
 import type { Queues } from "@mailstate/queue";
-import { withTimeout } from "@mailstate/runtime";
+import { sharedReading } from "@mailstate/runtime";
 import { Router } from "express";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
@@ -49,26 +49,18 @@ export function createMetrics(
     registers: [registry],
   });
 
-  type Depths = { queue: string; counts: Record<string, number> }[] | undefined;
   // Both gauges below are collected concurrently on a scrape; they share one read of Redis.
-  let reading: Promise<Depths> | undefined;
-  const readDepths = (): Promise<Depths> => {
-    reading ??= withTimeout(
+  const readDepths = sharedReading(
+    () =>
       Promise.all(
         [...queues.inboxShards, queues.unmatched].map(async (queue) => ({
           queue: queue.name,
           counts: await queue.getJobCounts(...DEPTH_STATES),
         })),
       ),
-      depthTimeoutMs,
-      "reading queue depths",
-    )
-      .catch(() => undefined)
-      .finally(() => {
-        reading = undefined;
-      });
-    return reading;
-  };
+    depthTimeoutMs,
+    "reading queue depths",
+  );
 
   new Gauge({
     name: "mailstate_queue_up",
@@ -109,15 +101,7 @@ export function createMetrics(
  */
 function recoveryGauges(registry: Registry, db: Db, timeoutMs: number): void {
   type Counts = Awaited<ReturnType<typeof ops.recoveryCounts>> | undefined;
-  let reading: Promise<Counts> | undefined;
-  const readCounts = (): Promise<Counts> => {
-    reading ??= withTimeout(ops.recoveryCounts(db), timeoutMs, "counting dead letters")
-      .catch(() => undefined)
-      .finally(() => {
-        reading = undefined;
-      });
-    return reading;
-  };
+  const readCounts = sharedReading(() => ops.recoveryCounts(db), timeoutMs, "counting dead letters");
   const gauge = (name: string, help: string, pick: (counts: NonNullable<Counts>) => number) =>
     new Gauge({
       name,
