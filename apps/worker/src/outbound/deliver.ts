@@ -47,6 +47,11 @@ interface AttemptResult {
   error: string | null;
 }
 
+/** An attempt that got no answer: a refused address says so. */
+function unanswered(error: Error): AttemptResult {
+  return { statusCode: null, error: error instanceof OutboundUrlError ? `refused: ${error.message}` : error.message };
+}
+
 /** POST the body; resolves with the status code, or the error that kept it from answering. */
 async function post(url: URL, body: string, headers: Record<string, string>, allowPrivate: boolean) {
   // A name is checked by the lookup the connection itself uses; an address never reaches a lookup.
@@ -81,12 +86,7 @@ async function post(url: URL, body: string, headers: Record<string, string>, all
       },
     );
     request.on("timeout", () => request.destroy(new Error(`no answer within ${ATTEMPT_TIMEOUT_MS} ms`)));
-    request.on("error", (error) =>
-      resolve({
-        statusCode: null,
-        error: error instanceof OutboundUrlError ? `refused: ${error.message}` : error.message,
-      }),
-    );
+    request.on("error", (error) => resolve(unanswered(error)));
     request.end(body);
   });
 }
@@ -105,12 +105,7 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
       return { outcome: "endpoint_disabled" };
     }
     const url = new URL(message.url);
-    const attempt = await post(url, message.body, signatureHeaders(message, now()), allowPrivate).catch(
-      (error: Error): AttemptResult => ({
-        statusCode: null,
-        error: error instanceof OutboundUrlError ? `refused: ${error.message}` : error.message,
-      }),
-    );
+    const attempt = await post(url, message.body, signatureHeaders(message, now()), allowPrivate).catch(unanswered);
     const ok = attempt.error === null;
     const { failingSince } = await outbox.recordAttempt(sql, {
       id: messageId,
