@@ -2,7 +2,7 @@
 // a property of the set of its applied events, so neither order nor redelivery can change it: the
 // batch's change is the facts after it minus the facts before it, each -1, 0 or +1.
 import type { AppliedRef, RollupChange, RollupCounts } from "@mailstate/db";
-import type { ResendEvent } from "@mailstate/resend-events";
+import { isEmailEvent, type ResendEvent } from "@mailstate/resend-events";
 
 /** Events that say Resend accepted the email and tried to deliver it. */
 const SENT_TYPES = new Set([
@@ -28,10 +28,9 @@ export function rollupFactsOf(events: Iterable<ResendEvent>): RollupCounts {
     if (SENT_TYPES.has(event.type)) sent = true;
     if (event.type === "email.delivered") delivered = true;
     if (event.type === "email.complained") complained = true;
-    if (event.type === "email.bounced") {
+    if (isEmailEvent(event) && event.type === "email.bounced") {
       bounced = true;
-      const data = event.data as { bounce?: { type?: unknown } };
-      if (data.bounce?.type === "Permanent") hard = true;
+      if (event.data.bounce.type === "Permanent") hard = true;
     }
   }
   const one = (fact: boolean) => (fact ? 1 : 0);
