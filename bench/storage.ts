@@ -6,12 +6,12 @@
 // address and user agent). Once every notification shows them, the tables are vacuumed (as autovacuum
 // would) and measured: heap, TOAST and each index, partitions summed into their table, less what the
 // same tables held before the first send. Env: BENCH_STORAGE_EMAILS (2000); BENCH_STORAGE_JSON=1 prints
-// one JSON object last.
+// one JSON object last; BENCH_STORAGE_KEEP=1 keeps the database (its name printed) to look into.
 import { randomUUID } from "node:crypto";
 import { freePort, type WorkloadEvent } from "@mailstate/test-support";
 import type pg from "pg";
 import { apiRequests, fire, sign } from "./load.ts";
-import { openBenchRun, sleep, startProcess, tearDownRun, waitHealthy } from "./processes.ts";
+import { openBenchRun, sleep, startProcess, stopProcesses, tearDownRun, waitHealthy } from "./processes.ts";
 
 /** Read once here: these knobs are the run's, not a build input. */
 const env = process.env;
@@ -190,5 +190,10 @@ try {
 } catch (error) {
   console.error(error);
   process.exitCode = 1;
+}
+if (env.BENCH_STORAGE_KEEP) {
+  await stopProcesses();
+  console.log(`kept database ${run.database}`);
+  process.exit();
 }
 await tearDownRun(run);

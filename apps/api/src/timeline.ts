@@ -1,7 +1,16 @@
 // A notification's timeline, built once for every reader: /v1 serializes it to JSON, the support
 // pages render it as HTML. Its applied events, folded in event time, each with the state after it:
 // every delivery event, and one page of its opens and clicks (a notification may have thousands).
-import { type Db, engagement, events, type Notification, type Suppression, suppressions } from "@mailstate/db";
+import {
+  type Db,
+  engagement,
+  engagementPayload,
+  events,
+  type Notification,
+  restorePayload,
+  type Suppression,
+  suppressions,
+} from "@mailstate/db";
 import {
   eventSourceOf,
   parseResendEvent,
@@ -114,7 +123,7 @@ export async function loadTimeline(
 ): Promise<NotificationTimeline> {
   const [delivery, engagementPage, suppressed, invalidRows] = await Promise.all([
     events.listDeliveryForNotification(db, notification.id),
-    events.listEngagementPage(db, notification.id, { after: page.after, limit: page.limit + 1 }),
+    engagement.listPage(db, notification.id, { after: page.after, limit: page.limit + 1 }),
     suppressions.findMany(db, notification.recipients, { scope, tenant: notification.tenant }),
     events.listInvalidFor(db, { notificationId: notification.id, emailId: notification.resendEmailId }),
   ]);
@@ -124,15 +133,34 @@ export async function loadTimeline(
     engagementPage.length > page.limit && last
       ? encodeEngagementCursor({ occurredAt: last.occurredAt, svixId: last.svixId })
       : null;
-  const engagementRows = await engagement.listForEvents(
-    db,
-    engagementLogged.map((event) => event.svixId),
-  );
-  const applied = [...delivery, ...engagementLogged];
-  const logRows = new Map(applied.map((event) => [event.svixId, event]));
+  const about = {
+    // A notification with events carries its email id; its own id stands in should it not.
+    emailId: notification.resendEmailId ?? notification.id,
+    from: notification.from,
+    recipients: notification.recipients,
+    subject: notification.subject,
+    messageId: notification.messageId,
+  };
   // Applied rows passed this parse in the worker; the fold re-orders them by their own time.
-  const entries = timeline(applied.map((event) => ({ svixId: event.svixId, event: parseResendEvent(event.payload) })));
-  const engagementBySvixId = new Map(engagementRows.map((item) => [item.svixId, item]));
+  const logged = [
+    ...delivery.map((row) => ({
+      svixId: row.svixId,
+      receivedAt: row.receivedAt,
+      replayedAt: row.adoptedAt,
+      payload: restorePayload(row, about),
+      engagement: null,
+    })),
+    ...engagementLogged.map((row) => ({
+      svixId: row.svixId,
+      // Opens and clicks keep no time of receipt: their own time stands for it.
+      receivedAt: row.occurredAt,
+      replayedAt: null,
+      payload: engagementPayload(row, about),
+      engagement: { link: row.link, userAgent: row.userAgent, ipAddress: row.ipAddress },
+    })),
+  ];
+  const logRows = new Map(logged.map((row) => [row.svixId, row]));
+  const entries = timeline(logged.map((row) => ({ svixId: row.svixId, event: parseResendEvent(row.payload) })));
   const items = entries.map(
     (entry): TimelineItem => ({
       svixId: entry.svixId,
@@ -140,13 +168,13 @@ export async function loadTimeline(
       event: entry.event,
       occurredAt: entry.occurredAt,
       receivedAt: logRows.get(entry.svixId)?.receivedAt ?? entry.occurredAt,
-      replayedAt: logRows.get(entry.svixId)?.adoptedAt ?? null,
+      replayedAt: logRows.get(entry.svixId)?.replayedAt ?? null,
       kind: entry.kind,
       stateBefore: entry.stateBefore,
       stateAfter: entry.stateAfter,
       moved: entry.moved,
       recipients: [...new Set(recipientsOf(entry.event).map(normalizeEmail))],
-      engagement: entry.kind === "engagement" ? engagementOf(entry.event, engagementBySvixId.get(entry.svixId)) : null,
+      engagement: entry.kind === "engagement" ? (logRows.get(entry.svixId)?.engagement ?? null) : null,
       detail: detailOf(entry.event),
       source: eventSourceOf(entry.event),
     }),
@@ -176,17 +204,6 @@ function schemaProblem(payload: unknown): string {
   const parsed = safeParseResendEvent(payload);
   if (parsed.success) return "parses now: `mailstate reprocess --status invalid` applies it";
   return parsed.error.issues.map((issue) => `${issue.path.join(".") || "(event)"}: ${issue.message}`).join("; ");
-}
-
-type EngagementRow = Awaited<ReturnType<typeof engagement.listForEvents>>[number];
-
-/** The logged engagement row when the worker has written it, else what the event itself says. */
-function engagementOf(event: ResendEvent, row: EngagementRow | undefined): EngagementDetail {
-  if (row) return { link: row.link, userAgent: row.userAgent, ipAddress: row.ipAddress };
-  const data = event.data as Record<string, unknown>;
-  const source = (data.click ?? data.open ?? {}) as Record<string, unknown>;
-  const text = (value: unknown) => (typeof value === "string" ? value : null);
-  return { link: text(source.link), userAgent: text(source.userAgent), ipAddress: text(source.ipAddress) };
 }
 
 const DETAIL_FIELDS = ["bounce", "failed", "suppressed", "complaint"] as const;

@@ -47,12 +47,18 @@ export {
 } from "./tables/dead-letters.ts";
 export {
   type AppliedRef,
-  ENGAGEMENT_TYPES,
   type EventRow,
   events,
+  type PayloadContext,
+  restorePayload,
   type StoredEvent,
 } from "./tables/delivery-events.ts";
-export { type EngagementRow, engagement } from "./tables/engagement-events.ts";
+export {
+  type EngagementRow,
+  engagement,
+  engagementPayload,
+  type LoggedEngagement,
+} from "./tables/engagement-events.ts";
 export {
   type EngagementCounters,
   type LockedNotification,

@@ -43,6 +43,7 @@ async function park(emailId: string): Promise<void> {
           svixId: newSvixId(),
           type: body.type,
           occurredAt: new Date(body.created_at),
+          ownTime: true,
           receivedAt: new Date(),
           emailId,
           payload: body,

@@ -124,14 +124,14 @@ export async function reprocessInvalid(context: Context, { json }: { json: boole
   const db = context.db();
   const reconciler = await reconcilerFor(context);
   const report: ReprocessReport = { checked: 0, reprocessed: 0, outcomes: {}, stillInvalid: 0 };
-  let afterId: bigint | undefined;
+  let afterSvixId: string | undefined;
   for (;;) {
     const page = await fromDb(
       context,
-      events.listByStatus(db, "invalid", { limit: PAGE, ...(afterId ? { afterId } : {}) }),
+      events.listByStatus(db, "invalid", { limit: PAGE, ...(afterSvixId ? { afterSvixId } : {}) }),
     );
     if (page.length === 0) break;
-    afterId = page.at(-1)?.id;
+    afterSvixId = page.at(-1)?.svixId;
     report.checked += page.length;
     const parsable = page.filter((row) => safeParseResendEvent(wellFormedJson(row.payload)).success);
     report.stillInvalid += page.length - parsable.length;

@@ -1,18 +1,16 @@
-// Applying events to their notifications: the engagement log gets their opens and clicks, and every
-// notification they touch is projected again. It runs exactly once per event because its trigger
-// happens once: the row's flip to `applied`.
+// Applying events to their notifications: every notification they touch is projected again (their
+// opens and clicks are in the engagement log already: events.appendAndAdopt wrote them). It runs
+// exactly once per event because its trigger happens once: the event logged or adopted as applied.
 import {
   type AppliedRef,
   type BatchWrite,
   type EngagementCounters,
-  type EngagementRow,
-  engagement,
   notifications,
   outbox,
   reputation,
   type SqlClient,
 } from "@mailstate/db";
-import { isKnownEvent } from "@mailstate/resend-events";
+import { isEmailEvent } from "@mailstate/resend-events";
 import type { ParsedEventCache } from "./event-cache.ts";
 import { projectLocked } from "./project.ts";
 import { rollupChanges } from "./rollup.ts";
@@ -22,30 +20,18 @@ export interface AppliedEvent extends LoggedEvent {
   notificationId: string;
 }
 
-function engagementRow(applied: AppliedEvent): EngagementRow | null {
-  const { event, svixId, notificationId, occurredAt } = applied;
-  if (!isKnownEvent(event)) return null;
-  if (event.type === "email.opened") {
-    return { svixId, notificationId, kind: "opened", occurredAt, link: null, userAgent: null, ipAddress: null };
+/** The Message-ID each notification's newly applied events carry (the first one found). */
+function messageIdsOf(applied: AppliedEvent[]): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const { event, notificationId } of applied) {
+    const messageId = isEmailEvent(event) ? event.data.message_id : undefined;
+    if (messageId && !found.has(notificationId)) found.set(notificationId, messageId);
   }
-  if (event.type === "email.clicked") {
-    const { link, userAgent, ipAddress } = event.data.click;
-    return {
-      svixId,
-      notificationId,
-      kind: "clicked",
-      occurredAt,
-      link,
-      userAgent: userAgent ?? null,
-      ipAddress: ipAddress ?? null,
-    };
-  }
-  return null;
+  return found;
 }
 
 /**
- * The writes that apply newly applied events: their opens and clicks to the engagement log, and
- * the projection of every notification they touch, the reputation rollups' change (left to the
+ * The writes that apply newly applied events: the projection of every notification they touch, the reputation rollups' change (left to the
  * caller to run, with the batch's other writes), and the outbox's `notification.state_changed`
  * message of each whose state changes (it must run in the same writeTogether as the projections: see
  * outbox.stateChanges). `deliveryBefore` lists the delivery events those notifications had applied before this
@@ -62,12 +48,10 @@ export async function notificationWrites(
   for (const { svixId, event } of applied) cache.set(svixId, event);
   const touched = new Set(applied.map((row) => row.notificationId));
   const { projections, parsed } = await projectLocked(client, touched, deliveryBefore, applied, cache, stored);
-  const rows = applied.map(engagementRow).filter((row): row is EngagementRow => row !== null);
   // The events applied now are in `parsed` (projectLocked folded them): what they change of the rollups.
   const changes = rollupChanges(touched, deliveryBefore, applied, parsed);
   return [
-    engagement.insertion(rows),
-    notifications.projectionUpdate(projections),
+    notifications.projectionUpdate(projections, messageIdsOf(applied)),
     outbox.stateChanges(projections),
     reputation.change(changes),
   ].filter((write): write is BatchWrite => write !== null);

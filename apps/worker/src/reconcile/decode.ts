@@ -24,6 +24,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export interface DecodedEvent extends IncomingEvent {
   type: string;
   occurredAt: Date;
+  /** Whether occurredAt is the event's own created_at; else it is when it was received (no readable one). */
+  ownTime: boolean;
   emailId: string | null;
   /** The notification id of the `mailstate_id` tag, when the send carried one. */
   taggedNotificationId: string | null;
@@ -65,6 +67,7 @@ export function decodeEvent(received: IncomingEvent): DecodedEvent {
     ...incoming,
     type,
     occurredAt,
+    ownTime: createdAt !== null,
     taggedNotificationId: tagged !== null && UUID.test(tagged) ? tagged.toLowerCase() : null,
     broadcastId: nonEmptyString(data.broadcast_id),
   };

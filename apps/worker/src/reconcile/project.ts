@@ -4,6 +4,7 @@
 import {
   type AppliedRef,
   type EngagementCounters,
+  engagement,
   events,
   type Projection,
   type SqlClient,
@@ -68,23 +69,19 @@ export function projectParsed(
   return new Map([...byNotification].map(([id, logged]) => [id, projectionOf(logged)]));
 }
 
-/** Fold the given applied events of each notification; answers id → projection. */
-export async function projectRefs(
-  client: SqlClient | SqlPool,
-  notificationIds: Iterable<string>,
-  refs: AppliedRef[],
-  cache: ParsedEventCache,
-): Promise<Map<string, Projection>> {
-  return projectParsed(notificationIds, refs, await parseRefs(client, refs, cache));
-}
-
-/** Fold every applied event of these notifications, as the log holds them now. */
+/** Fold every applied event of these notifications, as the log holds them now: delivery events and opens and clicks. */
 export async function computeProjections(
   client: SqlClient | SqlPool,
   notificationIds: string[],
   cache = new ParsedEventCache(0),
 ): Promise<Map<string, Projection>> {
-  return projectRefs(client, notificationIds, await events.appliedEventIdsOf(client, notificationIds), cache);
+  const [delivery, engaged] = await Promise.all([
+    events.appliedEventIdsOf(client, notificationIds),
+    engagement.loggedOf(client, notificationIds),
+  ]);
+  const parsed = await parseRefs(client, delivery, cache);
+  for (const row of engaged) parsed.set(row.svixId, parseResendEvent(row.payload));
+  return projectParsed(notificationIds, [...delivery, ...engaged], parsed);
 }
 
 function earlier(a: Date | null, b: Date | null): Date | null {

@@ -107,6 +107,7 @@ function rowOf(event: DecodedEvent, notificationOf: Map<string, string>): EventR
     svixId: event.svixId,
     type: event.type,
     occurredAt: event.occurredAt,
+    ownTime: event.ownTime,
     receivedAt: event.receivedAt,
     emailId: event.emailId,
     payload: event.raw,

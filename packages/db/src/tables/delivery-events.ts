@@ -1,14 +1,69 @@
 // delivery_events, the append-only event log: one row per svix-id, the source of truth for every
-// state. The worker writes it (SQL, in batches); the API, the support pages and the CLI read it.
+// state; the opens and clicks applied to a notification are in engagement_events instead. Partitioned
+// by day of occurred_at: a redelivery has the same svix-id and created_at, so it meets its first copy's
+// primary key. The worker writes it (SQL, in batches); the API, the support pages and the CLI read it.
 import type { EventStatus } from "../../generated/client/index.js";
 import type { DbClient } from "../client.ts";
 import { jsonForPostgres, type SqlClient, type SqlPool, type SqlRunner } from "../sql.ts";
 
-/** The event types of the engagement log: they never move delivery state. */
-export const ENGAGEMENT_TYPES = ["email.opened", "email.clicked"] as const;
+/** Opens and clicks: applied to a notification, they are written to engagement_events, not here. */
+const isEngagement = (type: string) => `${type} IN ('email.opened', 'email.clicked')`;
 
-/** Word for word the predicate of the partial index delivery_events_applied_delivery_idx, so the planner uses it. */
-const NOT_ENGAGEMENT = "type NOT IN ('email.opened', 'email.clicked')";
+/**
+ * An applied event's payload as stored: without what its own columns hold (type, data.email_id), what
+ * its notification holds (data.from, data.to, data.subject, data.tags, data.message_id: see
+ * notifications.projectionUpdate) and data.created_at (when the email was created, which no reader
+ * uses). Four fifths of a delivery event's payload; restorePayload puts them back for reading. The
+ * fold needs none of them: it reads the type, the event's own created_at and what Resend said
+ * (bounce, failed, suppressed).
+ */
+const compacted = (payload: string) =>
+  `((${payload} - 'type') #- '{data,email_id}' #- '{data,from}' #- '{data,to}' #- '{data,subject}' #- '{data,tags}'
+    #- '{data,message_id}' #- '{data,created_at}')`;
+
+/** An open or click's engagement_events columns (after svix_id, notification_id), read from its payload. */
+const engagementColumns = (row: string) => `CAST(substr(${row}.type, 7) AS "EngagementKind"), ${row}.occurred_at,
+  ${row}.payload #>> '{data,click,link}',
+  COALESCE(${row}.payload #>> '{data,click,userAgent}', ${row}.payload #>> '{data,open,userAgent}'),
+  COALESCE(${row}.payload #>> '{data,click,ipAddress}', ${row}.payload #>> '{data,open,ipAddress}')`;
+
+/** What the notification of an applied event holds of its payload: restorePayload's second argument. */
+export interface PayloadContext {
+  emailId: string;
+  from: string;
+  recipients: string[];
+  subject: string;
+  messageId: string | null;
+}
+
+/**
+ * A logged payload as Resend sent it, as far as it can be: an applied event's stored payload (see
+ * `compacted`) with its type put back from the row, its email id, from, to, subject and message id from
+ * its notification (empty when not given: the fold does not read them), and the event's own time for
+ * data.created_at. A whole payload is answered as is.
+ */
+export function restorePayload(
+  row: { type: string; emailId: string | null; payload: unknown },
+  about?: PayloadContext,
+): unknown {
+  const payload = row.payload;
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload) || "type" in payload) return payload;
+  const stored = payload as Record<string, unknown>;
+  const data = typeof stored.data === "object" && stored.data !== null ? (stored.data as Record<string, unknown>) : {};
+  return {
+    type: row.type,
+    ...stored,
+    data: {
+      email_id: row.emailId ?? about?.emailId ?? "",
+      created_at: stored.created_at,
+      from: about?.from ?? "",
+      to: about?.recipients ?? [],
+      subject: about?.subject ?? "",
+      ...(about?.messageId ? { message_id: about.messageId } : {}),
+      ...data,
+    },
+  };
+}
 
 /**
  * Where the payloads carry personal data (Resend puts it under data.click; data.open is scrubbed
@@ -21,6 +76,12 @@ export interface EventRow {
   svixId: string;
   type: string;
   occurredAt: Date;
+  /**
+   * Whether occurredAt is the event's own created_at, the same on every redelivery. When it is not
+   * (none could be read), it is the time of receipt, which differs: such a row is deduplicated by
+   * looking for its svix-id in every partition.
+   */
+  ownTime: boolean;
   /** When the API received the webhook (what the log shows as received). */
   receivedAt: Date;
   emailId: string | null;
@@ -45,12 +106,18 @@ export interface AppliedRef {
 export const events = {
   /**
    * One round trip for the heart of a batch: append the events (a logged svix-id is left as it
-   * is), flip the parked events of these email ids to applied on their notification, and list the
-   * delivery events these notifications had applied before this statement. All three read one
-   * snapshot, so the lists never overlap. `applied` leaves out opens and clicks: they never move
-   * the state, and a notification may have thousands (its counters are added up incrementally,
-   * see notifications.lockMatches); the partial index delivery_events_applied_delivery_idx
-   * serves it.
+   * is), apply the parked events of these email ids to their notification, and list the delivery
+   * events these notifications had applied before this statement. All of it reads one snapshot, so
+   * the lists never overlap.
+   * - An applied open or click goes to engagement_events (its row's link, user agent and IP address
+   *   read from the payload), every other event here, applied ones compacted (see `compacted`).
+   *   `inserted` lists those logged for the first time, in either table.
+   * - A parked open or click moves from here to engagement_events; a parked delivery event flips to
+   *   applied here. `adopted` lists them with their whole payload (the tenant's suppression policy
+   *   reads their recipients).
+   * - `applied` is every applied row here: opens and clicks are not here, so however many a
+   *   notification has, its fold reads only its delivery events (its engagement counters are added
+   *   up incrementally, see notifications.lockMatches).
    */
   async appendAndAdopt(
     client: SqlClient,
@@ -58,25 +125,59 @@ export const events = {
     matched: { emailIds: string[]; notificationIds: string[] },
   ): Promise<{ inserted: Set<string>; adopted: StoredEvent[]; applied: AppliedRef[] }> {
     const result = await client.query<{ kind: string; svix_id: string; payload: unknown; notification_id: string }>(
-      `WITH inserted AS (
+      `WITH input AS MATERIALIZED (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(svix_id text, type text, occurred_at timestamptz,
+                                                          received_at timestamptz, email_id text, payload jsonb,
+                                                          notification_id uuid, status "EventStatus",
+                                                          own_time boolean)
+       ), logged AS (
          INSERT INTO delivery_events (svix_id, type, occurred_at, received_at, email_id, payload, notification_id, status)
-         SELECT svix_id, type, occurred_at, received_at, email_id, payload, notification_id, status
-           FROM jsonb_to_recordset($1::jsonb) AS x(svix_id text, type text, occurred_at timestamptz,
-                                                  received_at timestamptz, email_id text, payload jsonb,
-                                                  notification_id uuid, status "EventStatus")
-         ON CONFLICT (svix_id) DO NOTHING
+         SELECT svix_id, type, occurred_at, received_at,
+                -- Applied, its notification holds the email id (and what else compacted leaves out).
+                CASE WHEN status = 'applied' THEN NULL ELSE email_id END,
+                CASE WHEN status = 'applied' THEN ${compacted("payload")} ELSE payload END, notification_id, status
+           FROM input AS i WHERE NOT (status = 'applied' AND ${isEngagement("type")})
+            AND (own_time OR NOT EXISTS (SELECT 1 FROM delivery_events AS d WHERE d.svix_id = i.svix_id))
+         ON CONFLICT (svix_id, occurred_at) DO NOTHING
          RETURNING svix_id
+       ), engaged AS (
+         INSERT INTO engagement_events (svix_id, notification_id, kind, occurred_at, link, user_agent, ip_address)
+         SELECT i.svix_id, i.notification_id, ${engagementColumns("i")}
+           FROM input AS i
+          WHERE i.status = 'applied' AND ${isEngagement("i.type")}
+            -- Parked before its notification came: the adoption below moves it (once).
+            AND NOT EXISTS (SELECT 1 FROM delivery_events AS d WHERE d.svix_id = i.svix_id AND d.occurred_at = i.occurred_at)
+         ON CONFLICT (notification_id, occurred_at, svix_id) DO NOTHING
+         RETURNING svix_id
+       ), parked AS (
+         SELECT e.svix_id, e.occurred_at, e.type, e.payload, n.id AS notification_id
+           FROM delivery_events AS e JOIN notifications AS n ON e.email_id = n.resend_email_id
+          WHERE n.resend_email_id = ANY($2::text[]) AND e.status = 'unmatched'
        ), adopted AS (
-         UPDATE delivery_events AS e SET status = 'applied', notification_id = n.id, adopted_at = now()
-           FROM notifications AS n
-          WHERE n.resend_email_id = ANY($2::text[]) AND e.email_id = n.resend_email_id AND e.status = 'unmatched'
-         RETURNING e.svix_id, e.payload, n.id AS notification_id
+         UPDATE delivery_events AS e
+            SET status = 'applied', notification_id = p.notification_id, adopted_at = now(), email_id = NULL,
+                payload = ${compacted("p.payload")}
+           FROM parked AS p
+          WHERE e.svix_id = p.svix_id AND e.occurred_at = p.occurred_at AND e.status = 'unmatched'
+            AND NOT ${isEngagement("p.type")}
+         RETURNING p.svix_id, p.payload, p.notification_id
+       ), unparked AS (
+         DELETE FROM delivery_events AS e USING parked AS p
+          WHERE e.svix_id = p.svix_id AND e.occurred_at = p.occurred_at AND e.status = 'unmatched'
+            AND ${isEngagement("p.type")}
+         RETURNING p.svix_id, p.occurred_at, p.type, p.payload, p.notification_id
+       ), unparked_engaged AS (
+         INSERT INTO engagement_events (svix_id, notification_id, kind, occurred_at, link, user_agent, ip_address)
+         SELECT u.svix_id, u.notification_id, ${engagementColumns("u")} FROM unparked AS u
+         ON CONFLICT (notification_id, occurred_at, svix_id) DO NOTHING
        ), applied AS (
          SELECT svix_id, notification_id FROM delivery_events
-          WHERE notification_id = ANY($3::uuid[]) AND status = 'applied' AND ${NOT_ENGAGEMENT}
+          WHERE notification_id = ANY($3::uuid[]) AND status = 'applied'
        )
-       SELECT 'inserted' AS kind, svix_id, NULL::jsonb AS payload, NULL AS notification_id FROM inserted
+       SELECT 'inserted' AS kind, svix_id, NULL::jsonb AS payload, NULL AS notification_id FROM logged
+       UNION ALL SELECT 'inserted', svix_id, NULL, NULL FROM engaged
        UNION ALL SELECT 'adopted', svix_id, payload, notification_id::text FROM adopted
+       UNION ALL SELECT 'adopted', svix_id, payload, notification_id::text FROM unparked
        UNION ALL SELECT 'applied', svix_id, NULL, notification_id::text FROM applied`,
       [
         // One JSON document of records: pg would escape every payload into an array literal.
@@ -90,6 +191,7 @@ export const events = {
             payload: row.payload,
             notification_id: row.notificationId,
             status: row.status,
+            own_time: row.ownTime,
           })),
         ),
         matched.emailIds,
@@ -151,13 +253,18 @@ export const events = {
     return rows.map((row) => ({ svixId: row.svix_id, notificationId: row.notification_id }));
   },
 
+  /** The payloads of these events, restored (restorePayload) with their notification's email id. */
   async payloadsOf(client: SqlClient | SqlPool, svixIds: string[]): Promise<Map<string, unknown>> {
     if (svixIds.length === 0) return new Map();
-    const { rows } = await client.query<{ svix_id: string; payload: unknown }>(
-      "SELECT svix_id, payload FROM delivery_events WHERE svix_id = ANY($1::text[])",
+    const { rows } = await client.query<{ svix_id: string; type: string; email_id: string | null; payload: unknown }>(
+      `SELECT e.svix_id, e.type, COALESCE(e.email_id, n.resend_email_id, n.id::text) AS email_id, e.payload
+         FROM delivery_events AS e LEFT JOIN notifications AS n ON n.id = e.notification_id
+        WHERE e.svix_id = ANY($1::text[])`,
       [svixIds],
     );
-    return new Map(rows.map((row) => [row.svix_id, row.payload]));
+    return new Map(
+      rows.map((row) => [row.svix_id, restorePayload({ type: row.type, emailId: row.email_id, payload: row.payload })]),
+    );
   },
 
   /**
@@ -171,8 +278,9 @@ export const events = {
         `UPDATE delivery_events
             SET payload = payload #- '{data,click,ipAddress}' #- '{data,click,userAgent}'
                                   #- '{data,open,ipAddress}' #- '{data,open,userAgent}'
-          WHERE id IN (SELECT id FROM delivery_events WHERE occurred_at < $1 AND ${PAYLOAD_HAS_PII}
-                        ORDER BY occurred_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+          WHERE (svix_id, occurred_at) IN (SELECT svix_id, occurred_at FROM delivery_events
+                                            WHERE occurred_at < $1 AND ${PAYLOAD_HAS_PII}
+                                            ORDER BY occurred_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
         [before, chunkSize],
       );
       changed += rowCount ?? 0;
@@ -183,7 +291,7 @@ export const events = {
   // Reads for the API, the support pages and the CLI (Prisma).
 
   findBySvixId(db: DbClient, svixId: string) {
-    return db.deliveryEvent.findUnique({ where: { svixId } });
+    return db.deliveryEvent.findFirst({ where: { svixId } });
   },
 
   /** Every logged event of one notification. */
@@ -210,43 +318,11 @@ export const events = {
     });
   },
 
-  /**
-   * The applied events of a notification that can move its state (everything but opens and
-   * clicks), in log order: few, however many opens it has (the partial index
-   * delivery_events_applied_delivery_idx holds exactly these rows).
-   */
+  /** The applied events of a notification, in log order: its delivery events (opens and clicks are in engagement_events). */
   listDeliveryForNotification(db: DbClient, notificationId: string) {
     return db.deliveryEvent.findMany({
-      where: { notificationId, status: "applied", type: { notIn: [...ENGAGEMENT_TYPES] } },
+      where: { notificationId, status: "applied" },
       orderBy: [{ occurredAt: "asc" }, { svixId: "asc" }],
-    });
-  },
-
-  /**
-   * One page of a notification's applied opens and clicks, in (occurredAt, svixId) order, after
-   * `after` (the last of the previous page). Answers up to `limit` rows.
-   */
-  listEngagementPage(
-    db: DbClient,
-    notificationId: string,
-    { after, limit }: { after?: { occurredAt: Date; svixId: string }; limit: number },
-  ) {
-    return db.deliveryEvent.findMany({
-      where: {
-        notificationId,
-        status: "applied",
-        type: { in: [...ENGAGEMENT_TYPES] },
-        ...(after
-          ? {
-              OR: [
-                { occurredAt: { gt: after.occurredAt } },
-                { occurredAt: after.occurredAt, svixId: { gt: after.svixId } },
-              ],
-            }
-          : {}),
-      },
-      orderBy: [{ occurredAt: "asc" }, { svixId: "asc" }],
-      take: limit,
     });
   },
 
@@ -259,12 +335,12 @@ export const events = {
     });
   },
 
-  /** A page of the events logged with this status, in log order after `afterId`. */
-  listByStatus(db: DbClient, status: EventStatus, { afterId, limit }: { afterId?: bigint; limit: number }) {
+  /** A page of the events logged with this status, in svix-id order after `afterSvixId`. */
+  listByStatus(db: DbClient, status: EventStatus, { afterSvixId, limit }: { afterSvixId?: string; limit: number }) {
     return db.deliveryEvent.findMany({
-      where: { status, ...(afterId === undefined ? {} : { id: { gt: afterId } }) },
-      select: { id: true, svixId: true, type: true, payload: true, receivedAt: true },
-      orderBy: { id: "asc" },
+      where: { status, ...(afterSvixId === undefined ? {} : { svixId: { gt: afterSvixId } }) },
+      select: { svixId: true, type: true, payload: true, receivedAt: true },
+      orderBy: { svixId: "asc" },
       take: limit,
     });
   },

@@ -1,8 +1,10 @@
-// engagement_events: opens and clicks, kept apart from delivery state. The worker writes them (SQL,
-// in batches); the timeline reads them.
+// engagement_events: opens and clicks applied to a notification, kept apart from delivery state (and
+// from delivery_events: an applied open or click is only here). Partitioned by day of occurred_at; the
+// primary key (notification_id, occurred_at, svix_id) deduplicates a redelivery and orders the
+// timeline's pages. The worker writes them (events.appendAndAdopt); the timeline reads them.
 import type { EngagementKind } from "../../generated/client/index.js";
 import type { DbClient } from "../client.ts";
-import { type BatchWrite, type SqlClient, type SqlPool, writeTogether } from "../sql.ts";
+import type { SqlClient, SqlPool } from "../sql.ts";
 
 export interface EngagementRow {
   svixId: string;
@@ -14,40 +16,49 @@ export interface EngagementRow {
   ipAddress: string | null;
 }
 
+/** What of an engagement row a reader folds: its svix-id, notification and Resend-shaped body. */
+export interface LoggedEngagement {
+  svixId: string;
+  notificationId: string;
+  payload: unknown;
+}
+
+/**
+ * An engagement row as the body Resend sent, as far as the row holds it (the fold and the timeline
+ * read its type, time and click; from, to and subject come from the notification when given).
+ */
+export function engagementPayload(
+  row: Pick<EngagementRow, "kind" | "occurredAt" | "link" | "userAgent" | "ipAddress">,
+  about: { emailId: string; from?: string; recipients?: string[]; subject?: string },
+): unknown {
+  const at = row.occurredAt.toISOString();
+  return {
+    type: `email.${row.kind}`,
+    created_at: at,
+    data: {
+      email_id: about.emailId,
+      created_at: at,
+      from: about.from ?? "",
+      to: about.recipients ?? [],
+      subject: about.subject ?? "",
+      ...(row.kind === "clicked"
+        ? {
+            click: {
+              link: row.link ?? "",
+              timestamp: at,
+              ...(row.ipAddress === null ? {} : { ipAddress: row.ipAddress }),
+              ...(row.userAgent === null ? {} : { userAgent: row.userAgent }),
+            },
+          }
+        : {}),
+    },
+  };
+}
+
 /** Word for word the predicate of engagement_events_pii_idx. */
 const ROW_HAS_PII = "(ip_address IS NOT NULL OR user_agent IS NOT NULL)";
 
 export const engagement = {
-  /** The insert of newly applied opens and clicks (a svix-id logged already is left as it is); null when none. */
-  insertion(rows: EngagementRow[]): BatchWrite | null {
-    if (rows.length === 0) return null;
-    return {
-      name: "engagement_rows",
-      statement: (
-        records,
-      ) => `INSERT INTO engagement_events (svix_id, notification_id, kind, occurred_at, link, user_agent, ip_address)
-       SELECT svix_id, notification_id, kind, occurred_at, link, user_agent, ip_address
-         FROM jsonb_to_recordset(${records}::jsonb) AS r(svix_id text, notification_id uuid, kind "EngagementKind",
-                                                       occurred_at timestamptz, link text, user_agent text, ip_address text)
-       ON CONFLICT (svix_id) DO NOTHING`,
-      records: JSON.stringify(
-        rows.map((row) => ({
-          svix_id: row.svixId,
-          notification_id: row.notificationId,
-          kind: row.kind,
-          occurred_at: row.occurredAt,
-          link: row.link,
-          user_agent: row.userAgent,
-          ip_address: row.ipAddress,
-        })),
-      ),
-    };
-  },
-
-  async insert(client: SqlClient, rows: EngagementRow[]): Promise<void> {
-    await writeTogether(client, [engagement.insertion(rows)]);
-  },
-
   /**
    * Clear IP addresses and user agents of rows older than `before` (their own time), at most
    * `chunkSize` rows per statement (skipping rows another transaction holds); answers the rows changed.
@@ -57,8 +68,9 @@ export const engagement = {
     for (;;) {
       const { rowCount } = await pool.query(
         `UPDATE engagement_events SET ip_address = NULL, user_agent = NULL
-          WHERE id IN (SELECT id FROM engagement_events WHERE occurred_at < $1 AND ${ROW_HAS_PII}
-                        ORDER BY occurred_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+          WHERE (notification_id, occurred_at, svix_id) IN (
+                  SELECT notification_id, occurred_at, svix_id FROM engagement_events
+                   WHERE occurred_at < $1 AND ${ROW_HAS_PII} ORDER BY occurred_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
         [before, chunkSize],
       );
       changed += rowCount ?? 0;
@@ -66,11 +78,59 @@ export const engagement = {
     }
   },
 
+  /** Every open and click of these notifications, as bodies to fold (the rebuild's). */
+  async loggedOf(client: SqlClient | SqlPool, notificationIds: string[]): Promise<LoggedEngagement[]> {
+    if (notificationIds.length === 0) return [];
+    const { rows } = await client.query<{
+      svix_id: string;
+      notification_id: string;
+      kind: EngagementKind;
+      occurred_at: Date;
+      link: string | null;
+      email_id: string;
+    }>(
+      `SELECT e.svix_id, e.notification_id::text AS notification_id, e.kind::text AS kind, e.occurred_at, e.link,
+              COALESCE(n.resend_email_id, n.id::text) AS email_id
+         FROM engagement_events AS e JOIN notifications AS n ON n.id = e.notification_id
+        WHERE e.notification_id = ANY($1::uuid[])`,
+      [notificationIds],
+    );
+    return rows.map((row) => ({
+      svixId: row.svix_id,
+      notificationId: row.notification_id,
+      payload: engagementPayload(
+        { kind: row.kind, occurredAt: row.occurred_at, link: row.link, userAgent: null, ipAddress: null },
+        { emailId: row.email_id },
+      ),
+    }));
+  },
+
   // Reads for the timeline and the tests (Prisma).
 
-  /** The engagement rows of these events (svix-ids), for a page of a timeline. */
-  listForEvents(db: DbClient, svixIds: string[]) {
-    return db.engagementEvent.findMany({ where: { svixId: { in: svixIds } } });
+  /**
+   * One page of a notification's opens and clicks, in (occurredAt, svixId) order, after `after` (the
+   * last of the previous page): the primary key's order. Answers up to `limit` rows.
+   */
+  listPage(
+    db: DbClient,
+    notificationId: string,
+    { after, limit }: { after?: { occurredAt: Date; svixId: string }; limit: number },
+  ) {
+    return db.engagementEvent.findMany({
+      where: {
+        notificationId,
+        ...(after
+          ? {
+              OR: [
+                { occurredAt: { gt: after.occurredAt } },
+                { occurredAt: after.occurredAt, svixId: { gt: after.svixId } },
+              ],
+            }
+          : {}),
+      },
+      orderBy: [{ occurredAt: "asc" }, { svixId: "asc" }],
+      take: limit,
+    });
   },
 
   listForNotification(db: DbClient, notificationId: string) {

@@ -298,10 +298,14 @@ async function findOne(sql: SqlRunner, id: string): Promise<Notification | undef
  * Projections as the JSON records a batch statement reads with `jsonb_to_recordset` (each statement
  * names the columns it takes).
  */
-export function projectionRecords(projections: Map<string, Projection>): string {
+export function projectionRecords(
+  projections: Map<string, Projection>,
+  messageIds: ReadonlyMap<string, string> = new Map(),
+): string {
   return JSON.stringify(
     [...projections].map(([id, projection]) => ({
       id,
+      message_id: messageIds.get(id) ?? null,
       state: projection.state,
       state_changed_at: projection.stateChangedAt,
       state_event_type: projection.stateEventType,
@@ -565,21 +569,26 @@ export const notifications = {
     return rows[0] ?? null;
   },
 
-  /** The update of these notifications' projections (locked by the caller); null when none. */
-  projectionUpdate(projections: Map<string, Projection>): BatchWrite | null {
+  /**
+   * The update of these notifications' projections (locked by the caller); null when none. With
+   * it, the email's Message-ID its applied events carry (`messageIds`, by notification id), kept
+   * once on the notification where none is yet: the events' stored payloads leave it out.
+   */
+  projectionUpdate(projections: Map<string, Projection>, messageIds?: ReadonlyMap<string, string>): BatchWrite | null {
     if (projections.size === 0) return null;
     return {
       name: "projections",
       statement: (records) => `UPDATE notifications AS n SET
           state = v.state, state_changed_at = v.state_changed_at, state_event_type = v.state_event_type,
           state_event_id = v.state_event_id, open_count = v.open_count, click_count = v.click_count,
-          first_opened_at = v.first_opened_at, first_clicked_at = v.first_clicked_at, updated_at = now()
+          first_opened_at = v.first_opened_at, first_clicked_at = v.first_clicked_at,
+          message_id = COALESCE(n.message_id, v.message_id), updated_at = now()
          FROM jsonb_to_recordset(${records}::jsonb)
               AS v(id uuid, state "DeliveryState", state_changed_at timestamptz, state_event_type text,
                    state_event_id text, open_count int, click_count int, first_opened_at timestamptz,
-                   first_clicked_at timestamptz)
+                   first_clicked_at timestamptz, message_id text)
         WHERE n.id = v.id`,
-      records: projectionRecords(projections),
+      records: projectionRecords(projections, messageIds),
     };
   },
 
