@@ -60,7 +60,7 @@ async function measure({ label, shards, cluster }: Config): Promise<string> {
     // Ingest alone (no worker): the API verifies and enqueues into the shards.
     const ingest = await fire(port, sign(events), { concurrency: CONNECTIONS });
     // Then one worker drains the backlog: from its first logged event to its last.
-    const logged = async () => Number((await pool.query("SELECT count(*) FROM delivery_events")).rows[0]?.count ?? 0);
+    const logged = async () => Number((await pool.query("SELECT count(*) FROM event_log")).rows[0]?.count ?? 0);
     startProcess("worker", processEnv);
     let first = await logged();
     while (first === 0) {

@@ -35,7 +35,7 @@ function emails(label: string, data: Record<string, unknown>): WorkloadEvent[] {
   );
 }
 
-const logged = async () => Number((await pool.query("SELECT count(*) FROM delivery_events")).rows[0]?.count ?? 0);
+const logged = async () => Number((await pool.query("SELECT count(*) FROM event_log")).rows[0]?.count ?? 0);
 async function drained(count: number): Promise<void> {
   for (let i = 0; i < 6_000; i += 1) {
     const counts = await queues.inbox.getJobCounts("waiting", "active", "delayed", "prioritized");

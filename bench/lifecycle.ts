@@ -79,7 +79,7 @@ const recordBodies = (label: string, emails: number) =>
   }));
 
 async function loggedEvents(run: BenchRun): Promise<number> {
-  return Number((await run.pool.query("SELECT count(*) FROM delivery_events")).rows[0]?.count ?? 0);
+  return Number((await run.pool.query("SELECT count(*) FROM event_log")).rows[0]?.count ?? 0);
 }
 
 /** Until `count` events are in the log and (mailstate) the inbox holds no job; answers how long it took. */

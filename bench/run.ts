@@ -182,7 +182,7 @@ startProcess("api", { ...commonEnv, PORT: String(apiPort) });
 const worker = startProcess("worker", commonEnv);
 await waitHealthy(apiPort);
 await sleep(2_000); // the worker's boot
-const logged = async () => Number((await pool.query("SELECT count(*) FROM delivery_events")).rows[0]?.count ?? 0);
+const logged = async () => Number((await pool.query("SELECT count(*) FROM event_log")).rows[0]?.count ?? 0);
 async function waitLogged(count: number, timeoutMs = 300_000): Promise<number> {
   const started = Date.now();
   while ((await logged()) < count) {
@@ -213,7 +213,7 @@ console.log(`steady: ${steadyEvents.length} webhooks at ${E2E_RATE}/s`);
 const steadyHttp = await fire(apiPort, sign(steadyEvents), { rate: E2E_RATE, concurrency: 64 });
 console.log(`steady statuses ${JSON.stringify(steadyHttp.statuses)}`);
 const steadyTail = await waitLogged(steadyEvents.length).catch(async (error: Error) => {
-  const { rows } = await pool.query<{ svix_id: string }>("SELECT svix_id FROM delivery_events");
+  const { rows } = await pool.query<{ svix_id: string }>("SELECT svix_id FROM event_log");
   const seen = new Set(rows.map((row) => row.svix_id));
   const missing = steadyEvents.filter((event) => !seen.has(event.svixId));
   for (const event of missing.slice(0, 5)) {

@@ -70,7 +70,7 @@ app.post("/webhooks/resend", express.raw({ type: () => true, limit: "256kb" }), 
       `INSERT INTO delivery_events (svix_id, type, occurred_at, email_id, payload, status, notification_id)
        SELECT $1, $2, $3::timestamptz, $4, $5::jsonb, 'applied',
               (SELECT id FROM notifications WHERE resend_email_id = $4)
-       ON CONFLICT (svix_id) DO NOTHING`,
+       ON CONFLICT (svix_id, occurred_at) DO NOTHING`,
       [svixId, event.type, event.created_at ?? new Date().toISOString(), emailId, raw],
     );
     if (inserted.rowCount === 1 && emailId) {

@@ -105,10 +105,9 @@ async function stateOf(id: string): Promise<string> {
 }
 
 async function loggedCount(svixIds: string[]): Promise<number> {
-  const { rows } = await stack.sql.query<{ n: string }>(
-    "SELECT count(*) AS n FROM delivery_events WHERE svix_id = ANY($1)",
-    [svixIds],
-  );
+  const { rows } = await stack.sql.query<{ n: string }>("SELECT count(*) AS n FROM event_log WHERE svix_id = ANY($1)", [
+    svixIds,
+  ]);
   return Number(rows[0]?.n ?? 0);
 }
 

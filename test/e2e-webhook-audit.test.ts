@@ -70,7 +70,7 @@ const lostIds = () =>
 
 async function logged(svixIds: string[]): Promise<Map<string, number>> {
   const { rows } = await stack.sql.query<{ svix_id: string; n: string }>(
-    "SELECT svix_id, count(*) AS n FROM delivery_events WHERE svix_id = ANY($1::text[]) GROUP BY svix_id",
+    "SELECT svix_id, count(*) AS n FROM event_log WHERE svix_id = ANY($1::text[]) GROUP BY svix_id",
     [svixIds],
   );
   return new Map(rows.map((row) => [row.svix_id, Number(row.n)]));
@@ -84,7 +84,7 @@ describe("the webhook delivery audit", () => {
     const emailIds = await sendSome(20);
     const lost = lostIds();
     expect(lost.length).toBeGreaterThan(5);
-    const eventsBefore = await stack.sql.query("SELECT svix_id FROM delivery_events");
+    const eventsBefore = await stack.sql.query("SELECT svix_id FROM event_log");
     // Stale after 1 s: the notifications short of a final state are asked about.
     await new Promise((resolve) => setTimeout(resolve, 1_200));
     const notFinal = await stack.db.notification.count({
@@ -104,7 +104,7 @@ describe("the webhook delivery audit", () => {
     expect(report.candidates).toBe(notFinal);
     expect(report.healed.length).toBeGreaterThan(0);
     expect(standin.counters.replayed).toBe(0);
-    expect((await stack.sql.query("SELECT svix_id FROM delivery_events")).rowCount).toBe(eventsBefore.rowCount);
+    expect((await stack.sql.query("SELECT svix_id FROM event_log")).rowCount).toBe(eventsBefore.rowCount);
     const checked = await stack.db.notification.count({ where: { resendCheckedAt: { not: null } } });
     expect(checked).toBe(0);
   });

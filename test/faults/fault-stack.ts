@@ -204,14 +204,14 @@ export async function startPostingWorkload(
 // --- the checks ----------------------------------------------------------------------------------
 
 export async function loggedCount(sql: SqlPool): Promise<number> {
-  const { rows } = await sql.query<{ count: string }>("SELECT count(*) FROM delivery_events");
+  const { rows } = await sql.query<{ count: string }>("SELECT count(*) FROM event_log");
   return Number(rows[0]?.count ?? 0);
 }
 
-/** svix-ids of these events that are not in delivery_events. */
+/** svix-ids of these events that are not in the event log. */
 export async function missingFromLog(sql: SqlPool, svixIds: string[]): Promise<string[]> {
   const { rows } = await sql.query<{ svix_id: string }>(
-    "SELECT svix_id FROM delivery_events WHERE svix_id = ANY($1::text[])",
+    "SELECT svix_id FROM event_log WHERE svix_id = ANY($1::text[])",
     [svixIds],
   );
   const logged = new Set(rows.map((row) => row.svix_id));

@@ -80,7 +80,7 @@ describe("Redis killed and restarted five times while webhooks are posted", () =
 
     const drainMs = await stack.drained(120_000, worker);
     const outcome = await checkOutcome(stack, workload);
-    const { rows } = await stack.sql.query<{ count: string }>("SELECT count(*) FROM delivery_events");
+    const { rows } = await stack.sql.query<{ count: string }>("SELECT count(*) FROM event_log");
     report("redis-restart", {
       events: workload.events.length,
       accepted_200: accepted.size,

@@ -73,7 +73,7 @@ async function recordAll(h: MailstateHarness, workload: Workload) {
 /** How many times each svix-id is in the event log. */
 async function loggedCounts(h: MailstateHarness, svixIds: string[]): Promise<Map<string, number>> {
   const { rows } = await h.sql.query<{ svix_id: string; n: number }>(
-    "SELECT svix_id, count(*)::int AS n FROM delivery_events WHERE svix_id = ANY($1::text[]) GROUP BY svix_id",
+    "SELECT svix_id, count(*)::int AS n FROM event_log WHERE svix_id = ANY($1::text[]) GROUP BY svix_id",
     [svixIds],
   );
   return new Map(rows.map((row) => [row.svix_id, row.n]));

@@ -52,11 +52,16 @@ async function seed(emailId: string, opens: number): Promise<void> {
   for (const [type, from, count] of [
     ["email.sent", 1_000, 1],
     ["email.delivered", 2_000, 1],
-    ["email.opened", 3_000, opens],
   ] as const) {
     const body = makeEvent(type, { created_at: at(from), data });
     await sql.query(insert, [`msg_${emailId}_${type}`, type, at(from), emailId, JSON.stringify(body), id, count]);
   }
+  // Applied opens live in the engagement log only.
+  await sql.query(
+    `INSERT INTO engagement_events (svix_id, notification_id, kind, occurred_at)
+     SELECT $1 || '_' || g, $2::uuid, 'opened', $3::timestamptz + g * interval '1 ms' FROM generate_series(1, $4::int) AS g`,
+    [`msg_${emailId}_email.opened`, id, at(3_000), opens],
+  );
   await sql.query(
     `UPDATE notifications SET state = 'delivered', state_changed_at = $2, state_event_type = 'email.delivered',
             state_event_id = $3, open_count = $4, first_opened_at = CASE WHEN $4 > 0 THEN $5::timestamptz END

@@ -26,13 +26,13 @@ async function stateOf(id: string) {
 }
 
 describe("text PostgreSQL refuses", () => {
-  it('input: email.delivered whose subject ends in a lone surrogate ("Hi \\ud83d") → applied: delivered, stored with U+FFFD', async () => {
+  it('input: email.failed whose reason ends in a lone surrogate ("Hi \\ud83d") → applied: failed, stored with U+FFFD', async () => {
     const n = await recordNotification(h.sql, "re_surrogate");
-    const svixId = await h.deliver(eventFor("email.delivered", "re_surrogate", 2, { subject: "Hi \ud83d" }));
+    const svixId = await h.deliver(eventFor("email.failed", "re_surrogate", 2, { failed: { reason: "Hi \ud83d" } }));
     await h.drained();
-    expect(await stateOf(n.id)).toBe("delivered");
+    expect(await stateOf(n.id)).toBe("failed");
     const logged = await events.findBySvixId(h.db, svixId);
-    expect(logged).toMatchObject({ status: "applied", payload: { data: { subject: "Hi \ufffd" } } });
+    expect(logged).toMatchObject({ status: "applied", payload: { data: { failed: { reason: "Hi \ufffd" } } } });
     expect(await deadLetters.list(h.sql, {})).toEqual([]);
   });
 });
@@ -43,9 +43,9 @@ describe("a permanent error", () => {
     const clean = await recordNotification(h.sql, "re_clean", ["clean@example.com"]);
     await h.sql.query(
       `ALTER TABLE delivery_events ADD CONSTRAINT no_poison
-         CHECK (payload->'data'->>'subject' IS DISTINCT FROM 'poison') NOT VALID`,
+         CHECK (payload->>'created_at' IS DISTINCT FROM '2026-11-22T10:00:07.000Z') NOT VALID`,
     );
-    const poisonId = await h.deliver(eventFor("email.delivered", "re_poison", 2, { subject: "poison" }));
+    const poisonId = await h.deliver(eventFor("email.delivered", "re_poison", 7));
     await h.deliver(eventFor("email.delivered", "re_clean", 2));
     await h.drained();
 
@@ -64,7 +64,7 @@ describe("a permanent error", () => {
       attempts: 1,
       resolvedAt: null,
     });
-    expect(JSON.parse(letter?.body ?? "null")).toMatchObject({ data: { subject: "poison" } });
+    expect(JSON.parse(letter?.body ?? "null")).toMatchObject({ created_at: "2026-11-22T10:00:07.000Z" });
 
     const stats = JSON.parse((await runMailstate(target(), "stats", "--json")).stdout);
     expect(stats).toMatchObject({ openDeadLetters: 1 });

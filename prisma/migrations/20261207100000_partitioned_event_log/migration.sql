@@ -164,3 +164,11 @@ ALTER TABLE "delivery_events" ADD CONSTRAINT "delivery_events_notification_id_fk
   REFERENCES "notifications"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 ALTER TABLE "engagement_events" ADD CONSTRAINT "engagement_events_notification_id_fkey" FOREIGN KEY ("notification_id")
   REFERENCES "notifications"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- Every event of the log wherever it lives, for readers that count or look up by svix-id (ops,
+-- tests): applied opens and clicks are in engagement_events, every other event in delivery_events.
+CREATE VIEW "event_log" AS
+SELECT "svix_id", "type", "occurred_at", "received_at", "notification_id", "status" FROM "delivery_events"
+UNION ALL
+SELECT "svix_id", 'email.' || "kind", "occurred_at", NULL, "notification_id", 'applied'::"EventStatus"
+  FROM "engagement_events";

@@ -117,12 +117,14 @@ export async function projectLocked(
   client: SqlClient,
   notificationIds: Set<string>,
   deliveryBefore: AppliedRef[],
-  newlyApplied: AppliedRef[],
+  newlyApplied: (AppliedRef & { event: ResendEvent })[],
   cache: ParsedEventCache,
   stored: ReadonlyMap<string, EngagementCounters>,
 ): Promise<{ projections: Map<string, Projection>; parsed: Map<string, ResendEvent> }> {
   const refs = [...deliveryBefore, ...newlyApplied];
-  const parsed = await parseRefs(client, refs, cache);
+  // The events applied now are in hand (an open or click is not in delivery_events to be read again).
+  const parsed = await parseRefs(client, deliveryBefore, cache);
+  for (const { svixId, event } of newlyApplied) parsed.set(svixId, event);
   const folded = projectParsed(notificationIds, refs, parsed);
   const projections = new Map(
     [...folded].map(([id, projection]) => [id, withStoredEngagement(projection, stored.get(id))]),
