@@ -18,7 +18,28 @@ export { Prisma } from "../generated/client/index.js";
 export { createDb, type Db, type DbClient, type DbOptions, pingDb } from "./client.ts";
 export { isDatabaseUnavailable, permanentDataErrorCode } from "./errors.ts";
 export { ops } from "./ops.ts";
+export {
+  createDayPartition,
+  type DayPartition,
+  DDL_LOCK_TIMEOUT_MS,
+  defaultPartitionRows,
+  type EnsureReport,
+  EVENT_LOG_TABLES,
+  ensurePartitions,
+  listPartitions,
+  oldestDayKept,
+  partitionName,
+  type TablePartitions,
+} from "./partitions.ts";
 export { type ScrubReport, scrubEngagementPii } from "./retention.ts";
+export {
+  type RetentionCounts,
+  type RetentionOptions,
+  type RetentionReport,
+  rebuildHorizon,
+  retentionCutoff,
+  runRetention,
+} from "./retention-pass.ts";
 export {
   type BatchWrite,
   createSqlPool,
