@@ -128,6 +128,9 @@ describe("retention", () => {
     }
     const left = (await h.sql.query<{ id: string }>("SELECT id FROM notifications")).rows.map((row) => row.id);
     expect(left).toEqual([fresh]);
+    // `stats` shows the worker's last pass, from the maintenance queue's completed jobs.
+    const stats = JSON.parse((await runMailstate(target(), "stats", "--json")).stdout);
+    expect(stats.retention.lastPass).toMatchObject({ removed: { notifications: 2, engagementEvents: 2 } });
     for (const id of old)
       expect((await h.sql.query("SELECT 1 FROM delivery_events WHERE notification_id = $1", [id])).rowCount).toBe(0);
     // The rollups and the suppression are kept for good.
