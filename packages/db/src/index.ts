@@ -20,21 +20,16 @@ export { isDatabaseUnavailable, permanentDataErrorCode } from "./errors.ts";
 export { ops } from "./ops.ts";
 export {
   createDayPartition,
-  type DayPartition,
-  DDL_LOCK_TIMEOUT_MS,
   defaultPartitionRows,
   type EnsureReport,
-  EVENT_LOG_TABLES,
   ensurePartitions,
   listPartitions,
   oldestDayKept,
   partitionName,
-  type TablePartitions,
 } from "./partitions.ts";
 export { type ScrubReport, scrubEngagementPii } from "./retention.ts";
 export {
   type RetentionCounts,
-  type RetentionOptions,
   type RetentionReport,
   rebuildHorizon,
   retentionCutoff,
