@@ -13,6 +13,7 @@ describe("worker env", () => {
       SOFT_BOUNCE_THRESHOLD: 3,
       QUEUE_PREFIX: "{mailstate}",
       ENGAGEMENT_PII_DAYS: 30,
+      RETENTION_DAYS: 90,
     });
   });
 
@@ -69,6 +70,16 @@ describe("worker env", () => {
       expect(() => loadWorkerEnv({ ENGAGEMENT_PII_DAYS: value })).toThrow(/ENGAGEMENT_PII_DAYS:/);
     }
     expect(loadWorkerEnv({ ENGAGEMENT_PII_DAYS: "7" }).ENGAGEMENT_PII_DAYS).toBe(7);
+  });
+
+  it("input: RETENTION_DAYS=0, -1, abc, 1e2 or 36501 → EnvError naming RETENTION_DAYS; unset → 90; 30 → 30", () => {
+    for (const value of ["0", "-1", "abc", "1e2", "36501"]) {
+      expect(() => loadWorkerEnv({ RETENTION_DAYS: value })).toThrow(
+        /RETENTION_DAYS: must be a whole number from 1 to 36500, in plain decimal digits/,
+      );
+    }
+    expect(loadWorkerEnv({}).RETENTION_DAYS).toBe(90);
+    expect(loadWorkerEnv({ RETENTION_DAYS: "30" }).RETENTION_DAYS).toBe(30);
   });
 
   it("input: WORKER_METRICS_PORT=65536, -1 or http → EnvError naming it; unset → 9464; 0 → 0 (none)", () => {

@@ -36,6 +36,11 @@ export const workerEnvFields = z.object({
   PARK_MAX_EMAILS: integer(0, 10_000_000).default(100_000),
   /** Days that opens and clicks keep their IP address and user agent (engagement log and raw payload). */
   ENGAGEMENT_PII_DAYS: integer(1, 3_650).default(30),
+  /**
+   * Days that per-message data is kept (notifications, their events, outbound messages, resolved
+   * dead letters); suppressions, the audit log, rollups and keys are kept for good.
+   */
+  RETENTION_DAYS: integer(1, 36_500).default(90),
   /** The port of the worker's `/metrics` and `/healthz` (0: none). */
   WORKER_METRICS_PORT: integer(0, 65_535).default(9464),
   ...resendEnv,

@@ -62,6 +62,8 @@ const handlers: { [N in JobName]: Handler<N> } = {
 
   "maintenance.scrub-engagement-pii": async (_payload, { maintenance }) => maintenance.scrubEngagementPii(),
 
+  "maintenance.retention": async (_payload, { maintenance }) => maintenance.retention(),
+
   "maintenance.resend-sweep": async (_payload, deps) => (deps.resend ? deps.resend.sweep() : { disabled: true }),
   "resend.get-email": async (payload, deps, job) => resendJobs(deps).getEmail(payload, lastAttempt(job)),
   "resend.audit-webhooks": async (payload, deps) => resendJobs(deps).auditWebhooks(payload),

@@ -6,6 +6,7 @@ import { loadWorkerEnv, type WorkerEnv } from "./env.ts";
 import { createWorkerMetrics } from "./metrics.ts";
 import { serveMetrics } from "./metrics-server.ts";
 import { registerReputationGauges } from "./reputation-metrics.ts";
+import { registerRetentionGauges } from "./retention-metrics.ts";
 import { startWorkers } from "./workers.ts";
 
 function loadEnvOrExit(): WorkerEnv {
@@ -32,6 +33,7 @@ redis.on("error", (error) => logger.warn({ err: error.message }, "redis connecti
 const metrics = createWorkerMetrics({ processMetrics: true });
 registerReputationGauges(metrics.registry, sql);
 const workers = await startWorkers({ env, sql, redis, logger, metrics });
+registerRetentionGauges(metrics.registry, sql, workers.maintenanceJobs.lastRetention);
 const metricsServer =
   env.WORKER_METRICS_PORT > 0
     ? await serveMetrics(metrics.registry, env.WORKER_METRICS_PORT).catch((error: NodeJS.ErrnoException) => {

@@ -1,5 +1,5 @@
 // One BullMQ worker per queue, each dispatching by job name to the handlers of the catalog.
-import type { SqlPool } from "@mailstate/db";
+import { ensurePartitions, type SqlPool } from "@mailstate/db";
 import {
   backoffStrategy,
   createQueues,
@@ -18,7 +18,7 @@ import { type Queue, Worker } from "bullmq";
 import { deadLetterFailedJob, sweepFailedInbox } from "./dead-letters.ts";
 import type { WorkerEnv } from "./env.ts";
 import { createProcessor } from "./handlers.ts";
-import { createMaintenance } from "./maintenance.ts";
+import { createMaintenance, type Maintenance } from "./maintenance.ts";
 import { createWorkerMetrics, type WorkerMetrics } from "./metrics.ts";
 import { createWebhookDelivery } from "./outbound/deliver.ts";
 import { startRelay } from "./outbound/relay.ts";
@@ -43,6 +43,7 @@ export interface WorkerDeps {
     | "PARK_UNTAGGED"
     | "PARK_MAX_EMAILS"
     | "ENGAGEMENT_PII_DAYS"
+    | "RETENTION_DAYS"
     | "RESEND_API_KEY"
     | "RESEND_BASE_URL"
     | "RESEND_API_RPS"
@@ -71,8 +72,10 @@ export interface RunningWorkers {
   /** The inbox shards this process consumes: INBOX_SHARDS's, and those of every earlier count recorded. */
   inboxQueues: Queue[];
   unmatched: Worker;
-  /** Scheduled housekeeping (the PII scrub, the sweeper's pass), one job at a time. */
+  /** Scheduled housekeeping (the PII scrub, retention, the sweeper's pass), one job at a time. */
   maintenance: Worker;
+  /** What the maintenance jobs last did (the last retention pass), for /metrics. */
+  maintenanceJobs: Maintenance;
   /** Calls to Resend's API at RESEND_API_RPS; null without RESEND_API_KEY. */
   resend: Worker | null;
   /** Outbound webhooks to the applications' endpoints. */
@@ -121,7 +124,17 @@ export async function startWorkers({
       maxInFlight: env.WORKER_BATCHES_IN_FLIGHT,
     },
   });
-  const maintenanceJobs = createMaintenance({ sql, piiDays: env.ENGAGEMENT_PII_DAYS, logger });
+  const maintenanceJobs = createMaintenance({
+    sql,
+    piiDays: env.ENGAGEMENT_PII_DAYS,
+    retentionDays: env.RETENTION_DAYS,
+    logger,
+  });
+  // Today's partitions and the next week's, before the first event comes; the hourly retention job
+  // keeps them ahead. A table busy past the lock timeout is tried again at that job's next run.
+  await ensurePartitions(sql).catch((error: Error) =>
+    logger.warn({ err: error.message }, "event partitions not created yet: the retention job tries again"),
+  );
   const resendJobs = env.RESEND_API_KEY
     ? createResendJobs({
         sql,
@@ -257,6 +270,7 @@ export async function startWorkers({
     inboxQueues,
     unmatched,
     maintenance,
+    maintenanceJobs,
     resend,
     webhooks,
     queues,

@@ -31,10 +31,10 @@ export async function runMailstate(
         : {}),
       // The scope the apps run with, when the target has their environment (a harness).
       ...(target.env?.SUPPRESSION_SCOPE ? { SUPPRESSION_SCOPE: target.env.SUPPRESSION_SCOPE } : {}),
-      // And what reconciling against Resend reads (sweep, suppression sync).
+      // And what reconciling against Resend reads (sweep, suppression sync), and retention's days.
       ...Object.fromEntries(
         Object.entries(target.env ?? {}).filter(
-          ([name]) => /^(RESEND_|SWEEPER_)/.test(name) && name !== "RESEND_WEBHOOK_SECRET",
+          ([name]) => /^(RESEND_|SWEEPER_|RETENTION_DAYS$)/.test(name) && name !== "RESEND_WEBHOOK_SECRET",
         ),
       ),
     },

@@ -111,7 +111,7 @@ describe("engagement PII retention", () => {
 
   it("the worker schedules maintenance.scrub-engagement-pii hourly (once, with two workers; the first run at start) and runs it: a 31-day-old click loses its IP address", async () => {
     const schedulers = await h.queues.maintenance.getJobSchedulers();
-    expect(schedulers).toEqual([
+    expect(schedulers.filter((s) => s.key === "maintenance.scrub-engagement-pii")).toEqual([
       expect.objectContaining({ key: "maintenance.scrub-engagement-pii", every: 3_600_000 }),
     ]);
 

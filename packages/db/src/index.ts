@@ -18,7 +18,23 @@ export { Prisma } from "../generated/client/index.js";
 export { createDb, type Db, type DbClient, type DbOptions, pingDb } from "./client.ts";
 export { isDatabaseUnavailable, permanentDataErrorCode } from "./errors.ts";
 export { ops } from "./ops.ts";
+export {
+  createDayPartition,
+  defaultPartitionRows,
+  type EnsureReport,
+  ensurePartitions,
+  listPartitions,
+  oldestDayKept,
+  partitionName,
+} from "./partitions.ts";
 export { type ScrubReport, scrubEngagementPii } from "./retention.ts";
+export {
+  type RetentionCounts,
+  type RetentionReport,
+  rebuildHorizon,
+  retentionCutoff,
+  runRetention,
+} from "./retention-pass.ts";
 export {
   type BatchWrite,
   createSqlPool,

@@ -74,6 +74,9 @@ export const replayEmailPayload = z.object({
 /** Drop IP and user agent from opens and clicks older than ENGAGEMENT_PII_DAYS (the worker knows the days). */
 export const scrubEngagementPiiPayload = z.object({});
 
+/** One retention pass (RETENTION_DAYS, the worker knows the days), after creating event partitions ahead. */
+export const retentionPayload = z.object({});
+
 /** One pass of the sweeper (and of the webhook delivery audit): finds what to ask Resend about. */
 export const resendSweepPayload = z.object({});
 
@@ -147,6 +150,15 @@ export const JOBS = {
     payload: scrubEngagementPiiPayload,
     options: {
       // Each run does the whole job; a failed one is retried a few times, then the next hour's runs.
+      attempts: 3,
+      backoff: { type: "exponential", delay: 60 * SECOND },
+    },
+  },
+  "maintenance.retention": {
+    queue: QUEUE_NAMES.maintenance,
+    payload: retentionPayload,
+    options: {
+      // Every step picks up what is left: a failed pass is retried a few times, then the next hour's.
       attempts: 3,
       backoff: { type: "exponential", delay: 60 * SECOND },
     },
@@ -233,6 +245,7 @@ export const RETENTION = {
  */
 export const JOB_SCHEDULES = {
   "maintenance.scrub-engagement-pii": { every: HOUR },
+  "maintenance.retention": { every: HOUR },
 } as const satisfies Partial<Record<JobName, { every: number }>>;
 
 export type JobName = keyof typeof JOBS;

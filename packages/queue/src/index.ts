@@ -19,6 +19,7 @@ export {
   resendSuppressionPayload,
   resendSweepPayload,
   resendUnsubscribePayload,
+  retentionPayload,
   scrubEngagementPiiPayload,
   unmatchedEventPayload,
   WEBHOOK_ATTEMPTS,

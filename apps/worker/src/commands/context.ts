@@ -9,7 +9,13 @@ import { workerEnvFields } from "../env.ts";
 export const cliEnvSchema = z
   .object({
     ...commonEnv,
-    ...workerEnvFields.pick({ SOFT_BOUNCE_THRESHOLD: true, PARK_UNTAGGED: true, PARK_MAX_EMAILS: true }).shape,
+    ...workerEnvFields.pick({
+      SOFT_BOUNCE_THRESHOLD: true,
+      PARK_UNTAGGED: true,
+      PARK_MAX_EMAILS: true,
+      // `retention` runs the worker's pass; `rebuild` and `stats` know where retention stops.
+      RETENTION_DAYS: true,
+    }).shape,
     // `sweep` asks Resend as the worker does; removing a suppression mirrors it on Resend's list (both).
     ...resendEnv,
   })

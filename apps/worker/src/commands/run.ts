@@ -8,6 +8,7 @@ import { createKey, listKeys, revokeKey } from "./keys.ts";
 import { rebuild } from "./rebuild.ts";
 import { listDeadLetters, reprocessInvalid, retryDeadLetters } from "./recovery.ts";
 import { replayUnmatched } from "./replay-unmatched.ts";
+import { retention } from "./retention.ts";
 import { stats } from "./stats.ts";
 import { listSuppressions, removeSuppression } from "./suppressions.ts";
 import { sweep } from "./sweep.ts";
@@ -38,12 +39,16 @@ commands:
   sweep [--dry-run] [--json]                one pass of the sweeper now: ask Resend (emails.get) about stale
                                             notifications and append what it is ahead by; with RESEND_WEBHOOK_ID,
                                             replay the endpoint's failed deliveries; --dry-run writes nothing
+  retention [--dry-run] [--json]            one retention pass now: drop event partitions and delete per-message data
+                                            recorded before the cutoff (RETENTION_DAYS, default 90, 00:00 UTC);
+                                            prints counts per table and the partitions dropped; --dry-run changes nothing
   webhooks deliveries <endpoint-id>         an outbound endpoint's delivery log, newest first: each message's id,
                       [--limit <n>] [--json]  event, status, attempts, last response code and error
   webhooks replay <message-id>              send an outbound message again, with the same id and body
 
 environment: DATABASE_URL, REDIS_URL, QUEUE_PREFIX, SUPPRESSION_SCOPE, and for sweep RESEND_API_KEY,
-             RESEND_BASE_URL, RESEND_API_RPS, SWEEPER_STALE_AFTER_MS, RESEND_WEBHOOK_ID (as the API and the worker;
+             RESEND_BASE_URL, RESEND_API_RPS, SWEEPER_STALE_AFTER_MS, RESEND_WEBHOOK_ID, for retention RETENTION_DAYS
+             (as the API and the worker;
              .env is read when present)
 exit codes: 0 done; 1 done, with a problem to look at (drift found, address not suppressed, jobs not run in time,
             dead letters that failed again, events still invalid, calls to Resend that failed in sweep);
@@ -157,6 +162,11 @@ const COMMANDS: Record<string, Command> = {
     options: { "dry-run": { type: "boolean" }, json },
     positionals: 0,
     run: (context, values) => sweep(context, { dryRun: values["dry-run"] === true, json: values.json === true }),
+  },
+  retention: {
+    options: { "dry-run": { type: "boolean" }, json },
+    positionals: 0,
+    run: (context, values) => retention(context, { dryRun: values["dry-run"] === true, json: values.json === true }),
   },
   "webhooks deliveries": {
     options: { limit: { type: "string" }, json },

@@ -1,7 +1,7 @@
 // `mailstate stats`: queue depths per state (inbox, unmatched, maintenance), parked and invalid
 // events in the log, open dead letters, notifications by state (and sends Resend refused),
 // suppressions by reason.
-import { events, ops } from "@mailstate/db";
+import { defaultPartitionRows, events, oldestDayKept, ops, type RetentionReport } from "@mailstate/db";
 import { inboxLayoutsInUse, inboxShardQueue, inboxShardsOf } from "@mailstate/queue";
 import type { Queue } from "bullmq";
 import { type Context, fromDb } from "./context.ts";
@@ -28,6 +28,26 @@ export interface Stats {
   /** Recorded, then refused by Resend (they stay `recorded`: no Resend event will come). */
   refusedSends: number;
   suppressionsByReason: Record<string, number>;
+  retention: {
+    days: number;
+    /** `YYYY-MM-DD`: the oldest day of per-message data kept (event partition or notification); null when none. */
+    oldestDayKept: string | null;
+    /** Rows of each event table outside every day partition. */
+    defaultPartitionRows: Record<string, number>;
+    /** The worker's last retention pass still in the maintenance queue's completed jobs. */
+    lastPass: (Pick<RetentionReport, "cutoff" | "removed" | "partitionsDropped"> & { finishedAt: string }) | null;
+  };
+}
+
+/** The newest completed retention job's report, from the maintenance queue (kept 7 days, 200 jobs). */
+async function lastRetentionPass(queue: Queue): Promise<Stats["retention"]["lastPass"]> {
+  const jobs = await queue.getJobs(["completed"], 0, 199);
+  const newest = jobs
+    .filter((job) => job.name === "maintenance.retention" && job.returnvalue && job.finishedOn)
+    .sort((a, b) => (b.finishedOn ?? 0) - (a.finishedOn ?? 0))[0];
+  if (!newest) return null;
+  const { cutoff, removed, partitionsDropped } = newest.returnvalue as RetentionReport;
+  return { cutoff, removed, partitionsDropped, finishedAt: new Date(newest.finishedOn ?? 0).toISOString() };
 }
 
 export async function collectStats(context: Context): Promise<Stats> {
@@ -54,6 +74,12 @@ export async function collectStats(context: Context): Promise<Stats> {
     JOB_STATES.map((state) => [state, shardCounts.reduce((sum, shard) => sum + shard[state], 0)]),
   ) as Counts;
   const db = context.db();
+  const sql = context.sql();
+  const [oldest, defaultRows, lastPass] = await Promise.all([
+    fromDb(context, oldestDayKept(sql)),
+    fromDb(context, defaultPartitionRows(sql)),
+    lastRetentionPass(queues.maintenance),
+  ]);
   const [unmatched, maintenance, unmatchedEvents, recovery, notificationsByState, refusedSends, suppressionsByReason] =
     await Promise.all([
       counts(queues.unmatched),
@@ -73,6 +99,12 @@ export async function collectStats(context: Context): Promise<Stats> {
     notificationsByState,
     refusedSends,
     suppressionsByReason,
+    retention: {
+      days: context.env.RETENTION_DAYS,
+      oldestDayKept: oldest ? oldest.toISOString().slice(0, 10) : null,
+      defaultPartitionRows: defaultRows,
+      lastPass,
+    },
   };
 }
 
@@ -101,6 +133,21 @@ export async function stats(context: Context, { json }: { json: boolean }): Prom
   out(`  of them refused by Resend (still recorded)  ${result.refusedSends}`);
   out("suppressions by reason");
   table(out, result.suppressionsByReason);
+  const { retention } = result;
+  out(`retention (RETENTION_DAYS ${retention.days})`);
+  out(`  oldest day kept: ${retention.oldestDayKept ?? "(nothing kept)"}`);
+  out(
+    `  rows in default partitions: ${Object.entries(retention.defaultPartitionRows)
+      .map(([name, rows]) => `${name} ${rows}`)
+      .join("  ")}`,
+  );
+  const last = retention.lastPass;
+  if (last)
+    out(
+      `  last pass ${last.finishedAt} (cutoff ${last.cutoff}): removed ${Object.entries(last.removed)
+        .map(([name, rows]) => `${name} ${rows}`)
+        .join(", ")}; ${last.partitionsDropped.length} partitions dropped`,
+    );
   return 0;
 }
 

@@ -38,19 +38,19 @@ export function projectionsDiffer(stored: Projection, computed: Projection): boo
 }
 
 /**
- * Fold every notification's log and compare with its stored projection. A page is compared without
+ * Fold every notification's log (of those recorded from `since` on: the retention horizon) and compare with its stored projection. A page is compared without
  * locks; a notification that differs is compared again under its row lock, so a batch the worker
  * is committing at that moment is not reported as drift. With `write`, that locked pass repairs it.
  */
 export async function rebuildProjections(
   db: Db,
   sql: SqlPool,
-  { write = false, pageSize = 500 } = {},
+  { write = false, pageSize = 500, since }: { write?: boolean; pageSize?: number; since?: Date } = {},
 ): Promise<RebuildReport> {
   const report: RebuildReport = { checked: 0, differed: 0, examples: [] };
   let afterId: string | undefined;
   for (;;) {
-    const page = await notifications.listProjections(db, { afterId, limit: pageSize });
+    const page = await notifications.listProjections(db, { afterId, limit: pageSize, ...(since ? { since } : {}) });
     if (page.length === 0) break;
     const computed = await computeProjections(
       sql,
@@ -103,15 +103,19 @@ export function rollupsDiffer(stored: RollupRow[], computed: RollupRow[]): strin
 
 /**
  * Recompute the reputation rollups from the notifications and the log, compare with the stored
- * ones, and with `write` replace them. Both run in one transaction holding the rollup table's lock,
+ * ones, and with `write` replace them; from the hour `since` on when given (the retention horizon:
+ * older hours outlive their notifications, which retention removed). Both run in one transaction holding the rollup table's lock,
  * so no batch of the worker commits in between (it waits, and adds its change after).
  */
-export async function rebuildRollups(sql: SqlPool, { write = false } = {}): Promise<RollupReport> {
+export async function rebuildRollups(
+  sql: SqlPool,
+  { write = false, since }: { write?: boolean; since?: Date } = {},
+): Promise<RollupReport> {
   return withSqlTransaction(sql, async (client) => {
     await client.query("LOCK TABLE reputation_hourly IN SHARE ROW EXCLUSIVE MODE");
-    const computed = await reputation.recomputed(client);
-    const differed = rollupsDiffer(await reputation.stored(client), computed);
-    if (write && differed.length > 0) await reputation.replace(client);
+    const computed = await reputation.recomputed(client, since);
+    const differed = rollupsDiffer(await reputation.stored(client, since), computed);
+    if (write && differed.length > 0) await reputation.replace(client, since);
     return { rows: computed.length, differed: differed.length, examples: differed.slice(0, 100) };
   });
 }

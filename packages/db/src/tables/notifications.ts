@@ -451,9 +451,9 @@ export const notifications = {
   },
 
   /** Projections of many notifications, for the rebuild's comparison. */
-  listProjections(db: DbClient, { afterId, limit }: { afterId?: string; limit: number }) {
+  listProjections(db: DbClient, { afterId, limit, since }: { afterId?: string; limit: number; since?: Date }) {
     return db.notification.findMany({
-      where: afterId ? { id: { gt: afterId } } : {},
+      where: { ...(afterId ? { id: { gt: afterId } } : {}), ...(since ? { createdAt: { gte: since } } : {}) },
       orderBy: { id: "asc" },
       take: limit,
       select: {

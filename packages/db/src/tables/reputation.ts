@@ -41,22 +41,24 @@ const KEY_SQL = `date_trunc('hour', n.created_at, 'UTC'), COALESCE(n.tenant, '')
  * Each notification's facts, from its applied events (event types as stored, bounce type from the
  * payload). Kept in step with rollupFactsOf in apps/worker/src/reconcile/rollup.ts.
  */
-const FACTS_SQL = `SELECT e.notification_id,
+const factsSql = (only = "") => `SELECT e.notification_id,
          bool_or(e.type IN ('email.sent', 'email.delivered', 'email.delivery_delayed', 'email.bounced', 'email.complained')) AS sent,
          bool_or(e.type = 'email.delivered') AS delivered,
          bool_or(e.type = 'email.bounced' AND e.payload->'data'->'bounce'->>'type' = 'Permanent') AS hard,
          bool_or(e.type = 'email.bounced') AS bounced,
          bool_or(e.type = 'email.complained') AS complained
     FROM delivery_events AS e
-   WHERE e.status = 'applied' AND e.notification_id IS NOT NULL
+   WHERE e.status = 'applied' AND e.notification_id IS NOT NULL ${only}
    GROUP BY e.notification_id`;
 
-const RECOMPUTE_SQL = `SELECT ${KEY_SQL},
+/** The rows the notifications and the log define, from `$since` on when `since` is set. */
+const recomputeSql = ({ since = false, only = "" }: { since?: boolean; only?: string } = {}) => `SELECT ${KEY_SQL},
          count(*) FILTER (WHERE f.sent)::int, count(*) FILTER (WHERE f.delivered)::int,
          count(*) FILTER (WHERE f.hard)::int, count(*) FILTER (WHERE f.bounced AND NOT f.hard)::int,
          count(*) FILTER (WHERE f.complained)::int
-    FROM (${FACTS_SQL}) AS f
+    FROM (${factsSql(only)}) AS f
     JOIN notifications AS n ON n.id = f.notification_id
+   ${since ? "WHERE n.created_at >= $1" : ""}
    GROUP BY 1, 2, 3, 4`;
 
 const COLUMNS = `hour, tenant, category, from_domain, sent, delivered, hard_bounced, soft_bounced, complained`;
@@ -114,33 +116,62 @@ export const reputation = {
     };
   },
 
-  /** Every stored row with a count above zero, in key order. */
-  async stored(sql: SqlRunner): Promise<RollupRow[]> {
+  /**
+   * Every stored row with a count above zero, in key order; from the hour `since` on when given
+   * (the retention horizon: older hours outlive their notifications, see rebuild).
+   */
+  async stored(sql: SqlRunner, since?: Date): Promise<RollupRow[]> {
     const { rows } = await sql.query<RollupRow>(
       `${SELECT_ROWS} WHERE sent + delivered + hard_bounced + soft_bounced + complained <> 0
+        ${since ? "AND hour >= $1" : ""}
         ORDER BY hour, tenant, category, from_domain`,
+      since ? [since] : [],
     );
     return rows;
   },
 
-  /** The rows as the notifications and the log define them now, in key order. */
-  async recomputed(sql: SqlRunner): Promise<RollupRow[]> {
+  /** The rows as the notifications and the log define them now, in key order; from the hour `since` on when given. */
+  async recomputed(sql: SqlRunner, since?: Date): Promise<RollupRow[]> {
     const { rows } = await sql.query<RollupRow>(
-      `SELECT * FROM (${RECOMPUTE_SQL}) AS x(hour, tenant, category, "fromDomain", sent, delivered, "hardBounced", "softBounced", complained)
+      `SELECT * FROM (${recomputeSql({ since: since !== undefined })}) AS x(hour, tenant, category, "fromDomain", sent, delivered, "hardBounced", "softBounced", complained)
         ORDER BY hour, tenant, category, "fromDomain"`,
+      since ? [since] : [],
     );
     return rows;
   },
 
   /**
-   * Replace the table with its recomputation, in the caller's transaction. The lock makes the
-   * worker's batches wait: one that committed before is in the recomputation; one that commits
-   * after adds its changes to it, and its events were not visible to it.
+   * Replace the table (from the hour `since` on, when given) with its recomputation, in the
+   * caller's transaction. The lock makes the worker's batches wait: one that committed before is in
+   * the recomputation; one that commits after adds its changes to it, and its events were not
+   * visible to it. Hours before `since` are kept as they are: their notifications are gone.
    */
-  async replace(client: SqlClient): Promise<void> {
+  async replace(client: SqlClient, since?: Date): Promise<void> {
     await client.query("LOCK TABLE reputation_hourly IN SHARE ROW EXCLUSIVE MODE");
-    await client.query("DELETE FROM reputation_hourly");
-    await client.query(`INSERT INTO reputation_hourly (${COLUMNS}) ${RECOMPUTE_SQL}`);
+    const values = since ? [since] : [];
+    await client.query(`DELETE FROM reputation_hourly ${since ? "WHERE hour >= $1" : ""}`, values);
+    await client.query(
+      `INSERT INTO reputation_hourly (${COLUMNS}) ${recomputeSql({ since: since !== undefined })}`,
+      values,
+    );
+  },
+
+  /**
+   * Take these notifications' facts out of their hours' rows, before they are deleted with their
+   * events while their hour is still one rebuild recomputes (retention's rare case).
+   */
+  async forget(client: SqlClient, notificationIds: string[]): Promise<void> {
+    if (notificationIds.length === 0) return;
+    await client.query(
+      `UPDATE reputation_hourly AS r
+          SET sent = r.sent - g.sent, delivered = r.delivered - g.delivered,
+              hard_bounced = r.hard_bounced - g.hard_bounced, soft_bounced = r.soft_bounced - g.soft_bounced,
+              complained = r.complained - g.complained
+         FROM (${recomputeSql({ only: "AND e.notification_id = ANY($1::uuid[])" })})
+              AS g(hour, tenant, category, from_domain, sent, delivered, hard_bounced, soft_bounced, complained)
+        WHERE (r.hour, r.tenant, r.category, r.from_domain) = (g.hour, g.tenant, g.category, g.from_domain)`,
+      [notificationIds],
+    );
   },
 
   /** The counts of the matching rows since `since`, per hour or UTC day, oldest first (buckets with rows only). */
