@@ -1,6 +1,6 @@
 // Retention on real PostgreSQL: the day partitions of the event log (made ahead, rows moved out of
-// the default), and one pass removing what was recorded before the cutoff, on the partitioned event
-// log and on the plain tables it replaces. Rows are backdated by hand.
+// the default), and one pass removing what was recorded before the cutoff, on day partitions and on
+// rows in the default partition. Rows are backdated by hand.
 import { createTestDatabase, type TestDatabase } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -23,24 +23,13 @@ const NOW = new Date("2026-12-07T15:30:00Z");
 const at = (days: number, hours = 12) => new Date(Date.UTC(2026, 11, 7 - days, hours));
 const dayOf = (days: number) => at(days).toISOString().slice(0, 10);
 
-/** The event log as the migration "Partitioned event log" shapes it: by day of occurred_at, with a default. */
-async function partitionEventLog(sql: SqlPool): Promise<void> {
-  await sql.query(`
-    DROP TABLE delivery_events; DROP TABLE engagement_events;
-    CREATE TABLE delivery_events (
-      svix_id text NOT NULL, type text NOT NULL, occurred_at timestamptz(6) NOT NULL,
-      received_at timestamptz(6) NOT NULL DEFAULT now(), email_id text, payload jsonb NOT NULL,
-      notification_id uuid REFERENCES notifications(id) ON DELETE CASCADE, status "EventStatus" NOT NULL,
-      adopted_at timestamptz(6), PRIMARY KEY (svix_id, occurred_at)
-    ) PARTITION BY RANGE (occurred_at);
-    CREATE INDEX ON delivery_events (notification_id, occurred_at);
-    CREATE TABLE delivery_events_default PARTITION OF delivery_events DEFAULT;
-    CREATE TABLE engagement_events (
-      svix_id text NOT NULL, notification_id uuid NOT NULL REFERENCES notifications(id) ON DELETE CASCADE,
-      kind "EngagementKind" NOT NULL, occurred_at timestamptz(6) NOT NULL, link text, user_agent text, ip_address text,
-      PRIMARY KEY (notification_id, occurred_at, svix_id)
-    ) PARTITION BY RANGE (occurred_at);
-    CREATE TABLE engagement_events_default PARTITION OF engagement_events DEFAULT;`);
+/**
+ * The event log as the migration leaves it (partitioned by day, with a default), without the day
+ * partitions it made around the real today: each test makes the days it writes to.
+ */
+async function withoutDayPartitions(sql: SqlPool): Promise<void> {
+  for (const table of ["delivery_events", "engagement_events"])
+    for (const partition of (await listPartitions(sql, table)).days) await sql.query(`DROP TABLE ${partition.name}`);
 }
 
 async function notification(sql: SqlPool, createdAt: Date, label: string): Promise<string> {
@@ -110,7 +99,7 @@ describe("the event log's day partitions", () => {
   beforeAll(async () => {
     database = await createTestDatabase("partitions");
     sql = createSqlPool({ databaseUrl: database.url, poolSize: 4 });
-    await partitionEventLog(sql);
+    await withoutDayPartitions(sql);
   });
   afterAll(async () => {
     await sql.end();
@@ -186,7 +175,7 @@ describe("a retention pass on the partitioned event log", () => {
   beforeAll(async () => {
     database = await createTestDatabase("retention_parts");
     sql = createSqlPool({ databaseUrl: database.url, poolSize: 4 });
-    await partitionEventLog(sql);
+    await withoutDayPartitions(sql);
     // Partitions for the old days the test writes to, through the module, and today's week.
     for (const days of [100, 95, 91, 89, 10])
       for (const table of ["delivery_events", "engagement_events"]) await createDayPartition(sql, table, dayOf(days));
@@ -304,7 +293,7 @@ describe("a retention pass on the partitioned event log", () => {
   });
 });
 
-describe("a retention pass on the plain event log, killed after its first chunk", () => {
+describe("a retention pass on days that have no partition (their rows in the default), killed after its first chunk", () => {
   let database: TestDatabase;
   let sql: SqlPool;
   const cutoff = retentionCutoff(NOW, 30);
@@ -312,8 +301,9 @@ describe("a retention pass on the plain event log, killed after its first chunk"
   const fresh: string[] = [];
 
   beforeAll(async () => {
-    database = await createTestDatabase("retention_plain");
+    database = await createTestDatabase("retention_default");
     sql = createSqlPool({ databaseUrl: database.url, poolSize: 4 });
+    await withoutDayPartitions(sql);
     for (let i = 0; i < 5; i += 1) {
       const id = await notification(sql, at(40 + i), `old_${i}`);
       old.push(id);
@@ -372,8 +362,8 @@ describe("a retention pass on the plain event log, killed after its first chunk"
     );
     expect(await count(sql, "SELECT * FROM delivery_events")).toBe(4);
     expect((await runRetention(sql, { cutoff, dryRun: true })).removed).toEqual(zero);
-    // Plain tables: no partitions, no default partition rows; the oldest day is the oldest notification's.
-    expect(await defaultPartitionRows(sql)).toEqual({ delivery_events: 0, engagement_events: 0 });
+    // No day partitions: the kept notifications' 4 events are in the default; the oldest day is the oldest notification's.
+    expect(await defaultPartitionRows(sql)).toEqual({ delivery_events: 4, engagement_events: 0 });
     expect((await oldestDayKept(sql))?.toISOString()).toBe(`${dayOf(5)}T00:00:00.000Z`);
   });
 });
