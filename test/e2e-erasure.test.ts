@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
 import { addressForms, apiKeys, deadLetters, erasedAddressLabel } from "@mailstate/db";
 import { type Answer, newSvixId, resendEvent, startStack, waitUntil } from "@mailstate/test-support";
-import { runMailstate } from "@mailstate/worker/testing";
+import { type RunningWorkers, runMailstate } from "@mailstate/worker/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /** `_` and `%` would be LIKE wildcards, `+` is encoded as %2B: an address that catches a missing escape. */
@@ -17,6 +17,7 @@ const target = "era_se%1+tag@example.com";
 const decoy = "eraXse%1+tag@example.com";
 
 let stack: MailstateStack;
+let worker: RunningWorkers;
 let receiver: Server;
 type Caller = (method: string, path: string, body?: unknown) => Promise<Answer>;
 let asAcme: Caller;
@@ -94,7 +95,7 @@ beforeAll(async () => {
   stack = await startStack("e2e_erasure", mailstateSystem, {
     env: { OUTBOUND_ALLOW_PRIVATE: "true", OUTBOUND_RELAY_INTERVAL_MS: "100" },
   });
-  await stack.startWorker();
+  worker = await stack.startWorker();
   // An application's outbound endpoint: answers 204 to every message.
   receiver = createServer((_req, res) => res.writeHead(204).end());
   await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
@@ -328,6 +329,8 @@ describe("a late webhook of an erased email", () => {
 
     const { rows: events } = await stack.sql.query("SELECT 1 FROM delivery_events WHERE email_id = $1", [send.emailId]);
     expect(events).toEqual([]);
+    const outcomes = (await worker.metrics.events.get()).values;
+    expect(outcomes.find((value) => value.labels.outcome === "erased")?.value).toBe(2);
     expect(await stack.queues.unmatched.getJob(`unmatched-${send.emailId}`)).toBeUndefined();
     const suppression = await stack.call("GET", `/v1/suppressions/${encodeURIComponent(address)}`);
     expect(suppression.status).toBe(200);

@@ -50,6 +50,7 @@ describe("the migration", () => {
       "dead_letters",
       "delivery_events",
       "engagement_events",
+      "erased_emails",
       "notifications",
       "outbound_messages",
       "reputation_hourly",
