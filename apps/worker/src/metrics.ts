@@ -2,7 +2,7 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 
 /** What reconciling answers for each inbox event; a closed set, so the label stays low-cardinality. */
-export const EVENT_OUTCOMES = ["applied", "unmatched", "ignored", "invalid", "duplicate"] as const;
+export const EVENT_OUTCOMES = ["applied", "unmatched", "ignored", "invalid", "duplicate", "erased"] as const;
 
 export interface WorkerMetrics {
   registry: Registry;
@@ -35,7 +35,7 @@ export function createWorkerMetrics({ processMetrics = false }: { processMetrics
   if (processMetrics) collectDefaultMetrics({ register: registry, prefix: "mailstate_worker_" });
   const events = new Counter({
     name: "mailstate_worker_events_total",
-    help: "Inbox events reconciled, by outcome (applied, unmatched, ignored, invalid, duplicate)",
+    help: "Inbox events reconciled, by outcome (applied, unmatched, ignored, invalid, duplicate, erased)",
     labelNames: ["outcome"] as const,
     registers,
   });

@@ -63,7 +63,7 @@ describe("inbox fetchers", () => {
     const byOutcome = Object.fromEntries(
       (await worker.metrics.events.get()).values.map((v) => [v.labels.outcome, v.value]),
     );
-    expect(byOutcome).toEqual({ applied: 3, duplicate: 1, unmatched: 1, ignored: 0, invalid: 0 });
+    expect(byOutcome).toEqual({ applied: 3, duplicate: 1, unmatched: 1, ignored: 0, invalid: 0, erased: 0 });
     const lag = (await worker.metrics.eventLagSeconds.get()).values;
     expect(lag.find((v) => v.metricName?.endsWith("_count"))?.value).toBe(5);
     // Every event was applied within the test's own run: its lag is positive and under a minute.

@@ -16,6 +16,15 @@ export type {
 } from "../generated/client/index.js";
 export { Prisma } from "../generated/client/index.js";
 export { createDb, type Db, type DbClient, type DbOptions, pingDb } from "./client.ts";
+export {
+  addressForms,
+  type ErasedRows,
+  type ErasedTargets,
+  type ErasureReport,
+  type ErasureScope,
+  erasedAddressLabel,
+  eraseRecipient,
+} from "./erasure.ts";
 export { isDatabaseUnavailable, permanentDataErrorCode } from "./errors.ts";
 export { ops } from "./ops.ts";
 export {
@@ -75,6 +84,7 @@ export {
   engagementPayload,
   type LoggedEngagement,
 } from "./tables/engagement-events.ts";
+export { erasedEmails, type Tombstone } from "./tables/erased-emails.ts";
 export {
   type EngagementCounters,
   type LockedNotification,

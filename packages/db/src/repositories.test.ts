@@ -55,6 +55,7 @@ describe("the migration", () => {
       "dead_letters",
       "delivery_events",
       "engagement_events",
+      "erased_emails",
       "notifications",
       "outbound_messages",
       "reputation_hourly",

@@ -26,6 +26,7 @@ export {
   WEBHOOK_RETRY_BASE_MS,
   webhookDeliverPayload,
 } from "./catalog.ts";
+export { type ErasedJobs, eraseJobs, type JobErasureTargets } from "./erasure.ts";
 export {
   addInboxEvents,
   addJob,

@@ -35,6 +35,7 @@ export {
 export {
   DEFAULT_SOFT_BOUNCE_THRESHOLD,
   DEFAULT_SUPPRESSION_POLICY,
+  EMAIL_ADDRESS,
   normalizeEmail,
   type PolicySuppressionReason,
   planSuppressions,

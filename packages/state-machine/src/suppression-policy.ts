@@ -43,6 +43,12 @@ export function normalizeEmail(address: string): string {
 }
 
 /**
+ * What /v1 takes as an address once normalized: one `@`, no space, no `<>,;`. Deliberately loose
+ * (addresses with `%`, `_`, `+` or quotes are real); the API and the ops CLI's `erase` check by it.
+ */
+export const EMAIL_ADDRESS = /^[^\s@<>,;]+@[^\s@<>,;]+$/;
+
+/**
  * - `email.bounced`, `Permanent`: suppress every recipient (`hard_bounce`);
  * - `email.bounced`, `Transient`: count a soft bounce for every recipient;
  * - `email.bounced`, `Undetermined`: nothing (the caller logs it);

@@ -345,6 +345,20 @@ export function buildOpenApiDocument(): JsonSchema {
           },
         },
       },
+      "/v1/recipients/{email}": {
+        parameters: [emailParameter, ...queryParameters(tenantQuery)],
+        delete: {
+          operationId: "eraseRecipient",
+          summary:
+            "Erase an address: its notifications with their events, parked events, click links, dead letters, outbound messages and jobs; its audit entries keep its sha256 instead. Its suppression rows stay. A tenant's key erases within its tenant; an admin key everywhere, or within ?tenant=. Recorded in the audit log under the address's sha256",
+          responses: {
+            "200": answer("Erased (an address with no data: every count 0)", ref("Erasure")),
+            ...common,
+            ...notFound(NO_ROUTE),
+            ...problems("queue_unavailable"),
+          },
+        },
+      },
       "/v1/webhook-endpoints": {
         post: {
           operationId: "createWebhookEndpoint",

@@ -10,6 +10,7 @@ import { requireApiKey } from "./auth.ts";
 import { createKeyLookup } from "./key-lookup.ts";
 import { notificationRoutes } from "./notifications.ts";
 import { rateLimitPerKey } from "./rate-limit.ts";
+import { recipientRoutes } from "./recipients.ts";
 import { reputationRoutes } from "./reputation.ts";
 import { mirrorOn, suppressionRoutes } from "./suppressions.ts";
 import { webhookEndpointRoutes } from "./webhook-endpoints.ts";
@@ -61,6 +62,7 @@ export function v1Routes(deps: V1Deps): Router {
   );
   v1.use(webhookEndpointRoutes({ db, allowPrivate: env.OUTBOUND_ALLOW_PRIVATE }));
   v1.use(reputationRoutes({ sql: deps.sql }));
+  v1.use(recipientRoutes({ sql: deps.sql, queues: deps.queues, redis, prefix: env.QUEUE_PREFIX }));
   v1.use(databaseUnavailable);
   const router = Router();
   router.use("/v1", v1);

@@ -1,6 +1,6 @@
 // The /v1 contract in zod: requests are parsed with these, responses are typed by them, and the
 // OpenAPI document is generated from them (openapi.ts), so the three never drift apart.
-import { DELIVERY_STATES, normalizeEmail, SUPPRESSION_REASONS } from "@mailstate/state-machine";
+import { DELIVERY_STATES, EMAIL_ADDRESS, normalizeEmail, SUPPRESSION_REASONS } from "@mailstate/state-machine";
 import { z } from "zod";
 import { DEFAULT_ENGAGEMENT_PAGE, decodeEngagementCursor, MAX_ENGAGEMENT_PAGE } from "../timeline.ts";
 
@@ -12,8 +12,6 @@ export const DEFAULT_PAGE = 50;
 
 /** The named schemas of the OpenAPI document (components.schemas). */
 export const components = z.registry<{ id: string }>();
-
-const ADDRESS = /^[^\s@<>,;]+@[^\s@<>,;]+$/;
 
 export const MAX_METADATA_DEPTH = 20;
 export const MAX_METADATA_BYTES = 16_384;
@@ -52,7 +50,7 @@ const textRecord = <V extends z.ZodType>(key: z.ZodString, value: V) =>
 export const emailAddress = text()
   .max(320)
   .transform(normalizeEmail)
-  .pipe(z.string().regex(ADDRESS, "must be an email address"))
+  .pipe(z.string().regex(EMAIL_ADDRESS, "must be an email address"))
   .meta({ description: "An email address, optionally `Name <address>`; stored trimmed and lowercased." });
 
 const recipients = z
@@ -517,6 +515,39 @@ export const problemSchema = z
       .meta({ description: "GET /v1/suppressions/{email} of an address not suppressed: who removed it, and when." }),
   })
   .register(components, { id: "Problem" });
+
+const erasedCount = (description: string) => z.int().min(0).meta({ description });
+
+/** DELETE /v1/recipients/{email}: what was removed, by kind (PostgreSQL rows, then Redis jobs). */
+export const erasureSchema = z
+  .object({
+    email: z.string().meta({ description: "The address erased, normalized (trimmed, lowercased)." }),
+    tenant: z
+      .string()
+      .nullable()
+      .meta({ description: "The tenant erased within; null: every tenant, and data attributed to none." }),
+    erased: z.object({
+      notifications: erasedCount("Notifications with the address among their recipients."),
+      deliveryEvents: erasedCount("Their delivery events."),
+      engagementEvents: erasedCount("Their opens and clicks."),
+      unattachedEvents: erasedCount(
+        "Events attached to no notification that name the address (parked, contact.*, suppression.*, invalid); an erase everywhere only.",
+      ),
+      clickLinks: erasedCount(
+        "Click links of other notifications that carried the address (query string and fragment cut off).",
+      ),
+      deadLetters: erasedCount("Dead letters of its notifications, or (everywhere) naming the address."),
+      outboundMessages: erasedCount("Outbound webhook messages about it."),
+      softBounceCounters: erasedCount("Its soft-bounce counters."),
+      auditEntries: erasedCount("Audit entries whose address became its sha256."),
+      parkedJobs: erasedCount("Jobs of the unmatched queue."),
+      inboxJobs: erasedCount("Waiting, delayed, completed and failed inbox jobs."),
+      outboundJobs: erasedCount("Jobs of the outbound webhooks queue."),
+      resendJobs: erasedCount("Finished or failed calls to Resend's API about it."),
+    }),
+  })
+  .register(components, { id: "Erasure" });
+export type ErasureJson = z.infer<typeof erasureSchema>;
 
 // Outbound webhooks: endpoints as data, and the messages mailstate signs and sends to them.
 

@@ -655,6 +655,7 @@ describe("GET /openapi.json", () => {
       "/v1/notifications/batch",
       "/v1/notifications/{id}",
       "/v1/notifications/{id}/timeline",
+      "/v1/recipients/{email}",
       "/v1/reputation",
       "/v1/suppressions",
       "/v1/suppressions/check",
@@ -686,7 +687,7 @@ describe("GET /openapi.json", () => {
         .filter(([method]) => method !== "parameters")
         .map(([method, operation]) => ({ name: `${method} ${path}`, responses: operation.responses ?? {} })),
     );
-    expect(operations).toHaveLength(17);
+    expect(operations).toHaveLength(18);
     for (const { name, responses } of operations) {
       for (const status of ["401", "403", "404", "429"]) {
         expect([name, status, Object.keys(responses[status]?.content ?? {})]).toEqual([

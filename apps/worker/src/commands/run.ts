@@ -1,9 +1,10 @@
 // The ops CLI, `pnpm mailstate <command>`: argument parsing, dispatch and exit codes.
 import { parseArgs } from "node:util";
 import { EnvError } from "@mailstate/runtime";
-import { normalizeEmail, SUPPRESSION_REASONS } from "@mailstate/state-machine";
+import { EMAIL_ADDRESS, normalizeEmail, SUPPRESSION_REASONS } from "@mailstate/state-machine";
 import { z } from "zod";
 import { CliError, type Context, createContext, EXIT, type Io, messageOf, parseEnvOrThrow } from "./context.ts";
+import { erase } from "./erase.ts";
 import { createKey, listKeys, revokeKey } from "./keys.ts";
 import { rebuild } from "./rebuild.ts";
 import { listDeadLetters, reprocessInvalid, retryDeadLetters } from "./recovery.ts";
@@ -45,6 +46,10 @@ commands:
   webhooks deliveries <endpoint-id>         an outbound endpoint's delivery log, newest first: each message's id,
                       [--limit <n>] [--json]  event, status, attempts, last response code and error
   webhooks replay <message-id>              send an outbound message again, with the same id and body
+  erase <email> [--tenant <t>] [--json]     erase an address (as DELETE /v1/recipients/:email): its notifications and
+                                            events, parked events, click links, dead letters, outbound messages and
+                                            jobs; audit entries keep its sha256; its suppressions stay. Without
+                                            --tenant: everywhere. Prints the counts (--json: one object, last)
 
 environment: DATABASE_URL, REDIS_URL, QUEUE_PREFIX, SUPPRESSION_SCOPE, and for sweep RESEND_API_KEY,
              RESEND_BASE_URL, RESEND_API_RPS, SWEEPER_STALE_AFTER_MS, RESEND_WEBHOOK_ID, for retention RETENTION_DAYS
@@ -186,6 +191,20 @@ const COMMANDS: Record<string, Command> = {
         context,
         option(z.string().regex(/^msg_[0-9a-f]{32}$/, "must be a message id (msg_…)"), messageId, "<message-id>"),
       ),
+  },
+  erase: {
+    options: { tenant: { type: "string" }, json },
+    positionals: 1,
+    run: (context, values, [address]) => {
+      // The API's rule (emailParams): normalized, then one @ and no space or <>,; (addresses with % or _ are real).
+      const email = option(
+        z.string().max(320).transform(normalizeEmail).pipe(z.string().regex(EMAIL_ADDRESS, "must be an email address")),
+        address,
+        "<email>",
+      );
+      const tenant = option(tenantName.optional(), values.tenant, "--tenant") ?? null;
+      return erase(context, { email, tenant, json: values.json === true });
+    },
   },
   reprocess: {
     options: { status: { type: "string" }, json },

@@ -28,7 +28,8 @@ import {
   speaksOfResendList,
 } from "./side-effects.ts";
 
-export type Outcome = "applied" | "unmatched" | "ignored" | "invalid" | "duplicate";
+/** `erased`: an event of an erased email, dropped before it was logged (reconcile/erased.ts). */
+export type Outcome = "applied" | "unmatched" | "ignored" | "invalid" | "duplicate" | "erased";
 
 /** An event no notification carries yet, with what ops need to recognise it. */
 export interface UnmatchedEvent {

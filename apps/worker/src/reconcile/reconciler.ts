@@ -5,6 +5,7 @@ import { type BatcherOptions, type Logger, MicroBatcher } from "@mailstate/runti
 import type { WorkerMetrics } from "../metrics.ts";
 import { type OutboundSync, outboundEnabled, queueOutbound } from "../resend/outbound.ts";
 import type { IncomingEvent } from "./decode.ts";
+import { withoutErased } from "./erased.ts";
 import { ParsedEventCache } from "./event-cache.ts";
 import { choosePark, type ParkingPolicy, parkedJob } from "./parking.ts";
 import { type Outcome, type ReconcileResult, reconcileEvents, replayParked } from "./reconcile-events.ts";
@@ -106,9 +107,16 @@ export function createReconciler({
     if (recorded.length > 0) await replay(recorded);
   }
 
-  async function reconciled(items: IncomingEvent[], reprocess: string[] = []) {
+  async function reconciled(incoming: IncomingEvent[], reprocess: string[] = []) {
     const started = performance.now();
-    const result = await reconcileEvents(sql, items, policy, cache, { reprocess });
+    // Events of erased emails are dropped here, before anything logs them.
+    const { kept: items, erased, suppressed } = await withoutErased(sql, incoming, policy);
+    if (tellResend && suppressed.length > 0) await tellResend(suppressed);
+    const result: ReconcileResult =
+      items.length > 0 || reprocess.length > 0
+        ? await reconcileEvents(sql, items, policy, cache, { reprocess })
+        : { outcomes: new Map(), unmatched: [], invalid: [], suppressed: [] };
+    for (const svixId of erased) result.outcomes.set(svixId, "erased");
     logger.debug({ events: items.length, ms: Math.round(performance.now() - started) }, "batch reconciled");
     metrics?.batchEvents.observe(items.length);
     for (const invalid of result.invalid) logger.warn(invalid, "event does not match its schema: logged as invalid");

@@ -1,11 +1,19 @@
 // audit_log: who changed what by hand, append-only. Suppressions added and removed (API keys and the
-// ops CLI), keys created and revoked (the ops CLI). Written in the same transaction as the change.
+// ops CLI), keys created and revoked (the ops CLI), recipients erased. Written in the same transaction
+// as the change (an erasure: once its rows and jobs are gone, with their counts).
 import type { AuditEntry, Prisma } from "../../generated/client/index.js";
 import type { DbClient } from "../client.ts";
 import { execute, type Runner } from "../sql.ts";
 import { applyingTo, type SuppressionView } from "./suppressions.ts";
 
-export const AUDIT_ACTIONS = ["suppression.added", "suppression.removed", "key.created", "key.revoked"] as const;
+export const AUDIT_ACTIONS = [
+  "suppression.added",
+  "suppression.removed",
+  "key.created",
+  "key.revoked",
+  /** An address erased (`email` is its `sha256:<hex>`, `detail` the counts): never the address itself. */
+  "recipient.erased",
+] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** Who did it: an API key of the table (its id), or one recognisable by its label alone. */
