@@ -130,7 +130,7 @@ async function eraseRows(
      WHERE link ILIKE ANY($1::text[]) AND ${inScope}`,
     [patterns, tenant],
   );
-  // Before the partitioned log, applied clicks were logged whole in delivery_events too.
+  // Parked clicks (of any email) are logged whole in delivery_events: their links too.
   const clickPayloads = await count(
     client,
     `UPDATE delivery_events

@@ -107,13 +107,8 @@ export async function runRetention(pool: SqlPool, options: RetentionOptions): Pr
     add(counts);
     return counts.notifications;
   });
-  for (const [key, statement] of Object.entries(ROW_DELETES) as [
-    keyof RetentionCounts,
-    (sql: SqlRunner) => Promise<string | null>,
-  ][]) {
+  for (const [key, text] of Object.entries(ROW_DELETES) as [keyof RetentionCounts, string][]) {
     await chunked(pool, options, key, async (client) => {
-      const text = await statement(client);
-      if (!text) return 0;
       const deleted = (await client.query(text, [cutoff, options.chunkSize ?? 1_000])).rowCount ?? 0;
       add({ [key]: deleted });
       return deleted;
@@ -229,35 +224,16 @@ async function deleteNotifications(
   return counts;
 }
 
-/**
- * The other per-message tables: one chunk's statement each ($1 the cutoff, $2 the chunk size), or
- * null when the table is absent (erased_emails, added with erasure).
- */
-const ROW_DELETES: Partial<Record<keyof RetentionCounts, (sql: SqlRunner) => Promise<string | null>>> = {
-  outboundMessages: async () =>
-    `DELETE FROM outbound_messages WHERE id IN (
+/** The other per-message tables: one chunk's statement each ($1 the cutoff, $2 the chunk size). */
+const ROW_DELETES: Partial<Record<keyof RetentionCounts, string>> = {
+  outboundMessages: `DELETE FROM outbound_messages WHERE id IN (
        SELECT id FROM outbound_messages WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-  deadLetters: async () =>
-    `DELETE FROM dead_letters WHERE id IN (
+  deadLetters: `DELETE FROM dead_letters WHERE id IN (
        SELECT id FROM dead_letters WHERE resolved_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-  erasedEmails: async (sql) => {
-    const column = await tombstoneTimeColumn(sql);
-    return column
-      ? `DELETE FROM erased_emails WHERE ctid IN (
-           SELECT ctid FROM erased_emails WHERE ${ident(column)} < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
-      : null;
-  },
+  // Erasure tombstones: a late webhook of an erased email is dropped for RETENTION_DAYS after the erase.
+  erasedEmails: `DELETE FROM erased_emails WHERE email_id IN (
+       SELECT email_id FROM erased_emails WHERE erased_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
 };
-
-/** The time column of erased_emails, if the table exists: it is another change's, guarded by to_regclass. */
-async function tombstoneTimeColumn(sql: SqlRunner): Promise<string | null> {
-  const { rows } = await sql.query<{ name: string }>(
-    `SELECT attname AS name FROM pg_attribute
-      WHERE attrelid = to_regclass('erased_emails') AND attname IN ('erased_at', 'created_at', 'at') AND NOT attisdropped
-      ORDER BY array_position(ARRAY['erased_at', 'created_at', 'at']::name[], attname) LIMIT 1`,
-  );
-  return rows[0]?.name ?? null;
-}
 
 /** What a pass would remove, computed step by step as the pass would go, without changing anything. */
 async function countRetention(
@@ -311,11 +287,7 @@ async function countRetention(
       cutoff,
     ]);
     counts.deadLetters = await one("SELECT count(*)::int AS count FROM dead_letters WHERE resolved_at < $1", [cutoff]);
-    const column = await tombstoneTimeColumn(client);
-    if (column)
-      counts.erasedEmails = await one(`SELECT count(*)::int AS count FROM erased_emails WHERE ${ident(column)} < $1`, [
-        cutoff,
-      ]);
+    counts.erasedEmails = await one("SELECT count(*)::int AS count FROM erased_emails WHERE erased_at < $1", [cutoff]);
     return counts;
   });
 }

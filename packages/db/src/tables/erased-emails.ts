@@ -1,5 +1,5 @@
 // erased_emails: the Resend email ids of erased notifications (tombstones). The worker drops a
-// webhook of one of them instead of logging it again; retention removes tombstones past its horizon.
+// webhook of one of them instead of logging it again; retention removes tombstones past RETENTION_DAYS (retention-pass.ts).
 import { execute, type Runner, type SqlRunner } from "../sql.ts";
 
 export interface Tombstone {
@@ -29,10 +29,5 @@ export const erasedEmails = {
       [emailIds],
     );
     return new Map(rows.map((row) => [row.email_id, row.tenant]));
-  },
-
-  /** Remove the tombstones of erasures before `before` (retention: RETENTION_DAYS). Answers how many. */
-  deleteOlderThan(runner: Runner, before: Date): Promise<number> {
-    return execute(runner, "DELETE FROM erased_emails WHERE erased_at < $1", [before]);
   },
 };
