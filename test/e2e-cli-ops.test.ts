@@ -78,9 +78,10 @@ describe("replay-unmatched, stats, rebuild", () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/unmatched\s+waiting 0 {2}active 0 {2}delayed 2/);
     expect(text.stdout).toMatch(/unmatched events {2}3/);
-    // The maintenance queue holds the next scheduled PII scrub (ENGAGEMENT_PII_DAYS): one delayed job.
-    expect(stats.queues.maintenance).toMatchObject({ delayed: 1, failed: 0 });
-    expect(text.stdout).toMatch(/maintenance\s+waiting \d+ {2}active \d+ {2}delayed 1/);
+    // The maintenance queue holds the next scheduled PII scrub (ENGAGEMENT_PII_DAYS) and retention pass
+    // (RETENTION_DAYS): two delayed jobs.
+    expect(stats.queues.maintenance).toMatchObject({ delayed: 2, failed: 0 });
+    expect(text.stdout).toMatch(/maintenance\s+waiting \d+ {2}active \d+ {2}delayed 2/);
   });
 
   it("a notification now carries one id (recorded behind the API's back) → replay-unmatched --email-id applies its 2 events at once", async () => {

@@ -41,10 +41,13 @@ afterAll(async () => {
 });
 
 describe("the migration", () => {
-  it("applies to an empty database: every table exists", async () => {
+  it("applies to an empty database: every table and view exists", async () => {
+    const views = await db.$queryRaw<{ table_name: string }[]>`
+      SELECT table_name FROM information_schema.views WHERE table_schema = 'public' ORDER BY table_name`;
+    expect(views.map((row) => row.table_name)).toEqual(["event_log"]);
     const rows = await db.$queryRaw<{ table_name: string }[]>`
       SELECT table_name FROM information_schema.tables AS t
-       WHERE table_schema = 'public'
+       WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
          -- the partitions of the event log's tables are theirs, not tables of their own
          AND NOT EXISTS (SELECT 1 FROM pg_class AS c WHERE c.relname = t.table_name AND c.relispartition)
        ORDER BY table_name`;
