@@ -4,12 +4,13 @@
 // Both phases also report the CPU time each process spent per event: the workers, redis-server and
 // the PostgreSQL backends of the bench's database (read from /proc, so only on this machine).
 // Options: --events 20000 --notifications 2000 --workers 1 --concurrency <WORKER_CONCURRENCY default>
-//          --rate 1000 --seconds 10
+//          --rate 1000 --seconds 10 --past-days 0 (day partitions of the event log for that many days
+//          back, as a database under RETENTION_DAYS holds them; the workload's events fall in them)
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { parseArgs } from "node:util";
-import { createDb } from "@mailstate/db";
+import { createDayPartition, createDb, createSqlPool } from "@mailstate/db";
 import { createQueues, createRedis, JOBS, jobIdFor, type Queues } from "@mailstate/queue";
 import {
   createMigratedDatabase,
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     rate: { type: "string", default: "1000" },
     seconds: { type: "string", default: "10" },
     keep: { type: "boolean", default: false },
+    "past-days": { type: "string", default: "0" },
   },
 });
 const EVENTS = Number(values.events);
@@ -43,6 +45,15 @@ const database = `mailstate_bench_${randomBytes(3).toString("hex")}`;
 const prefix = `{mailstate-bench-${randomBytes(3).toString("hex")}}`;
 const databaseUrl = await createMigratedDatabase(database);
 const db = createDb({ databaseUrl, poolSize: 4 });
+const PAST_DAYS = Number(values["past-days"]);
+if (PAST_DAYS > 0) {
+  const pool = createSqlPool({ databaseUrl, poolSize: 1 });
+  for (let days = 1; days <= PAST_DAYS; days += 1) {
+    const day = new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
+    for (const table of ["delivery_events", "engagement_events"]) await createDayPartition(pool, table, day);
+  }
+  await pool.end();
+}
 const redis = createRedis(redisUrl, "worker");
 const queues = createQueues(redis, prefix);
 
@@ -61,7 +72,9 @@ async function enqueue(target: Queues, events: WorkloadEvent[]) {
 
 async function waitForLogged(count: number) {
   for (;;) {
-    if ((await db.deliveryEvent.count()) >= count) return;
+    // The event log wherever each event lives (an applied open is in engagement_events).
+    const [{ n }] = await db.$queryRaw<[{ n: number }]>`SELECT count(*)::int AS n FROM event_log`;
+    if (n >= count) return;
     await sleep(25);
   }
 }
@@ -219,6 +232,7 @@ try {
   for (const worker of workers) worker.child.kill("SIGTERM");
   const cpus = os.cpus();
   console.log(`machine: ${cpus.length} x ${cpus[0]?.model ?? "cpu"}, node ${process.version}`);
+  if (PAST_DAYS > 0) console.log(`partitions: the event log's day partitions of the last ${PAST_DAYS} days made first`);
   console.log(
     `workers: ${WORKERS} process(es), concurrency ${values.concurrency ?? "default"} each, load average ${os
       .loadavg()

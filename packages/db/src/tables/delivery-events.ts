@@ -124,8 +124,10 @@ export const events = {
     rows: EventRow[],
     matched: { emailIds: string[]; notificationIds: string[] },
   ): Promise<{ inserted: Set<string>; adopted: StoredEvent[]; applied: AppliedRef[] }> {
-    const result = await client.query<{ kind: string; svix_id: string; payload: unknown; notification_id: string }>(
-      `WITH input AS MATERIALIZED (
+    const result = await client.query<{ kind: string; svix_id: string; payload: unknown; notification_id: string }>({
+      // Prepared: planned once per connection (see createSqlPool), not for every batch.
+      name: "delivery-events-append-and-adopt",
+      text: `WITH input AS MATERIALIZED (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(svix_id text, type text, occurred_at timestamptz,
                                                           received_at timestamptz, email_id text, payload jsonb,
                                                           notification_id uuid, status "EventStatus",
@@ -179,7 +181,7 @@ export const events = {
        UNION ALL SELECT 'adopted', svix_id, payload, notification_id::text FROM adopted
        UNION ALL SELECT 'adopted', svix_id, payload, notification_id::text FROM unparked
        UNION ALL SELECT 'applied', svix_id, NULL, notification_id::text FROM applied`,
-      [
+      values: [
         // One JSON document of records: pg would escape every payload into an array literal.
         jsonForPostgres(
           rows.map((row) => ({
@@ -197,7 +199,7 @@ export const events = {
         matched.emailIds,
         matched.notificationIds,
       ],
-    );
+    });
     const answer = { inserted: new Set<string>(), adopted: [] as StoredEvent[], applied: [] as AppliedRef[] };
     for (const row of result.rows) {
       if (row.kind === "inserted") answer.inserted.add(row.svix_id);
