@@ -93,6 +93,8 @@ let heavyOut = "";
 let lifecycleOut = "";
 let recordOut = "";
 let clusterOut = "";
+let storageOut = "";
+let worker90Out = "";
 if (!env.BENCH_SKIP_SUBBENCH) {
   console.log("\n== pnpm bench:lifecycle ==");
   lifecycleOut = await run(process.execPath, ["--import", "tsx", "bench/lifecycle.ts"]);
@@ -110,6 +112,17 @@ if (!env.BENCH_SKIP_SUBBENCH) {
   heavyOut = await run(process.execPath, ["--import", "tsx", "apps/worker/bench/heavy-notification.ts"]);
   console.log("\n== pnpm bench:cluster ==");
   clusterOut = await run(process.execPath, ["--import", "tsx", "bench/cluster.ts"]);
+  console.log("\n== pnpm bench:storage ==");
+  storageOut = await run(process.execPath, ["--import", "tsx", "bench/storage.ts"]);
+  console.log("\n== pnpm bench:worker --past-days 90 ==");
+  worker90Out = await run(process.execPath, [
+    "--import",
+    "tsx",
+    "apps/worker/bench/worker.ts",
+    ...WORKER_ARGS,
+    "--past-days",
+    "90",
+  ]);
 }
 const route = (prefix: string) => {
   const l = line(ingestOut, prefix);
@@ -130,6 +143,8 @@ const hostile = lines(hostileOut, [
 ]);
 const foreign = lines(foreignOut, ["broadcast:", "untagged:"]);
 const heavy = lines(heavyOut, ["heavy:", "cold:", "check:"]);
+const storage = storageOut.split("\n").filter((l) => /^ {2}\w+: \d+ \(/.test(l) || l.startsWith("storage total:"));
+const worker90 = lines(worker90Out, ["backlog:", "steady:", "cpu:"]);
 const backlog = line(workerOut, "backlog:");
 const lifecycle = lines(lifecycleOut, [
   "lifecycle sync:",
@@ -359,6 +374,7 @@ ${[...lifecycle, ...records].map((l) => `- ${l}`).join("\n") || "- n/a"}
 | Redis per email mailstate did not send | \`pnpm bench:foreign\` (\`bench/foreign.ts\`) |
 | one event on a notification with 10,000 opens | \`pnpm bench:heavy\` (\`apps/worker/bench/heavy-notification.ts\`) |
 | one Redis vs a local 3-master Redis Cluster, INBOX_SHARDS 1 and 3 | \`pnpm bench:cluster\` (\`bench/cluster.ts\`) |
+| PostgreSQL bytes per email lifecycle, per table | \`pnpm bench:storage\` (\`bench/storage.ts\`) |
 | end to end and the synchronous design | \`BENCH_SKIP_SUBBENCH=1 pnpm bench\` (\`bench/run.ts\`, \`bench/sync-server.ts\`) |
 
 ## The API alone: \`POST /webhooks/resend\` (verify, enqueue), no worker
@@ -411,6 +427,20 @@ worker has drained, as the sum of MEMORY USAGE over the run's prefix, and as INF
 delayed BullMQ job costs about 1,200 bytes in Redis 7, which is the floor of a parked email id.
 
 ${foreign.map((l) => `- ${l}`).join("\n") || "- n/a"}
+
+## Storage: PostgreSQL bytes per email
+
+From \`pnpm bench:storage\` (\`bench/storage.ts\`): sends recorded through the API, then sent, delivered, opened
+twice and clicked for each (Resend-shaped bodies with a message id, tags, and the click's link, IP address and
+user agent), drained by the worker, vacuumed, and measured per table (heap, TOAST, each index, partitions
+summed), less what the tables held before.
+
+${storage.map((l) => `- ${l.trim()}`).join("\n") || "- n/a"}
+
+The same worker benchmark as above, with the event log's day partitions of the last 90 days made first (as a
+database under the default \`RETENTION_DAYS\` holds them):
+
+${worker90.map((l) => `- ${l}`).join("\n") || "- n/a"}
 
 ## A notification with 10,000 opens
 

@@ -194,3 +194,32 @@ describe("rebuild while the worker writes", () => {
     ).toBe(true);
   });
 });
+
+describe("a redelivery reaching the log after its queue job is gone", () => {
+  it("input: an email.delivered with no created_at (logged invalid at its time of receipt), reconciled again a minute later → one row in the log, the second outcome duplicate", async () => {
+    const body = { type: "email.delivered", data: { email_id: "re_undated", to: ["undated@example.com"] } };
+    const first = incoming(body);
+    const again = { ...first, receivedAt: new Date(first.receivedAt.getTime() + 60_000) };
+    const one = await reconcileEvents(h.sql, [first], policy, new ParsedEventCache(0));
+    const two = await reconcileEvents(h.sql, [again], policy, new ParsedEventCache(0));
+    expect([one.outcomes.get(first.svixId), two.outcomes.get(first.svixId)]).toEqual(["invalid", "duplicate"]);
+    const { rows } = await h.sql.query("SELECT status::text AS status FROM event_log WHERE svix_id = $1", [
+      first.svixId,
+    ]);
+    expect(rows).toEqual([{ status: "invalid" }]);
+  });
+
+  it("input: an email.opened applied, reconciled again in a later batch → one engagement row, counted once", async () => {
+    const notification = await recordNotification(h.sql, "re_open_twice", ["twice@example.com"]);
+    const open = incoming(eventFor("email.opened", "re_open_twice", 5, {}, ["twice@example.com"]));
+    await reconcileEvents(h.sql, [open], policy, new ParsedEventCache(0));
+    const again = await reconcileEvents(h.sql, [open], policy, new ParsedEventCache(0));
+    expect(again.outcomes.get(open.svixId)).toBe("duplicate");
+    const { rows } = await h.sql.query<{ open_count: number }>("SELECT open_count FROM notifications WHERE id = $1", [
+      notification.id,
+    ]);
+    expect(rows).toEqual([{ open_count: 1 }]);
+    const logged = await h.sql.query("SELECT 1 FROM engagement_events WHERE svix_id = $1", [open.svixId]);
+    expect(logged.rowCount).toBe(1);
+  });
+});
