@@ -122,7 +122,7 @@ export async function loadTimeline(
   { scope, page = { limit: DEFAULT_ENGAGEMENT_PAGE } }: { scope: SuppressionScope; page?: EngagementPage },
 ): Promise<NotificationTimeline> {
   const [delivery, engagementPage, suppressed, invalidRows] = await Promise.all([
-    events.listDeliveryForNotification(db, notification.id),
+    events.listDeliveryForNotification(db, notification),
     engagement.listPage(db, notification.id, { after: page.after, limit: page.limit + 1 }),
     suppressions.findMany(db, notification.recipients, { scope, tenant: notification.tenant }),
     events.listInvalidFor(db, { notificationId: notification.id, emailId: notification.resendEmailId }),

@@ -64,9 +64,10 @@ async function seed(emailId: string, opens: number): Promise<void> {
   );
   await sql.query(
     `UPDATE notifications SET state = 'delivered', state_changed_at = $2, state_event_type = 'email.delivered',
-            state_event_id = $3, open_count = $4, first_opened_at = CASE WHEN $4 > 0 THEN $5::timestamptz END
+            state_event_id = $3, open_count = $4, first_opened_at = CASE WHEN $4 > 0 THEN $5::timestamptz END,
+            first_event_at = $6
       WHERE id = $1::uuid`,
-    [id, at(2_001), `msg_${emailId}_email.delivered_1`, opens, at(3_001)],
+    [id, at(2_001), `msg_${emailId}_email.delivered_1`, opens, at(3_001), at(1_001)],
   );
 }
 

@@ -16,13 +16,19 @@
 --   * A notification and its events go together: the foreign key cascades.
 --   * Indexes serve the queries the code makes: the email id and status indexes hold only the rows
 --     that wait (unmatched, invalid), not the applied ones.
---   * An email's Message-ID is kept once, on its notification (notifications.message_id).
+--   * An email's Message-ID is kept once, on its notification (notifications.message_id), and the time of
+--     its earliest applied delivery event (notifications.first_event_at), from which the worker reads its
+--     events: the partitions before it are not visited.
 --   * notifications_recipients_idx writes straight into the GIN tree (fastupdate off): its pending list
 --     left pages half used; notifications_tenant_created_at_idx holds only rows that have a tenant; and
 --     notifications leave a fifth of each page free for their updates.
 -- Rows are copied, none lost: the counts before and after are checked at the end.
 
-ALTER TABLE "notifications" ADD COLUMN "message_id" TEXT;
+ALTER TABLE "notifications" ADD COLUMN "message_id" TEXT, ADD COLUMN "first_event_at" TIMESTAMPTZ(6);
+UPDATE "notifications" AS n SET "first_event_at" = e."at"
+  FROM (SELECT "notification_id", min("occurred_at") AS "at" FROM "delivery_events"
+         WHERE "status" = 'applied' AND "type" NOT IN ('email.opened', 'email.clicked') GROUP BY "notification_id") AS e
+ WHERE n."id" = e."notification_id";
 UPDATE "notifications" AS n SET "message_id" = e."message_id"
   FROM (SELECT DISTINCT ON ("notification_id") "notification_id", "payload" #>> '{data,message_id}' AS "message_id"
           FROM "delivery_events" WHERE "status" = 'applied' AND "payload" #>> '{data,message_id}' IS NOT NULL

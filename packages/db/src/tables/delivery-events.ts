@@ -117,7 +117,9 @@ export const events = {
    *   reads their recipients).
    * - `applied` is every applied row here: opens and clicks are not here, so however many a
    *   notification has, its fold reads only its delivery events (its engagement counters are added
-   *   up incrementally, see notifications.lockMatches).
+   *   up incrementally, see notifications.lockMatches). It reads the partitions from the
+   *   notification's first_event_at on, which this statement keeps (`first_events`): a
+   *   notification with none has no applied event here.
    */
   async appendAndAdopt(
     client: SqlClient,
@@ -172,9 +174,21 @@ export const events = {
          INSERT INTO engagement_events (svix_id, notification_id, kind, occurred_at, link, user_agent, ip_address)
          SELECT u.svix_id, u.notification_id, ${engagementColumns("u")} FROM unparked AS u
          ON CONFLICT (notification_id, occurred_at, svix_id) DO NOTHING
+       ), first_events AS (
+         -- The time of each notification's earliest applied event here, kept on it so that reading
+         -- its events (applied, below) visits only the day partitions from then on.
+         UPDATE notifications AS n SET first_event_at = f.at
+           FROM (SELECT notification_id, min(occurred_at) AS at
+                   FROM (SELECT notification_id, occurred_at FROM input
+                          WHERE status = 'applied' AND NOT ${isEngagement("type")}
+                         UNION ALL SELECT notification_id, occurred_at FROM parked WHERE NOT ${isEngagement("type")}) AS a
+                  GROUP BY notification_id) AS f
+          WHERE n.id = f.notification_id AND (n.first_event_at IS NULL OR n.first_event_at > f.at)
        ), applied AS (
-         SELECT svix_id, notification_id FROM delivery_events
-          WHERE notification_id = ANY($3::uuid[]) AND status = 'applied'
+         SELECT e.svix_id, e.notification_id
+           FROM notifications AS n
+           JOIN delivery_events AS e ON e.notification_id = n.id AND e.occurred_at >= n.first_event_at
+          WHERE n.id = ANY($3::uuid[]) AND e.status = 'applied'
        )
        SELECT 'inserted' AS kind, svix_id, NULL::jsonb AS payload, NULL AS notification_id FROM logged
        UNION ALL SELECT 'inserted', svix_id, NULL, NULL FROM engaged
@@ -320,10 +334,14 @@ export const events = {
     });
   },
 
-  /** The applied events of a notification, in log order: its delivery events (opens and clicks are in engagement_events). */
-  listDeliveryForNotification(db: DbClient, notificationId: string) {
+  /**
+   * The applied events of a notification, in log order: its delivery events (opens and clicks are in
+   * engagement_events), read from its first_event_at on (none before it; none at all when null).
+   */
+  async listDeliveryForNotification(db: DbClient, { id, firstEventAt }: { id: string; firstEventAt: Date | null }) {
+    if (firstEventAt === null) return [];
     return db.deliveryEvent.findMany({
-      where: { notificationId, status: "applied" },
+      where: { notificationId: id, status: "applied", occurredAt: { gte: firstEventAt } },
       orderBy: [{ occurredAt: "asc" }, { svixId: "asc" }],
     });
   },
