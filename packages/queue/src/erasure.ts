@@ -3,9 +3,8 @@
 // BullMQ cannot remove a locked job, and they are about to finish (an inbox event of an erased
 // email id is then dropped by the worker, which reads the tombstones).
 import type { Job, JobType, Queue } from "bullmq";
-import { inboxShardQueue, type Queues } from "./queues.ts";
+import { type Queues, withInboxShardsInUse } from "./queues.ts";
 import type { RedisClient } from "./redis.ts";
-import { inboxLayoutsInUse, inboxShardsOf } from "./shards.ts";
 
 export interface JobErasureTargets {
   /** Every form of the address a job may hold, lowercase. */
@@ -100,16 +99,7 @@ export async function eraseJobs(
     return id !== undefined && erasedIds.has(id);
   };
 
-  const layouts = await inboxLayoutsInUse(redis, prefix, queues.inboxShards.length);
-  const retired: Queue[] = [];
-  const shards = inboxShardsOf(prefix, layouts).map((shard) => {
-    const current = queues.inboxShards.find((queue) => queue.name === shard.name && queue.opts.prefix === shard.prefix);
-    if (current) return current;
-    const queue = inboxShardQueue(queues.inbox, shard);
-    retired.push(queue);
-    return queue;
-  });
-  try {
+  return withInboxShardsInUse(redis, queues, prefix, async (shards) => {
     let inboxJobs = 0;
     for (const shard of shards)
       inboxJobs += await removeMatching(shard, REMOVABLE, (job) => ofErased(job) || mentions(job));
@@ -125,7 +115,5 @@ export async function eraseJobs(
       (job) => (ofErased(job) || mentions(job)) && !(SUPPRESSION_CALLS.has(job.name) && job.finishedOn === undefined),
     );
     return { parkedJobs, inboxJobs, outboundJobs, resendJobs };
-  } finally {
-    await Promise.all(retired.map((queue) => queue.close()));
-  }
+  });
 }

@@ -38,6 +38,7 @@ export {
   queueFor,
   queueSuppressionMirror,
   upsertSchedules,
+  withInboxShardsInUse,
 } from "./queues.ts";
 export {
   createRedis,

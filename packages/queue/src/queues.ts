@@ -10,7 +10,15 @@ import {
   QUEUE_NAMES,
 } from "./catalog.ts";
 import type { RedisClient } from "./redis.ts";
-import { type InboxShard, inboxRoutingKey, inboxShard, inboxShardIndex, inboxShardOfPayload } from "./shards.ts";
+import {
+  type InboxShard,
+  inboxLayoutsInUse,
+  inboxRoutingKey,
+  inboxShard,
+  inboxShardIndex,
+  inboxShardOfPayload,
+  inboxShardsOf,
+} from "./shards.ts";
 
 /** Entries each queue's event stream keeps (approximately: Redis trims it in whole blocks). */
 const EVENT_STREAM_LENGTH = 500;
@@ -81,6 +89,32 @@ export function createQueues(
 /** A Queue on one inbox shard, on the connection and options of `like` (the first shard). */
 export function inboxShardQueue(like: Queue, shard: InboxShard): Queue {
   return new Queue(shard.name, { ...like.opts, prefix: shard.prefix });
+}
+
+/**
+ * `fn` over every inbox shard that may hold jobs: those of INBOX_SHARDS now, and those of the
+ * layouts recorded before it changed (opened for the call, closed after it).
+ */
+export async function withInboxShardsInUse<T>(
+  redis: RedisClient,
+  queues: Queues,
+  prefix: string,
+  fn: (shards: Queue[]) => Promise<T>,
+): Promise<T> {
+  const layouts = await inboxLayoutsInUse(redis, prefix, queues.inboxShards.length);
+  const retired: Queue[] = [];
+  const shards = inboxShardsOf(prefix, layouts).map((shard) => {
+    const current = queues.inboxShards.find((queue) => queue.name === shard.name && queue.opts.prefix === shard.prefix);
+    if (current) return current;
+    const queue = inboxShardQueue(queues.inbox, shard);
+    retired.push(queue);
+    return queue;
+  });
+  try {
+    return await fn(shards);
+  } finally {
+    await Promise.all(retired.map((queue) => queue.close()));
+  }
 }
 
 /**

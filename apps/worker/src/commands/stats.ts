@@ -2,7 +2,7 @@
 // events in the log, open dead letters, notifications by state (and sends Resend refused),
 // suppressions by reason.
 import { defaultPartitionRows, events, oldestDayKept, ops, type RetentionReport } from "@mailstate/db";
-import { inboxLayoutsInUse, inboxShardQueue, inboxShardsOf } from "@mailstate/queue";
+import { withInboxShardsInUse } from "@mailstate/queue";
 import type { Queue } from "bullmq";
 import { type Context, fromDb } from "./context.ts";
 
@@ -57,18 +57,10 @@ export async function collectStats(context: Context): Promise<Stats> {
     return Object.fromEntries(JOB_STATES.map((state) => [state, raw[state] ?? 0])) as Counts;
   };
   const prefix = context.env.QUEUE_PREFIX;
-  const layouts = await inboxLayoutsInUse(await context.redis(), prefix, context.env.INBOX_SHARDS);
-  const retired: Queue[] = [];
-  const shards = inboxShardsOf(prefix, layouts).map((shard) => {
-    const current = queues.inboxShards.find((queue) => queue.name === shard.name && queue.opts.prefix === shard.prefix);
-    if (current) return current;
-    const queue = inboxShardQueue(queues.inbox, shard);
-    retired.push(queue);
-    return queue;
-  });
-  const shardCounts = await Promise.all(shards.map(counts)).finally(() =>
-    Promise.all(retired.map((queue) => queue.close())),
-  );
+  const { shards, shardCounts } = await withInboxShardsInUse(await context.redis(), queues, prefix, async (shards) => ({
+    shards,
+    shardCounts: await Promise.all(shards.map(counts)),
+  }));
   const inboxShards = Object.fromEntries(shards.map((queue, index) => [queue.name, shardCounts[index] as Counts]));
   const inbox = Object.fromEntries(
     JOB_STATES.map((state) => [state, shardCounts.reduce((sum, shard) => sum + shard[state], 0)]),
