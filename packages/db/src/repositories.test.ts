@@ -21,6 +21,7 @@ import {
   softBounces,
   suppressions,
   withSqlTransaction,
+  writeTogether,
 } from "./index.ts";
 
 let database: TestDatabase;
@@ -204,6 +205,24 @@ describe("the tables, through the functions production calls", () => {
     const notification = await record(["d@example.com"], "re_events");
     const matched = { emailIds: ["re_events"], notificationIds: [notification.id] };
     const adopted = await inTransaction((client) => events.appendAndAdopt(client, [], matched));
+    const sentProjection = {
+      state: "sent" as const,
+      stateChangedAt: at(0),
+      stateEventType: "email.sent",
+      stateEventId: "msg_append_1",
+      openCount: 0,
+      clickCount: 0,
+      firstOpenedAt: null,
+      firstClickedAt: null,
+    };
+    // What the worker's projection update keeps of the event it applied: the notification's first event time.
+    await inTransaction((client) =>
+      writeTogether(client, [
+        notifications.projectionUpdate(new Map([[notification.id, sentProjection]]), {
+          firstEventAt: new Map([[notification.id, at(0)]]),
+        }),
+      ]),
+    );
     const again = await inTransaction((client) => events.appendAndAdopt(client, [], matched));
     expect(adopted.adopted).toEqual([{ svixId: "msg_append_1", payload, notificationId: notification.id }]);
     expect(adopted.applied).toEqual([]);

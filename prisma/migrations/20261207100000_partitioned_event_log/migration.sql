@@ -112,11 +112,12 @@ INSERT INTO "delivery_events" ("svix_id", "type", "occurred_at", "received_at", 
 SELECT "svix_id", "type", "occurred_at", "received_at",
        CASE WHEN "status" = 'applied' THEN NULL ELSE "email_id" END,
        CASE WHEN "status" = 'applied'
-            THEN ("payload" - 'type') #- '{data,email_id}' #- '{data,from}' #- '{data,to}' #- '{data,subject}' #- '{data,tags}'
-                 #- '{data,message_id}' #- '{data,created_at}'
+            THEN "compacted" - CASE WHEN "compacted" -> 'data' = '{}'::jsonb THEN 'data' ELSE '' END
             ELSE "payload" END,
        "notification_id", "status", "adopted_at"
-  FROM "delivery_events_unpartitioned"
+  FROM "delivery_events_unpartitioned",
+       LATERAL (SELECT ("payload" - 'type') #- '{data,email_id}' #- '{data,from}' #- '{data,to}' #- '{data,subject}'
+                       #- '{data,tags}' #- '{data,message_id}' #- '{data,created_at}' AS "compacted") AS c
  WHERE NOT ("status" = 'applied' AND "type" IN ('email.opened', 'email.clicked'));
 
 INSERT INTO "engagement_events" ("svix_id", "notification_id", "kind", "occurred_at", "link", "user_agent", "ip_address")

@@ -30,6 +30,17 @@ function messageIdsOf(applied: AppliedEvent[]): Map<string, string> {
   return found;
 }
 
+/** The earliest time of each notification's newly applied delivery events (opens and clicks are not in delivery_events). */
+function firstEventsOf(applied: AppliedEvent[]): Map<string, Date> {
+  const first = new Map<string, Date>();
+  for (const { event, notificationId, occurredAt } of applied) {
+    if (event.type === "email.opened" || event.type === "email.clicked") continue;
+    const known = first.get(notificationId);
+    if (!known || occurredAt < known) first.set(notificationId, occurredAt);
+  }
+  return first;
+}
+
 /**
  * The writes that apply newly applied events: the projection of every notification they touch, the reputation rollups' change (left to the
  * caller to run, with the batch's other writes), and the outbox's `notification.state_changed`
@@ -51,7 +62,10 @@ export async function notificationWrites(
   // The events applied now are in `parsed` (projectLocked folded them): what they change of the rollups.
   const changes = rollupChanges(touched, deliveryBefore, applied, parsed);
   return [
-    notifications.projectionUpdate(projections, messageIdsOf(applied)),
+    notifications.projectionUpdate(projections, {
+      messageIds: messageIdsOf(applied),
+      firstEventAt: firstEventsOf(applied),
+    }),
     outbox.stateChanges(projections),
     reputation.change(changes),
   ].filter((write): write is BatchWrite => write !== null);

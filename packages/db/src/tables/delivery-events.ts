@@ -17,9 +17,12 @@ const isEngagement = (type: string) => `${type} IN ('email.opened', 'email.click
  * fold needs none of them: it reads the type, the event's own created_at and what Resend said
  * (bounce, failed, suppressed).
  */
-const compacted = (payload: string) =>
-  `((${payload} - 'type') #- '{data,email_id}' #- '{data,from}' #- '{data,to}' #- '{data,subject}' #- '{data,tags}'
-    #- '{data,message_id}' #- '{data,created_at}')`;
+const compacted = (payload: string) => {
+  const stripped = `((${payload} - 'type') #- '{data,email_id}' #- '{data,from}' #- '{data,to}' #- '{data,subject}'
+    #- '{data,tags}' #- '{data,message_id}' #- '{data,created_at}')`;
+  // An event that said nothing more (sent, delivered) keeps no empty data object either.
+  return `(${stripped} - CASE WHEN ${stripped} -> 'data' = '{}'::jsonb THEN 'data' ELSE '' END)`;
+};
 
 /** An open or click's engagement_events columns (after svix_id, notification_id), read from its payload. */
 const engagementColumns = (row: string) => `CAST(substr(${row}.type, 7) AS "EngagementKind"), ${row}.occurred_at,
@@ -118,8 +121,8 @@ export const events = {
    * - `applied` is every applied row here: opens and clicks are not here, so however many a
    *   notification has, its fold reads only its delivery events (its engagement counters are added
    *   up incrementally, see notifications.lockMatches). It reads the partitions from the
-   *   notification's first_event_at on, which this statement keeps (`first_events`): a
-   *   notification with none has no applied event here.
+   *   notification's first_event_at on, which the projection update of the events applied keeps
+   *   in the same transaction (notifications.projectionUpdate): one with none has no applied event.
    */
   async appendAndAdopt(
     client: SqlClient,
@@ -174,16 +177,6 @@ export const events = {
          INSERT INTO engagement_events (svix_id, notification_id, kind, occurred_at, link, user_agent, ip_address)
          SELECT u.svix_id, u.notification_id, ${engagementColumns("u")} FROM unparked AS u
          ON CONFLICT (notification_id, occurred_at, svix_id) DO NOTHING
-       ), first_events AS (
-         -- The time of each notification's earliest applied event here, kept on it so that reading
-         -- its events (applied, below) visits only the day partitions from then on.
-         UPDATE notifications AS n SET first_event_at = f.at
-           FROM (SELECT notification_id, min(occurred_at) AS at
-                   FROM (SELECT notification_id, occurred_at FROM input
-                          WHERE status = 'applied' AND NOT ${isEngagement("type")}
-                         UNION ALL SELECT notification_id, occurred_at FROM parked WHERE NOT ${isEngagement("type")}) AS a
-                  GROUP BY notification_id) AS f
-          WHERE n.id = f.notification_id AND (n.first_event_at IS NULL OR n.first_event_at > f.at)
        ), applied AS (
          SELECT e.svix_id, e.notification_id
            FROM notifications AS n

@@ -300,12 +300,13 @@ async function findOne(sql: SqlRunner, id: string): Promise<Notification | undef
  */
 export function projectionRecords(
   projections: Map<string, Projection>,
-  messageIds: ReadonlyMap<string, string> = new Map(),
+  { messageIds = new Map(), firstEventAt = new Map() }: ProjectionExtras = {},
 ): string {
   return JSON.stringify(
     [...projections].map(([id, projection]) => ({
       id,
       message_id: messageIds.get(id) ?? null,
+      first_event_at: firstEventAt.get(id) ?? null,
       state: projection.state,
       state_changed_at: projection.stateChangedAt,
       state_event_type: projection.stateEventType,
@@ -316,6 +317,18 @@ export function projectionRecords(
       first_clicked_at: projection.firstClickedAt,
     })),
   );
+}
+
+/** What the worker's projection update also keeps, from the events it applies now (by notification id). */
+export interface ProjectionExtras {
+  /** The email's Message-ID, from the first event that carries it: the events' stored payloads leave it out. */
+  messageIds?: ReadonlyMap<string, string>;
+  /**
+   * The earliest time of the delivery events applied now: the notification's first_event_at becomes
+   * the earlier of it and its own, so every applied event of the notification is from then on (the
+   * worker reads them from that day's partition on: events.appendAndAdopt).
+   */
+  firstEventAt?: ReadonlyMap<string, Date>;
 }
 
 export const notifications = {
@@ -570,11 +583,10 @@ export const notifications = {
   },
 
   /**
-   * The update of these notifications' projections (locked by the caller); null when none. With
-   * it, the email's Message-ID its applied events carry (`messageIds`, by notification id), kept
-   * once on the notification where none is yet: the events' stored payloads leave it out.
+   * The update of these notifications' projections (locked by the caller), with what `extras` also
+   * keeps of the events applied now; null when none.
    */
-  projectionUpdate(projections: Map<string, Projection>, messageIds?: ReadonlyMap<string, string>): BatchWrite | null {
+  projectionUpdate(projections: Map<string, Projection>, extras?: ProjectionExtras): BatchWrite | null {
     if (projections.size === 0) return null;
     return {
       name: "projections",
@@ -582,13 +594,14 @@ export const notifications = {
           state = v.state, state_changed_at = v.state_changed_at, state_event_type = v.state_event_type,
           state_event_id = v.state_event_id, open_count = v.open_count, click_count = v.click_count,
           first_opened_at = v.first_opened_at, first_clicked_at = v.first_clicked_at,
-          message_id = COALESCE(n.message_id, v.message_id), updated_at = now()
+          message_id = COALESCE(n.message_id, v.message_id),
+          first_event_at = LEAST(n.first_event_at, v.first_event_at), updated_at = now()
          FROM jsonb_to_recordset(${records}::jsonb)
               AS v(id uuid, state "DeliveryState", state_changed_at timestamptz, state_event_type text,
                    state_event_id text, open_count int, click_count int, first_opened_at timestamptz,
-                   first_clicked_at timestamptz, message_id text)
+                   first_clicked_at timestamptz, message_id text, first_event_at timestamptz)
         WHERE n.id = v.id`,
-      records: projectionRecords(projections, messageIds),
+      records: projectionRecords(projections, extras),
     };
   },
 
