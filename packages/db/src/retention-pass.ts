@@ -77,9 +77,7 @@ export async function runRetention(pool: SqlPool, options: RetentionOptions): Pr
   for (const table of EVENT_LOG_TABLES) {
     const partitions = await listPartitions(pool, table);
     expiring.push(...partitions.days.filter((partition) => partition.to.getTime() <= cutoff.getTime()));
-    // Before the partitioned event log, the whole table is where rows outside every partition live.
     if (partitions.defaultPartition) defaults.push({ table, storage: partitions.defaultPartition });
-    else if (!partitions.partitioned) defaults.push({ table, storage: table });
   }
   expiring.sort((a, b) => a.from.getTime() - b.from.getTime() || a.table.localeCompare(b.table));
   report.partitionsDropped = expiring.map((partition) => partition.name);
