@@ -4,7 +4,7 @@
 // remove) still work.
 import { randomUUID } from "node:crypto";
 import { allowedWrite, BULL_BOARD_API_ROUTES, type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
-import { addJob, createRedis, jobIdFor, QUEUE_NAMES, type QueueName } from "@mailstate/queue";
+import { addInboxBatch, addJob, createRedis, jobIdFor, QUEUE_NAMES, type QueueName } from "@mailstate/queue";
 import { basicAuth, OPS_ENV, startStack, testRedisUrl } from "@mailstate/test-support";
 import { type Queue, UnrecoverableError, Worker } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -40,16 +40,21 @@ async function finishNext(name: QueueName, how: "failed" | "completed"): Promise
   }
 }
 
-async function addInbox(): Promise<string> {
-  const svixId = `msg_${randomUUID().replaceAll("-", "")}`;
-  const event = { type: "email.delivered", created_at: new Date().toISOString(), data: { email_id: randomUUID() } };
-  await addJob(
-    stack.queues,
-    "inbox.reconcile",
-    { svixId, receivedAt: new Date().toISOString(), event },
-    jobIdFor("event", svixId),
-  );
-  return jobIdFor("event", svixId);
+/** The events of one batch job, as the API writes them: a delivery and an open of one email. */
+function inboxBatch() {
+  const emailId = randomUUID();
+  return (["email.delivered", "email.opened"] as const).map((type) => ({
+    svixId: `msg_${randomUUID().replaceAll("-", "")}`,
+    receivedAt: new Date().toISOString(),
+    event: { type, created_at: new Date().toISOString(), data: { email_id: emailId } },
+  }));
+}
+
+/** A batch job of two events, added as the API adds it; answers its id. */
+async function addInbox(events = inboxBatch()): Promise<string> {
+  const [jobId] = await addInboxBatch(stack.queues, events);
+  if (!jobId) throw new Error("no job added");
+  return jobId;
 }
 
 async function addUnmatched(delay?: number): Promise<string> {
@@ -296,6 +301,23 @@ describe("what Bull Board shows", () => {
     for (const queue of [inbox, unmatched, maintenance]) {
       expect(queue).toMatchObject({ allowRetries: true, allowCompletedRetries: false });
     }
+  });
+
+  it("input: GET …/api/queues?activeQueue=inbox&status=waiting → each batch job named by its events' count and types, its data led by one line per event: type · email id · svix-id", async () => {
+    const events = inboxBatch();
+    const jobId = await addInbox(events);
+    const answer = await send("GET", "/api/queues?activeQueue=inbox&status=waiting&page=1");
+    expect(answer.status).toBe(200);
+    const inbox = (
+      JSON.parse(answer.text).queues as { name: string; jobs: { id: string; name: string; data: unknown }[] }[]
+    ).find((queue) => queue.name === "inbox");
+    const job = inbox?.jobs.find((one) => one.id === jobId);
+    expect(job?.name).toBe("inbox.batch: 2 events (1 delivered, 1 opened)");
+    const emailId = events[0]?.event.data.email_id;
+    expect(job?.data).toEqual({
+      events: events.map(({ svixId, event }) => `${event.type} · ${emailId} · ${svixId}`),
+      bodies: events,
+    });
   });
 
   it("input: GET /admin/queues → the page's UI config links back to /support", async () => {

@@ -1,10 +1,11 @@
-// Whatever leaves the inbox unapplied goes to the dead-letter table first. A job fails for good
+// Whatever leaves the inbox unapplied goes to the dead-letter table first, one row per event (a
+// batch job's events each get their own). A job fails for good
 // either at once (a permanent error: PostgreSQL refuses the data, the payload cannot be read) or
 // when its retries run out; either way its body is written to PostgreSQL, and only then is the job
 // removed from Redis. While PostgreSQL cannot take it, the failed job stays in Redis (inbox jobs are
 // never removed on failure by age) and the next sweep moves it.
 import { type DeadLetterCause, deadLetters, permanentDataErrorCode, type SqlPool } from "@mailstate/db";
-import { inboxEventPayload, type Queues } from "@mailstate/queue";
+import { INBOX_EVENT_JOBS, inboxBatchEvents, inboxEventPayload, type Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import type { Job, Queue } from "bullmq";
 import type { IncomingEvent } from "./reconcile/decode.ts";
@@ -14,16 +15,26 @@ import type { Reconciler } from "./reconcile/reconciler.ts";
 /** Failed inbox jobs moved per sweep; the next sweep takes the rest. */
 const SWEEP_PAGE = 200;
 
-function letterOf(job: Job, cause: DeadLetterCause, error: string, errorCode: string | null) {
-  const parsed = inboxEventPayload.safeParse(job.data);
-  const claimedSvixId: unknown = job.data?.svixId;
+interface Failure {
+  cause: DeadLetterCause;
+  error: string;
+  errorCode?: string | null;
+}
+
+/**
+ * The dead letter of one event as a job held it (a job of one webhook, or one event of a batch):
+ * its svix-id and body when it reads as an event; otherwise what it claims, or the job's id and `fallbackKey`.
+ */
+function letterOf(value: unknown, job: Job, { cause, error, errorCode = null }: Failure, fallbackKey = "") {
+  const parsed = inboxEventPayload.safeParse(value);
+  const claimedSvixId: unknown = (value as { svixId?: unknown } | undefined)?.svixId;
   return {
     svixId: parsed.success
       ? parsed.data.svixId
       : typeof claimedSvixId === "string" && claimedSvixId !== ""
         ? claimedSvixId
-        : `job-${job.id}`,
-    body: parsed.success ? parsed.data.event : job.data,
+        : `job-${job.id}${fallbackKey}`,
+    body: parsed.success ? parsed.data.event : value,
     receivedAt: parsed.success ? new Date(parsed.data.receivedAt) : new Date(job.timestamp),
     cause,
     error,
@@ -61,13 +72,25 @@ export async function reconcileOrDeadLetter(
   }
 }
 
-/** Record an inbox job that will never apply, without removing it (it is running, or failed). */
-export async function recordDeadLetter(
+/**
+ * Record an inbox job that will never apply, without removing it (it is running, or failed): each
+ * event of a batch job is a dead letter of its own; anything else is one.
+ */
+export async function recordDeadLetter(sql: SqlPool, job: Job, failure: Failure): Promise<void> {
+  const events = inboxBatchEvents(job);
+  if (!events) return deadLetters.record(sql, letterOf(job.data, job, failure));
+  for (const [index, event] of events.entries()) await recordEventDeadLetter(sql, job, event, index, failure);
+}
+
+/** Record one event of a batch job that will never apply. */
+export async function recordEventDeadLetter(
   sql: SqlPool,
   job: Job,
-  { cause, error, errorCode = null }: { cause: DeadLetterCause; error: string; errorCode?: string | null },
+  event: unknown,
+  index: number,
+  failure: Failure,
 ): Promise<void> {
-  await deadLetters.record(sql, letterOf(job, cause, error, errorCode));
+  await deadLetters.record(sql, letterOf(event, job, failure, `-${index}`));
 }
 
 /**
@@ -77,7 +100,7 @@ export async function recordDeadLetter(
  * rolling deploy) stays failed, for a worker that knows it.
  */
 export async function deadLetterFailedJob(sql: SqlPool, job: Job): Promise<boolean> {
-  if (job.name === "inbox.reconcile") {
+  if ((INBOX_EVENT_JOBS as readonly string[]).includes(job.name)) {
     await recordDeadLetter(sql, job, { cause: "retries_exhausted", error: job.failedReason || "failed" });
   } else if (job.name !== "inbox.replay-email") {
     return false;

@@ -1,12 +1,13 @@
-// One handler per job of the catalog. Payloads are parsed at this edge. An inbox event that can
-// never apply (its payload unreadable, or data PostgreSQL refuses) goes to the dead-letter table
-// and its job completes: retrying it would change nothing, and the table keeps it for a retry
-// once the cause is fixed.
+// One handler per job of the catalog. Payloads are parsed at this edge (a batch job's events each
+// on their own, in inbox-batch.ts). An inbox event that can never apply (its payload unreadable, or
+// data PostgreSQL refuses) goes to the dead-letter table and its job completes: retrying it would
+// change nothing, and the table keeps it for a retry once the cause is fixed.
 
 import { events, type SqlPool } from "@mailstate/db";
-import { JOBS, type JobName, type JobPayload } from "@mailstate/queue";
+import { INBOX_EVENT_JOBS, JOBS, type JobName, type JobPayload } from "@mailstate/queue";
 import { type Job, UnrecoverableError } from "bullmq";
 import { reconcileOrDeadLetter, recordDeadLetter } from "./dead-letters.ts";
+import { reconcileBatch } from "./inbox-batch.ts";
 import type { Maintenance } from "./maintenance.ts";
 import type { Reconciler } from "./reconcile/reconciler.ts";
 import type { ResendJobs } from "./resend/jobs.ts";
@@ -40,6 +41,8 @@ export class StillUnmatchedError extends Error {
 }
 
 const handlers: { [N in JobName]: Handler<N> } = {
+  "inbox.batch": async ({ events }, { sql, reconciler }, job) => reconcileBatch(reconciler, sql, job, events),
+
   "inbox.reconcile": async ({ svixId, receivedAt, event }, { sql, reconciler }, job) =>
     reconcileOrDeadLetter(
       reconciler,
@@ -84,7 +87,7 @@ export function createProcessor(deps: HandlerDeps) {
     const parsed = JOBS[job.name].payload.safeParse(job.data);
     if (!parsed.success) {
       const problem = `invalid ${job.name} payload: ${parsed.error.message}`;
-      if (job.name !== "inbox.reconcile") throw new UnrecoverableError(problem);
+      if (!(INBOX_EVENT_JOBS as readonly string[]).includes(job.name)) throw new UnrecoverableError(problem);
       await recordDeadLetter(deps.sql, job, { cause: "unreadable_payload", error: problem });
       return { outcome: "dead_lettered" };
     }

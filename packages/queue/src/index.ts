@@ -2,7 +2,9 @@ export {
   backoffStrategy,
   CAPPED_EXPONENTIAL,
   DEFAULT_QUEUE_PREFIX,
+  INBOX_EVENT_JOBS,
   type InboxEventPayload,
+  inboxBatchPayload,
   inboxEventPayload,
   JOB_SCHEDULES,
   JOBS,
@@ -28,7 +30,15 @@ export {
 } from "./catalog.ts";
 export { type ErasedJobs, eraseJobs, type JobErasureTargets } from "./erasure.ts";
 export {
-  addInboxEvents,
+  addInboxBatch,
+  createInboxWriter,
+  describeInboxBatch,
+  describeInboxEvent,
+  INBOX_BATCH_MAX,
+  inboxBatchEvents,
+  newBatchJobId,
+} from "./inbox.ts";
+export {
   addJob,
   addJobs,
   createQueues,

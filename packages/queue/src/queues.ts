@@ -1,14 +1,6 @@
 // Typed producers over the catalog: the only way jobs are added.
 import { type JobsOptions, Queue, type QueueOptions } from "bullmq";
-import {
-  type InboxEventPayload,
-  JOB_SCHEDULES,
-  JOBS,
-  type JobName,
-  type JobPayload,
-  jobIdFor,
-  QUEUE_NAMES,
-} from "./catalog.ts";
+import { JOB_SCHEDULES, JOBS, type JobName, type JobPayload, jobIdFor, QUEUE_NAMES } from "./catalog.ts";
 import type { RedisClient } from "./redis.ts";
 import {
   type InboxShard,
@@ -16,7 +8,6 @@ import {
   inboxRoutingKey,
   inboxShard,
   inboxShardIndex,
-  inboxShardOfPayload,
   inboxShardsOf,
 } from "./shards.ts";
 
@@ -160,42 +151,6 @@ export async function addJob<N extends JobName>(
     ...options,
     jobId,
   });
-}
-
-/**
- * Verified webhooks into the inbox in one round trip, each job's id its svix-id: the API's hot
- * path. The payloads' type is the catalog's, and the route builds them from what it verified and
- * parsed itself, so they are not parsed again here (a parse copies the whole event, once per webhook).
- */
-export async function addInboxEvents(queues: Queues, payloads: InboxEventPayload[]) {
-  const { options } = JOBS["inbox.reconcile"];
-  const toJob = (data: InboxEventPayload) => ({
-    name: "inbox.reconcile" as const,
-    data,
-    opts: { ...options, jobId: jobIdFor("event", data.svixId) },
-  });
-  const shards = queues.inboxShards;
-  if (shards.length === 1) return queues.inbox.addBulk(payloads.map(toJob));
-  // One addBulk per shard (each shard's keys live in a slot of their own), side by side; the jobs
-  // answer in the order the payloads came.
-  const byShard = new Map<number, number[]>();
-  payloads.forEach((payload, index) => {
-    const shard = inboxShardOfPayload(payload, shards.length);
-    const positions = byShard.get(shard);
-    if (positions) positions.push(index);
-    else byShard.set(shard, [index]);
-  });
-  const jobs = new Array<Awaited<ReturnType<Queue["add"]>>>(payloads.length);
-  await Promise.all(
-    [...byShard].map(async ([shard, positions]) => {
-      const queue = shards[shard] ?? queues.inbox;
-      const added = await queue.addBulk(positions.map((position) => toJob(payloads[position] as InboxEventPayload)));
-      added.forEach((job, i) => {
-        jobs[positions[i] as number] = job;
-      });
-    }),
-  );
-  return jobs;
 }
 
 /** Many jobs of one catalog name in one round trip to Redis. */

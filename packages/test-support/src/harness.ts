@@ -5,8 +5,14 @@
 // This package sits below the apps (they depend on it), so it cannot import them, nor
 // @mailstate/db (whose tests use this package): the test passes the system it runs, a `System`,
 // which each app exports for tests (`@mailstate/worker/testing`, `@mailstate/api/testing`).
-import { randomUUID } from "node:crypto";
-import { addJob, addJobs, createQueues, createRedis, jobIdFor, type Queues, type RedisClient } from "@mailstate/queue";
+import {
+  addInboxBatch,
+  createQueues,
+  createRedis,
+  INBOX_BATCH_MAX,
+  type Queues,
+  type RedisClient,
+} from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import {
   createMigratedDatabaseOn,
@@ -101,9 +107,9 @@ export interface HarnessBase<Worker extends Closable, Api extends RunningApi> {
   queues: Queues;
   /** The servers of the test's own, when asked for. */
   servers: { redis?: RedisServer; postgres?: PostgresCluster };
-  /** Enqueue one webhook as the API does, under a job id of its own (as a redelivery would be); answers its svix-id. */
+  /** Enqueue one webhook as the API does, in a batch job of its own (as a redelivery would be); answers its svix-id. */
   deliver(body: object, svixId?: string): Promise<string>;
-  /** Enqueue webhooks in bulk exactly as the API does (job id from the svix-id, so a duplicate is one job). */
+  /** Enqueue webhooks in bulk as the API does: full batch jobs (a duplicate rides along; PostgreSQL dedupes it). */
   deliverAll(events: { svixId: string; body: object }[]): Promise<void>;
   /**
    * Until no inbox job is waiting, delayed or active; answers how long it took. With `watch`, a
@@ -184,25 +190,24 @@ export async function createHarness<Clients extends Closable, Worker extends Clo
     queues,
     servers: { redis: redisServer, postgres },
     async deliver(body, svixId = newSvixId()) {
-      await addJob(
-        queues,
-        "inbox.reconcile",
+      // As the API writes it: a batch job (of one event here).
+      await addInboxBatch(queues, [
         { svixId, receivedAt: new Date().toISOString(), event: body as Record<string, unknown> },
-        `${jobIdFor("event", svixId)}-${randomUUID()}`,
-      );
+      ]);
       return svixId;
     },
     async deliverAll(events) {
       const receivedAt = new Date().toISOString();
-      for (let i = 0; i < events.length; i += 1_000) {
-        await addJobs(
-          queues,
-          "inbox.reconcile",
-          events.slice(i, i + 1_000).map(({ svixId, body }) => ({
-            jobId: jobIdFor("event", svixId),
-            payload: { svixId, receivedAt, event: body as Record<string, unknown> },
-          })),
-        );
+      const payloads = events.map(({ svixId, body }) => ({
+        svixId,
+        receivedAt,
+        event: body as Record<string, unknown>,
+      }));
+      // Batch jobs as full as the API's, 16 writes side by side.
+      const batches: (typeof payloads)[] = [];
+      for (let i = 0; i < payloads.length; i += INBOX_BATCH_MAX) batches.push(payloads.slice(i, i + INBOX_BATCH_MAX));
+      for (let i = 0; i < batches.length; i += 16) {
+        await Promise.all(batches.slice(i, i + 16).map((batch) => addInboxBatch(queues, batch)));
       }
     },
     async drained(timeoutMs = 15_000, watch) {

@@ -37,7 +37,7 @@ export {
 } from "./harness.ts";
 export { basicAuth, OPS_ENV, OPS_PASSWORD, OPS_USERNAME } from "./ops.ts";
 export { exitOf, type Spawned, spawnProcess } from "./processes.ts";
-export { type DrainOptions, waitForDrain } from "./queues.ts";
+export { type DrainOptions, findInboxEvent, type InboxEventFound, inboxEvents, waitForDrain } from "./queues.ts";
 export { prefixMemory, testQueuePrefix, testRedisUrl } from "./redis.ts";
 export { sleep, type WaitOptions, waitForPlannedStates, waitUntil } from "./wait.ts";
 export {

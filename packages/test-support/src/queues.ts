@@ -1,4 +1,4 @@
-import type { Queue } from "bullmq";
+import type { Job, Queue } from "bullmq";
 import { waitUntil } from "./wait.ts";
 
 const UNFINISHED = ["waiting", "active", "delayed", "prioritized"] as const;
@@ -32,4 +32,27 @@ export async function waitForDrain(
     { intervalMs, detail: () => `still ${JSON.stringify(counts)}${detail()}` },
   );
   return Date.now() - started;
+}
+
+/** An event in the inbox: the job that holds it (a batch, or a job of one webhook), and the event as the job holds it. */
+export interface InboxEventFound {
+  job: Job;
+  event: { svixId: string; receivedAt: string; event: Record<string, unknown> };
+}
+
+const EVERY_STATE = ["waiting", "active", "delayed", "prioritized", "completed", "failed"] as const;
+
+/** Every event the queue's jobs hold, in every state, oldest job first: a test's inbox is small. */
+export async function inboxEvents(queue: Queue): Promise<InboxEventFound[]> {
+  const jobs = (await queue.getJobs([...EVERY_STATE], 0, -1, true)).filter(Boolean);
+  return jobs.flatMap((job) => {
+    const events = (job.data as { events?: unknown })?.events;
+    const held = Array.isArray(events) ? events : [job.data];
+    return held.map((event) => ({ job, event: event as InboxEventFound["event"] }));
+  });
+}
+
+/** The jobs (of one shard) that hold this svix-id, and the event as each holds it. */
+export async function findInboxEvent(queue: Queue, svixId: string): Promise<InboxEventFound[]> {
+  return (await inboxEvents(queue)).filter(({ event }) => event?.svixId === svixId);
 }

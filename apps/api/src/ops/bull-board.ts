@@ -3,16 +3,19 @@
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ExpressAdapter } from "@bull-board/express";
-import type { Queues } from "@mailstate/queue";
+import { describeInboxBatch, describeInboxEvent, inboxBatchEvents, type Queues } from "@mailstate/queue";
+import type { Queue } from "bullmq";
 import { Router } from "express";
 import { bullBoardHooks, bullBoardWriteGuard } from "./bull-board-policy.ts";
 import { SUPPORT_PATH } from "./support-views.ts";
 
 export const QUEUE_DESCRIPTIONS = {
   inbox:
-    "Verified Resend webhooks, one job per svix-id, waiting for the worker to log and apply them. " +
-    "Read-only here: only signed webhooks enter it. Retry runs a failed job again with its own data " +
-    "(e.g. after a PostgreSQL outage outlasted its retries); applying an event twice changes nothing.",
+    "Verified Resend webhooks, one job per batch: the webhooks the API received within a few " +
+    "milliseconds of each other (WEBHOOK_BATCH_WAIT_MS, at most 64) that hash to this queue. Each job " +
+    "lists its events (type · email id · svix-id) before their bodies. Read-only here: only signed " +
+    "webhooks enter it. A failed job holds only the events its last attempt did not apply. Retry runs a " +
+    "failed job again (e.g. after a PostgreSQL outage outlasted its retries); applying an event twice changes nothing.",
   unmatched:
     "One job per Resend email id that no notification carries yet (its data: the first event's type, " +
     "recipient, subject and times, and its support page), retried with backoff for about 34 hours. " +
@@ -37,6 +40,19 @@ function shardDescription(name: string): string {
     : `Inbox shard ${name.slice("inbox-".length)} (INBOX_SHARDS): the webhooks of the email ids that hash to it. ${QUEUE_DESCRIPTIONS.inbox}`;
 }
 
+/** An inbox shard's page: each batch job named by its events' count and types, its data led by one line per event. */
+function inboxAdapter(shard: Queue): BullMQAdapter {
+  const adapter = new BullMQAdapter(shard, { ...RETRY_FAILED_ONLY, description: shardDescription(shard.name) });
+  adapter.setFormatter("name", (job: { name?: string; data?: unknown }) =>
+    job.name === "inbox.batch" ? describeInboxBatch(job.data) : (job.name ?? ""),
+  );
+  adapter.setFormatter("data", (data: unknown) => {
+    const events = inboxBatchEvents({ name: "inbox.batch", data });
+    return events ? { events: events.map(describeInboxEvent), bodies: events } : data;
+  });
+  return adapter;
+}
+
 export function bullBoardRouter(
   queues: Pick<Queues, "inboxShards" | "unmatched" | "maintenance" | "webhooks">,
   basePath: string,
@@ -48,9 +64,7 @@ export function bullBoardRouter(
       // readOnlyMode would also refuse retries (405), which the inbox needs after a long outage: the
       // buttons it cannot hide are refused by the guard below instead.
       // One page per inbox shard (INBOX_SHARDS): `inbox`, or `inbox-0`, `inbox-1`…
-      ...queues.inboxShards.map(
-        (shard) => new BullMQAdapter(shard, { ...RETRY_FAILED_ONLY, description: shardDescription(shard.name) }),
-      ),
+      ...queues.inboxShards.map((shard) => inboxAdapter(shard)),
       new BullMQAdapter(queues.unmatched, { ...RETRY_FAILED_ONLY, description: QUEUE_DESCRIPTIONS.unmatched }),
       new BullMQAdapter(queues.maintenance, { ...RETRY_FAILED_ONLY, description: QUEUE_DESCRIPTIONS.maintenance }),
       new BullMQAdapter(queues.webhooks, { ...RETRY_FAILED_ONLY, description: QUEUE_DESCRIPTIONS.webhooks }),

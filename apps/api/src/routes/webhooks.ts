@@ -7,8 +7,8 @@
 import { isUtf8 } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
-import { addInboxEvents, type InboxEventPayload, type Queues } from "@mailstate/queue";
-import { type Logger, MicroBatcher, withTimeout } from "@mailstate/runtime";
+import { createInboxWriter, type Queues } from "@mailstate/queue";
+import { type Logger, withTimeout } from "@mailstate/runtime";
 import { Router } from "express";
 import getRawBody from "raw-body";
 import type { ApiEnv } from "../env.ts";
@@ -29,8 +29,6 @@ const REJECTIONS = {
 } as const satisfies Record<VerifyFailureReason, { problem: ProblemCode; outcome: string }>;
 
 const EMPTY = Buffer.alloc(0);
-/** Webhooks added to Redis in one write at most. */
-const WEBHOOK_BATCH_SIZE = 16;
 
 export interface WebhookDeps {
   env: Pick<
@@ -61,14 +59,9 @@ export function createWebhookHandler({
 }: WebhookDeps): WebhookHandler {
   const verify = createWebhookVerifier(env.RESEND_WEBHOOK_SECRET);
   const log = logger.child({ route: WEBHOOK_PATH });
-  // Webhooks that arrive within WEBHOOK_BATCH_WAIT_MS of each other go to Redis in one write, and
-  // reach the worker together, which then takes them with fewer round trips. Each is still its
-  // own job (its id its svix-id), and each request answers only once its own job is in Redis.
-  const inbox = new MicroBatcher<InboxEventPayload, unknown>(async (payloads) => addInboxEvents(queues, payloads), {
-    maxSize: WEBHOOK_BATCH_SIZE,
-    maxWaitMs: env.WEBHOOK_BATCH_WAIT_MS,
-    maxInFlight: 2,
-  });
+  // Webhooks that arrive within WEBHOOK_BATCH_WAIT_MS of each other (64 at most) go to Redis as one
+  // job per inbox shard, and each request answers only once the job holding it is in Redis.
+  const inbox = createInboxWriter(queues, { maxWaitMs: env.WEBHOOK_BATCH_WAIT_MS });
 
   async function ingest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readRawBody(req, env.WEBHOOK_BODY_LIMIT);

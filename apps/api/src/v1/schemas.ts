@@ -541,7 +541,10 @@ export const erasureSchema = z
       softBounceCounters: erasedCount("Its soft-bounce counters."),
       auditEntries: erasedCount("Audit entries whose address became its sha256."),
       parkedJobs: erasedCount("Jobs of the unmatched queue."),
-      inboxJobs: erasedCount("Waiting, delayed, completed and failed inbox jobs."),
+      inboxJobs: erasedCount("Waiting, delayed, completed and failed inbox jobs removed whole."),
+      inboxEvents: erasedCount(
+        "Events taken out of inbox batch jobs that also hold others' events (the job stays, with those).",
+      ),
       outboundJobs: erasedCount("Jobs of the outbound webhooks queue."),
       resendJobs: erasedCount("Finished or failed calls to Resend's API about it."),
     }),

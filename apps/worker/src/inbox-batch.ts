@@ -1,0 +1,53 @@
+// One inbox job: the webhooks of one API micro-batch on one shard. Outcomes stay per event:
+// - each event goes to the reconciler on its own (which gathers events of many jobs into one
+//   transaction, and retries a failed transaction event by event);
+// - an event that can never apply (unreadable, or data PostgreSQL refuses) is dead-lettered alone
+//   and the rest of the batch applies;
+// - a transient error fails the job, to be retried; the retry holds only the events this attempt
+//   did not apply (applying one again would change nothing, but it would cost the work again).
+import type { SqlPool } from "@mailstate/db";
+import { inboxEventPayload } from "@mailstate/queue";
+import type { Job } from "bullmq";
+import { reconcileOrDeadLetter, recordEventDeadLetter } from "./dead-letters.ts";
+import type { Reconciler } from "./reconcile/reconciler.ts";
+
+export type BatchOutcomes = Record<string, number>;
+
+async function reconcileEvent(reconciler: Reconciler, sql: SqlPool, job: Job, value: unknown, index: number) {
+  const attempt = job.attemptsMade + 1;
+  const parsed = inboxEventPayload.safeParse(value);
+  if (!parsed.success) {
+    const error = `invalid inbox.batch event ${index}: ${parsed.error.message}`;
+    await recordEventDeadLetter(sql, job, value, index, { cause: "unreadable_payload", error });
+    return { outcome: "dead_lettered" };
+  }
+  const { svixId, receivedAt, event } = parsed.data;
+  return reconcileOrDeadLetter(reconciler, sql, { svixId, receivedAt: new Date(receivedAt), raw: event }, attempt);
+}
+
+/** Apply every event of a batch job; answers how many had each outcome, or throws to retry what is left. */
+export async function reconcileBatch(
+  reconciler: Reconciler,
+  sql: SqlPool,
+  job: Job,
+  events: unknown[],
+): Promise<BatchOutcomes> {
+  const settled = await Promise.allSettled(
+    events.map((value, index) => reconcileEvent(reconciler, sql, job, value, index)),
+  );
+  const outcomes: BatchOutcomes = {};
+  const left: unknown[] = [];
+  let failure: unknown;
+  settled.forEach((result, index) => {
+    if (result.status === "fulfilled") {
+      outcomes[result.value.outcome] = (outcomes[result.value.outcome] ?? 0) + 1;
+    } else {
+      left.push(events[index]);
+      failure ??= result.reason;
+    }
+  });
+  if (left.length === 0) return outcomes;
+  // While Redis is away too the job keeps every event: the retry applies the applied ones as no-ops.
+  if (left.length < events.length) await job.updateData({ ...job.data, events: left }).catch(() => undefined);
+  throw failure;
+}
