@@ -5,8 +5,8 @@
 import { spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import os from "node:os";
-import { createQueues, createRedis, jobIdFor } from "@mailstate/queue";
-import { dropDatabase, freePort, makeWorkload, type WorkloadEvent } from "@mailstate/test-support";
+import { createQueues, createRedis } from "@mailstate/queue";
+import { dropDatabase, findInboxEvent, freePort, makeWorkload, type WorkloadEvent } from "@mailstate/test-support";
 import { QueueEvents } from "bullmq";
 import pg from "pg";
 import { loadWorkerEnv } from "../apps/worker/src/env.ts";
@@ -209,15 +209,16 @@ async function waitLogged(count: number, timeoutMs = 300_000): Promise<number> {
 
 // Steady rate through the API with the worker running. A completed inbox job leaves Redis at once,
 // so its lag is read from the queue's event stream as it happens: each entry's id carries Redis's own
-// clock in milliseconds, from the job's "added" (the API enqueued it) to its "completed".
+// clock in milliseconds, from the job's "added" (the API enqueued the batch) to its "completed". Only
+// the steady phase writes to the inbox meanwhile. (Before the add, a webhook waited in the API for at
+// most WEBHOOK_BATCH_WAIT_MS for others to share its job.)
 const steadyEvents: WorkloadEvent[] = workloads.steady.events.slice(0, steadyCount);
-const steadyJobIds = new Set(steadyEvents.map((e) => jobIdFor("event", e.svixId)));
 const addedAt = new Map<string, number>();
 const lags: number[] = [];
 const streamMs = (id: string) => Number(id.split("-")[0]);
 const inboxEvents = new QueueEvents("inbox", { connection: createRedis(REDIS_URL, "worker"), prefix });
 inboxEvents.on("added", ({ jobId }, id) => {
-  if (steadyJobIds.has(jobId)) addedAt.set(jobId, streamMs(id));
+  addedAt.set(jobId, streamMs(id));
 });
 inboxEvents.on("completed", ({ jobId }, id) => {
   const added = addedAt.get(jobId);
@@ -232,10 +233,10 @@ const steadyTail = await waitLogged(steadyEvents.length).catch(async (error: Err
   const seen = new Set(rows.map((row) => row.svix_id));
   const missing = steadyEvents.filter((event) => !seen.has(event.svixId));
   for (const event of missing.slice(0, 5)) {
-    const job = await queues.inbox.getJob(jobIdFor("event", event.svixId));
-    const state = job ? await job.getState() : "no job";
+    const [found] = await findInboxEvent(queues.inbox, event.svixId);
+    const state = found ? await found.job.getState() : "no job";
     console.log(
-      `missing ${event.svixId}: job ${state} ${job?.failedReason ?? ""} attempts ${job?.attemptsMade ?? "-"}`,
+      `missing ${event.svixId}: job ${state} ${found?.job.failedReason ?? ""} attempts ${found?.job.attemptsMade ?? "-"}`,
     );
   }
   const letters = await pool.query("SELECT svix_id, cause, error FROM dead_letters LIMIT 5");

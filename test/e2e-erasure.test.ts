@@ -23,6 +23,11 @@ type Caller = (method: string, path: string, body?: unknown) => Promise<Answer>;
 let asAcme: Caller;
 let asGlobex: Caller;
 
+/** A batch job that holds an event of the address and one of a bystander. */
+const batchJobId = `batch-${randomUUID()}`;
+const bystanderSvixId = newSvixId();
+const bystanderEvent = resendEvent("email.delivered", randomUUID(), 9, "bystander@example.com");
+
 const recipientPath = (address: string, query = "") => `/v1/recipients/${encodeURIComponent(address)}${query}`;
 
 /** Every table of the public schema whose rows mention any form of the address: table → rows. */
@@ -161,6 +166,21 @@ describe("DELETE /v1/recipients/:email: everything about an address, erased", ()
       { svixId: newSvixId(), receivedAt: new Date().toISOString(), event: retrying },
       { delay: 3_600_000, jobId: `event-${randomUUID()}` },
     );
+    // A batch job holding a retry of the address's and a bystander's event: only the address's leaves it.
+    await stack.queues.inbox.add(
+      "inbox.batch",
+      {
+        events: [
+          {
+            svixId: newSvixId(),
+            receivedAt: new Date().toISOString(),
+            event: resendEvent("email.delivered", randomUUID(), 8, target),
+          },
+          { svixId: bystanderSvixId, receivedAt: new Date().toISOString(), event: bystanderEvent },
+        ],
+      },
+      { delay: 3_600_000, jobId: batchJobId },
+    );
     await waitUntil(
       "the parked job, the soft bounce and the outbound messages",
       async () => {
@@ -242,7 +262,7 @@ describe("DELETE /v1/recipients/:email: everything about an address, erased", ()
     expect((await asGlobex("GET", `/v1/notifications/${globexSend.id}`)).status).toBe(404);
   });
 
-  it("an admin key, no tenant → the parked events, the dead letter, the soft bounce, the outbound message, the parked and inbox jobs go; then the address is in no table but suppressions, and in no Redis key", async () => {
+  it("an admin key, no tenant → the parked events, the dead letter, the soft bounce, the outbound message, the parked and inbox jobs go (a batch job loses the address's event and keeps a bystander's); then the address is in no table but suppressions, and in no Redis key", async () => {
     const answer = await stack.call("DELETE", recipientPath(target));
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({
@@ -255,8 +275,15 @@ describe("DELETE /v1/recipients/:email: everything about an address, erased", ()
         softBounceCounters: 1,
         parkedJobs: 1,
         inboxJobs: 1,
+        inboxEvents: 1,
       },
     });
+    // The batch job stays, with the bystander's event alone.
+    expect((await stack.queues.inbox.getJob(batchJobId))?.data.events).toEqual([
+      { svixId: bystanderSvixId, receivedAt: expect.any(String), event: bystanderEvent },
+    ]);
+    // It was delayed an hour: out of the way of the tests below, which wait for the inbox to drain.
+    await stack.queues.inbox.remove(batchJobId);
     expect(answer.body.erased.outboundMessages).toBeGreaterThanOrEqual(1);
 
     expect(await tablesMentioning(target)).toEqual({ suppressions: 1 });

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { parseArgs } from "node:util";
-import { createQueues, createRedis, JOBS, jobIdFor } from "@mailstate/queue";
+import { addInboxBatch, createQueues, createRedis } from "@mailstate/queue";
 import { makeEvent } from "@mailstate/resend-events";
 import { createMigratedDatabase, dropDatabase } from "@mailstate/test-support";
 import { QueueEvents } from "bullmq";
@@ -75,11 +75,9 @@ async function seed(emailId: string, opens: number): Promise<void> {
 async function oneEvent(body: Record<string, unknown>): Promise<number> {
   const svixId = `msg_${randomBytes(8).toString("hex")}`;
   const started = performance.now();
-  const job = await queues.inbox.add(
-    "inbox.reconcile",
-    { svixId, receivedAt: new Date().toISOString(), event: body },
-    { ...JOBS["inbox.reconcile"].options, jobId: jobIdFor("event", svixId) },
-  );
+  const [jobId] = await addInboxBatch(queues, [{ svixId, receivedAt: new Date().toISOString(), event: body }]);
+  const job = jobId ? await queues.inbox.getJob(jobId) : undefined;
+  if (!job) throw new Error(`job ${jobId} not found`);
   await job.waitUntilFinished(queueEvents, 60_000);
   return performance.now() - started;
 }

@@ -2,7 +2,6 @@
 // dead-lettered at once, and a job whose retries run out during an outage is dead-lettered, not
 // deleted. `mailstate dead-letters` lists and retries them once the cause is fixed.
 import { deadLetters, events, notifications } from "@mailstate/db";
-import { jobIdFor } from "@mailstate/queue";
 import { createLogger } from "@mailstate/runtime";
 import { createHarness, eventFor, waitUntil } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -106,8 +105,92 @@ describe("a permanent error", () => {
   });
 });
 
+describe("outcomes per event in a batch job", () => {
+  const payload = (svixId: string, event: object) => ({ svixId, receivedAt: new Date().toISOString(), event });
+
+  it("input: one inbox.batch job of a refused event (SQLSTATE 23514), an unreadable one ({svixId} alone) and two clean ones → the clean ones apply, each bad one is dead-lettered alone, the job completes", async () => {
+    const refused = await recordNotification(h.sql, "re_batch_refused", ["refused@example.com"]);
+    const cleanA = await recordNotification(h.sql, "re_batch_a", ["a@example.com"]);
+    const cleanB = await recordNotification(h.sql, "re_batch_b", ["b@example.com"]);
+    await h.sql.query(
+      `ALTER TABLE delivery_events ADD CONSTRAINT no_batch_poison
+         CHECK (payload->>'created_at' IS DISTINCT FROM '2026-11-22T10:00:09.000Z') NOT VALID`,
+    );
+    try {
+      await h.queues.inbox.add("inbox.batch", {
+        events: [
+          payload("msg_batch_a", eventFor("email.delivered", "re_batch_a", 2)),
+          payload("msg_batch_refused", eventFor("email.delivered", "re_batch_refused", 9)),
+          { svixId: "msg_batch_unreadable" },
+          payload("msg_batch_b", eventFor("email.bounced", "re_batch_b", 3)),
+        ],
+      });
+      await h.drained();
+    } finally {
+      await h.sql.query("ALTER TABLE delivery_events DROP CONSTRAINT no_batch_poison");
+    }
+    expect(await stateOf(cleanA.id)).toBe("delivered");
+    expect(await stateOf(cleanB.id)).toBe("bounced");
+    expect(await stateOf(refused.id)).toBe("recorded");
+    expect(await h.queues.inbox.getJobCounts("failed", "delayed")).toEqual({ failed: 0, delayed: 0 });
+    const [refusedLetter] = await deadLetters.list(h.sql, { svixId: "msg_batch_refused" });
+    expect(refusedLetter).toMatchObject({ cause: "permanent_error", errorCode: "23514", emailId: "re_batch_refused" });
+    const [unreadable] = await deadLetters.list(h.sql, { svixId: "msg_batch_unreadable" });
+    expect(unreadable).toMatchObject({ cause: "unreadable_payload", body: '{"svixId":"msg_batch_unreadable"}' });
+    expect(unreadable?.error).toContain("invalid inbox.batch event 2");
+    expect(await deadLetters.list(h.sql, { svixId: "msg_batch_a" })).toEqual([]);
+  });
+
+  it("input: an inbox.batch job whose PostgreSQL write of one event fails transiently (SQLSTATE 40001 from a trigger) → the others apply at once, the job is retried holding only that event, and applies it once the fault is gone", async () => {
+    const stuck = await recordNotification(h.sql, "re_batch_stuck", ["stuck@example.com"]);
+    const fine = await recordNotification(h.sql, "re_batch_fine", ["fine@example.com"]);
+    await h.sql.query(`
+      CREATE FUNCTION batch_fault() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.payload->>'created_at' = '2026-11-22T10:00:11.000Z' THEN
+          RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001';
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER batch_fault BEFORE INSERT ON delivery_events FOR EACH ROW EXECUTE FUNCTION batch_fault();`);
+    let jobId = "";
+    try {
+      const job = await h.queues.inbox.add(
+        "inbox.batch",
+        {
+          events: [
+            payload("msg_batch_stuck", eventFor("email.delivered", "re_batch_stuck", 11)),
+            payload("msg_batch_fine", eventFor("email.delivered", "re_batch_fine", 2)),
+          ],
+        },
+        { attempts: 50, backoff: { type: "fixed", delay: 200 } },
+      );
+      jobId = job.id ?? "";
+      await waitUntil(
+        "the job to be retried with the stuck event alone",
+        async () => {
+          const again = await h.queues.inbox.getJob(jobId);
+          return again !== undefined && again.attemptsMade >= 1 && again.data.events.length === 1;
+        },
+        15_000,
+      );
+      expect(await stateOf(fine.id)).toBe("delivered");
+      expect(await stateOf(stuck.id)).toBe("recorded");
+      expect((await h.queues.inbox.getJob(jobId))?.data.events.map((e: { svixId: string }) => e.svixId)).toEqual([
+        "msg_batch_stuck",
+      ]);
+    } finally {
+      await h.sql.query("DROP TRIGGER batch_fault ON delivery_events; DROP FUNCTION batch_fault()");
+    }
+    await h.drained();
+    expect(await stateOf(stuck.id)).toBe("delivered");
+    expect(await deadLetters.list(h.sql, { svixId: "msg_batch_stuck" })).toEqual([]);
+    expect(await h.queues.inbox.getJob(jobId)).toBeUndefined();
+  });
+});
+
 describe("retries exhausted during a long PostgreSQL outage", () => {
-  it("input: PostgreSQL stopped while a job spends its last attempt → the failed job stays in Redis; once PostgreSQL is back the sweep dead-letters it and only then removes it; retry applies it", async () => {
+  it("input: PostgreSQL stopped while a batch job of two events spends its last attempt → the failed job stays in Redis; once PostgreSQL is back the sweep dead-letters each event and only then removes the job; retry applies it", async () => {
     // PostgreSQL of its own, to stop; connections that give up fast while it is down.
     const outage = await createHarness("outage", workerSystem, {
       ownServers: { postgres: true },
@@ -127,11 +210,20 @@ describe("retries exhausted during a long PostgreSQL outage", () => {
       });
       await cluster.stop("fast");
       const svixId = "msg_outage";
-      const jobId = jobIdFor("event", svixId);
-      // The catalog's day of retries, shortened: two attempts, 100 ms apart.
+      const jobId = "batch-outage";
+      // The catalog's day of retries, shortened: two attempts, 100 ms apart. A batch of two events.
       await queues.inbox.add(
-        "inbox.reconcile",
-        { svixId, receivedAt: new Date().toISOString(), event: eventFor("email.delivered", "re_outage", 2) },
+        "inbox.batch",
+        {
+          events: [
+            { svixId, receivedAt: new Date().toISOString(), event: eventFor("email.delivered", "re_outage", 2) },
+            {
+              svixId: "msg_outage_unknown",
+              receivedAt: new Date().toISOString(),
+              event: eventFor("email.sent", "re_outage_unknown", 1),
+            },
+          ],
+        },
         { jobId, attempts: 2, backoff: { type: "fixed", delay: 100 }, removeOnFail: false },
       );
       await waitUntil(
@@ -147,8 +239,14 @@ describe("retries exhausted during a long PostgreSQL outage", () => {
       await cluster.start();
       expect(await sweepFailedInbox(sql, queues, logger)).toBe(1);
       expect(await queues.inbox.getJob(jobId)).toBeUndefined();
-      const [letter] = await deadLetters.list(sql, {});
-      expect(letter).toMatchObject({ svixId, cause: "retries_exhausted", attempts: 2, emailId: "re_outage" });
+      // One dead letter per event of the batch.
+      const letters = await deadLetters.list(sql, {});
+      expect(letters.map((letter) => letter.svixId).sort()).toEqual([svixId, "msg_outage_unknown"]);
+      expect(letters.find((letter) => letter.svixId === svixId)).toMatchObject({
+        cause: "retries_exhausted",
+        attempts: 2,
+        emailId: "re_outage",
+      });
 
       const retried = await runMailstate({ databaseUrl, prefix }, "dead-letters", "retry", svixId);
       expect(retried).toMatchObject({ code: 0, stdout: `${svixId}  applied` });
