@@ -1,15 +1,18 @@
-// `pnpm bench:lifecycle`: what one email costs the whole system, mailstate against the synchronous
-// tutorial design (`bench/sync-server.ts`), on this one box, in one run.
+// `pnpm bench:lifecycle`: what one email costs the whole system, mailstate against two peers served
+// by `bench/sync-server.ts`: the synchronous design (sync: the event inserted into mailstate's event
+// table and the row updated, in the request) and the tutorial design of issue 27 (tutorial: a
+// `processed_events` dedup insert and one last-write-wins UPDATE, in the request), on this one box, in one run.
 //
 // Lifecycle: record EMAILS sends (one POST each, 16 in flight), then their webhooks (sent, delivered,
 // opened) at RATE/s, until every event is applied. The CPU of every process of the design (the API
-// and the worker, or the sync server; Redis; PostgreSQL's postmaster and all its backends) is read
+// and the worker, or the peer's server; Redis; PostgreSQL's postmaster and all its backends) is read
 // from /proc before and after, so nothing the design makes another process do is left out.
 // Ingest: then, as fast as 32 connections go, webhooks for sends already recorded, the worker
-// running (mailstate) or the transaction inside the request (sync).
+// running (mailstate) or the transaction inside the request (the peers). CPU per webhook is issue 27's:
+// the whole CPU, the records included, over the webhooks (3 per email).
 // Env: BENCH_LIFECYCLE_EMAILS (2000), BENCH_LIFECYCLE_RATE (500), BENCH_INGEST_REQUESTS (6000);
 // BENCH_CPU_PROF=<dir> writes V8 CPU profiles of the API and the worker there (`--cpu-prof`), and
-// BENCH_DESIGNS=mailstate (or sync) measures one design alone.
+// BENCH_DESIGNS (sync,tutorial,mailstate) names the designs measured, in that order.
 import { freePort, type WorkloadEvent } from "@mailstate/test-support";
 import { apiRequests, fire, type LoadResult, sign } from "./load.ts";
 import { cpuBetween, type ProcessSet, parentOf, sampleCpu } from "./proc-cpu.ts";
@@ -18,6 +21,7 @@ import {
   closeRun,
   insertSends,
   openBenchRun,
+  type SyncDesign,
   sleep,
   startProcess,
   startSyncServer,
@@ -31,7 +35,7 @@ const EMAILS = Number(env.BENCH_LIFECYCLE_EMAILS ?? 2_000);
 const RATE = Number(env.BENCH_LIFECYCLE_RATE ?? 500);
 const INGEST_REQUESTS = Number(env.BENCH_INGEST_REQUESTS ?? 6_000);
 const PROFILE_ARGS = env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${env.BENCH_CPU_PROF}`] : [];
-const DESIGNS = (env.BENCH_DESIGNS ?? "sync,mailstate").split(",");
+const DESIGNS = (env.BENCH_DESIGNS ?? "sync,tutorial,mailstate").split(",");
 const RECORD_CONCURRENCY = 16;
 const INGEST_CONCURRENCY = 32;
 const LIFECYCLE_EVENTS = ["email.sent", "email.delivered", "email.opened"] as const;
@@ -78,28 +82,39 @@ const recordBodies = (label: string, emails: number) =>
     resendEmailId: emailId(label, i),
   }));
 
-async function loggedEvents(run: BenchRun): Promise<number> {
-  return Number((await run.pool.query("SELECT count(*) FROM event_log")).rows[0]?.count ?? 0);
+/** How a design is started, and how the bench tells it has applied the webhooks it answered. */
+interface Design {
+  name: string;
+  start(run: BenchRun): Promise<{ port: number; processes: ProcessSet }>;
+  /** Mailstate: an event counts once in the log with the inbox empty. */
+  queue: boolean;
+  /** The relation with a row per webhook applied. */
+  applied: "event_log" | "processed_events";
+  /** What a notification's row says once its sent, delivered and opened are applied (SQL). */
+  projected: string;
 }
 
-/** Until `count` events are in the log and (mailstate) the inbox holds no job; answers how long it took. */
-async function waitApplied(run: BenchRun, count: number, { queue = false } = {}): Promise<number> {
+async function appliedEvents(run: BenchRun, design: Design): Promise<number> {
+  return Number((await run.pool.query(`SELECT count(*) FROM ${design.applied}`)).rows[0]?.count ?? 0);
+}
+
+/** Until `count` webhooks are applied and (mailstate) the inbox holds no job; answers how long it took. */
+async function waitApplied(run: BenchRun, design: Design, count: number): Promise<number> {
   const started = Date.now();
   for (;;) {
-    const logged = await loggedEvents(run);
-    const pending = queue ? await run.queues.inbox.count() : 0;
-    const active = queue ? await run.queues.inbox.getActiveCount() : 0;
-    if (logged >= count && pending + active === 0) return Date.now() - started;
-    if (Date.now() - started > 300_000) throw new Error(`only ${logged} of ${count} events applied`);
+    const applied = await appliedEvents(run, design);
+    const pending = design.queue ? await run.queues.inbox.count() : 0;
+    const active = design.queue ? await run.queues.inbox.getActiveCount() : 0;
+    if (applied >= count && pending + active === 0) return Date.now() - started;
+    if (Date.now() - started > 300_000) throw new Error(`only ${applied} of ${count} events applied`);
     await sleep(200);
   }
 }
 
-/** Notifications whose projection is not what their webhooks say (delivered, one open). */
-async function wrongProjections(run: BenchRun, label: string): Promise<number> {
+/** Notifications whose projection is not what their webhooks say. */
+async function wrongProjections(run: BenchRun, design: Design, label: string): Promise<number> {
   const { rows } = await run.pool.query(
-    `SELECT count(*) FROM notifications
-      WHERE resend_email_id LIKE $1 AND NOT (state = 'delivered' AND open_count = 1)`,
+    `SELECT count(*) FROM notifications WHERE resend_email_id LIKE $1 AND NOT (${design.projected})`,
     [`re_${label}_%`],
   );
   return Number(rows[0]?.count ?? -1);
@@ -122,20 +137,18 @@ async function sharedServers(run: BenchRun): Promise<ProcessSet> {
   return { redis: { pid: redisPid }, postgres: { pid: parentOf(backend), children: true } };
 }
 
-async function measure(
-  name: string,
-  start: (run: BenchRun) => Promise<{ port: number; processes: ProcessSet; queue: boolean }>,
-): Promise<DesignResult> {
+async function measure(design: Design): Promise<DesignResult> {
+  const { name } = design;
   const label = name.slice(0, 4);
   const run = await openBenchRun(`life${label}`, { poolSize: 1 });
-  const { port, processes, queue } = await start(run);
+  const { port, processes } = await design.start(run);
   const all = { ...processes, ...(await sharedServers(run)) };
 
   // Warm-up, not measured: the same path, so the JIT and the pools are as in production.
   const warm = `${label}w`;
   await fire(port, apiRequests("/v1/notifications", recordBodies(warm, 200)), { concurrency: RECORD_CONCURRENCY });
   await fire(port, sign(lifecycleWebhooks(warm, 200)), { concurrency: 32 });
-  await waitApplied(run, 600, { queue });
+  await waitApplied(run, design, 600);
 
   const before = sampleCpu(all);
   const records = await fire(port, apiRequests("/v1/notifications", recordBodies(label, EMAILS)), {
@@ -146,9 +159,9 @@ async function measure(
   // What was refused (a 503 while Redis stalled, say) is sent again, as Resend retries it.
   const again = webhooks.refused.map((index) => events[index] as WorkloadEvent);
   if (again.length > 0) await fire(port, sign(again), { concurrency: 8 });
-  await waitApplied(run, 600 + EMAILS * LIFECYCLE_EVENTS.length, { queue });
+  await waitApplied(run, design, 600 + EMAILS * LIFECYCLE_EVENTS.length);
   const cpu = cpuBetween(before, sampleCpu(all));
-  const wrong = await wrongProjections(run, label);
+  const wrong = await wrongProjections(run, design, label);
 
   const ingestLabel = `${label}i`;
   const ingestEmails = INGEST_REQUESTS / LIFECYCLE_EVENTS.length;
@@ -156,11 +169,11 @@ async function measure(
     run.pool,
     Array.from({ length: ingestEmails }, (_, i) => emailId(ingestLabel, i)),
   );
-  const logged = await loggedEvents(run);
+  const applied = await appliedEvents(run, design);
   const ingest = await fire(port, sign(lifecycleWebhooks(ingestLabel, ingestEmails)), {
     concurrency: INGEST_CONCURRENCY,
   });
-  const ingestDrainMs = await waitApplied(run, logged + INGEST_REQUESTS, { queue });
+  const ingestDrainMs = await waitApplied(run, design, applied + INGEST_REQUESTS);
 
   await stopProcesses();
   await closeRun(run);
@@ -178,7 +191,7 @@ function report(result: DesignResult): void {
   const all = perEmail(total(result.cpu));
   console.log(
     `lifecycle ${result.name}: CPU ${fmt(all)} ms per email (${parts}), ` +
-      `${fmt(all / LIFECYCLE_EVENTS.length)} ms per webhook; records ${fmt(result.records.rps, 0)}/s; ` +
+      `${fmt(all / LIFECYCLE_EVENTS.length)} ms per webhook (the records included); records ${fmt(result.records.rps, 0)}/s; ` +
       `webhooks p99 ${fmt(result.webhooks.p99, 1)} ms; wrong projections ${result.wrong}; ` +
       `statuses ${JSON.stringify({ ...result.records.statuses, ...result.webhooks.statuses })}` +
       (result.webhooks.refused.length > 0 ? ` (the ${result.webhooks.refused.length} refused sent again)` : ""),
@@ -194,28 +207,50 @@ console.log(
   `lifecycle: ${EMAILS} emails recorded (${RECORD_CONCURRENCY} in flight), then sent, delivered, opened at ${RATE}/s; ` +
     `ingest: ${INGEST_REQUESTS} webhooks, ${INGEST_CONCURRENCY} connections`,
 );
-const sync = DESIGNS.includes("sync")
-  ? await measure("sync", async (run) => {
-      const server = await startSyncServer(run.env.DATABASE_URL ?? "");
-      return { port: server.port, processes: { server: { pid: server.child.pid ?? 0 } }, queue: false };
-    })
-  : undefined;
-if (sync) report(sync);
-const mailstate = DESIGNS.includes("mailstate")
-  ? await measure("mailstate", async (run) => {
+/** The synchronous design or the tutorial peer: one process, bench/sync-server.ts. */
+const peer = (name: SyncDesign, projected: string): Design => ({
+  name,
+  async start(run) {
+    const server = await startSyncServer(run.env.DATABASE_URL ?? "", name);
+    return { port: server.port, processes: { server: { pid: server.child.pid ?? 0 } } };
+  },
+  queue: false,
+  applied: name === "tutorial" ? "processed_events" : "event_log",
+  projected,
+});
+const designs: Design[] = [
+  peer("sync", "state = 'delivered' AND open_count = 1"),
+  // The tutorial keeps no open count: its row holds the last state-bearing event.
+  peer("tutorial", "state = 'delivered'"),
+  {
+    name: "mailstate",
+    async start(run) {
       const port = await freePort();
       const api = startProcess("api", { ...run.env, PORT: String(port) }, PROFILE_ARGS);
       const worker = startProcess("worker", run.env, PROFILE_ARGS);
       await waitHealthy(port);
       await sleep(2_000); // the worker's boot
-      return { port, processes: { api: { pid: api.pid ?? 0 }, worker: { pid: worker.pid ?? 0 } }, queue: true };
-    })
-  : undefined;
-if (mailstate) report(mailstate);
-if (sync && mailstate) {
+      return { port, processes: { api: { pid: api.pid ?? 0 }, worker: { pid: worker.pid ?? 0 } } };
+    },
+    queue: true,
+    applied: "event_log",
+    projected: "state = 'delivered' AND open_count = 1",
+  },
+];
+
+const results = new Map<string, DesignResult>();
+for (const design of designs.filter((d) => DESIGNS.includes(d.name))) {
+  const result = await measure(design);
+  report(result);
+  results.set(design.name, result);
+}
+const mailstate = results.get("mailstate");
+for (const peerName of ["sync", "tutorial"]) {
+  const other = results.get(peerName);
+  if (!mailstate || !other) continue;
   console.log(
-    `ratio mailstate/sync: lifecycle CPU ${fmt(total(mailstate.cpu) / total(sync.cpu))}×, ` +
-      `ingest ${fmt(mailstate.ingest.rps / sync.ingest.rps)}×, ingest p99 ${fmt(mailstate.ingest.p99 / sync.ingest.p99)}×`,
+    `ratio mailstate/${peerName}: lifecycle CPU ${fmt(total(mailstate.cpu) / total(other.cpu))}×, ` +
+      `ingest ${fmt(mailstate.ingest.rps / other.ingest.rps)}×, ingest p99 ${fmt(mailstate.ingest.p99 / other.ingest.p99)}×`,
   );
 }
 process.exit(0);

@@ -82,16 +82,37 @@ export async function insertSends(pool: pg.Pool, emailIds: string[]): Promise<vo
   );
 }
 
-/** The synchronous tutorial design (`bench/sync-server.ts`) on a free port, stopped with the rest. */
-export function startSyncServer(databaseUrl: string): Promise<{ port: number; child: ChildProcess }> {
+/** The designs bench/sync-server.ts serves (SYNC_DESIGN): the synchronous design and the tutorial peer of issue 27. */
+export type SyncDesign = "sync" | "tutorial";
+
+/**
+ * `bench/sync-server.ts` as `design` on a free port, stopped with the rest. The tutorial peer's dedup
+ * table is the bench's to make (it is no part of mailstate's schema), so it is created here first.
+ */
+export async function startSyncServer(
+  databaseUrl: string,
+  design: SyncDesign = "sync",
+): Promise<{ port: number; child: ChildProcess }> {
+  if (design === "tutorial") {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    await client.query("CREATE TABLE IF NOT EXISTS processed_events (svix_id text PRIMARY KEY)");
+    await client.end();
+  }
   const child = fork(new URL("./sync-server.ts", import.meta.url).pathname, [], {
     execArgv: ["--import", "tsx"],
-    env: { ...process.env, DATABASE_URL: databaseUrl, RESEND_WEBHOOK_SECRET: BENCH_SECRET, API_KEY: BENCH_API_KEY },
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      RESEND_WEBHOOK_SECRET: BENCH_SECRET,
+      API_KEY: BENCH_API_KEY,
+      SYNC_DESIGN: design,
+    },
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   children.push(child);
   return new Promise((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`sync server exited ${code}`)));
+    child.once("exit", (code) => reject(new Error(`${design} server exited ${code}`)));
     child.once("message", (message: { port: number }) => resolve({ port: message.port, child }));
   });
 }
