@@ -69,7 +69,10 @@ const queues = createQueues(redis, prefix);
 /** Completed jobs stay, so the steady phase reads each one's finish time. */
 const KEEP_COMPLETED = { removeOnComplete: { count: 100_000 } };
 /** The API's batching: how long a webhook waits for others to share its job (WEBHOOK_BATCH_WAIT_MS). */
-const { WEBHOOK_BATCH_WAIT_MS } = loadApiEnv({ RESEND_WEBHOOK_SECRET: "whsec_YmVuY2gtb25seS1zZWNyZXQ=", ...process.env });
+const { WEBHOOK_BATCH_WAIT_MS } = loadApiEnv({
+  RESEND_WEBHOOK_SECRET: "whsec_YmVuY2gtb25seS1zZWNyZXQ=",
+  ...process.env,
+});
 
 const payloadOf = (event: WorkloadEvent, receivedAt = new Date().toISOString()) => ({
   svixId: event.svixId,
