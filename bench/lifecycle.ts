@@ -123,6 +123,8 @@ async function wrongProjections(run: BenchRun, design: Design, label: string): P
 interface DesignResult {
   name: string;
   cpu: Record<string, number>;
+  /** The part of `cpu` the records took (before the first webhook). */
+  recordsCpu: Record<string, number>;
   records: LoadResult;
   webhooks: LoadResult;
   wrong: number;
@@ -154,13 +156,16 @@ async function measure(design: Design): Promise<DesignResult> {
   const records = await fire(port, apiRequests("/v1/notifications", recordBodies(label, EMAILS)), {
     concurrency: RECORD_CONCURRENCY,
   });
+  const afterRecords = sampleCpu(all);
   const events = lifecycleWebhooks(label, EMAILS);
   const webhooks = await fire(port, sign(events), { rate: RATE, concurrency: 64 });
   // What was refused (a 503 while Redis stalled, say) is sent again, as Resend retries it.
   const again = webhooks.refused.map((index) => events[index] as WorkloadEvent);
   if (again.length > 0) await fire(port, sign(again), { concurrency: 8 });
   await waitApplied(run, design, 600 + EMAILS * LIFECYCLE_EVENTS.length);
-  const cpu = cpuBetween(before, sampleCpu(all));
+  const end = sampleCpu(all);
+  const cpu = cpuBetween(before, end);
+  const recordsCpu = cpuBetween(before, afterRecords);
   const wrong = await wrongProjections(run, design, label);
 
   const ingestLabel = `${label}i`;
@@ -177,7 +182,7 @@ async function measure(design: Design): Promise<DesignResult> {
 
   await stopProcesses();
   await closeRun(run);
-  return { name, cpu, records, webhooks, wrong, ingest, ingestDrainMs };
+  return { name, cpu, recordsCpu, records, webhooks, wrong, ingest, ingestDrainMs };
 }
 
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
@@ -189,9 +194,15 @@ function report(result: DesignResult): void {
     .map(([process, seconds]) => `${process} ${fmt(perEmail(seconds))}`)
     .join(", ");
   const all = perEmail(total(result.cpu));
+  const recording = perEmail(total(result.recordsCpu));
+  const recordingParts = Object.entries(result.recordsCpu)
+    .map(([process, seconds]) => `${process} ${fmt(perEmail(seconds))}`)
+    .join(", ");
   console.log(
     `lifecycle ${result.name}: CPU ${fmt(all)} ms per email (${parts}), ` +
-      `${fmt(all / LIFECYCLE_EVENTS.length)} ms per webhook (the records included); records ${fmt(result.records.rps, 0)}/s; ` +
+      `${fmt(all / LIFECYCLE_EVENTS.length)} ms per webhook (the records included); ` +
+      `of which recording ${fmt(recording)} ms per email (${recordingParts}), webhooks ${fmt((all - recording) / LIFECYCLE_EVENTS.length)} ms each; ` +
+      `records ${fmt(result.records.rps, 0)}/s; ` +
       `webhooks p99 ${fmt(result.webhooks.p99, 1)} ms; wrong projections ${result.wrong}; ` +
       `statuses ${JSON.stringify({ ...result.records.statuses, ...result.webhooks.statuses })}` +
       (result.webhooks.refused.length > 0 ? ` (the ${result.webhooks.refused.length} refused sent again)` : ""),

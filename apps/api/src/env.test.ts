@@ -73,14 +73,24 @@ describe("api env", () => {
     );
   });
 
-  it("input: WEBHOOK_BATCH_WAIT_MS=101, -1 or soon → error naming it; unset → 20; 0 → 0", () => {
+  it("input: WEBHOOK_BATCH_WAIT_MS=101, -1 or soon → error naming it; unset → 50; 0 → 0", () => {
     for (const value of ["101", "-1", "soon"]) {
       expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, WEBHOOK_BATCH_WAIT_MS: value }))).toMatch(
         /WEBHOOK_BATCH_WAIT_MS: must be a whole number from 0 to 100/,
       );
     }
-    expect(loadApiEnv({ RESEND_WEBHOOK_SECRET: secret }).WEBHOOK_BATCH_WAIT_MS).toBe(20);
+    expect(loadApiEnv({ RESEND_WEBHOOK_SECRET: secret }).WEBHOOK_BATCH_WAIT_MS).toBe(50);
     expect(loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, WEBHOOK_BATCH_WAIT_MS: "0" }).WEBHOOK_BATCH_WAIT_MS).toBe(0);
+  });
+
+  it("input: WEBHOOK_BATCH_SIZE=0, 65 or many → error naming it (1 to 64, an inbox job's most); unset → 32; 1 → 1", () => {
+    for (const value of ["0", "65", "many"]) {
+      expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, WEBHOOK_BATCH_SIZE: value }))).toMatch(
+        /WEBHOOK_BATCH_SIZE: must be a whole number from 1 to 64/,
+      );
+    }
+    expect(loadApiEnv({ RESEND_WEBHOOK_SECRET: secret }).WEBHOOK_BATCH_SIZE).toBe(32);
+    expect(loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, WEBHOOK_BATCH_SIZE: "1" }).WEBHOOK_BATCH_SIZE).toBe(1);
   });
 
   it("input: WEBHOOK_BODY_LIMIT=ten → error naming it and the expected form", () => {

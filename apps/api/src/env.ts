@@ -104,8 +104,13 @@ export const apiEnvSchema = z
     OPS_PASSWORD: z.string().min(8, "needs 8 characters or more").optional(),
     WEBHOOK_BODY_LIMIT: bodyLimit.default("256kb"),
     WEBHOOK_ENQUEUE_TIMEOUT_MS: integer(50, 30_000).default(2_000),
-    /** How long a webhook waits for others to go to Redis with it in one write (0: only those of the same moment). */
-    WEBHOOK_BATCH_WAIT_MS: integer(0, 100).default(20),
+    /**
+     * How long a webhook waits for others to share its inbox job (0: only those of the same moment),
+     * and how many make a batch that goes at once. Fewer, fuller jobs are what makes a webhook cheap
+     * for the worker, Redis and PostgreSQL; a full batch does not wait, so a burst is not slowed.
+     */
+    WEBHOOK_BATCH_WAIT_MS: integer(0, 100).default(50),
+    WEBHOOK_BATCH_SIZE: integer(1, 64).default(32),
     /** Longer request URLs answer 414 before any other work. Node refuses headers over 16 KB by itself. */
     MAX_URL_LENGTH: integer(256, 65_536).default(8_192),
     TRUST_PROXY: trustProxy.default(false),

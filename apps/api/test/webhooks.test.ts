@@ -134,7 +134,7 @@ describe("POST /webhooks/resend", () => {
     });
   });
 
-  it("input: 40 signed webhooks at once, then the same 40 again → 200 each; each copy in one batch job of at most 64, the redelivery in new jobs (PostgreSQL dedupes)", async () => {
+  it("input: 40 signed webhooks at once, then the same 40 again → 200 each; each copy in one batch job of at most WEBHOOK_BATCH_SIZE (32), the redelivery in new jobs (PostgreSQL dedupes)", async () => {
     const signed = Array.from({ length: 40 }, (_, i) =>
       sign(JSON.stringify({ ...event(), data: { email_id: `re_b${i}` } })),
     );
@@ -149,7 +149,7 @@ describe("POST /webhooks/resend", () => {
     expect(jobs.size).toBeGreaterThanOrEqual(1);
     expect(jobs.size).toBeLessThanOrEqual(40);
     for (const [copy] of found)
-      expect((copy?.job.data.events as unknown[] | undefined)?.length).toBeLessThanOrEqual(64);
+      expect((copy?.job.data.events as unknown[] | undefined)?.length).toBeLessThanOrEqual(32);
 
     // Resend's redelivery of all of them: answered 200 again, each a second copy in a job of its batch.
     const again = await Promise.all(signed.map((one) => send(api, one)));
@@ -157,6 +157,24 @@ describe("POST /webhooks/resend", () => {
     expect((await inboxEvents(api.queues.inbox)).length).toBe(before.length + 80);
     const copies = await Promise.all(signed.map((one) => copiesOf(api.queues, one.id)));
     expect(copies).toEqual(signed.map(() => 2));
+  });
+
+  it("input: WEBHOOK_BATCH_SIZE=8 with a 100 ms wait, 24 signed webhooks at once → 200 each, in jobs of at most 8 events (a full batch goes without waiting)", async () => {
+    const small = await startApi(testRedisUrl(), { WEBHOOK_BATCH_SIZE: "8", WEBHOOK_BATCH_WAIT_MS: "100" });
+    try {
+      const signed = Array.from({ length: 24 }, (_, i) =>
+        sign(JSON.stringify({ ...event(), data: { email_id: `re_small${i}` } })),
+      );
+      const answers = await Promise.all(signed.map((one) => send(small, one)));
+      expect(answers.map((answer) => answer.status)).toEqual(signed.map(() => 200));
+      const found = await Promise.all(signed.map((one) => findInboxEvent(small.queues.inbox, one.id)));
+      expect(found.map((copies) => copies.length)).toEqual(signed.map(() => 1));
+      const sizes = new Map(found.map(([copy]) => [copy?.job.id, (copy?.job.data.events as unknown[]).length]));
+      expect(sizes.size).toBeGreaterThanOrEqual(3);
+      for (const size of sizes.values()) expect(size).toBeLessThanOrEqual(8);
+    } finally {
+      await small.close();
+    }
   });
 
   it("input: signed with the new secret, then with the old one, both configured (rotation) → 200 both", async () => {

@@ -68,8 +68,8 @@ const queues = createQueues(redis, prefix);
 
 /** Completed jobs stay, so the steady phase reads each one's finish time. */
 const KEEP_COMPLETED = { removeOnComplete: { count: 100_000 } };
-/** The API's batching: how long a webhook waits for others to share its job (WEBHOOK_BATCH_WAIT_MS). */
-const { WEBHOOK_BATCH_WAIT_MS } = loadApiEnv({
+/** The API's batching: how long a webhook waits for others to share its job, and how many go at once. */
+const { WEBHOOK_BATCH_WAIT_MS, WEBHOOK_BATCH_SIZE } = loadApiEnv({
   RESEND_WEBHOOK_SECRET: "whsec_YmVuY2gtb25seS1zZWNyZXQ=",
   ...process.env,
 });
@@ -228,7 +228,11 @@ try {
   });
   await recordAll(steady);
   const steadyEvents = steady.events.slice(0, RATE * SECONDS);
-  const writer = createInboxWriter(queues, { maxWaitMs: WEBHOOK_BATCH_WAIT_MS, extra: KEEP_COMPLETED });
+  const writer = createInboxWriter(queues, {
+    maxWaitMs: WEBHOOK_BATCH_WAIT_MS,
+    maxSize: WEBHOOK_BATCH_SIZE,
+    extra: KEEP_COMPLETED,
+  });
   const tick = 5;
   const perTick = Math.max(1, Math.round((RATE * tick) / 1000));
   const writes: Promise<string>[] = [];

@@ -8,7 +8,7 @@ describe("worker env", () => {
       WORKER_CONCURRENCY: 256,
       WORKER_INBOX_FETCHERS: 4,
       WORKER_BATCH_SIZE: 100,
-      WORKER_BATCH_WAIT_MS: 10,
+      WORKER_BATCH_WAIT_MS: 2,
       WORKER_BATCHES_IN_FLIGHT: 1,
       SOFT_BOUNCE_THRESHOLD: 3,
       QUEUE_PREFIX: "{mailstate}",

@@ -18,7 +18,7 @@ export const workerEnvFields = z.object({
    * is the next batch, so batches grow under load rather than queueing on the same row locks.
    */
   WORKER_BATCH_SIZE: integer(1, 1_000).default(100),
-  WORKER_BATCH_WAIT_MS: integer(0, 1_000).default(10),
+  WORKER_BATCH_WAIT_MS: integer(0, 1_000).default(2),
   WORKER_BATCHES_IN_FLIGHT: integer(1, 64).default(1),
   /** How long a job stays locked to a worker that stops answering; a killed worker's jobs resume after it. */
   WORKER_LOCK_DURATION_MS: integer(2_000, 300_000).default(15_000),

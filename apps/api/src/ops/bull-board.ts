@@ -12,7 +12,7 @@ import { SUPPORT_PATH } from "./support-views.ts";
 export const QUEUE_DESCRIPTIONS = {
   inbox:
     "Verified Resend webhooks, one job per batch: the webhooks the API received within a few " +
-    "milliseconds of each other (WEBHOOK_BATCH_WAIT_MS, at most 64) that hash to this queue. Each job " +
+    "milliseconds of each other (WEBHOOK_BATCH_WAIT_MS, at most WEBHOOK_BATCH_SIZE) that hash to this queue. Each job " +
     "lists its events (type · email id · svix-id) before their bodies. Read-only here: only signed " +
     "webhooks enter it. A failed job holds only the events its last attempt did not apply. Retry runs a " +
     "failed job again (e.g. after a PostgreSQL outage outlasted its retries); applying an event twice changes nothing.",

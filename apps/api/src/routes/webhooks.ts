@@ -33,7 +33,11 @@ const EMPTY = Buffer.alloc(0);
 export interface WebhookDeps {
   env: Pick<
     ApiEnv,
-    "RESEND_WEBHOOK_SECRET" | "WEBHOOK_BODY_LIMIT" | "WEBHOOK_ENQUEUE_TIMEOUT_MS" | "WEBHOOK_BATCH_WAIT_MS"
+    | "RESEND_WEBHOOK_SECRET"
+    | "WEBHOOK_BODY_LIMIT"
+    | "WEBHOOK_ENQUEUE_TIMEOUT_MS"
+    | "WEBHOOK_BATCH_WAIT_MS"
+    | "WEBHOOK_BATCH_SIZE"
   >;
   queues: Queues;
   logger: Logger;
@@ -59,9 +63,9 @@ export function createWebhookHandler({
 }: WebhookDeps): WebhookHandler {
   const verify = createWebhookVerifier(env.RESEND_WEBHOOK_SECRET);
   const log = logger.child({ route: WEBHOOK_PATH });
-  // Webhooks that arrive within WEBHOOK_BATCH_WAIT_MS of each other (64 at most) go to Redis as one
+  // Webhooks that arrive within WEBHOOK_BATCH_WAIT_MS of each other (WEBHOOK_BATCH_SIZE go at once) go to Redis as one
   // job per inbox shard, and each request answers only once the job holding it is in Redis.
-  const inbox = createInboxWriter(queues, { maxWaitMs: env.WEBHOOK_BATCH_WAIT_MS });
+  const inbox = createInboxWriter(queues, { maxWaitMs: env.WEBHOOK_BATCH_WAIT_MS, maxSize: env.WEBHOOK_BATCH_SIZE });
 
   async function ingest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readRawBody(req, env.WEBHOOK_BODY_LIMIT);
