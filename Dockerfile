@@ -37,6 +37,9 @@ RUN apt-get update \
   && apt-get install -y --no-install-recommends tini \
   && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production CHECKPOINT_DISABLE=1 PRISMA_HIDE_UPDATE_MESSAGE=1
+# V8's young generation at 8 MB a half: at a steady 400 webhooks/s each process's RSS then stays
+# under 300 MB instead of growing past 500 MB of garbage not yet collected (pnpm bench:soak).
+ENV NODE_OPTIONS=--max-semi-space-size=8
 WORKDIR /app
 # Owned by root, run as node: the process cannot rewrite its own code.
 COPY --from=deploy /out /app

@@ -59,15 +59,22 @@ export function benchAppEnv(where: Record<string, string>): Record<string, strin
   };
 }
 
+/** What `pnpm start` and the image give node (scripts/run-all.mjs, the Dockerfile's NODE_OPTIONS). */
+const APP_NODE_FLAGS = ["--max-semi-space-size=8"];
+
 export function startProcess(
   app: "api" | "worker",
   env: Record<string, string>,
   nodeArgs: string[] = [],
 ): ChildProcess {
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", `apps/${app}/src/main.ts`], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    [...APP_NODE_FLAGS, ...nodeArgs, "--import", "tsx", `apps/${app}/src/main.ts`],
+    {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   child.stdout?.resume();
   children.push(child);
   return child;

@@ -95,6 +95,7 @@ let lifecycleOut = "";
 let recordOut = "";
 let clusterOut = "";
 let storageOut = "";
+let soakOut = "";
 let worker90Out = "";
 if (!env.BENCH_SKIP_SUBBENCH) {
   console.log("\n== pnpm bench:lifecycle ==");
@@ -115,6 +116,8 @@ if (!env.BENCH_SKIP_SUBBENCH) {
   clusterOut = await run(process.execPath, ["--import", "tsx", "bench/cluster.ts"]);
   console.log("\n== pnpm bench:storage ==");
   storageOut = await run(process.execPath, ["--import", "tsx", "bench/storage.ts"]);
+  console.log("\n== pnpm bench:soak ==");
+  soakOut = await run(process.execPath, ["--import", "tsx", "bench/soak.ts"]);
   console.log("\n== pnpm bench:worker --past-days 90 ==");
   worker90Out = await run(process.execPath, [
     "--import",
@@ -144,6 +147,7 @@ const hostile = lines(hostileOut, [
 ]);
 const foreign = lines(foreignOut, ["broadcast:", "untagged:"]);
 const heavy = lines(heavyOut, ["heavy:", "cold:", "check:"]);
+const soak = soakOut.split("\n").filter((l) => /^(soak:|rss|api:|worker:) /.test(l));
 const storage = storageOut.split("\n").filter((l) => /^ {2}\w+: \d+ \(/.test(l) || l.startsWith("storage total:"));
 const worker90 = lines(worker90Out, ["backlog:", "steady:", "cpu:"]);
 const backlog = line(workerOut, "backlog:");
@@ -399,6 +403,7 @@ ${[...lifecycle, ...records].map((l) => `- ${l}`).join("\n") || "- n/a"}
 | one event on a notification with 10,000 opens | \`pnpm bench:heavy\` (\`apps/worker/bench/heavy-notification.ts\`) |
 | one Redis vs a local 3-master Redis Cluster, INBOX_SHARDS 1 and 3 | \`pnpm bench:cluster\` (\`bench/cluster.ts\`) |
 | PostgreSQL bytes per email lifecycle, per table | \`pnpm bench:storage\` (\`bench/storage.ts\`) |
+| RSS of the API and the worker at 400 webhooks/s for 3 minutes | \`pnpm bench:soak\` (\`bench/soak.ts\`) |
 | end to end and the synchronous design | \`BENCH_SKIP_SUBBENCH=1 pnpm bench\` (\`bench/run.ts\`, \`bench/sync-server.ts\`) |
 
 ## The API alone: \`POST /webhooks/resend\` (verify, enqueue), no worker
@@ -465,6 +470,15 @@ The same worker benchmark as above, with the event log's day partitions of the l
 database under the default \`RETENTION_DAYS\` holds them):
 
 ${worker90.map((l) => `- ${l}`).join("\n") || "- n/a"}
+
+## Memory under steady traffic
+
+From \`pnpm bench:soak\` (\`bench/soak.ts\`): a real API and worker, started as \`pnpm start\` starts them
+(\`--max-semi-space-size=8\`), get the sent, delivered and opened webhooks of sends already recorded at 400/s
+for 3 minutes; each process's RSS is read from /proc every 10 s. \`BENCH_HEAP_SNAPSHOTS=<dir>\` writes heap
+snapshots of both after the warm-up and at the end.
+
+${soak.map((l) => `- ${l}`).join("\n") || "- n/a"}
 
 ## A notification with 10,000 opens
 

@@ -5,7 +5,8 @@ import type { ResendEvent } from "@mailstate/resend-events";
 export class ParsedEventCache {
   private readonly entries = new Map<string, ResendEvent>();
 
-  constructor(private readonly capacity = 50_000) {}
+  /** 20,000 parsed events hold about 12 MB: a few minutes of a notification's events at hundreds a second. */
+  constructor(private readonly capacity = 20_000) {}
 
   get(svixId: string): ResendEvent | undefined {
     return this.entries.get(svixId);
