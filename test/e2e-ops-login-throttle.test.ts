@@ -1,6 +1,7 @@
-// Failed ops sign-ins are throttled, on the real API and Redis: per client IP and per user name,
-// counted in Redis under QUEUE_PREFIX (shared by every API process), X-Forwarded-For believed only
-// from TRUST_PROXY; if Redis is unreachable each process counts in memory instead.
+// Failed ops sign-ins are throttled, on the real API and Redis: per (client IP, user name) and per
+// client IP, counted in Redis under QUEUE_PREFIX (shared by every API process), X-Forwarded-For
+// believed only from TRUST_PROXY; failures from one address never lock the operator out of another;
+// if Redis is unreachable each process counts in memory instead.
 import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
 import { createRedis } from "@mailstate/queue";
 import {
@@ -16,7 +17,7 @@ import {
 } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const THROTTLE = { OPS_LOGIN_MAX_FAILURES: "3", OPS_LOGIN_WINDOW_SECONDS: "2" };
+const THROTTLE = { OPS_LOGIN_MAX_FAILURES: "3", OPS_LOGIN_MAX_FAILURES_PER_IP: "5", OPS_LOGIN_WINDOW_SECONDS: "2" };
 /** Shared by two API stacks, as by two processes of one deployment. */
 const sharedPrefix = testQueuePrefix("throttle");
 
@@ -32,7 +33,10 @@ beforeAll(async () => {
     startStack("ops_throttle_sibling", mailstateSystem, {
       env: { ...OPS_ENV, ...THROTTLE, QUEUE_PREFIX: sharedPrefix },
     }),
-    startStack("ops_throttle_proxy", mailstateSystem, { env: { ...OPS_ENV, ...THROTTLE, TRUST_PROXY: "loopback" } }),
+    // A longer window: its tests make 15 to 30 attempts, all inside one window however slow the machine.
+    startStack("ops_throttle_proxy", mailstateSystem, {
+      env: { ...OPS_ENV, ...THROTTLE, OPS_LOGIN_WINDOW_SECONDS: "6", TRUST_PROXY: "loopback" },
+    }),
     startStack("ops_throttle_noredis", mailstateSystem, { env: { ...OPS_ENV, ...THROTTLE, REDIS_URL: deadRedis } }),
   ]);
   // Until each API's Redis connection is up: before that, failures are counted in its memory.
@@ -65,7 +69,7 @@ async function signIn(target: MailstateStack, user: string, password: string, he
 const waitOut = (retryAfter: string | null) =>
   new Promise((resolve) => setTimeout(resolve, Number(retryAfter) * 1_000 + 100));
 
-describe("failed sign-ins, per client IP and per user name", () => {
+describe("failed sign-ins, per (client IP, user name) and per client IP", () => {
   it("input: 3 wrong passwords (OPS_LOGIN_MAX_FAILURES=3) → 401 each; a 4th → 429 problem+json with Retry-After; the right password then → 429; after the window → 200", async () => {
     for (let i = 0; i < 3; i += 1) expect((await signIn(stack, OPS_USERNAME, `wrong-${i}`)).status).toBe(401);
     const blocked = await signIn(stack, OPS_USERNAME, "wrong-3");
@@ -87,7 +91,7 @@ describe("failed sign-ins, per client IP and per user name", () => {
       const keys = await redis.keys(`${sharedPrefix}:ops-login:*`);
       expect(keys.map((key) => key.replace(/:[^:]+$/, "")).sort()).toEqual([
         `${sharedPrefix}:ops-login:ip`,
-        `${sharedPrefix}:ops-login:user`,
+        `${sharedPrefix}:ops-login:ip-user`,
       ]);
       for (const key of keys) expect(await redis.pttl(key)).toBeLessThanOrEqual(2_000);
     } finally {
@@ -98,8 +102,8 @@ describe("failed sign-ins, per client IP and per user name", () => {
     await waitOut(other.retryAfter);
   });
 
-  it("input: default TRUST_PROXY, 3 wrong sign-ins each under another user name and X-Forwarded-For → the 4th (right user, right password, new X-Forwarded-For) → 429: the address is the socket's", async () => {
-    for (let i = 0; i < 3; i += 1) {
+  it("input: default TRUST_PROXY, 5 wrong sign-ins each under another user name and X-Forwarded-For (OPS_LOGIN_MAX_FAILURES_PER_IP=5) → the 6th (right user, right password, new X-Forwarded-For) → 429: the address is the socket's", async () => {
+    for (let i = 0; i < 5; i += 1) {
       const answer = await signIn(stack, `guess-${i}`, "wrong", { "x-forwarded-for": `203.0.113.${i + 1}` });
       expect(answer.status).toBe(401);
     }
@@ -108,10 +112,12 @@ describe("failed sign-ins, per client IP and per user name", () => {
     await waitOut(answer.retryAfter);
   });
 
-  it("input: 2 wrong passwords, then the right one 5 times → 200 each (not counted, no reset); 1 more wrong → 401; the next → 429", async () => {
+  it("input: 2 wrong passwords, the right one (200: the count of this name from this address starts again), 2 more wrong → 401 each, the right one → 200; a 5th wrong from the address → 401, then anything from it → 429 (its 5 failures per IP)", async () => {
     for (let i = 0; i < 2; i += 1) expect((await signIn(stack, OPS_USERNAME, `wrong-${i}`)).status).toBe(401);
-    for (let i = 0; i < 5; i += 1) expect((await signIn(stack, OPS_USERNAME, OPS_PASSWORD)).status).toBe(200);
-    expect((await signIn(stack, OPS_USERNAME, "wrong-2")).status).toBe(401);
+    expect((await signIn(stack, OPS_USERNAME, OPS_PASSWORD)).status).toBe(200);
+    for (let i = 2; i < 4; i += 1) expect((await signIn(stack, OPS_USERNAME, `wrong-${i}`)).status).toBe(401);
+    expect((await signIn(stack, OPS_USERNAME, OPS_PASSWORD)).status).toBe(200);
+    expect((await signIn(stack, OPS_USERNAME, "wrong-4")).status).toBe(401);
     const blocked = await signIn(stack, OPS_USERNAME, OPS_PASSWORD);
     expect(blocked.status).toBe(429);
     await waitOut(blocked.retryAfter);
@@ -122,13 +128,31 @@ describe("failed sign-ins, per client IP and per user name", () => {
     expect((await signIn(stack, OPS_USERNAME, OPS_PASSWORD)).status).toBe(200);
   });
 
-  it("input: TRUST_PROXY=loopback, one user name guessed from 3 forwarded addresses, then from a 4th → 429 (per user name); another name from a 5th → 401 (its own address count)", async () => {
-    for (let i = 0; i < 3; i += 1) {
-      const answer = await signIn(proxied, OPS_USERNAME, "wrong", { "x-forwarded-for": `198.51.100.${i + 1}` });
-      expect(answer.status).toBe(401);
+  it("input: TRUST_PROXY=loopback, 30 wrong passwords for the operator's name from 198.51.100.1 → 3 × 401 then 27 × 429; the operator with the right password from 198.51.100.2 → 200 (not locked out); from .1 → still 429", async () => {
+    const attacker = { "x-forwarded-for": "198.51.100.1" };
+    const answers = [];
+    for (let i = 0; i < 30; i += 1) answers.push((await signIn(proxied, OPS_USERNAME, `guess-${i}`, attacker)).status);
+    expect(answers).toEqual([...Array(3).fill(401), ...Array(27).fill(429)]);
+    const operator = await signIn(proxied, OPS_USERNAME, OPS_PASSWORD, { "x-forwarded-for": "198.51.100.2" });
+    expect(operator.status).toBe(200);
+    const stillBlocked = await signIn(proxied, OPS_USERNAME, OPS_PASSWORD, attacker);
+    expect(stillBlocked.status).toBe(429);
+    await waitOut(stillBlocked.retryAfter);
+  });
+
+  it("input: TRUST_PROXY=loopback, one user name guessed from 5 forwarded addresses, 2 each → 401 every time (each address has its own count); a 3rd from each → 401, a 4th → 429 from that address only", async () => {
+    for (let round = 0; round < 3; round += 1) {
+      for (let i = 0; i < 5; i += 1) {
+        const answer = await signIn(proxied, OPS_USERNAME, "wrong", { "x-forwarded-for": `198.51.100.${10 + i}` });
+        expect(answer.status).toBe(401);
+      }
     }
-    expect((await signIn(proxied, OPS_USERNAME, OPS_PASSWORD, { "x-forwarded-for": "198.51.100.4" })).status).toBe(429);
-    expect((await signIn(proxied, "someone-else", "wrong", { "x-forwarded-for": "198.51.100.5" })).status).toBe(401);
+    const blocked = await signIn(proxied, OPS_USERNAME, OPS_PASSWORD, { "x-forwarded-for": "198.51.100.10" });
+    expect(blocked.status).toBe(429);
+    expect((await signIn(proxied, OPS_USERNAME, OPS_PASSWORD, { "x-forwarded-for": "198.51.100.20" })).status).toBe(
+      200,
+    );
+    await waitOut(blocked.retryAfter);
   });
 });
 

@@ -430,6 +430,59 @@ describe("SUPPRESSION_SCOPE=tenant: two tenants' keys made with the CLI, and an 
     });
   });
 
+  /** `count` single records with `key`, started at `rate` a second (open loop): the statuses seen, and how many of each. */
+  async function recordAtRate(key: string, count: number, rate: number): Promise<Record<string, number>> {
+    const call = as(stack, key);
+    const started = performance.now();
+    const statuses = await Promise.all(
+      Array.from({ length: count }, async (_, index) => {
+        const wait = started + (index * 1_000) / rate - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        const answer = await call("POST", "/v1/notifications", send(`${randomUUID()}@limits.test`));
+        return answer.status;
+      }),
+    );
+    const counts: Record<string, number> = {};
+    for (const status of statuses) counts[status] = (counts[status] ?? 0) + 1;
+    return counts;
+  }
+
+  it("input: 2,000 single records at 1,000/s from an admin key of API_KEYS, default limits → 2,000 × 201, no 429 (admin keys are not limited unless API_RATE_LIMIT_ADMIN_RPS is set)", async () => {
+    expect(await recordAtRate(stack.apiKey, 2_000, 1_000)).toEqual({ 201: 2_000 });
+  });
+
+  it("input: 2,000 single records at 1,000/s from a tenant key, default limits (1,000/s, a reserve of 10,000) → 2,000 × 201, no 429", async () => {
+    const campaign = await createKey(stack, "--tenant", "campaign");
+    expect(await recordAtRate(campaign.key, 2_000, 1_000)).toEqual({ 201: 2_000 });
+  });
+
+  it("input: API_RATE_LIMIT_ADMIN_RPS=2 with API_RATE_LIMIT_BURST=0, 12 requests at once from an admin key → 2 or 4 pass, the rest 429 with Retry-After; a tenant key is held to API_RATE_LIMIT_RPS, not to the admin's", async () => {
+    const limited = await stack.startApi({
+      API_RATE_LIMIT_ADMIN_RPS: "2",
+      API_RATE_LIMIT_BURST: "0",
+      QUEUE_PREFIX: testQueuePrefix("rla"),
+    });
+    await waitUntil(
+      "the API's /readyz to answer 200",
+      async () => (await fetch(`${limited.baseUrl}/readyz`)).status === 200,
+      10_000,
+    );
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () => as(limited, stack.apiKey)("GET", "/v1/notifications?limit=1")),
+    );
+    const passed = answers.filter((answer) => answer.status === 200).length;
+    // 2 a second, no reserve; 4 if the 12 straddle a second's boundary.
+    expect(passed).toBeGreaterThanOrEqual(2);
+    expect(passed).toBeLessThanOrEqual(4);
+    const refused = answers.filter((answer) => answer.status === 429);
+    expect(refused).toHaveLength(12 - passed);
+    expect(Number(refused[0]?.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    const tenant = await Promise.all(
+      Array.from({ length: 12 }, () => as(limited, acme.key)("GET", "/v1/notifications?limit=1")),
+    );
+    expect(tenant.map((answer) => answer.status)).toEqual(tenant.map(() => 200));
+  });
+
   it("rate limit with REDIS_URL where nothing listens: /v1 stays open and the limit holds, counted in the API's memory", async () => {
     const deadRedis = `redis://127.0.0.1:${await freePort()}`;
     const lonely = await stack.startApi({ API_RATE_LIMIT_RPS: "2", API_RATE_LIMIT_BURST: "3", REDIS_URL: deadRedis });

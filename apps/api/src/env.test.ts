@@ -83,6 +83,17 @@ describe("api env", () => {
     expect(loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, WEBHOOK_BATCH_WAIT_MS: "0" }).WEBHOOK_BATCH_WAIT_MS).toBe(0);
   });
 
+  it("input: nothing about limits → tenant keys 1,000/s with a reserve of 10,000, admin keys unlimited (0); API_RATE_LIMIT_ADMIN_RPS=-1 → error naming it", () => {
+    expect(loadApiEnv({ RESEND_WEBHOOK_SECRET: secret })).toMatchObject({
+      API_RATE_LIMIT_RPS: 1_000,
+      API_RATE_LIMIT_BURST: 10_000,
+      API_RATE_LIMIT_ADMIN_RPS: 0,
+    });
+    expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, API_RATE_LIMIT_ADMIN_RPS: "-1" }))).toMatch(
+      /API_RATE_LIMIT_ADMIN_RPS: must be a whole number from 0 to 1000000/,
+    );
+  });
+
   it("input: WEBHOOK_BATCH_SIZE=0, 65 or many → error naming it (1 to 64, an inbox job's most); unset → 32; 1 → 1", () => {
     for (const value of ["0", "65", "many"]) {
       expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, WEBHOOK_BATCH_SIZE: value }))).toMatch(

@@ -114,12 +114,21 @@ export const apiEnvSchema = z
     /** Longer request URLs answer 414 before any other work. Node refuses headers over 16 KB by itself. */
     MAX_URL_LENGTH: integer(256, 65_536).default(8_192),
     TRUST_PROXY: trustProxy.default(false),
-    /** Failed ops sign-ins per client IP, and per user name, within the window; the next one answers 429. */
+    /**
+     * Failed ops sign-ins in a row per (client IP, user name), and per client IP whatever the names,
+     * within the window; the next one from there answers 429. Another address is not held back.
+     */
     OPS_LOGIN_MAX_FAILURES: integer(1, 1_000).default(10),
+    OPS_LOGIN_MAX_FAILURES_PER_IP: integer(1, 100_000).default(100),
     OPS_LOGIN_WINDOW_SECONDS: integer(1, 86_400).default(900),
-    /** Requests per second per API key (0: no limit), and the reserve beyond them, refilled every minute. */
-    API_RATE_LIMIT_RPS: integer(0, 1_000_000).default(100),
-    API_RATE_LIMIT_BURST: integer(0, 1_000_000).default(1_000),
+    /**
+     * Requests per second per tenant key (0: no limit), and the reserve beyond them, refilled every
+     * minute: a campaign recording 1,000 sends a second one by one stays under both. A batch is one request.
+     */
+    API_RATE_LIMIT_RPS: integer(0, 1_000_000).default(1_000),
+    API_RATE_LIMIT_BURST: integer(0, 1_000_000).default(10_000),
+    /** The same for each admin key of API_KEYS, the owner's own app: 0, no limit, unless set. */
+    API_RATE_LIMIT_ADMIN_RPS: integer(0, 1_000_000).default(0),
     /** RESEND_SUPPRESSION_SYNC=both: removing (or adding) a suppression by hand does the same on Resend's list. */
     RESEND_API_KEY: resendEnv.RESEND_API_KEY,
     RESEND_SUPPRESSION_SYNC: resendEnv.RESEND_SUPPRESSION_SYNC,

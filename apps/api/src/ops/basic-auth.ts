@@ -37,8 +37,8 @@ export interface BasicAuthGate {
 
 /**
  * Lets a request through with the right credentials. No credentials: a challenge, not counted (a
- * browser's first request has none). Wrong ones: counted against the IP and the user name. While
- * either is over the limit: 429, whatever the password.
+ * browser's first request has none). Wrong ones: counted against the (IP, user name) pair and the
+ * IP; a right one starts the pair's count again. While either is over its limit: 429, whatever the password.
  */
 export function requireBasicAuth({ credentials, throttle, onDenied, onThrottled }: BasicAuthGate): RequestHandler {
   const expected = { username: digest(credentials.username), password: digest(credentials.password) };
@@ -52,7 +52,10 @@ export function requireBasicAuth({ credentials, throttle, onDenied, onThrottled 
     const ip = req.ip ?? req.socket.remoteAddress ?? "unknown";
     const wait = await throttle.retryAfter(ip, presented.username);
     if (wait > 0) return onThrottled(res, wait);
-    if (credentialsMatch(presented, expected)) return next();
+    if (credentialsMatch(presented, expected)) {
+      await throttle.recordSuccess(ip, presented.username);
+      return next();
+    }
     await throttle.recordFailure(ip, presented.username);
     challenge(res, "The user name or password is not right.");
   };

@@ -1,8 +1,12 @@
-// Failed ops sign-ins, counted in Redis per client IP and per user name (rate-limiter-flexible), so
-// every API process shares the count. Only failures count; once either count reaches the limit,
-// every attempt from that IP or for that name answers 429 until its window ends, the right
-// password included. If Redis cannot answer, each process counts in memory instead: the password
-// is still required and guessing is still slowed, and support keeps its pages during a Redis outage.
+// Failed ops sign-ins, counted in Redis (rate-limiter-flexible) so every API process shares the
+// count, after rate-limiter-flexible's login-protection recipe and OWASP's guidance: per (client
+// IP, user name), OPS_LOGIN_MAX_FAILURES in a row, reset by a right sign-in from that address; and
+// per client IP, OPS_LOGIN_MAX_FAILURES_PER_IP whatever the names, so one address cannot walk
+// through many. Both within OPS_LOGIN_WINDOW_SECONDS. Once a count is spent, attempts from that
+// address (for that name, or for any) answer 429 until its window ends, the right password
+// included. Failures from one address never block the same user signing in from another: a guesser
+// cannot lock the operator out. If Redis cannot answer, each process counts in memory instead: the
+// password is still required and guessing still slowed, and support keeps its pages.
 
 import { createHash } from "node:crypto";
 import type { RedisClient } from "@mailstate/queue";
@@ -10,44 +14,51 @@ import type { Logger } from "@mailstate/runtime";
 import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
 
 export interface LoginThrottle {
-  /** Seconds until this IP and this user name may try again; 0 when neither is blocked. */
+  /** Seconds until this IP may try this user name again; 0 when neither count is spent. */
   retryAfter(ip: string, username: string): Promise<number>;
   recordFailure(ip: string, username: string): Promise<void>;
+  /** A right sign-in: the failures in a row of this name from this address start again. */
+  recordSuccess(ip: string, username: string): Promise<void>;
 }
 
 export interface LoginThrottleOptions {
   redis: RedisClient;
   /** Keys go under `<prefix>:ops-login:`, next to the queues (QUEUE_PREFIX). */
   prefix: string;
+  /** Failures in a row per (IP, user name). */
   maxFailures: number;
+  /** Failures per IP, whatever the user names. */
+  maxFailuresPerIp: number;
   windowSeconds: number;
   logger: Logger;
 }
 
 /** User names are chosen by whoever signs in: hashed, so a key stays short and plain. */
-const nameKey = (username: string) => createHash("sha256").update(username, "utf8").digest("hex").slice(0, 32);
+const nameKey = (ip: string, username: string) =>
+  `${ip}|${createHash("sha256").update(username, "utf8").digest("hex").slice(0, 32)}`;
 
 export function createLoginThrottle({
   redis,
   prefix,
   maxFailures,
+  maxFailuresPerIp,
   windowSeconds,
   logger,
 }: LoginThrottleOptions): LoginThrottle {
-  const limiter = (kind: "ip" | "user") => {
+  const limiter = (kind: "ip" | "ip-user", points: number) => {
     const keyPrefix = `${prefix}:ops-login:${kind}`;
     return new RateLimiterRedis({
       storeClient: redis,
       keyPrefix,
-      points: maxFailures,
+      points,
       duration: windowSeconds,
       // Not waiting for a reconnect: straight to the in-memory count.
       rejectIfRedisNotReady: true,
-      insuranceLimiter: new RateLimiterMemory({ keyPrefix, points: maxFailures, duration: windowSeconds }),
+      insuranceLimiter: new RateLimiterMemory({ keyPrefix, points, duration: windowSeconds }),
     });
   };
-  const byIp = limiter("ip");
-  const byUser = limiter("user");
+  const byIpAndUser = limiter("ip-user", maxFailures);
+  const byIp = limiter("ip", maxFailuresPerIp);
   let warned = false;
   const fallback = (error: unknown) => {
     // Both stores failed (should not happen: memory does not): let the password decide alone.
@@ -58,10 +69,11 @@ export function createLoginThrottle({
   return {
     async retryAfter(ip, username) {
       try {
-        const [ipCount, userCount] = await Promise.all([byIp.get(ip), byUser.get(nameKey(username))]);
-        const waits = [ipCount, userCount]
-          .filter((count) => count !== null && count.consumedPoints >= maxFailures)
-          .map((count) => count?.msBeforeNext ?? 0);
+        const [pairCount, ipCount] = await Promise.all([byIpAndUser.get(nameKey(ip, username)), byIp.get(ip)]);
+        const waits = [
+          pairCount && pairCount.consumedPoints >= maxFailures ? pairCount.msBeforeNext : null,
+          ipCount && ipCount.consumedPoints >= maxFailuresPerIp ? ipCount.msBeforeNext : null,
+        ].filter((wait): wait is number => wait !== null);
         return waits.length === 0 ? 0 : Math.max(1, Math.ceil(Math.max(...waits) / 1_000));
       } catch (error) {
         fallback(error);
@@ -70,7 +82,14 @@ export function createLoginThrottle({
     },
     async recordFailure(ip, username) {
       try {
-        await Promise.all([byIp.penalty(ip), byUser.penalty(nameKey(username))]);
+        await Promise.all([byIpAndUser.penalty(nameKey(ip, username)), byIp.penalty(ip)]);
+      } catch (error) {
+        fallback(error);
+      }
+    },
+    async recordSuccess(ip, username) {
+      try {
+        await byIpAndUser.delete(nameKey(ip, username));
       } catch (error) {
         fallback(error);
       }

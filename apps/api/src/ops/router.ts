@@ -20,6 +20,7 @@ export interface OpsDeps {
     | "OPS_PASSWORD"
     | "QUEUE_PREFIX"
     | "OPS_LOGIN_MAX_FAILURES"
+    | "OPS_LOGIN_MAX_FAILURES_PER_IP"
     | "OPS_LOGIN_WINDOW_SECONDS"
     | "SUPPRESSION_SCOPE"
   >;
@@ -62,6 +63,7 @@ export function opsRoutes({ env, db, sql, redis, queues, logger }: OpsDeps): Rou
       redis,
       prefix: env.QUEUE_PREFIX,
       maxFailures: env.OPS_LOGIN_MAX_FAILURES,
+      maxFailuresPerIp: env.OPS_LOGIN_MAX_FAILURES_PER_IP,
       windowSeconds: env.OPS_LOGIN_WINDOW_SECONDS,
       logger,
     }),

@@ -22,6 +22,7 @@ export interface V1Deps {
     | "QUEUE_PREFIX"
     | "API_RATE_LIMIT_RPS"
     | "API_RATE_LIMIT_BURST"
+    | "API_RATE_LIMIT_ADMIN_RPS"
     | "SUPPRESSION_SCOPE"
     | "RESEND_API_KEY"
     | "RESEND_SUPPRESSION_SYNC"
@@ -49,7 +50,13 @@ export function v1Routes(deps: V1Deps): Router {
   const { env, db, redis, logger } = deps;
   v1.use(requireApiKey(createKeyLookup({ db, envKeys: env.API_KEYS, logger })));
   v1.use(
-    rateLimitPerKey({ redis, prefix: env.QUEUE_PREFIX, rps: env.API_RATE_LIMIT_RPS, burst: env.API_RATE_LIMIT_BURST }),
+    rateLimitPerKey({
+      redis,
+      prefix: env.QUEUE_PREFIX,
+      rps: env.API_RATE_LIMIT_RPS,
+      adminRps: env.API_RATE_LIMIT_ADMIN_RPS,
+      burst: env.API_RATE_LIMIT_BURST,
+    }),
   );
   v1.use(express.json({ limit: BODY_LIMIT }));
   v1.use(notificationRoutes({ ...deps, scope: env.SUPPRESSION_SCOPE }));
