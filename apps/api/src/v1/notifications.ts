@@ -13,7 +13,7 @@ import {
   type SqlPool,
 } from "@mailstate/db";
 import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
-import { type Logger, type SuppressionScope, withTimeout } from "@mailstate/runtime";
+import { type Logger, MicroBatcher, type SuppressionScope, withTimeout } from "@mailstate/runtime";
 import { type Response, Router } from "express";
 import { AppError } from "../http/problems.ts";
 import { loadTimeline } from "../timeline.ts";
@@ -92,10 +92,20 @@ export function notificationRoutes({ db, sql, queues, logger, scope }: Notificat
    *
    * Best effort, like the enqueue: the record is in, and the unmatched retries still apply them.
    */
+  // The checks of records committed at about the same moment go as one statement: each is still
+  // asked after its own record committed. One at a time; what commits meanwhile waits for the next.
+  const parkedAmong = new MicroBatcher<string[], string[]>(
+    async (lists) => {
+      const parked = new Set(await events.withUnmatched(sql, [...new Set(lists.flat())]));
+      return lists.map((emailIds) => emailIds.filter((emailId) => parked.has(emailId)));
+    },
+    { maxSize: 256, maxWaitMs: 2 },
+  );
+
   async function replayParked(emailIds: string[]): Promise<void> {
     if (emailIds.length === 0) return;
     try {
-      const parked = await events.withUnmatched(sql, emailIds);
+      const parked = await parkedAmong.submit(emailIds);
       if (parked.length === 0) return;
       const jobs = parked.map((emailId) => ({
         payload: { emailId },
