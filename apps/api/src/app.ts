@@ -5,11 +5,13 @@ import type { Queues, RedisClient } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import express, { type Express } from "express";
 import type { ApiEnv } from "./env.ts";
+import { createDatabaseHealth, databaseDeadline } from "./http/database-deadline.ts";
 import { type ApiMetrics, createMetrics, metricsRoutes } from "./http/metrics.ts";
 import { problemHandler, sendProblem } from "./http/problems.ts";
 import { requestLog } from "./http/request-log.ts";
 import { urlLengthCap } from "./http/url-cap.ts";
 import { opsRoutes } from "./ops/router.ts";
+import { SUPPORT_PATH } from "./ops/support-views.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { createWebhookHandler, isWebhookRequest, type WebhookHandler, webhookRoutes } from "./routes/webhooks.ts";
 import { openApiRoutes } from "./v1/openapi.ts";
@@ -53,10 +55,12 @@ function createApp(deps: ApiDeps, { metrics, webhook }: { metrics: ApiMetrics; w
   // never headers or body), and scrapes and probes would only be noise.
   app.use(webhookRoutes(webhook));
   app.use(metricsRoutes(metrics));
-  app.use(healthRoutes(deps));
+  const databaseHealth = createDatabaseHealth();
+  app.use(healthRoutes({ ...deps, databaseHealth }));
   app.use(requestLog(deps.logger));
   app.use(openApiRoutes());
-  app.use(v1Routes(deps));
+  app.use(["/v1", SUPPORT_PATH], databaseDeadline(deps.env.DATABASE_TIMEOUT_MS, databaseHealth));
+  app.use(v1Routes({ ...deps, databaseHealth }));
   // Bull Board and the support pages, behind basic auth.
   app.use(opsRoutes(deps));
   app.use((_req, res) => sendProblem(res, "not_found"));

@@ -94,6 +94,21 @@ describe("api env", () => {
     );
   });
 
+  it("input: DATABASE_TIMEOUT_MS=100 or 60001 → error naming it (500 to 60000); unset → 5000. OPS_LOGIN_MAX_FAILURES_PER_IP=0 → error naming it; unset → 100", () => {
+    for (const value of ["100", "60001"]) {
+      expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, DATABASE_TIMEOUT_MS: value }))).toMatch(
+        /DATABASE_TIMEOUT_MS: must be a whole number from 500 to 60000/,
+      );
+    }
+    expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, OPS_LOGIN_MAX_FAILURES_PER_IP: "0" }))).toMatch(
+      /OPS_LOGIN_MAX_FAILURES_PER_IP: must be a whole number from 1 to 100000/,
+    );
+    expect(loadApiEnv({ RESEND_WEBHOOK_SECRET: secret })).toMatchObject({
+      DATABASE_TIMEOUT_MS: 5_000,
+      OPS_LOGIN_MAX_FAILURES_PER_IP: 100,
+    });
+  });
+
   it("input: WEBHOOK_BATCH_SIZE=0, 65 or many → error naming it (1 to 64, an inbox job's most); unset → 32; 1 → 1", () => {
     for (const value of ["0", "65", "many"]) {
       expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, WEBHOOK_BATCH_SIZE: value }))).toMatch(

@@ -103,6 +103,11 @@ export const apiEnvSchema = z
       .default("ops"),
     OPS_PASSWORD: z.string().min(8, "needs 8 characters or more").optional(),
     WEBHOOK_BODY_LIMIT: bodyLimit.default("256kb"),
+    /**
+     * The longest a request that needs PostgreSQL takes: its answer, or 503 with Retry-After. A lock
+     * is waited for half of it at most (lock_timeout), a statement or a free connection all of it.
+     */
+    DATABASE_TIMEOUT_MS: integer(500, 60_000).default(5_000),
     WEBHOOK_ENQUEUE_TIMEOUT_MS: integer(50, 30_000).default(2_000),
     /**
      * How long a webhook waits for others to share its inbox job (0: only those of the same moment),

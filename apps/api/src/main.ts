@@ -20,10 +20,22 @@ const logger = createLogger("mailstate-api", env.LOG_LEVEL);
 // Two pools share DATABASE_POOL_SIZE, so the API opens as many connections as it did with one: the
 // pg pool of the record path takes the larger half, Prisma (reads, ops pages) the rest, one at least.
 const sqlPoolSize = Math.ceil(env.DATABASE_POOL_SIZE / 2);
-const db = createDb({ databaseUrl: env.DATABASE_URL, poolSize: Math.max(1, env.DATABASE_POOL_SIZE - sqlPoolSize) });
+// Every request answers within DATABASE_TIMEOUT_MS (http/database-deadline.ts): no statement, lock
+// wait or wait for a connection outlasts it, so one stuck request does not hold the others.
+const limits = {
+  connectionTimeoutMs: env.DATABASE_TIMEOUT_MS,
+  statementTimeoutMs: env.DATABASE_TIMEOUT_MS,
+  lockTimeoutMs: Math.ceil(env.DATABASE_TIMEOUT_MS / 2),
+};
+const db = createDb({
+  databaseUrl: env.DATABASE_URL,
+  poolSize: Math.max(1, env.DATABASE_POOL_SIZE - sqlPoolSize),
+  ...limits,
+});
 const sql = createSqlPool({
   databaseUrl: env.DATABASE_URL,
   poolSize: sqlPoolSize,
+  ...limits,
   onError: (error) => logger.warn({ err: error.message }, "postgres connection error"),
 });
 const redis = createRedis(env, "producer");

@@ -7,11 +7,18 @@ export interface ConnectionLimits {
   connectionTimeoutMs?: number;
   /** Cancel a statement that runs longer (ms): the server cancels it, the client gives up 1 s later. */
   statementTimeoutMs?: number;
+  /** Fail a statement that waits this long for a lock (ms), as behind a migration's; none when unset. */
+  lockTimeoutMs?: number;
 }
 
 /** The node-postgres pool settings for these limits. */
-export function connectionSettings({ connectionTimeoutMs = 5_000, statementTimeoutMs = 15_000 }: ConnectionLimits) {
+export function connectionSettings({
+  connectionTimeoutMs = 5_000,
+  statementTimeoutMs = 15_000,
+  lockTimeoutMs,
+}: ConnectionLimits) {
   return {
+    ...(lockTimeoutMs === undefined ? {} : { lock_timeout: lockTimeoutMs }),
     connectionTimeoutMillis: connectionTimeoutMs,
     statement_timeout: statementTimeoutMs,
     // A stalled network never answers, so the server's own timeout never reaches us.

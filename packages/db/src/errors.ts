@@ -29,9 +29,20 @@ const UNAVAILABLE_MESSAGES = [
  * SQLSTATEs that node-postgres hands over as they are, meaning the same as the kinds above: the
  * server refused the connection (class 08; 28000 and 28P01 for the role or password; 3D000 for a
  * database that does not exist; 53300 out of connections), is shutting down or starting (57P01,
- * 57P02, 57P03), or is too slow to answer now (57014: cancelled by statement_timeout).
+ * 57P02, 57P03), or is too slow to answer now (57014: cancelled by statement_timeout; 55P03: a
+ * lock not granted within lock_timeout, as behind a migration holding the table).
  */
-const UNAVAILABLE_SQLSTATES = new Set(["28000", "28P01", "3D000", "53300", "57P01", "57P02", "57P03", "57014"]);
+const UNAVAILABLE_SQLSTATES = new Set([
+  "28000",
+  "28P01",
+  "3D000",
+  "53300",
+  "57P01",
+  "57P02",
+  "57P03",
+  "57014",
+  "55P03",
+]);
 
 function sqlStateMeansUnavailable(code: unknown): boolean {
   return typeof code === "string" && (UNAVAILABLE_SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code));

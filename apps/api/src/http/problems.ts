@@ -121,6 +121,8 @@ const CLIENT_DETAIL: Partial<Record<ProblemCode, string>> = {
 /** The one place errors become HTTP answers. */
 export function problemHandler(logError: (error: unknown) => void): ErrorRequestHandler {
   return (error: unknown, _req, res, _next) => {
+    // Answered already (the database deadline's 503): what the handler met afterwards is dropped.
+    if (res.headersSent) return;
     if (error instanceof AppError) return sendProblem(res, error.code, error.message, error.extra);
     // The client's mistake, not ours: answered, and not logged as an error.
     const code = clientProblem(error);

@@ -1,14 +1,18 @@
 // Liveness and readiness: /healthz says the process serves; /readyz that a webhook could be taken
 // now: PostgreSQL answers, Redis answers, every inbox shard can be written (on a cluster: the node
-// that owns each shard's slot takes writes), and Redis will not evict jobs.
+// that owns each shard's slot takes writes), and Redis will not evict jobs. PostgreSQL that answers
+// but left requests unanswered lately (a locked table) is `degraded`, and the API still ready.
 import { type Db, pingDb } from "@mailstate/db";
 import { pingRedis, type Queues, type RedisClient } from "@mailstate/queue";
 import { withTimeout } from "@mailstate/runtime";
 import { Router } from "express";
 import type { ApiEnv } from "../env.ts";
+import type { DatabaseHealth } from "../http/database-deadline.ts";
 
 export interface HealthDeps {
   db: Db;
+  /** Requests PostgreSQL did not answer in time lately: a locked table answers SELECT 1 all the same. */
+  databaseHealth?: DatabaseHealth;
   redis: RedisClient;
   queues: Pick<Queues, "inboxShards">;
   env: Pick<ApiEnv, "QUEUE_PREFIX">;
@@ -61,7 +65,7 @@ async function probeShards(redis: RedisClient, keys: string[]): Promise<string> 
   return keys.length === 1 ? (answers[0] ?? "") : `shard ${failed} ${answers[failed]}`;
 }
 
-export function healthRoutes({ db, redis, queues, env }: HealthDeps): Router {
+export function healthRoutes({ db, redis, queues, env, databaseHealth }: HealthDeps): Router {
   const router = Router();
   // One shard keeps today's key (`<prefix>:readyz`); several, a key under each shard's own tag.
   const shards = queues.inboxShards;
@@ -82,10 +86,12 @@ export function healthRoutes({ db, redis, queues, env }: HealthDeps): Router {
     // Another policy lets Redis drop acknowledged webhooks when memory fills. Unknown: not held against it.
     const evicts = policy !== undefined && policy !== "noeviction";
     const ready = redisUp && databaseUp && inbox === "writable" && !evicts;
+    // Degraded is still ready: webhooks never touch PostgreSQL, and a balancer must keep sending them.
+    const degraded = databaseUp ? (databaseHealth?.degraded() ?? null) : null;
     res.status(ready ? 200 : 503).json({
-      status: ready ? "ready" : "unavailable",
+      status: ready ? (degraded ? "degraded" : "ready") : "unavailable",
       redis: !redisUp ? "down" : evicts ? `maxmemory-policy is ${policy}, needs noeviction` : "up",
-      postgres: databaseUp ? "up" : "down",
+      postgres: databaseUp ? (degraded ?? "up") : "down",
       inbox,
     });
   });

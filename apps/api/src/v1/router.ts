@@ -5,6 +5,7 @@ import type { Queues, RedisClient } from "@mailstate/queue";
 import { type Logger, suppressionSyncOf } from "@mailstate/runtime";
 import express, { type ErrorRequestHandler, Router } from "express";
 import type { ApiEnv } from "../env.ts";
+import type { DatabaseHealth } from "../http/database-deadline.ts";
 import { AppError } from "../http/problems.ts";
 import { requireApiKey } from "./auth.ts";
 import { createKeyLookup } from "./key-lookup.ts";
@@ -34,16 +35,23 @@ export interface V1Deps {
   redis: RedisClient;
   queues: Queues;
   logger: Logger;
+  /** Where requests PostgreSQL did not answer are noted, for /readyz. */
+  databaseHealth: DatabaseHealth;
 }
 
 /** 100 notifications with generous metadata fit; anything larger is a mistake. */
 const BODY_LIMIT = "1mb";
 
-const databaseUnavailable: ErrorRequestHandler = (error, _req, res, next) => {
-  if (!isDatabaseUnavailable(error)) return next(error);
-  res.set("Retry-After", "5");
-  next(new AppError("database_unavailable", "PostgreSQL did not answer; retry later"));
-};
+/** PostgreSQL down, refusing, or too slow (a lock or a statement past its timeout): 503 with Retry-After. */
+const databaseUnavailable =
+  (health: DatabaseHealth): ErrorRequestHandler =>
+  (error, _req, res, next) => {
+    if (!isDatabaseUnavailable(error)) return next(error);
+    health.noteFailure();
+    if (res.headersSent) return;
+    res.set("Retry-After", "5");
+    next(new AppError("database_unavailable", "PostgreSQL did not answer; retry later"));
+  };
 
 export function v1Routes(deps: V1Deps): Router {
   const v1 = Router();
@@ -70,7 +78,7 @@ export function v1Routes(deps: V1Deps): Router {
   v1.use(webhookEndpointRoutes({ db, allowPrivate: env.OUTBOUND_ALLOW_PRIVATE }));
   v1.use(reputationRoutes({ sql: deps.sql }));
   v1.use(recipientRoutes({ sql: deps.sql, queues: deps.queues, redis, prefix: env.QUEUE_PREFIX }));
-  v1.use(databaseUnavailable);
+  v1.use(databaseUnavailable(deps.databaseHealth));
   const router = Router();
   router.use("/v1", v1);
   return router;
