@@ -36,10 +36,23 @@ export function createApiServer(deps: ApiDeps): Server {
   const metrics = createMetrics(deps.queues, { db: deps.db });
   const webhook = createWebhookHandler({ ...deps, metrics });
   const app = createApp(deps, { metrics, webhook });
-  return createServer((req, res) => {
-    if (isWebhookRequest(req)) void webhook(req, res);
-    else app(req, res);
-  });
+  const { HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS } = deps.env;
+  const server = createServer(
+    // Node checks the two request timeouts every this often (30 s by default): often enough that a
+    // connection is dropped close to its bound.
+    { connectionsCheckingInterval: Math.min(1_000, HTTP_HEADERS_TIMEOUT_MS) },
+    (req, res) => {
+      if (isWebhookRequest(req)) void webhook(req, res);
+      else app(req, res);
+    },
+  );
+  // Slow clients cannot pile connections up: headers must be in within HTTP_HEADERS_TIMEOUT_MS, the
+  // whole request within HTTP_REQUEST_TIMEOUT_MS (408, then closed), and an idle kept-alive
+  // connection is closed after HTTP_KEEP_ALIVE_TIMEOUT_MS.
+  server.headersTimeout = HTTP_HEADERS_TIMEOUT_MS;
+  server.requestTimeout = Math.max(HTTP_REQUEST_TIMEOUT_MS, HTTP_HEADERS_TIMEOUT_MS);
+  server.keepAliveTimeout = HTTP_KEEP_ALIVE_TIMEOUT_MS;
+  return server;
 }
 
 function createApp(deps: ApiDeps, { metrics, webhook }: { metrics: ApiMetrics; webhook: WebhookHandler }): Express {

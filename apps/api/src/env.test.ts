@@ -109,6 +109,17 @@ describe("api env", () => {
     });
   });
 
+  it("input: HTTP_HEADERS_TIMEOUT_MS=999 → error naming it; unset → headers 10 s, request 30 s, keep-alive 5 s", () => {
+    expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, HTTP_HEADERS_TIMEOUT_MS: "999" }))).toMatch(
+      /HTTP_HEADERS_TIMEOUT_MS: must be a whole number from 1000 to 300000/,
+    );
+    expect(loadApiEnv({ RESEND_WEBHOOK_SECRET: secret })).toMatchObject({
+      HTTP_HEADERS_TIMEOUT_MS: 10_000,
+      HTTP_REQUEST_TIMEOUT_MS: 30_000,
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: 5_000,
+    });
+  });
+
   it("input: WEBHOOK_BATCH_SIZE=0, 65 or many → error naming it (1 to 64, an inbox job's most); unset → 32; 1 → 1", () => {
     for (const value of ["0", "65", "many"]) {
       expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, WEBHOOK_BATCH_SIZE: value }))).toMatch(

@@ -116,6 +116,15 @@ export const apiEnvSchema = z
      */
     WEBHOOK_BATCH_WAIT_MS: integer(0, 100).default(50),
     WEBHOOK_BATCH_SIZE: integer(1, 64).default(32),
+    /**
+     * Slow clients: a request's headers must arrive within HTTP_HEADERS_TIMEOUT_MS and the whole
+     * request within HTTP_REQUEST_TIMEOUT_MS (else 408 and the connection closed); a kept-alive
+     * connection idle for HTTP_KEEP_ALIVE_TIMEOUT_MS is closed (behind a load balancer, set it above
+     * the balancer's idle timeout).
+     */
+    HTTP_HEADERS_TIMEOUT_MS: integer(1_000, 300_000).default(10_000),
+    HTTP_REQUEST_TIMEOUT_MS: integer(1_000, 600_000).default(30_000),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(1_000, 600_000).default(5_000),
     /** Longer request URLs answer 414 before any other work. Node refuses headers over 16 KB by itself. */
     MAX_URL_LENGTH: integer(256, 65_536).default(8_192),
     TRUST_PROXY: trustProxy.default(false),
