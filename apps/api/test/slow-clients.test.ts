@@ -3,8 +3,8 @@
 // Redis and PostgreSQL. Raw sockets trickle headers, trickle a body, or sit idle after a request;
 // each is closed near its bound while a signed webhook still answers 200.
 import { connect, type Socket } from "node:net";
-import { mailstateSystem } from "@mailstate/api/testing";
-import { createHarness, eventFor, type Harness } from "@mailstate/test-support";
+import { type MailstateHarness, mailstateSystem } from "@mailstate/api/testing";
+import { createHarness, eventFor } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const TIMEOUTS = {
@@ -13,8 +13,8 @@ const TIMEOUTS = {
   HTTP_KEEP_ALIVE_TIMEOUT_MS: "1000",
 };
 
-let h: Harness<any, any, any>;
-let api: Awaited<ReturnType<Harness<any, any, any>["startApi"]>>;
+let h: MailstateHarness;
+let api: Awaited<ReturnType<MailstateHarness["startApi"]>>;
 
 beforeAll(async () => {
   h = await createHarness("api_slow_clients", mailstateSystem);
