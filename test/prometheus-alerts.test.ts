@@ -13,9 +13,9 @@ const run = promisify(execFile);
 const dir = fileURLToPath(new URL("../deploy/prometheus/", import.meta.url));
 
 describe("promtool", () => {
-  it("promtool check rules alerts.yml → SUCCESS: 8 rules found", async () => {
+  it("promtool check rules alerts.yml → SUCCESS: 9 rules found", async () => {
     const { stdout } = await run("promtool", ["check", "rules", "alerts.yml"], { cwd: dir });
-    expect(stdout).toContain("SUCCESS: 8 rules found");
+    expect(stdout).toContain("SUCCESS: 9 rules found");
   });
 
   it("promtool test rules alerts.test.yml → SUCCESS (the bounce, complaint and dead-letter alerts fire as written; under the volume floor they stay quiet)", async () => {

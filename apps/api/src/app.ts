@@ -1,7 +1,7 @@
 // The API's HTTP server and express app, built from their dependencies so tests run the real thing.
 import { createServer, type Server } from "node:http";
 import type { Db, SqlPool } from "@mailstate/db";
-import type { Queues, RedisClient } from "@mailstate/queue";
+import { createMemoryGuard, type MemoryGuard, type Queues, type RedisClient } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import express, { type Express } from "express";
 import type { ApiEnv } from "./env.ts";
@@ -33,9 +33,10 @@ export interface ApiDeps {
  * handler; every other request goes through express.
  */
 export function createApiServer(deps: ApiDeps): Server {
-  const metrics = createMetrics(deps.queues, { db: deps.db });
-  const webhook = createWebhookHandler({ ...deps, metrics });
-  const app = createApp(deps, { metrics, webhook });
+  const metrics = createMetrics(deps.queues, { db: deps.db, redis: deps.redis });
+  const memory = createMemoryGuard(deps.redis, deps.env.WEBHOOK_REDIS_MEMORY_MAX_PERCENT);
+  const webhook = createWebhookHandler({ ...deps, metrics, memory });
+  const app = createApp(deps, { metrics, webhook, memory });
   const { HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS } = deps.env;
   const server = createServer(
     // Node checks the two request timeouts every this often (30 s by default): often enough that a
@@ -55,7 +56,10 @@ export function createApiServer(deps: ApiDeps): Server {
   return server;
 }
 
-function createApp(deps: ApiDeps, { metrics, webhook }: { metrics: ApiMetrics; webhook: WebhookHandler }): Express {
+function createApp(
+  deps: ApiDeps,
+  { metrics, webhook, memory }: { metrics: ApiMetrics; webhook: WebhookHandler; memory: MemoryGuard },
+): Express {
   const app = express();
   app.disable("x-powered-by");
   // Whose X-Forwarded-For to believe (default: nobody), so a client cannot choose the address
@@ -69,7 +73,7 @@ function createApp(deps: ApiDeps, { metrics, webhook }: { metrics: ApiMetrics; w
   app.use(webhookRoutes(webhook));
   app.use(metricsRoutes(metrics));
   const databaseHealth = createDatabaseHealth();
-  app.use(healthRoutes({ ...deps, databaseHealth }));
+  app.use(healthRoutes({ ...deps, databaseHealth, memory }));
   app.use(requestLog(deps.logger));
   app.use(openApiRoutes());
   app.use(["/v1", SUPPORT_PATH], databaseDeadline(deps.env.DATABASE_TIMEOUT_MS, databaseHealth));

@@ -120,6 +120,15 @@ describe("api env", () => {
     });
   });
 
+  it("input: WEBHOOK_REDIS_MEMORY_MAX_PERCENT=49 or 101 → error naming it (50 to 100); unset → 90", () => {
+    for (const value of ["49", "101"]) {
+      expect(
+        messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, WEBHOOK_REDIS_MEMORY_MAX_PERCENT: value })),
+      ).toMatch(/WEBHOOK_REDIS_MEMORY_MAX_PERCENT: must be a whole number from 50 to 100/);
+    }
+    expect(loadApiEnv({ RESEND_WEBHOOK_SECRET: secret }).WEBHOOK_REDIS_MEMORY_MAX_PERCENT).toBe(90);
+  });
+
   it("input: WEBHOOK_BATCH_SIZE=0, 65 or many → error naming it (1 to 64, an inbox job's most); unset → 32; 1 → 1", () => {
     for (const value of ["0", "65", "many"]) {
       expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, WEBHOOK_BATCH_SIZE: value }))).toMatch(

@@ -117,6 +117,12 @@ export const apiEnvSchema = z
     WEBHOOK_BATCH_WAIT_MS: integer(0, 100).default(50),
     WEBHOOK_BATCH_SIZE: integer(1, 64).default(32),
     /**
+     * Webhooks answer 503 (Retry-After) while Redis holds this share of its maxmemory or more (100:
+     * only Redis's own OOM stops them). Under noeviction a full Redis refuses the worker's writes
+     * too, so the room left is what lets it drain and memory free.
+     */
+    WEBHOOK_REDIS_MEMORY_MAX_PERCENT: integer(50, 100).default(90),
+    /**
      * Slow clients: a request's headers must arrive within HTTP_HEADERS_TIMEOUT_MS and the whole
      * request within HTTP_REQUEST_TIMEOUT_MS (else 408 and the connection closed); a kept-alive
      * connection idle for HTTP_KEEP_ALIVE_TIMEOUT_MS is closed (behind a load balancer, set it above

@@ -231,3 +231,82 @@ describe("a burst of webhooks while Redis dies (its own Redis, AOF fsynced on ev
     expect(await wrongStates(h, workload)).toEqual([]);
   });
 });
+
+describe("Redis at its memory limit (noeviction), the worker paused, then resumed", () => {
+  let h: MailstateHarness;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    h = await createHarness("api_burst_oom", mailstateSystem, { ownServers: { redis: true } });
+    baseUrl = (await h.startApi({ WEBHOOK_ENQUEUE_TIMEOUT_MS: "1000", WEBHOOK_REDIS_MEMORY_MAX_PERCENT: "50" }))
+      .baseUrl;
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("input: maxmemory 4 MB above what Redis holds, WEBHOOK_REDIS_MEMORY_MAX_PERCENT=50 (room for the worker's scripts and connections at this small scale), 4,000 webhooks in waves of 50 with no worker → each 200 or 503 (never 500), refused from 50% of maxmemory so Redis never reaches it; /readyz 503 naming it; the memory gauges; then the worker runs → it drains, every 503 resent is accepted, all 4,000 logged once", async () => {
+    const workload = makeWorkload({ notifications: 400, eventsPerNotification: 10, label: "oom" });
+    await recordAll(h, workload);
+    const memory = async () => {
+      const info = await h.redis.info("memory");
+      const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(info)?.[1]);
+      return { used: field("used_memory"), max: field("maxmemory") };
+    };
+    const limit = (await memory()).used + 4_000_000;
+    await h.redis.config("SET", "maxmemory", String(limit));
+
+    const started = performance.now();
+    const answers: Answer[] = [];
+    let peak = 0;
+    for (let wave = 0; wave < workload.events.length; wave += 50) {
+      answers.push(...(await postAll(baseUrl, workload.events.slice(wave, wave + 50))));
+      peak = Math.max(peak, (await memory()).used);
+    }
+    const seconds = (performance.now() - started) / 1_000;
+    const statuses = countBy(answers);
+    console.log(
+      `REDIS FULL: ${JSON.stringify(statuses)} in ${seconds.toFixed(1)} s, peak ${((peak / limit) * 100).toFixed(1)}% of maxmemory`,
+    );
+    expect(Object.keys(statuses).every((status) => status === "200" || status === "503")).toBe(true);
+    expect(statuses[503] ?? 0).toBeGreaterThan(0);
+    // Redis itself never refused a write: the worker keeps the room to drain.
+    expect(peak).toBeLessThan(limit);
+
+    const ready = await fetch(`${baseUrl}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { inbox: string }).inbox).toMatch(
+      /^not writable: Redis \S+ holds \d+% of its maxmemory, past 50%/,
+    );
+    const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+    const gauge = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(metrics)?.[1]);
+    expect(gauge("mailstate_redis_maxmemory_bytes")).toBe(limit);
+    expect(gauge("mailstate_redis_memory_used_bytes") / limit).toBeGreaterThan(0.45);
+
+    // The worker drains what was accepted: memory frees, and Resend's retries of the 503s go in.
+    await h.startWorker();
+    const refused = new Set(answers.filter((answer) => answer.status !== 200).map((answer) => answer.svixId));
+    let retried: Answer[] = [];
+    await waitUntil(
+      "every refused webhook to be answered 200 on retry",
+      async () => {
+        retried = await postAll(
+          baseUrl,
+          workload.events.filter((event) => refused.has(event.svixId)),
+        );
+        for (const answer of retried) if (answer.status === 200) refused.delete(answer.svixId);
+        return refused.size === 0;
+      },
+      60_000,
+      { intervalMs: 500, detail: () => JSON.stringify(countBy(retried)) },
+    );
+    await h.drained(60_000);
+    const logged = await loggedCounts(
+      h,
+      workload.events.map((event) => event.svixId),
+    );
+    expect(logged.size).toBe(4_000);
+    expect([...logged.values()].every((n) => n === 1)).toBe(true);
+    expect(await wrongStates(h, workload)).toEqual([]);
+  });
+});

@@ -1,6 +1,6 @@
 // Prometheus metrics of one app instance: its own registry, so several apps can live in one process.
 import { type Db, ops } from "@mailstate/db";
-import type { Queues } from "@mailstate/queue";
+import { type Queues, type RedisClient, redisMemory } from "@mailstate/queue";
 import { sharedReading } from "@mailstate/runtime";
 import { Router } from "express";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
@@ -28,7 +28,7 @@ export interface ApiMetrics {
 
 export function createMetrics(
   queues: Queues,
-  { db, depthTimeoutMs = 1_000 }: { db?: Db; depthTimeoutMs?: number } = {},
+  { db, redis, depthTimeoutMs = 1_000 }: { db?: Db; redis?: RedisClient; depthTimeoutMs?: number } = {},
 ): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "mailstate_api_" });
@@ -87,12 +87,38 @@ export function createMetrics(
   });
 
   if (db) recoveryGauges(registry, db, depthTimeoutMs);
+  if (redis) redisMemoryGauges(registry, redis, depthTimeoutMs);
 
   return {
     registry,
     webhookOutcome: (outcome) => webhooks.inc({ outcome }),
     enqueueSeconds: (seconds) => enqueue.observe(seconds),
   };
+}
+
+/**
+ * Redis's memory against its limit, read at scrape time (INFO memory, per master on a cluster): at
+ * maxmemory under noeviction every webhook is refused, so the alert warns well before. Absent from a
+ * scrape when Redis does not answer in time, or refuses INFO (a managed Redis may).
+ */
+function redisMemoryGauges(registry: Registry, redis: RedisClient, timeoutMs: number): void {
+  const read = sharedReading(() => redisMemory(redis), timeoutMs, "reading Redis's memory");
+  const gauge = (name: string, help: string, pick: (node: { used: number; max: number }) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["node"] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const node of (await read()) ?? []) {
+          const value = pick(node);
+          if (Number.isFinite(value)) this.set({ node: node.node }, value);
+        }
+      },
+    });
+  gauge("mailstate_redis_memory_used_bytes", "Redis's used_memory (INFO memory), per master", (node) => node.used);
+  gauge("mailstate_redis_maxmemory_bytes", "Redis's maxmemory (0: no limit), per master", (node) => node.max);
 }
 
 /**

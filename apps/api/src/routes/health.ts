@@ -3,7 +3,7 @@
 // that owns each shard's slot takes writes), and Redis will not evict jobs. PostgreSQL that answers
 // but left requests unanswered lately (a locked table) is `degraded`, and the API still ready.
 import { type Db, pingDb } from "@mailstate/db";
-import { pingRedis, type Queues, type RedisClient } from "@mailstate/queue";
+import { type MemoryGuard, pingRedis, type Queues, type RedisClient } from "@mailstate/queue";
 import { withTimeout } from "@mailstate/runtime";
 import { Router } from "express";
 import type { ApiEnv } from "../env.ts";
@@ -13,6 +13,8 @@ export interface HealthDeps {
   db: Db;
   /** Requests PostgreSQL did not answer in time lately: a locked table answers SELECT 1 all the same. */
   databaseHealth?: DatabaseHealth;
+  /** Redis past WEBHOOK_REDIS_MEMORY_MAX_PERCENT of its maxmemory: webhooks are refused. */
+  memory?: MemoryGuard;
   redis: RedisClient;
   queues: Pick<Queues, "inboxShards">;
   env: Pick<ApiEnv, "QUEUE_PREFIX">;
@@ -65,7 +67,7 @@ async function probeShards(redis: RedisClient, keys: string[]): Promise<string> 
   return keys.length === 1 ? (answers[0] ?? "") : `shard ${failed} ${answers[failed]}`;
 }
 
-export function healthRoutes({ db, redis, queues, env, databaseHealth }: HealthDeps): Router {
+export function healthRoutes({ db, redis, queues, env, databaseHealth, memory }: HealthDeps): Router {
   const router = Router();
   // One shard keeps today's key (`<prefix>:readyz`); several, a key under each shard's own tag.
   const shards = queues.inboxShards;
@@ -77,12 +79,14 @@ export function healthRoutes({ db, redis, queues, env, databaseHealth }: HealthD
     res.json({ status: "ok" });
   });
   router.get("/readyz", async (_req, res) => {
-    const [redisUp, databaseUp, inbox, policy] = await Promise.all([
+    const [redisUp, databaseUp, writable, policy, full] = await Promise.all([
       pingRedis(redis, CHECK_TIMEOUT_MS),
       pingDb(db),
       probeShards(redis, probeKeys),
       evictionPolicy(redis),
+      memory?.refresh() ?? null,
     ]);
+    const inbox = writable === "writable" && full ? `not writable: ${full}` : writable;
     // Another policy lets Redis drop acknowledged webhooks when memory fills. Unknown: not held against it.
     const evicts = policy !== undefined && policy !== "noeviction";
     const ready = redisUp && databaseUp && inbox === "writable" && !evicts;

@@ -7,7 +7,7 @@
 import { isUtf8 } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
-import { createInboxWriter, type Queues } from "@mailstate/queue";
+import { createInboxWriter, type MemoryGuard, type Queues } from "@mailstate/queue";
 import { type Logger, withTimeout } from "@mailstate/runtime";
 import { Router } from "express";
 import getRawBody from "raw-body";
@@ -42,6 +42,8 @@ export interface WebhookDeps {
   queues: Queues;
   logger: Logger;
   metrics: ApiMetrics;
+  /** Redis's memory against WEBHOOK_REDIS_MEMORY_MAX_PERCENT: past it, webhooks answer 503. */
+  memory?: MemoryGuard;
   /** The clock the timestamp tolerance is checked against. */
   now?: () => Date;
 }
@@ -59,6 +61,7 @@ export function createWebhookHandler({
   queues,
   logger,
   metrics,
+  memory,
   now = () => new Date(),
 }: WebhookDeps): WebhookHandler {
   const verify = createWebhookVerifier(env.RESEND_WEBHOOK_SECRET);
@@ -99,6 +102,14 @@ export function createWebhookHandler({
       return sendProblem(res, "webhook_body_invalid", "expected a JSON object with a string `type`");
     }
 
+    // Redis near its maxmemory: refused before it is full, so the worker keeps the room to drain it.
+    const full = memory?.full();
+    if (full) {
+      metrics.webhookOutcome("queue_unavailable");
+      log.warn({ svixId, type: event.type, reason: full }, "webhook not enqueued");
+      res.setHeader("Retry-After", "5");
+      return sendProblem(res, "queue_unavailable", full);
+    }
     const started = performance.now();
     try {
       await withTimeout(
