@@ -483,6 +483,40 @@ describe("SUPPRESSION_SCOPE=tenant: two tenants' keys made with the CLI, and an 
     expect(tenant.map((answer) => answer.status)).toEqual(tenant.map(() => 200));
   });
 
+  it("input: 2,000 requests with random unknown keys (50 at a time) while a real tenant key records 200 sends one by one → every random one 401, every real one 201, none 429", async () => {
+    const real = await createKey(stack, "--tenant", "flooded");
+    let flooding = true;
+    const flood = (async () => {
+      const statuses: number[] = [];
+      for (let wave = 0; wave < 40; wave += 1) {
+        const answers = await Promise.all(
+          Array.from({ length: 50 }, () =>
+            as(stack, `msk_${randomUUID().replaceAll("-", "")}`)("GET", "/v1/notifications"),
+          ),
+        );
+        statuses.push(...answers.map((answer) => answer.status));
+      }
+      flooding = false;
+      return statuses;
+    })();
+    const latencies: number[] = [];
+    const realStatuses: number[] = [];
+    for (let i = 0; i < 200; i += 1) {
+      const started = performance.now();
+      const answer = await as(stack, real.key)("POST", "/v1/notifications", send(`${randomUUID()}@flooded.test`));
+      latencies.push(performance.now() - started);
+      realStatuses.push(answer.status);
+    }
+    const duringFlood = flooding;
+    const floodStatuses = await flood;
+    latencies.sort((a, b) => a - b);
+    console.log(
+      `RANDOM KEYS: ${floodStatuses.length} random → ${[...new Set(floodStatuses)].join(",")}; real client p50 ${latencies[100]?.toFixed(1)} ms p99 ${latencies[198]?.toFixed(1)} ms, flood still running at its end: ${duringFlood}`,
+    );
+    expect(floodStatuses).toEqual(floodStatuses.map(() => 401));
+    expect(realStatuses).toEqual(realStatuses.map(() => 201));
+  });
+
   it("rate limit with REDIS_URL where nothing listens: /v1 stays open and the limit holds, counted in the API's memory", async () => {
     const deadRedis = `redis://127.0.0.1:${await freePort()}`;
     const lonely = await stack.startApi({ API_RATE_LIMIT_RPS: "2", API_RATE_LIMIT_BURST: "3", REDIS_URL: deadRedis });
