@@ -60,6 +60,25 @@ function countBy(answers: Answer[]): Record<number, number> {
   return counts;
 }
 
+/** Resend's retries: every delivery not answered 200 is posted again, with its svix-id, until each is. */
+async function retryRefused(baseUrl: string, events: WorkloadEvent[], answers: Answer[], timeoutMs: number) {
+  const refused = new Set(answers.filter((answer) => answer.status !== 200).map((answer) => answer.svixId));
+  let retried: Answer[] = [];
+  await waitUntil(
+    "every refused webhook to be answered 200 on retry",
+    async () => {
+      retried = await postAll(
+        baseUrl,
+        events.filter((event) => refused.has(event.svixId)),
+      );
+      for (const answer of retried) if (answer.status === 200) refused.delete(answer.svixId);
+      return refused.size === 0;
+    },
+    timeoutMs,
+    { intervalMs: 250, detail: () => JSON.stringify(countBy(retried)) },
+  );
+}
+
 async function recordAll(h: MailstateHarness, workload: Workload) {
   await h.db.notification.createMany({
     data: workload.notifications.map((n) => ({
@@ -204,21 +223,7 @@ describe("a burst of webhooks while Redis dies (its own Redis, AOF fsynced on ev
     expect(acknowledged.filter((svixId) => !held.has(svixId))).toEqual([]);
 
     // Resend retries every delivery that was not answered 200, with the same svix-id.
-    const refused = new Set(answers.filter((answer) => answer.status !== 200).map((answer) => answer.svixId));
-    let retried: Answer[] = [];
-    await waitUntil(
-      "every refused webhook to be answered 200 on retry",
-      async () => {
-        retried = await postAll(
-          baseUrl,
-          workload.events.filter((event) => refused.has(event.svixId)),
-        );
-        for (const answer of retried) if (answer.status === 200) refused.delete(answer.svixId);
-        return refused.size === 0;
-      },
-      20_000,
-      { intervalMs: 250, detail: () => JSON.stringify(countBy(retried)) },
-    );
+    await retryRefused(baseUrl, workload.events, answers, 20_000);
 
     await h.startWorker();
     await h.drained(60_000);
@@ -285,21 +290,7 @@ describe("Redis at its memory limit (noeviction), the worker paused, then resume
 
     // The worker drains what was accepted: memory frees, and Resend's retries of the 503s go in.
     await h.startWorker();
-    const refused = new Set(answers.filter((answer) => answer.status !== 200).map((answer) => answer.svixId));
-    let retried: Answer[] = [];
-    await waitUntil(
-      "every refused webhook to be answered 200 on retry",
-      async () => {
-        retried = await postAll(
-          baseUrl,
-          workload.events.filter((event) => refused.has(event.svixId)),
-        );
-        for (const answer of retried) if (answer.status === 200) refused.delete(answer.svixId);
-        return refused.size === 0;
-      },
-      60_000,
-      { intervalMs: 500, detail: () => JSON.stringify(countBy(retried)) },
-    );
+    await retryRefused(baseUrl, workload.events, answers, 60_000);
     await h.drained(60_000);
     const logged = await loggedCounts(
       h,
