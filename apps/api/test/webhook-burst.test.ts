@@ -116,6 +116,18 @@ async function wrongStates(h: MailstateHarness, { expected }: Workload): Promise
   return [...expected.keys()].filter((emailId) => !right.has(emailId));
 }
 
+/** Once the inbox drains: `count` svix-ids of the workload in the log, each exactly once, and every email in its state. */
+async function expectEachLoggedOnce(h: MailstateHarness, workload: Workload, count: number, drainMs: number) {
+  await h.drained(drainMs);
+  const logged = await loggedCounts(
+    h,
+    workload.events.map((event) => event.svixId),
+  );
+  expect(logged.size).toBe(count);
+  expect([...logged.values()].every((n) => n === 1)).toBe(true);
+  expect(await wrongStates(h, workload)).toEqual([]);
+}
+
 describe("a burst of webhooks, shared Redis", () => {
   let h: MailstateHarness;
   let baseUrl: string;
@@ -135,12 +147,7 @@ describe("a burst of webhooks, shared Redis", () => {
     const answers = await postAll(baseUrl, workload.events);
     expect(countBy(answers)).toEqual({ 200: 400 });
 
-    await h.drained(30_000);
-    const ids = workload.events.map((event) => event.svixId);
-    const logged = await loggedCounts(h, ids);
-    expect(logged.size).toBe(400);
-    expect([...logged.values()].every((n) => n === 1)).toBe(true);
-    expect(await wrongStates(h, workload)).toEqual([]);
+    await expectEachLoggedOnce(h, workload, 400, 30_000);
   });
 
   it("input: one svix-id posted 25 times at once, beside 25 other webhooks → 50 × 200, one row in the log, no job left", async () => {
@@ -226,14 +233,7 @@ describe("a burst of webhooks while Redis dies (its own Redis, AOF fsynced on ev
     await retryRefused(baseUrl, workload.events, answers, 20_000);
 
     await h.startWorker();
-    await h.drained(60_000);
-    const logged = await loggedCounts(
-      h,
-      workload.events.map((event) => event.svixId),
-    );
-    expect(logged.size).toBe(600);
-    expect([...logged.values()].every((n) => n === 1)).toBe(true);
-    expect(await wrongStates(h, workload)).toEqual([]);
+    await expectEachLoggedOnce(h, workload, 600, 60_000);
   });
 });
 
@@ -291,13 +291,6 @@ describe("Redis at its memory limit (noeviction), the worker paused, then resume
     // The worker drains what was accepted: memory frees, and Resend's retries of the 503s go in.
     await h.startWorker();
     await retryRefused(baseUrl, workload.events, answers, 60_000);
-    await h.drained(60_000);
-    const logged = await loggedCounts(
-      h,
-      workload.events.map((event) => event.svixId),
-    );
-    expect(logged.size).toBe(4_000);
-    expect([...logged.values()].every((n) => n === 1)).toBe(true);
-    expect(await wrongStates(h, workload)).toEqual([]);
+    await expectEachLoggedOnce(h, workload, 4_000, 60_000);
   });
 });
