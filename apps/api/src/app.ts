@@ -33,8 +33,8 @@ export interface ApiDeps {
  * handler; every other request goes through express.
  */
 export function createApiServer(deps: ApiDeps): Server {
-  const metrics = createMetrics(deps.queues, { db: deps.db, redis: deps.redis });
   const memory = createMemoryGuard(deps.redis, deps.env.WEBHOOK_REDIS_MEMORY_MAX_PERCENT);
+  const metrics = createMetrics(deps.queues, { db: deps.db, memory });
   const webhook = createWebhookHandler({ ...deps, metrics, memory });
   const app = createApp(deps, { metrics, webhook, memory });
   const { HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS } = deps.env;

@@ -38,7 +38,7 @@ export {
   inboxBatchEvents,
   newBatchJobId,
 } from "./inbox.ts";
-export { createMemoryGuard, type MemoryGuard, type NodeMemory, redisMemory } from "./memory.ts";
+export { createMemoryGuard, type MemoryGuard, type NodeMemory } from "./memory.ts";
 export {
   addJob,
   addJobs,

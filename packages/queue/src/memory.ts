@@ -15,7 +15,7 @@ export interface NodeMemory {
 }
 
 /** used_memory and maxmemory of each master (one Redis: one); NaN where INFO does not say. */
-export async function redisMemory(redis: RedisClient): Promise<NodeMemory[]> {
+async function redisMemory(redis: RedisClient): Promise<NodeMemory[]> {
   const nodes = isCluster(redis) ? redis.nodes("master") : [redis];
   return Promise.all(
     nodes.map(async (node) => {
@@ -38,6 +38,8 @@ export interface MemoryGuard {
   full(): string | null;
   /** A new reading, and its verdict (for /readyz). */
   refresh(): Promise<string | null>;
+  /** A new reading of each master (the metrics' gauges); undefined when Redis did not answer in time. */
+  read(): Promise<NodeMemory[] | undefined>;
 }
 
 /**
@@ -62,9 +64,14 @@ export function createMemoryGuard(
     }
     return null;
   };
-  const refresh = async () => {
+  const fresh = async () => {
     readAt = Date.now();
-    verdict = verdictOf(await read());
+    const nodes = await read();
+    verdict = verdictOf(nodes);
+    return nodes;
+  };
+  const refresh = async () => {
+    await fresh();
     return verdict;
   };
   return {
@@ -74,5 +81,6 @@ export function createMemoryGuard(
       return verdict;
     },
     refresh: () => (maxPercent >= 100 ? Promise.resolve(null) : refresh()),
+    read: fresh,
   };
 }

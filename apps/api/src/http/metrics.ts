@@ -1,6 +1,6 @@
 // Prometheus metrics of one app instance: its own registry, so several apps can live in one process.
 import { type Db, ops } from "@mailstate/db";
-import { type Queues, type RedisClient, redisMemory } from "@mailstate/queue";
+import type { MemoryGuard, Queues } from "@mailstate/queue";
 import { sharedReading } from "@mailstate/runtime";
 import { Router } from "express";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
@@ -28,7 +28,7 @@ export interface ApiMetrics {
 
 export function createMetrics(
   queues: Queues,
-  { db, redis, depthTimeoutMs = 1_000 }: { db?: Db; redis?: RedisClient; depthTimeoutMs?: number } = {},
+  { db, memory, depthTimeoutMs = 1_000 }: { db?: Db; memory?: MemoryGuard; depthTimeoutMs?: number } = {},
 ): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "mailstate_api_" });
@@ -87,7 +87,7 @@ export function createMetrics(
   });
 
   if (db) recoveryGauges(registry, db, depthTimeoutMs);
-  if (redis) redisMemoryGauges(registry, redis, depthTimeoutMs);
+  if (memory) redisMemoryGauges(registry, memory);
 
   return {
     registry,
@@ -101,8 +101,7 @@ export function createMetrics(
  * maxmemory under noeviction every webhook is refused, so the alert warns well before. Absent from a
  * scrape when Redis does not answer in time, or refuses INFO (a managed Redis may).
  */
-function redisMemoryGauges(registry: Registry, redis: RedisClient, timeoutMs: number): void {
-  const read = sharedReading(() => redisMemory(redis), timeoutMs, "reading Redis's memory");
+function redisMemoryGauges(registry: Registry, memory: MemoryGuard): void {
   const gauge = (name: string, help: string, pick: (node: { used: number; max: number }) => number) =>
     new Gauge({
       name,
@@ -111,7 +110,7 @@ function redisMemoryGauges(registry: Registry, redis: RedisClient, timeoutMs: nu
       registers: [registry],
       async collect() {
         this.reset();
-        for (const node of (await read()) ?? []) {
+        for (const node of (await memory.read()) ?? []) {
           const value = pick(node);
           if (Number.isFinite(value)) this.set({ node: node.node }, value);
         }
