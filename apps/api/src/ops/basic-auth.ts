@@ -50,10 +50,11 @@ export function requireBasicAuth({ credentials, throttle, onDenied, onThrottled 
     const presented = parseBasicAuth(req.get("authorization"));
     if (!presented) return challenge(res, "Sign in with the ops user name and password.");
     const ip = req.ip ?? req.socket.remoteAddress ?? "unknown";
-    const wait = await throttle.retryAfter(ip, presented.username);
-    if (wait > 0) return onThrottled(res, wait);
+    const { retryAfter, failuresInARow } = await throttle.check(ip, presented.username);
+    if (retryAfter > 0) return onThrottled(res, retryAfter);
     if (credentialsMatch(presented, expected)) {
-      await throttle.recordSuccess(ip, presented.username);
+      // Only a pair with failures has a count to reset: a signed-in operator's requests cost no write.
+      if (failuresInARow > 0) await throttle.recordSuccess(ip, presented.username);
       return next();
     }
     await throttle.recordFailure(ip, presented.username);

@@ -14,8 +14,11 @@ import type { Logger } from "@mailstate/runtime";
 import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
 
 export interface LoginThrottle {
-  /** Seconds until this IP may try this user name again; 0 when neither count is spent. */
-  retryAfter(ip: string, username: string): Promise<number>;
+  /**
+   * Seconds until this IP may try this user name again (0 when neither count is spent), and the
+   * failures in a row of the pair, so that a right sign-in resets only a count there is.
+   */
+  check(ip: string, username: string): Promise<{ retryAfter: number; failuresInARow: number }>;
   recordFailure(ip: string, username: string): Promise<void>;
   /** A right sign-in: the failures in a row of this name from this address start again. */
   recordSuccess(ip: string, username: string): Promise<void>;
@@ -67,17 +70,20 @@ export function createLoginThrottle({
   };
 
   return {
-    async retryAfter(ip, username) {
+    async check(ip, username) {
       try {
         const [pairCount, ipCount] = await Promise.all([byIpAndUser.get(nameKey(ip, username)), byIp.get(ip)]);
         const waits = [
           pairCount && pairCount.consumedPoints >= maxFailures ? pairCount.msBeforeNext : null,
           ipCount && ipCount.consumedPoints >= maxFailuresPerIp ? ipCount.msBeforeNext : null,
         ].filter((wait): wait is number => wait !== null);
-        return waits.length === 0 ? 0 : Math.max(1, Math.ceil(Math.max(...waits) / 1_000));
+        return {
+          retryAfter: waits.length === 0 ? 0 : Math.max(1, Math.ceil(Math.max(...waits) / 1_000)),
+          failuresInARow: pairCount?.consumedPoints ?? 0,
+        };
       } catch (error) {
         fallback(error);
-        return 0;
+        return { retryAfter: 0, failuresInARow: 0 };
       }
     },
     async recordFailure(ip, username) {
