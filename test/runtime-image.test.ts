@@ -17,6 +17,7 @@ import {
   TEST_WEBHOOK_SECRET,
   testQueuePrefix,
   testRedisUrl,
+  waitForReady,
 } from "@mailstate/test-support";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -101,8 +102,12 @@ describe("the runtime image's /app (pnpm deploy --prod)", () => {
     });
     try {
       await Promise.all([api.waitFor(/api listening/), worker.waitFor(/worker ready/)]);
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-      expect(await ready.json()).toEqual({ status: "ready", redis: "up", postgres: "up", inbox: "writable" });
+      expect(await waitForReady(`http://127.0.0.1:${port}`)).toEqual({
+        status: "ready",
+        redis: "up",
+        postgres: "up",
+        inbox: "writable",
+      });
       const board = await fetch(`http://127.0.0.1:${port}/admin/queues`, { headers: { authorization: basicAuth() } });
       expect(board.status).toBe(200);
       const health = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);

@@ -11,6 +11,7 @@ import {
   type TestDatabase,
   testQueuePrefix,
   testRedisUrl,
+  waitForReady,
   waitUntil,
 } from "@mailstate/test-support";
 import { Redis } from "ioredis";
@@ -54,8 +55,12 @@ describe("pnpm start", () => {
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: "ok" });
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-      expect(await ready.json()).toEqual({ status: "ready", redis: "up", postgres: "up", inbox: "writable" });
+      expect(await waitForReady(`http://127.0.0.1:${port}`)).toEqual({
+        status: "ready",
+        redis: "up",
+        postgres: "up",
+        inbox: "writable",
+      });
     } finally {
       const code = await app.stop("SIGTERM");
       expect(code).toBe(0);

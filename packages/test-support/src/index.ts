@@ -39,7 +39,7 @@ export { basicAuth, OPS_ENV, OPS_PASSWORD, OPS_USERNAME } from "./ops.ts";
 export { exitOf, type Spawned, spawnProcess } from "./processes.ts";
 export { type DrainOptions, findInboxEvent, type InboxEventFound, inboxEvents, waitForDrain } from "./queues.ts";
 export { prefixMemory, testQueuePrefix, testRedisUrl } from "./redis.ts";
-export { sleep, type WaitOptions, waitForPlannedStates, waitUntil } from "./wait.ts";
+export { sleep, type WaitOptions, waitForPlannedStates, waitForReady, waitUntil } from "./wait.ts";
 export {
   deliverWebhook,
   eventFor,

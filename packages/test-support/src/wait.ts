@@ -57,3 +57,28 @@ export async function waitForPlannedStates(
     { intervalMs: 100, detail: () => JSON.stringify(emailIds.map((id) => [states.get(id), planned(id)])) },
   );
 }
+
+/**
+ * Until `GET <baseUrl>/readyz` answers 200, whose body it returns. Readiness is reached, not instant:
+ * "api listening" is logged before the first Redis connection is up, so a single read can say
+ * "redis: down". The timeout's message carries the last answer.
+ */
+export async function waitForReady(baseUrl: string, timeoutMs = 10_000): Promise<unknown> {
+  let last = "no answer yet";
+  return waitUntil(
+    `${baseUrl}/readyz to answer 200`,
+    async () => {
+      try {
+        const response = await fetch(`${baseUrl}/readyz`);
+        const body: unknown = await response.json();
+        last = `${response.status} ${JSON.stringify(body)}`;
+        return response.status === 200 ? body : undefined;
+      } catch (error) {
+        last = String(error);
+        return undefined;
+      }
+    },
+    timeoutMs,
+    { detail: () => last },
+  );
+}
