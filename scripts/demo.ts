@@ -265,6 +265,25 @@ for (const [i, address] of suppressedAddresses.slice(0, 24).entries()) {
 }
 await settle();
 
+// Scheduled sends: four for tomorrow (Resend's scheduledAt); two of them cancelled with the SDK's
+// cancel, which cancels them at Resend and records it (state canceled). The others stay scheduled.
+const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+const scheduled: SendResult[] = [];
+for (let i = 0; i < 4; i += 1)
+  scheduled.push(await mailstate.send(resend, { ...emailFor(count + 60 + i), scheduledAt: tomorrow }, { tenant }));
+results.push(...scheduled);
+const toCancel = scheduled.slice(0, 2).flatMap((result) => (result.status === "sent" ? [result] : []));
+for (const result of toCancel) if (result.notificationId) await mailstate.cancel(result.notificationId);
+const cancelDeadline = Date.now() + 15_000;
+while (Date.now() < cancelDeadline) {
+  const states = await ops.statesByEmailId(
+    db,
+    toCancel.map((result) => result.resendEmailId),
+  );
+  if ([...states.values()].filter((state) => state === "canceled").length === toCancel.length) break;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
 // Wave 3: a spammy category through a client with the reputation guard. Its limit is 1% complaints
 // (the stand-in draws 5%); once a round's webhooks are in, the guard refuses the category's sends.
 // The demo reads the rates every second; the default cache is a minute.

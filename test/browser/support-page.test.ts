@@ -1,7 +1,7 @@
 // The support page in headless Chromium (Debian's package, driven by playwright-core) against the
-// real stack: search by recipient, open a notification, read its timeline — parked-then-replayed,
-// delivery, engagement with the clicked link — and its recipients' suppressions. Leaves a
-// screenshot in test-results/support-timeline.png.
+// real stack: search by recipient and by Message-ID, open a notification, read its timeline —
+// parked-then-replayed, delivery, engagement with the clicked link — and its recipients'
+// suppressions. Leaves a screenshot in test-results/support-timeline.png.
 // biome-ignore-all lint/performance/useDomNodeTextContent: Playwright's innerText is the rendered text a person reads, which is what these assertions check
 
 import { randomUUID } from "node:crypto";
@@ -28,6 +28,9 @@ const linus = `linus+${run}@example.com`;
 const ada = `ada.lovelace+${run}@example.com`;
 const grace = `grace.hopper+${run}@example.com`;
 const emailId = `re_${randomUUID()}`;
+/** The receipt's Message-ID, as its events carry it and a forwarded copy's headers show it. */
+const receiptMessageId = `<0102018f${run}-${randomUUID()}-000000@email.amazonses.com>`;
+const aboutReceipt = { message_id: receiptMessageId };
 let notificationId: string;
 let bounceSvixId: string;
 
@@ -58,7 +61,7 @@ async function seed(): Promise<void> {
     10_000,
   );
 
-  await deliverWebhook(stack.baseUrl, resendEvent("email.sent", emailId, 1, ada));
+  await deliverWebhook(stack.baseUrl, resendEvent("email.sent", emailId, 1, ada, aboutReceipt));
   await stack.drained();
   const recorded = await stack.call("POST", "/v1/notifications", {
     to: [ada, grace],
@@ -72,11 +75,12 @@ async function seed(): Promise<void> {
   });
   expect(recorded.status).toBe(201);
   notificationId = recorded.body.notification.id;
-  await deliverWebhook(stack.baseUrl, resendEvent("email.delivered", emailId, 3, ada));
-  await deliverWebhook(stack.baseUrl, resendEvent("email.opened", emailId, 40, ada));
+  await deliverWebhook(stack.baseUrl, resendEvent("email.delivered", emailId, 3, ada, aboutReceipt));
+  await deliverWebhook(stack.baseUrl, resendEvent("email.opened", emailId, 40, ada, aboutReceipt));
   await deliverWebhook(
     stack.baseUrl,
     resendEvent("email.clicked", emailId, 45, ada, {
+      ...aboutReceipt,
       click: {
         link: "https://acme.test/orders/4242?utm_source=receipt",
         timestamp: "2026-11-22T10:00:45.000Z",
@@ -229,6 +233,32 @@ describe("the support page in Chromium", () => {
     }
     await page.goto(`${stack.baseUrl}/support?q=${encodeURIComponent("nobody@nowhere.test")}`);
     await expect(page.locator(".empty").innerText()).resolves.toContain("Nothing matches “nobody@nowhere.test”.");
+  });
+
+  it("type the receipt's Message-ID, angle brackets and all, into the search box → the receipt alone; open it → its Message-ID among its facts", async () => {
+    await page.goto(`${stack.baseUrl}/support`);
+    await page.fill('input[name="q"]', receiptMessageId);
+    await Promise.all([page.waitForURL(/\/support\?q=/), page.click('button[type="submit"]')]);
+    await expect(page.locator("p.lead").innerText()).resolves.toBe("1 notification with this Message-ID.");
+    const rows = await page.locator("table.results tbody tr").allInnerTexts();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toContain("Your receipt for order #4242");
+
+    await Promise.all([
+      page.waitForURL(new RegExp(`/support/notifications/${notificationId}$`)),
+      page.click("text=Your receipt for order #4242"),
+    ]);
+    const messageIdFact = page
+      .locator("dl.facts dt", { hasText: "Message-ID" })
+      .locator("xpath=following-sibling::dd[1]");
+    await expect(messageIdFact.innerText()).resolves.toBe(receiptMessageId);
+  });
+
+  it("search by the receipt's Message-ID without its angle brackets → the receipt alone", async () => {
+    await page.goto(`${stack.baseUrl}/support?q=${encodeURIComponent(receiptMessageId.slice(1, -1))}`);
+    const rows = await page.locator("table.results tbody tr").allInnerTexts();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toContain("Your receipt for order #4242");
   });
 
   it("an unknown notification → a readable 404 page", async () => {

@@ -149,9 +149,15 @@ export const apiEnvSchema = z
     API_RATE_LIMIT_BURST: integer(0, 1_000_000).default(10_000),
     /** The same for each admin key of API_KEYS, the owner's own app: 0, no limit, unless set. */
     API_RATE_LIMIT_ADMIN_RPS: integer(0, 1_000_000).default(0),
-    /** RESEND_SUPPRESSION_SYNC=both: removing (or adding) a suppression by hand does the same on Resend's list. */
+    /**
+     * RESEND_SUPPRESSION_SYNC=both: removing (or adding) a suppression by hand does the same on
+     * Resend's list; cancelling a scheduled send calls Resend with it.
+     */
     RESEND_API_KEY: resendEnv.RESEND_API_KEY,
     RESEND_SUPPRESSION_SYNC: resendEnv.RESEND_SUPPRESSION_SYNC,
+    /** POST /v1/notifications/:id/cancel calls Resend's emails.cancel: where, and how long it waits. */
+    RESEND_BASE_URL: resendEnv.RESEND_BASE_URL,
+    RESEND_API_TIMEOUT_MS: resendEnv.RESEND_API_TIMEOUT_MS,
     ...outboundEnv,
   })
   .superRefine(requireResendKey);

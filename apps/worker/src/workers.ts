@@ -13,6 +13,7 @@ import {
   recordInboxLayout,
   upsertSchedules,
 } from "@mailstate/queue";
+import { createResendClient } from "@mailstate/resend-api";
 import { type Logger, suppressionSyncOf } from "@mailstate/runtime";
 import { type Queue, Worker } from "bullmq";
 import { deadLetterFailedJob, sweepFailedInbox } from "./dead-letters.ts";
@@ -23,7 +24,6 @@ import { createWorkerMetrics, type WorkerMetrics } from "./metrics.ts";
 import { createWebhookDelivery } from "./outbound/deliver.ts";
 import { startRelay } from "./outbound/relay.ts";
 import { createReconciler } from "./reconcile/reconciler.ts";
-import { createResendClient } from "./resend/client.ts";
 import { createResendJobs } from "./resend/jobs.ts";
 import { scheduleSweeper } from "./resend/schedule.ts";
 

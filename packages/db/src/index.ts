@@ -85,9 +85,11 @@ export {
   type LoggedEngagement,
 } from "./tables/engagement-events.ts";
 export { erasedEmails, type Tombstone } from "./tables/erased-emails.ts";
+export { type ImportCheckpoint, type ImportedEmail, imports, type KnownEmail } from "./tables/imports.ts";
 export {
   type EngagementCounters,
   type LockedNotification,
+  messageIdKey,
   type NewNotification,
   type NotificationFilter,
   notifications,

@@ -63,6 +63,7 @@ describe("the migration", () => {
       "notifications",
       "outbound_messages",
       "reputation_hourly",
+      "resend_imports",
       "soft_bounce_counters",
       "suppressions",
       "webhook_endpoints",

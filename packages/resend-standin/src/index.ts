@@ -69,8 +69,12 @@ export interface StandinFault {
   status?: number;
   /** Hold the answer this long (a timeout, from the client's side). */
   delayMs?: number;
+  /** Answer 200 with this body instead of the route's (an answer that does not parse). */
+  body?: unknown;
   /** How many calls it hits; default 1. */
   times?: number;
+  /** How many calls of the route are answered as usual before it hits; default 0. */
+  skip?: number;
 }
 
 /** An email as Resend's API accepted it (snake_case fields, as posted), with the id it was given. */
@@ -87,6 +91,10 @@ export interface StoredEmail {
   createdAt: string;
   /** Present when the email came through POST /emails/batch: the index of that call. */
   batchCall?: number;
+  /** `scheduled_at` as posted: the stand-in never sends a scheduled email, it stays scheduled until cancelled. */
+  scheduledAt?: string;
+  /** Cancelled by POST /emails/:id/cancel while scheduled. */
+  canceled?: boolean;
   idempotencyKey?: string;
   body: Record<string, unknown>;
 }
@@ -117,6 +125,17 @@ export interface ResendStandin {
   injectFault(fault: StandinFault): void;
   /** Force what GET /emails/:id answers as last_event for an email. */
   setLastEvent(emailId: string, lastEvent: LastEvent): void;
+  /**
+   * An email of the account's history, as if sent before mailstate was adopted: listed by GET /emails
+   * (newest first by `createdAt`, default now) with `lastEvent` (default `delivered`); no webhook.
+   */
+  addHistory(email: {
+    to: string | string[];
+    from?: string;
+    subject?: string;
+    createdAt?: Date;
+    lastEvent?: LastEvent;
+  }): StoredEmail;
   /** The webhook endpoint id of the delivery log. */
   webhookId: string;
   emails: Map<string, StoredEmail>;
@@ -143,6 +162,13 @@ interface ResendError {
 class HttpError extends Error {
   constructor(readonly body: ResendError) {
     super(body.message);
+  }
+}
+
+/** An injected answer of 200 with a body of the test's choosing. */
+class FaultBody extends Error {
+  constructor(readonly body: unknown) {
+    super("fault body");
   }
 }
 
@@ -177,7 +203,7 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
   const contacts = new Map<string, StandinContact>();
   const suppressionList = new Map<string, StandinSuppression>();
   const forcedLastEvent = new Map<string, LastEvent>();
-  const faults: (StandinFault & { left: number })[] = [];
+  const faults: (StandinFault & { left: number; skip: number })[] = [];
   const webhookId = options.webhookId ?? "wh_standin";
   /** After the latest an email's own webhooks are posted (their delay), so suppression.added comes after them. */
   const webhookDelayMs = (options.webhook?.maxDelayMs ?? 250) + 50;
@@ -188,6 +214,17 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
   const onList = webhooks?.suppressed ?? new Set<string>();
   if (webhooks)
     listeners.add((email) => {
+      // A scheduled send says so, and then waits: the stand-in never reaches its time.
+      if (email.scheduledAt) {
+        webhooks.emit("email.scheduled", {
+          email_id: email.id,
+          created_at: email.createdAt,
+          from: email.from,
+          to: email.to,
+          subject: email.subject,
+        });
+        return;
+      }
       const plan = webhooks.schedule(email);
       const origin = plan.outcome === "complained" ? "complaint" : "bounce";
       // Resend lists the address when the bounce or complaint happens, and says so after it.
@@ -225,9 +262,31 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
   function lastEventOf(email: StoredEmail): LastEvent {
     const forced = forcedLastEvent.get(email.id);
     if (forced) return forced;
+    if (email.scheduledAt) return email.canceled ? "canceled" : "scheduled";
     if (!webhooks) return "sent";
     const last = webhooks.lastEventOf(email.id);
     return last ? (last.slice("email.".length) as LastEvent) : "queued";
+  }
+
+  /** An email as emails.get answers it. */
+  function emailJson(email: StoredEmail) {
+    return {
+      object: "email",
+      id: email.id,
+      from: email.from,
+      to: email.to,
+      subject: email.subject,
+      cc: email.cc.length > 0 ? email.cc : null,
+      bcc: email.bcc.length > 0 ? email.bcc : null,
+      html: email.html ?? null,
+      text: email.text ?? null,
+      created_at: email.createdAt,
+      scheduled_at: email.scheduledAt ?? null,
+      message_id: `<${email.id}@email.amazonses.com>`,
+      reply_to: null,
+      last_event: lastEventOf(email),
+      tags: email.tags,
+    };
   }
 
   /** A page of a list, Resend's way: `limit` (1–100, default 20) items after the `after` id. */
@@ -285,8 +344,46 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
       pattern: /^\/emails\/?$/,
       keys: [],
       handler: ({ body, idempotencyKey }) => {
-        const email = accept(validateEmail(body, ""), idempotencyKey ? { idempotencyKey } : {});
+        const valid = validateEmail(body, "");
+        const scheduledAt = valid.scheduled_at;
+        if (scheduledAt !== undefined && (typeof scheduledAt !== "string" || scheduledAt.trim() === ""))
+          throw fail(422, "validation_error", "Invalid `scheduled_at` field.");
+        const email = accept(valid, {
+          ...(idempotencyKey ? { idempotencyKey } : {}),
+          ...(scheduledAt ? { scheduledAt } : {}),
+        });
         return { status: 200, body: { id: email.id } };
+      },
+    },
+    {
+      name: "GET /emails",
+      method: "GET",
+      pattern: /^\/emails\/?$/,
+      keys: [],
+      // Newest first, as Resend lists them; each without its body, as emails.list answers.
+      handler: ({ query }) => {
+        const newestFirst = [...emails.values()]
+          .map((email, order) => ({ email, order }))
+          .sort((a, b) => b.email.createdAt.localeCompare(a.email.createdAt) || b.order - a.order)
+          .map(({ email }) => {
+            const { html: _html, text: _text, tags: _tags, object: _object, ...listed } = emailJson(email);
+            return listed;
+          });
+        return { status: 200, body: page(newestFirst, query) };
+      },
+    },
+    {
+      name: "POST /emails/:id/cancel",
+      method: "POST",
+      pattern: /^\/emails\/([^/]+)\/cancel\/?$/,
+      keys: ["id"],
+      handler: ({ params }) => {
+        const email = emails.get(params.id ?? "");
+        if (!email) throw fail(404, "not_found", "Email not found");
+        if (!email.scheduledAt || email.canceled || forcedLastEvent.has(email.id))
+          throw fail(422, "validation_error", "Email cannot be canceled: it is not scheduled.");
+        email.canceled = true;
+        return { status: 200, body: { object: "email", id: email.id } };
       },
     },
     {
@@ -317,25 +414,7 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
       handler: ({ params }) => {
         const email = emails.get(params.id ?? "");
         if (!email) throw fail(404, "not_found", "Email not found");
-        return {
-          status: 200,
-          body: {
-            object: "email",
-            id: email.id,
-            from: email.from,
-            to: email.to,
-            subject: email.subject,
-            cc: email.cc.length > 0 ? email.cc : null,
-            bcc: email.bcc.length > 0 ? email.bcc : null,
-            html: email.html ?? null,
-            text: email.text ?? null,
-            created_at: email.createdAt,
-            message_id: `<${email.id}@email.amazonses.com>`,
-            reply_to: null,
-            last_event: lastEventOf(email),
-            tags: email.tags,
-          },
-        };
+        return { status: 200, body: emailJson(email) };
       },
     },
     {
@@ -454,9 +533,11 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
     let reply: Reply;
     try {
       const fault = name ? faults.find((candidate) => candidate.route === name && candidate.left > 0) : undefined;
-      if (fault) {
+      if (fault && fault.skip > 0) fault.skip -= 1;
+      else if (fault) {
         fault.left -= 1;
         if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+        if (fault.body !== undefined) throw new FaultBody(fault.body);
         if (fault.status)
           throw fail(
             fault.status,
@@ -466,6 +547,12 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
       }
       reply = await route(req, method, path, url.searchParams);
     } catch (error) {
+      if (error instanceof FaultBody) {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(error.body));
+        requests.push({ method, path, status: 200, route: name, at });
+        return;
+      }
       const body =
         error instanceof HttpError
           ? error.body
@@ -549,10 +636,18 @@ export async function createResendStandin(options: StandinOptions = {}): Promise
       return contact;
     },
     injectFault(fault) {
-      faults.push({ ...fault, left: fault.times ?? 1 });
+      faults.push({ ...fault, left: fault.times ?? 1, skip: fault.skip ?? 0 });
     },
     setLastEvent(emailId, lastEvent) {
       forcedLastEvent.set(emailId, lastEvent);
+    },
+    addHistory({ to, from = "Acme <hello@acme.test>", subject = "Welcome to Acme", createdAt, lastEvent }) {
+      const email = accept(
+        { from, to, subject, text: subject },
+        createdAt ? { createdAt: createdAt.toISOString() } : {},
+      );
+      forcedLastEvent.set(email.id, lastEvent ?? "delivered");
+      return email;
     },
     emails,
     webhooks,

@@ -13,6 +13,7 @@ import {
 } from "./send.ts";
 import type {
   AttachResult,
+  CancelResult,
   ListQuery,
   Notification,
   NotificationPage,
@@ -70,6 +71,11 @@ export interface Mailstate {
   get(notificationId: string): Promise<Notification | null>;
   list(query?: ListQuery): Promise<NotificationPage>;
   timeline(notificationId: string): Promise<Timeline | null>;
+  /**
+   * Cancel a scheduled send (`scheduledAt`) at Resend. Throws MailstateError: 404 for an unknown id
+   * (or another tenant's), 409 when it is not scheduled any more (sent, or never scheduled).
+   */
+  cancel(notificationId: string): Promise<CancelResult>;
   /** Suppressions follow the API's SUPPRESSION_SCOPE and the key's tenant; an admin key may name one. */
   isSuppressed(email: string, options?: TenantOption): Promise<boolean>;
   /** The suppression, with who added and removed the address by hand (`history`). */
@@ -170,6 +176,14 @@ export function createMailstate(options: MailstateOptions = {}): Mailstate {
       return orNullOn404(request<Timeline>("GET", `/v1/notifications/${encodeURIComponent(notificationId)}/timeline`));
     },
 
+    async cancel(notificationId) {
+      const { body } = await request<{ id: string; resendEmailId: string }>(
+        "POST",
+        `/v1/notifications/${encodeURIComponent(notificationId)}/cancel`,
+      );
+      return { status: "canceled", id: body.id, resendEmailId: body.resendEmailId };
+    },
+
     async isSuppressed(email, options) {
       return (await api.getSuppression(email, options)) !== null;
     },
@@ -237,6 +251,7 @@ export function createNoopMailstate(): Mailstate {
     get: async () => null,
     list: async () => ({ data: [], nextCursor: null }),
     timeline: async () => null,
+    cancel: async (notificationId) => ({ status: "disabled", id: notificationId, resendEmailId: null }),
     isSuppressed: async () => false,
     getSuppression: async () => null,
     checkSuppressions: async (emails) =>

@@ -20,6 +20,7 @@ export {
 } from "./send.ts";
 export type {
   AttachResult,
+  CancelResult,
   DeliveryState,
   ListQuery,
   Notification,

@@ -9,6 +9,7 @@ export type DeliveryState =
   | "bounced"
   | "complained"
   | "failed"
+  | "canceled"
   | "suppressed";
 
 /** Why an address is suppressed. A copy of the server's list (the SDK depends on nothing of mailstate); a test checks they agree. */
@@ -85,6 +86,14 @@ export type SendOutcomeResult =
   | { id: string; status: "attached" | "refusal_recorded"; notification: Notification }
   | { id: string; status: "conflict" | "not_found"; notification: null; detail: string }
   | { status: "disabled"; notification: null };
+
+/**
+ * `cancel`: Resend cancelled the scheduled send (or had already); the notification's state becomes
+ * `canceled` once mailstate's worker applies it. The no-op client cancels nothing (`disabled`).
+ */
+export type CancelResult =
+  | { status: "canceled"; id: string; resendEmailId: string }
+  | { status: "disabled"; id: string; resendEmailId: null };
 
 export interface NotificationPage {
   data: Notification[];

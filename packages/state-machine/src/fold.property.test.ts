@@ -11,7 +11,8 @@ import { foldEvents, type LoggedEvent, timeline } from "./fold.ts";
 import { DELIVERY_STATES, type DeliveryState, isTerminalState, PROGRESS_STATES } from "./states.ts";
 
 const BASE_MS = Date.parse("2026-11-22T10:00:00Z");
-const TYPES = [...RESEND_EVENT_TYPES, "email.future_thing"] as const;
+/** `email.canceled` here is what Resend sends for a cancelled scheduled send: `email.failed`, reason canceled. */
+const TYPES = [...RESEND_EVENT_TYPES, "email.canceled", "email.future_thing"] as const;
 
 // Ticks of 500µs over a few milliseconds: ties are common (so the svix-id
 // tie-break is exercised) and half the instants need microseconds.
@@ -40,7 +41,9 @@ function build(spec: Spec): LoggedEvent {
   const event: ResendEvent =
     spec.type === "email.future_thing"
       ? parseResendEvent({ type: spec.type, created_at: at, data: { email_id: FIXTURE_EMAIL_ID } })
-      : makeEvent(spec.type, { created_at: at });
+      : spec.type === "email.canceled"
+        ? makeEvent("email.failed", { created_at: at, data: { failed: { reason: "canceled" } } })
+        : makeEvent(spec.type, { created_at: at });
   return { svixId: spec.svixId, event };
 }
 
@@ -72,15 +75,20 @@ const TARGET: Partial<Record<string, DeliveryState>> = {
   "email.bounced": "bounced",
   "email.complained": "complained",
   "email.failed": "failed",
+  "email.canceled": "canceled",
   "email.suppressed": "suppressed",
 };
+
+/** A failure whose reason is canceled, read here without the code under test. */
+const cancels = (event: ResendEvent) =>
+  event.type === "email.failed" && (event.data as { failed?: { reason?: string } }).failed?.reason === "canceled";
 
 // An oracle that does not use the machine: the first terminal event wins;
 // without one, the furthest progress state reached, by the first event to reach it.
 function oracle(ordered: readonly LoggedEvent[]): { state: DeliveryState; svixId: string | null } {
   let best: { state: DeliveryState; svixId: string | null } = { state: "recorded", svixId: null };
   for (const { svixId, event } of ordered) {
-    const target = TARGET[event.type];
+    const target = TARGET[cancels(event) ? "email.canceled" : event.type];
     if (!target) continue;
     if (isTerminalState(target)) return { state: target, svixId };
     const rank = PROGRESS_STATES.indexOf(target as (typeof PROGRESS_STATES)[number]);
@@ -96,7 +104,7 @@ function oracleMoves(ordered: readonly LoggedEvent[]): { svixId: string; state: 
   const moves: { svixId: string; state: DeliveryState }[] = [];
   let state: DeliveryState = "recorded";
   for (const { svixId, event } of ordered) {
-    const target = TARGET[event.type];
+    const target = TARGET[cancels(event) ? "email.canceled" : event.type];
     if (!target || isTerminalState(state)) continue;
     const ahead =
       isTerminalState(target) ||

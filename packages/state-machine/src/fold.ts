@@ -6,6 +6,7 @@ import {
   type DeliveryEventType,
   initialDeliverySnapshot,
   isDeliveryEventType,
+  machineEventTypeOf,
   nextDeliveryState,
   stateOf,
 } from "./machine.ts";
@@ -93,11 +94,12 @@ function run(events: readonly LoggedEvent[]): { snapshot: DeliverySnapshot; entr
   const entries: TimelineEntry[] = [];
   for (const { svixId, event, at } of orderEvents(events)) {
     const stateBefore = state;
-    state = nextDeliveryState(state, event.type);
+    state = nextDeliveryState(state, machineEventTypeOf(event));
     const stateAfter = state;
     const kind = classifyEvent(event);
     const moved = stateAfter !== stateBefore;
-    // Only delivery event types move the machine; the type check says so to the compiler.
+    // Only delivery event types move the machine; the type check says so to the compiler. The
+    // state event keeps the logged type (a cancelled send's is `email.failed`).
     if (moved && isDeliveryEventType(event.type)) {
       snapshot.state = stateAfter;
       snapshot.stateEvent = { svixId, type: event.type, occurredAt: at.date };

@@ -20,6 +20,7 @@ export {
   deliveryMachine,
   initialDeliverySnapshot,
   isDeliveryEventType,
+  machineEventTypeOf,
   nextDeliveryState,
   stateOf,
 } from "./machine.ts";

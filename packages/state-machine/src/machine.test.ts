@@ -14,13 +14,34 @@ const DELIVERY_COLUMNS = [
   "email.bounced",
   "email.complained",
   "email.failed",
+  "email.canceled",
   "email.suppressed",
 ] as const;
 
 const EXPECTED: Record<DeliveryState, readonly DeliveryState[]> = {
-  recorded: ["scheduled", "sent", "delivery_delayed", "delivered", "bounced", "complained", "failed", "suppressed"],
-  scheduled: ["scheduled", "sent", "delivery_delayed", "delivered", "bounced", "complained", "failed", "suppressed"],
-  sent: ["sent", "sent", "delivery_delayed", "delivered", "bounced", "complained", "failed", "suppressed"],
+  recorded: [
+    "scheduled",
+    "sent",
+    "delivery_delayed",
+    "delivered",
+    "bounced",
+    "complained",
+    "failed",
+    "canceled",
+    "suppressed",
+  ],
+  scheduled: [
+    "scheduled",
+    "sent",
+    "delivery_delayed",
+    "delivered",
+    "bounced",
+    "complained",
+    "failed",
+    "canceled",
+    "suppressed",
+  ],
+  sent: ["sent", "sent", "delivery_delayed", "delivered", "bounced", "complained", "failed", "canceled", "suppressed"],
   delivery_delayed: [
     "delivery_delayed",
     "delivery_delayed",
@@ -29,35 +50,30 @@ const EXPECTED: Record<DeliveryState, readonly DeliveryState[]> = {
     "bounced",
     "complained",
     "failed",
+    "canceled",
     "suppressed",
   ],
-  delivered: ["delivered", "delivered", "delivered", "delivered", "bounced", "complained", "failed", "suppressed"],
-  bounced: ["bounced", "bounced", "bounced", "bounced", "bounced", "bounced", "bounced", "bounced"],
-  complained: [
+  delivered: [
+    "delivered",
+    "delivered",
+    "delivered",
+    "delivered",
+    "bounced",
     "complained",
-    "complained",
-    "complained",
-    "complained",
-    "complained",
-    "complained",
-    "complained",
-    "complained",
-  ],
-  failed: ["failed", "failed", "failed", "failed", "failed", "failed", "failed", "failed"],
-  suppressed: [
-    "suppressed",
-    "suppressed",
-    "suppressed",
-    "suppressed",
-    "suppressed",
-    "suppressed",
-    "suppressed",
+    "failed",
+    "canceled",
     "suppressed",
   ],
+  bounced: Array(9).fill("bounced"),
+  complained: Array(9).fill("complained"),
+  failed: Array(9).fill("failed"),
+  canceled: Array(9).fill("canceled"),
+  suppressed: Array(9).fill("suppressed"),
 };
 
 const UNKNOWN_TYPE = "email.future_thing";
-const ALL_EVENT_TYPES = [...RESEND_EVENT_TYPES, UNKNOWN_TYPE] as const;
+/** Resend's types, the machine's `email.canceled` (an `email.failed` whose reason is canceled) and one Resend may add. */
+const ALL_EVENT_TYPES = [...RESEND_EVENT_TYPES, "email.canceled", UNKNOWN_TYPE] as const;
 
 function expectedNext(state: DeliveryState, type: string): DeliveryState {
   const column = DELIVERY_COLUMNS.indexOf(type as (typeof DELIVERY_COLUMNS)[number]);
@@ -74,10 +90,14 @@ const PATH_TO: Record<DeliveryState, readonly (typeof DELIVERY_COLUMNS)[number][
   bounced: ["email.sent", "email.bounced"],
   complained: ["email.sent", "email.delivered", "email.complained"],
   failed: ["email.failed"],
+  canceled: ["email.scheduled", "email.canceled"],
   suppressed: ["email.suppressed"],
 };
 
 function eventOf(type: string, createdAt: string): ResendEvent {
+  // What Resend sends for a scheduled send cancelled before it went out.
+  if (type === "email.canceled")
+    return makeEvent("email.failed", { created_at: createdAt, data: { failed: { reason: "canceled" } } });
   return (RESEND_EVENT_TYPES as readonly string[]).includes(type)
     ? makeEvent(type as (typeof RESEND_EVENT_TYPES)[number], { created_at: createdAt })
     : parseResendEvent({ type, created_at: createdAt, data: { email_id: "4ef9a417-02e9-4d39-ad75-9611e0fcc33c" } });
@@ -147,6 +167,7 @@ describe("delivery machine", () => {
       bounced: 5,
       complained: 5,
       failed: 5,
+      canceled: 5,
       suppressed: 5,
     };
     const reference = (from: DeliveryState, type: string): DeliveryState => {

@@ -3,7 +3,13 @@
 import { getInitialSnapshot, type SnapshotFrom, setup, transition } from "xstate";
 import type { DeliveryState } from "./states.ts";
 
-/** The webhook event types that move delivery state, and the state each one moves to. */
+/**
+ * The event types that move delivery state, and the state each one moves to. All are Resend's
+ * webhook types but `email.canceled`: Resend reports a scheduled send cancelled before it went out
+ * as `email.failed` with the reason `canceled` (and its API's `last_event` as `canceled`), which the
+ * machine takes as `email.canceled` (machineEventTypeOf): nothing went wrong with the address or
+ * the send, so it gets a final state of its own.
+ */
 export const DELIVERY_EVENT_TARGETS = {
   "email.scheduled": "scheduled",
   "email.sent": "sent",
@@ -12,6 +18,7 @@ export const DELIVERY_EVENT_TARGETS = {
   "email.bounced": "bounced",
   "email.complained": "complained",
   "email.failed": "failed",
+  "email.canceled": "canceled",
   "email.suppressed": "suppressed",
 } as const satisfies Record<string, DeliveryState>;
 
@@ -24,6 +31,16 @@ export function isDeliveryEventType(type: string): type is DeliveryEventType {
   return Object.hasOwn(DELIVERY_EVENT_TARGETS, type);
 }
 
+/**
+ * The machine event a logged event is: its type, except `email.failed` whose `data.failed.reason` is
+ * `canceled`, which is `email.canceled` (see DELIVERY_EVENT_TARGETS).
+ */
+export function machineEventTypeOf(event: { type: string; data?: unknown }): string {
+  if (event.type !== "email.failed") return event.type;
+  const failed = (event.data as { failed?: { reason?: unknown } } | null | undefined)?.failed;
+  return failed?.reason === "canceled" ? "email.canceled" : event.type;
+}
+
 /** The events a state listens to; each moves to its own state (DELIVERY_EVENT_TARGETS), checked by the compiler. */
 type Moves = { readonly [E in DeliveryEventType]?: (typeof DELIVERY_EVENT_TARGETS)[E] };
 
@@ -32,6 +49,7 @@ const ENDS = {
   "email.bounced": "bounced",
   "email.complained": "complained",
   "email.failed": "failed",
+  "email.canceled": "canceled",
   "email.suppressed": "suppressed",
 } as const satisfies Moves;
 
@@ -39,7 +57,7 @@ const ENDS = {
  * The spec, written out. A state lists the events that move it; XState ignores every other event,
  * so a late or repeated event (`sent` after `delivered`, `delivered` after `bounced`) changes
  * nothing. Progress only goes forward, recorded → scheduled → sent → delivery_delayed → delivered,
- * skipping steps when events skip them; the four terminal states are final.
+ * skipping steps when events skip them; the five terminal states are final.
  */
 export const deliveryMachine = setup({
   types: { events: {} as DeliveryMachineEvent },
@@ -72,6 +90,7 @@ export const deliveryMachine = setup({
     bounced: { type: "final" },
     complained: { type: "final" },
     failed: { type: "final" },
+    canceled: { type: "final" },
     suppressed: { type: "final" },
   },
 });

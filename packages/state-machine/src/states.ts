@@ -10,13 +10,14 @@ export const DELIVERY_STATES = [
   "bounced",
   "complained",
   "failed",
+  "canceled",
   "suppressed",
 ] as const;
 
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
 /** Final in the machine: no event moves a notification out of these. */
-export const TERMINAL_STATES = ["bounced", "complained", "failed", "suppressed"] as const;
+export const TERMINAL_STATES = ["bounced", "complained", "failed", "canceled", "suppressed"] as const;
 export type TerminalState = (typeof TERMINAL_STATES)[number];
 
 /** The non-terminal states, in the order a delivery advances through them. */

@@ -43,6 +43,12 @@ export const PROBLEMS = {
   too_many_sign_in_attempts: { status: 429, title: "Too many failed sign-ins" },
   /** A webhook endpoint URL on a loopback, private, link-local or unspecified address (or not resolving), without OUTBOUND_ALLOW_PRIVATE. */
   endpoint_url_refused: { status: 422, title: "Webhook endpoint URL refused" },
+  /** Cancelling a send calls Resend's API, and RESEND_API_KEY is not set. */
+  resend_not_configured: { status: 501, title: "Resend's API is not configured" },
+  /** Resend's API did not answer, or answered 429 or 5xx: retry later. */
+  resend_unavailable: { status: 503, title: "Resend unavailable, retry later" },
+  /** Resend's API refused RESEND_API_KEY (401, 403). */
+  resend_refused: { status: 502, title: "Resend refused the API key" },
   not_found: { status: 404, title: "Not found" },
   /** The request contradicts what is already recorded. */
   conflict: { status: 409, title: "Conflict" },

@@ -1,4 +1,4 @@
-// /support: find a notification by recipient, notification id or Resend email id, and read its
+// /support: find a notification by recipient, Message-ID, notification id or Resend email id, and read its
 // page (state, recipients and their suppressions, the timeline). Server-rendered HTML only.
 import {
   auditLog,
@@ -6,6 +6,7 @@ import {
   events,
   isDatabaseUnavailable,
   listOf,
+  messageIdKey,
   type Notification,
   notifications,
   ops,
@@ -50,12 +51,18 @@ const reputationParams = z.object({ tenant: text().trim().max(200, "is too long"
 /** Tenants charted on /support/reputation; the others are listed in its table. */
 const CHARTED_TENANTS = 12;
 
-export type SearchTarget = { kind: "none" } | { kind: "recipient"; email: string } | { kind: "id"; id: string };
+export type SearchTarget =
+  | { kind: "none" }
+  | { kind: "address"; email: string; messageId: string }
+  | { kind: "id"; id: string };
 
-/** One search box: an address searches by recipient; anything else is an id of either kind. */
+/**
+ * One search box: something with an @ is a recipient's address or a Message-ID (`<id@host>`, with
+ * or without the brackets), which look alike, so both are asked; anything else is an id of either kind.
+ */
 export function readSearch(query: string): SearchTarget {
   if (query === "") return { kind: "none" };
-  if (query.includes("@")) return { kind: "recipient", email: normalizeEmail(query) };
+  if (query.includes("@")) return { kind: "address", email: normalizeEmail(query), messageId: messageIdKey(query) };
   return { kind: "id", id: query };
 }
 
@@ -120,6 +127,12 @@ export function supportRoutes({ db, sql, logger, scope }: SupportDeps): Router {
     );
   }
 
+  /** The dead letters of these notifications' Resend email ids, as their pages list them. */
+  async function deadLettersOf(rows: Notification[]) {
+    const emailIds = [...new Set(rows.flatMap((row) => (row.resendEmailId ? [row.resendEmailId] : [])))];
+    return (await Promise.all(emailIds.map((id) => ops.deadLettersFor(db, { id })))).flat();
+  }
+
   router.get("/", async (req, res) => {
     const parsed = searchQuery.safeParse(req.query);
     if (!parsed.success) {
@@ -136,24 +149,30 @@ export function supportRoutes({ db, sql, logger, scope }: SupportDeps): Router {
       ]);
       view = { query: q, tenant, matchedBy: "id", results, nextPageHref: null, parked, deadLetters };
     } else {
-      const email = target.kind === "recipient" ? target.email : undefined;
-      const rows = await notifications.list(db, {
-        email,
-        cursor,
-        limit: PAGE_SIZE + 1,
-        ...(tenant === "" ? {} : { tenant }),
-      });
+      const page = { cursor, limit: PAGE_SIZE + 1, ...(tenant === "" ? {} : { tenant }) };
+      // A Message-ID is an email's own (no recipient's address is one): when it names some, they are the answer.
+      const byMessageId =
+        target.kind === "address" && target.messageId !== ""
+          ? await notifications.list(db, { ...page, messageId: target.messageId })
+          : [];
+      const email = target.kind === "address" && byMessageId.length === 0 ? target.email : undefined;
+      const rows = byMessageId.length > 0 ? byMessageId : await notifications.list(db, { ...page, email });
       const results = rows.slice(0, PAGE_SIZE);
       const last = results.at(-1);
       const nextPageHref =
         rows.length > PAGE_SIZE && last
           ? `${SUPPORT_PATH}?${new URLSearchParams({ ...(q ? { q } : {}), ...(tenant ? { tenant } : {}), cursor: last.id })}`
           : null;
-      const deadLetters = email ? await ops.deadLettersFor(db, { address: email }) : [];
+      const deadLetters =
+        byMessageId.length > 0
+          ? await deadLettersOf(results)
+          : email
+            ? await ops.deadLettersFor(db, { address: email })
+            : [];
       view = {
         query: q,
         tenant,
-        matchedBy: target.kind === "recipient" ? "recipient" : "latest",
+        matchedBy: byMessageId.length > 0 ? "messageId" : target.kind === "address" ? "recipient" : "latest",
         results,
         nextPageHref,
         deadLetters,

@@ -44,6 +44,7 @@ dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .state-scheduled, .state-sent { background: #ddf4ff; color: #0550ae; border-color: #b6e3ff; }
 .state-delivery_delayed { background: #fff8c5; color: #7d4e00; border-color: #eac54f; }
 .state-delivered { background: #dafbe1; color: #116329; border-color: #aceebb; }
+.state-canceled { background: #eaeef2; color: #424a53; border-color: #d0d7de; text-decoration: line-through; }
 .state-bounced, .state-complained, .state-failed, .state-suppressed { background: #ffebe9; color: #a40e26; border-color: #ffcecb; }
 .tag { display: inline-block; padding: 0 7px; margin: 0 4px 4px 0; border-radius: 4px; background: var(--soft); border: 1px solid var(--line); font-size: 13px; }
 .tag.parked { background: #fff1c2; border-color: #eac54f; color: #7d4e00; font-weight: 600; }
@@ -68,6 +69,7 @@ const STATE_LABELS: Record<DeliveryState, string> = {
   bounced: "Bounced",
   complained: "Complained",
   failed: "Failed",
+  canceled: "Canceled before sending",
   suppressed: "Suppressed by Resend",
 };
 
@@ -122,7 +124,7 @@ export function layout(title: string, body: Html, query = "", tenant = ""): Html
 <header class="top"><div class="bar">
   <a class="brand" href="${SUPPORT_PATH}">mailstate support</a>
   <form class="search" method="get" action="${SUPPORT_PATH}" role="search">
-    <input type="search" name="q" value="${query}" aria-label="Search" placeholder="Recipient address, notification id or Resend email id" autocomplete="off">
+    <input type="search" name="q" value="${query}" aria-label="Search" placeholder="Recipient address, Message-ID, notification id or Resend email id" autocomplete="off">
     <input class="tenant" type="search" name="tenant" value="${tenant}" aria-label="Tenant" placeholder="Tenant (all)" autocomplete="off">
     <button type="submit">Search</button>
   </form>
@@ -140,8 +142,8 @@ export interface SearchView {
   query: string;
   /** The one tenant the results are narrowed to; "" for every tenant. */
   tenant: string;
-  /** How the query was read: nothing asked (latest sends), an address, or an id. */
-  matchedBy: "latest" | "recipient" | "id";
+  /** How the query was read: nothing asked (latest sends), an address, a Message-ID, or an id. */
+  matchedBy: "latest" | "recipient" | "messageId" | "id";
   results: Notification[];
   nextPageHref: string | null;
   /** For an id no notification carries: the events parked under it, waiting for the send's record. */
@@ -251,10 +253,15 @@ export function searchPage(view: SearchView): Html {
   let heading: Html;
   if (matchedBy === "latest") {
     heading = html`<h1>Find a notification</h1>
-<p class="lead">Search by a recipient's address, a notification id or a Resend email id; the box works out which.
+<p class="lead">Search by a recipient's address, the Message-ID of the email's headers (with or without its angle
+brackets), a notification id or a Resend email id; the box works out which.
 Below are the latest notifications recorded${ofTenant}${tenant ? "" : ", of every tenant"}.</p>`;
   } else {
-    const how = matchedBy === "recipient" ? "sent to this address" : "with this notification id or Resend email id";
+    const how = {
+      recipient: "sent to this address",
+      messageId: "with this Message-ID",
+      id: "with this notification id or Resend email id",
+    }[matchedBy];
     heading = html`<h1>Search: <span class="mono">${query}</span></h1>
 <p class="lead">${results.length === 0 ? "No notification" : results.length === 1 ? "1 notification" : `${results.length}${view.nextPageHref ? "+" : ""} notifications`}${ofTenant} ${how}.</p>`;
   }
@@ -270,7 +277,7 @@ Sends recorded through the SDK or <code>POST /v1/notifications</code> appear her
     body = html``;
   } else {
     body = html`<div class="empty"><strong>Nothing matches “${query}”.</strong>
-Check the spelling: addresses match exactly (case does not matter); ids must be whole.
+Check the spelling: addresses match exactly (case does not matter); ids and Message-IDs must be whole.
 A send recorded without its Resend email id can be found by recipient.</div>`;
   }
   return layout(
@@ -460,6 +467,7 @@ export function notificationPage(view: NotificationView): Html {
   <dt>Notification id</dt><dd class="mono">${row.id}</dd>
   <dt>Resend email id</dt><dd class="mono">${row.resendEmailId ?? html`<span class="muted">${refused ? "none: Resend refused the send" : "not attached yet"}</span>`}</dd>
   ${refused ? html`<dt>Send</dt><dd><span class="bad">refused by Resend</span> ${refused.name}${refused.statusCode ? ` (${refused.statusCode})` : ""}: ${refused.message} <span class="muted">reported ${time(new Date(refused.at))}</span></dd>` : ""}
+  ${row.messageId ? html`<dt>Message-ID</dt><dd class="mono">${row.messageId}</dd>` : ""}
   <dt>From</dt><dd>${row.from}</dd>
   <dt>To</dt><dd>${row.recipients.join(", ")}</dd>
   <dt>Tenant</dt><dd>${row.tenant ?? html`<span class="muted">—</span>`} <a class="reputation" href="${SUPPORT_PATH}/reputation${row.tenant ? `?${new URLSearchParams({ tenant: row.tenant })}` : ""}">${row.tenant ? "the tenant's bounce and complaint rates" : "bounce and complaint rates"}</a></dd>

@@ -190,6 +190,8 @@ export function buildOpenApiDocument(): JsonSchema {
         get: {
           operationId: "listNotifications",
           summary: "A page of notifications, newest first",
+          description:
+            "The filters given all apply: a recipient (email), Resend's email id (resendEmailId), the Message-ID of the email's headers (messageId: `<id@host>` or `id@host`, matched without the angle brackets), a state. A tenant's key lists only its own tenant's notifications; another tenant's are not found.",
           parameters: queryParameters(listNotificationsQuery),
           responses: {
             "200": answer("A page; pass nextCursor as cursor for the next", ref("NotificationPage")),
@@ -246,6 +248,34 @@ export function buildOpenApiDocument(): JsonSchema {
             ...common,
             ...unknownNotification,
             ...problems("conflict"),
+          },
+        },
+      },
+      "/v1/notifications/{id}/cancel": {
+        parameters: [idParameter],
+        post: {
+          operationId: "cancelNotification",
+          summary:
+            "Cancel a scheduled send at Resend (emails.cancel); its state becomes the final `canceled` once the worker applies the cancel (it goes through the inbox, as a webhook does)",
+          responses: {
+            "202": answer("Cancelled at Resend (or already cancelled): the cancel is recorded", {
+              type: "object",
+              required: ["id", "resendEmailId", "canceled"],
+              properties: {
+                id: { type: "string", format: "uuid" },
+                resendEmailId: { type: "string" },
+                canceled: { type: "boolean", const: true },
+              },
+            }),
+            ...common,
+            ...unknownNotification,
+            ...problems(
+              "conflict",
+              "resend_not_configured",
+              "resend_unavailable",
+              "resend_refused",
+              "queue_unavailable",
+            ),
           },
         },
       },

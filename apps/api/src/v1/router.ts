@@ -8,6 +8,7 @@ import type { ApiEnv } from "../env.ts";
 import type { DatabaseHealth } from "../http/database-deadline.ts";
 import { AppError } from "../http/problems.ts";
 import { requireApiKey } from "./auth.ts";
+import { cancelRoutes } from "./cancel.ts";
 import { createKeyLookup } from "./key-lookup.ts";
 import { notificationRoutes } from "./notifications.ts";
 import { rateLimitPerKey } from "./rate-limit.ts";
@@ -26,6 +27,8 @@ export interface V1Deps {
     | "API_RATE_LIMIT_ADMIN_RPS"
     | "SUPPRESSION_SCOPE"
     | "RESEND_API_KEY"
+    | "RESEND_BASE_URL"
+    | "RESEND_API_TIMEOUT_MS"
     | "RESEND_SUPPRESSION_SYNC"
     | "OUTBOUND_ALLOW_PRIVATE"
   >;
@@ -68,6 +71,12 @@ export function v1Routes(deps: V1Deps): Router {
   );
   v1.use(express.json({ limit: BODY_LIMIT }));
   v1.use(notificationRoutes({ ...deps, scope: env.SUPPRESSION_SCOPE }));
+  v1.use(
+    cancelRoutes({
+      ...deps,
+      resend: { apiKey: env.RESEND_API_KEY, baseUrl: env.RESEND_BASE_URL, timeoutMs: env.RESEND_API_TIMEOUT_MS },
+    }),
+  );
   v1.use(
     suppressionRoutes({
       db,

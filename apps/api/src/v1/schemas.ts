@@ -1,5 +1,6 @@
 // The /v1 contract in zod: requests are parsed with these, responses are typed by them, and the
 // OpenAPI document is generated from them (openapi.ts), so the three never drift apart.
+import { messageIdKey } from "@mailstate/db";
 import { DELIVERY_STATES, EMAIL_ADDRESS, normalizeEmail, SUPPRESSION_REASONS } from "@mailstate/state-machine";
 import { z } from "zod";
 import { DEFAULT_ENGAGEMENT_PAGE, decodeEngagementCursor, MAX_ENGAGEMENT_PAGE } from "../timeline.ts";
@@ -167,12 +168,30 @@ export const sendOutcomeBatchBody = z
   })
   .register(components, { id: "SendOutcomeBatch" });
 
+/** C0 and C1 control characters: no Message-ID holds one; a line break pasted with a header is one. */
+const CONTROL_CHARACTER = /\p{Cc}/u;
+
+/** RFC 5322's limit on a header line: no Message-ID is longer. */
+const MAX_MESSAGE_ID = 998;
+
+/** `<id@host>` as a forwarded email's headers carry it, or without the brackets: both find the same email. */
+export const messageIdQuery = text()
+  .max(MAX_MESSAGE_ID)
+  .refine((value) => !CONTROL_CHARACTER.test(value), "must not contain control characters")
+  .transform(messageIdKey)
+  .pipe(z.string().min(1, "must be a Message-ID, e.g. <id@example.com>"))
+  .meta({
+    description:
+      "The Message-ID header of the email (Resend's `message_id`), with or without its angle brackets: the notifications whose Message-ID is that one.",
+  });
+
 export const notificationIdParams = z.object({ id: z.uuid("must be a notification id (a UUID)") });
 export const emailParams = z.object({ email: emailAddress });
 
 export const listNotificationsQuery = z.object({
   email: emailAddress.optional(),
   resendEmailId: shortText(256).optional(),
+  messageId: messageIdQuery.optional(),
   state: z.enum(DELIVERY_STATES).optional(),
   tenant: tenantName.optional().meta({
     description: "Admin keys: one tenant's notifications (default: every tenant's). A tenant's key lists its own.",

@@ -654,6 +654,7 @@ describe("GET /openapi.json", () => {
       "/v1/notifications",
       "/v1/notifications/batch",
       "/v1/notifications/{id}",
+      "/v1/notifications/{id}/cancel",
       "/v1/notifications/{id}/timeline",
       "/v1/recipients/{email}",
       "/v1/reputation",
@@ -680,6 +681,26 @@ describe("GET /openapi.json", () => {
     ]);
   });
 
+  it("GET /v1/notifications → its query parameters, messageId among them (a string of at most 998 characters)", async () => {
+    const { paths } = (await api.call("GET", "/openapi.json", undefined, {})).body;
+    const parameters: { name: string; in: string; schema: Record<string, unknown> }[] =
+      paths["/v1/notifications"].get.parameters;
+    expect(parameters.map((parameter) => `${parameter.in}:${parameter.name}`)).toEqual([
+      "query:email",
+      "query:resendEmailId",
+      "query:messageId",
+      "query:state",
+      "query:tenant",
+      "query:cursor",
+      "query:limit",
+    ]);
+    expect(parameters.find((parameter) => parameter.name === "messageId")?.schema).toMatchObject({
+      type: "string",
+      maxLength: 998,
+      description: expect.stringContaining("with or without its angle brackets"),
+    });
+  });
+
   it("every operation describes 401, 403, 404 and 429 (with Retry-After) as problem+json", async () => {
     const { paths } = (await api.call("GET", "/openapi.json", undefined, {})).body;
     const operations = Object.entries(paths).flatMap(([path, item]) =>
@@ -687,7 +708,7 @@ describe("GET /openapi.json", () => {
         .filter(([method]) => method !== "parameters")
         .map(([method, operation]) => ({ name: `${method} ${path}`, responses: operation.responses ?? {} })),
     );
-    expect(operations).toHaveLength(18);
+    expect(operations).toHaveLength(19);
     for (const { name, responses } of operations) {
       for (const status of ["401", "403", "404", "429"]) {
         expect([name, status, Object.keys(responses[status]?.content ?? {})]).toEqual([

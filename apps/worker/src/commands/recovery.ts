@@ -29,6 +29,13 @@ export async function reconcilerFor(context: Context): Promise<Reconciler> {
   });
 }
 
+/** What a dry run passes for a reconciler: it never reconciles. */
+export const noReconciler: Reconciler = {
+  reconcile: () => Promise.reject(new Error("dry run: nothing is reconciled")),
+  reprocess: () => Promise.reject(new Error("dry run: nothing is reconciled")),
+  replay: () => Promise.reject(new Error("dry run: nothing is reconciled")),
+};
+
 function describe(letter: DeadLetterRow): string {
   const resolved = letter.resolvedAt ? `  resolved ${letter.resolvedAt.toISOString()} (${letter.resolution})` : "";
   return [

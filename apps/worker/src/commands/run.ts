@@ -5,6 +5,7 @@ import { EMAIL_ADDRESS, normalizeEmail, SUPPRESSION_REASONS } from "@mailstate/s
 import { z } from "zod";
 import { CliError, type Context, createContext, EXIT, type Io, messageOf, parseEnvOrThrow } from "./context.ts";
 import { erase } from "./erase.ts";
+import { importHistory } from "./import.ts";
 import { createKey, listKeys, revokeKey } from "./keys.ts";
 import { rebuild } from "./rebuild.ts";
 import { listDeadLetters, reprocessInvalid, retryDeadLetters } from "./recovery.ts";
@@ -40,6 +41,11 @@ commands:
   sweep [--dry-run] [--json]                one pass of the sweeper now: ask Resend (emails.get) about stale
                                             notifications and append what it is ahead by; with RESEND_WEBHOOK_ID,
                                             replay the endpoint's failed deliveries; --dry-run writes nothing
+  import [--since <date | Nd>]               create a notification for each email Resend lists (emails.list) that none
+         [--tenant <t>] [--dry-run]         carries: the emails sent before mailstate was adopted, their state from
+         [--json]                           Resend's last_event. --since: only those created since (2026-01-31, 30d);
+                                            Ctrl-C stops after a page and the next run resumes; --json's last line is
+                                            {"listed","imported","known"}; --dry-run writes nothing
   retention [--dry-run] [--json]            one retention pass now: drop event partitions and delete per-message data
                                             recorded before the cutoff (RETENTION_DAYS, default 90, 00:00 UTC);
                                             prints counts per table and the partitions dropped; --dry-run changes nothing
@@ -51,13 +57,14 @@ commands:
                                             jobs; audit entries keep its sha256; its suppressions stay. Without
                                             --tenant: everywhere. Prints the counts (--json: one object, last)
 
-environment: DATABASE_URL, REDIS_URL, QUEUE_PREFIX, SUPPRESSION_SCOPE, and for sweep RESEND_API_KEY,
+environment: DATABASE_URL, REDIS_URL, QUEUE_PREFIX, SUPPRESSION_SCOPE, and for sweep and import RESEND_API_KEY,
              RESEND_BASE_URL, RESEND_API_RPS, SWEEPER_STALE_AFTER_MS, RESEND_WEBHOOK_ID, for retention RETENTION_DAYS
              (as the API and the worker;
              .env is read when present)
 exit codes: 0 done; 1 done, with a problem to look at (drift found, address not suppressed, jobs not run in time,
-            dead letters that failed again, events still invalid, calls to Resend that failed in sweep);
-            64 bad usage; 69 PostgreSQL or Redis unreachable; 78 bad environment`;
+            dead letters that failed again, events still invalid, calls to Resend that failed in sweep, an answer
+            of Resend that import cannot read); 64 bad usage; 69 PostgreSQL or Redis unreachable; 78 bad environment
+            (import: RESEND_API_KEY unset or refused); 130 import stopped by Ctrl-C (run it again to resume)`;
 
 type Command = {
   options: NonNullable<Parameters<typeof parseArgs>[0]>["options"];
@@ -168,6 +175,17 @@ const COMMANDS: Record<string, Command> = {
     positionals: 0,
     run: (context, values) => sweep(context, { dryRun: values["dry-run"] === true, json: values.json === true }),
   },
+  import: {
+    options: { since: { type: "string" }, tenant: { type: "string" }, "dry-run": { type: "boolean" }, json },
+    positionals: 0,
+    run: (context, values) =>
+      importHistory(context, {
+        since: option(sinceOption(new Date()).optional(), values.since, "--since") ?? null,
+        tenant: option(tenantName.optional(), values.tenant, "--tenant") ?? null,
+        dryRun: values["dry-run"] === true,
+        json: values.json === true,
+      }),
+  },
   retention: {
     options: { "dry-run": { type: "boolean" }, json },
     positionals: 0,
@@ -223,6 +241,36 @@ const GROUPS: Record<string, string> = {
   "dead-letters": "list or retry",
   webhooks: "deliveries or replay",
 };
+
+/**
+ * A point in the past: an ISO-8601 date or date-time (2026-01-31, 2026-01-31T12:00:00Z), or a number
+ * of days back from `now` (30d).
+ */
+export function sinceOption(now: Date) {
+  return z
+    .string()
+    .trim()
+    .transform((value, context) => {
+      const days = /^(\d{1,5})d$/.exec(value);
+      const at = days
+        ? new Date(now.getTime() - Number(days[1]) * 86_400_000)
+        : /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)
+          ? new Date(value)
+          : null;
+      if (!at || Number.isNaN(at.getTime())) {
+        context.addIssue({
+          code: "custom",
+          message: `${JSON.stringify(value)} is not a date (2026-01-31) or days (30d)`,
+        });
+        return z.NEVER;
+      }
+      if (at > now) {
+        context.addIssue({ code: "custom", message: `${value} is in the future: nothing was sent since then` });
+        return z.NEVER;
+      }
+      return at;
+    });
+}
 
 function option<S extends z.ZodType>(schema: S, value: unknown, name: string): z.output<S> {
   const result = schema.safeParse(value);

@@ -2,9 +2,9 @@
 // audit) by hand, in this process, at RESEND_API_RPS. --dry-run asks Resend but writes nothing and
 // replays nothing: it says what a pass would heal and replay.
 import { notifications } from "@mailstate/db";
+import { createResendClient, ResendCallError } from "@mailstate/resend-api";
 import { createLogger } from "@mailstate/runtime";
 import { createWorkerMetrics } from "../metrics.ts";
-import { createResendClient, ResendCallError } from "../resend/client.ts";
 import {
   type CheckResult,
   checkEmail,
@@ -14,7 +14,8 @@ import {
   type SweeperDeps,
 } from "../resend/sweeper.ts";
 import { CliError, type Context, EXIT, fromDb, messageOf } from "./context.ts";
-import { reconcilerFor } from "./recovery.ts";
+import { paced } from "./pace.ts";
+import { noReconciler, reconcilerFor } from "./recovery.ts";
 
 export interface SweepReport {
   dryRun: boolean;
@@ -123,20 +124,3 @@ function printReport(out: (line: string) => void, report: SweepReport): void {
         (report.webhook.errors.length > 0 ? `; error: ${report.webhook.errors.join("; ")}` : ""),
     );
 }
-
-/** Waits so that calls go out no faster than `rps` a second. */
-function paced(rps: number): () => Promise<void> {
-  let next = 0;
-  return async () => {
-    const wait = next - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    next = Math.max(Date.now(), next) + 1_000 / rps;
-  };
-}
-
-/** A dry run never reconciles. */
-const noReconciler: SweeperDeps["reconciler"] = {
-  reconcile: () => Promise.reject(new Error("dry run: nothing is reconciled")),
-  reprocess: () => Promise.reject(new Error("dry run: nothing is reconciled")),
-  replay: () => Promise.reject(new Error("dry run: nothing is reconciled")),
-};

@@ -1,12 +1,19 @@
 // The jobs of the `resend` queue (one call to Resend's API each, behind the queue's rate limiter)
 // and the scheduled pass that queues the sweeper's polls and the delivery audit.
 import { addJobs, type JobPayload, jobIdFor, type Queues } from "@mailstate/queue";
-import { asJobError, NOT_FOUND } from "./client.ts";
+import { NOT_FOUND, ResendCallError } from "@mailstate/resend-api";
+import { UnrecoverableError } from "bullmq";
 import { checkEmail, counted, failedDeliveries, queueSweep, replayDelivery, type SweeperDeps } from "./sweeper.ts";
 
 /** What the sweeper needs, and the queues its pass adds the calls to. */
 export interface ResendJobsDeps extends SweeperDeps {
   queues: Queues;
+}
+
+/** In a job: a transient failure is rethrown for BullMQ's backoff, a permanent one ends the job. */
+function asJobError(error: unknown): Error {
+  if (error instanceof ResendCallError && !error.transient) return new UnrecoverableError(error.message);
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /** Run a call; a permanent failure ends the job, a transient one is retried by BullMQ. */

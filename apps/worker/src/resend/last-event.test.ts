@@ -48,13 +48,15 @@ describe("last_event → the event the sweeper appends", () => {
     expect(observedEvent(email("delivered"), "sent", new Date())?.svixId).toBe(observed?.svixId);
   });
 
-  it("bounced → an Undetermined bounce (no type from the API); canceled → failed with reason canceled", () => {
+  it("bounced → an Undetermined bounce (no type from the API); canceled → failed with reason canceled, in scheduled and in recorded; not in failed", () => {
     expect(observedEvent(email("bounced"), "sent", at)?.payload.data).toMatchObject({
       bounce: { type: "Undetermined", subType: "Undetermined" },
     });
     expect(observedEvent(email("canceled"), "scheduled", at)?.payload.data).toMatchObject({
       failed: { reason: "canceled" },
     });
+    expect(observedEvent(email("canceled"), "recorded", at)?.type).toBe("email.failed");
+    expect(observedEvent(email("canceled"), "failed", at)).toBeNull();
   });
 
   it("behind or equal to the stored state, or a final state → nothing to append", () => {

@@ -3,14 +3,15 @@
 
 import type { LastEvent } from "@mailstate/resend-events";
 import type { DeliveryState } from "@mailstate/state-machine";
-import { nextDeliveryState } from "@mailstate/state-machine";
+import { machineEventTypeOf, nextDeliveryState } from "@mailstate/state-machine";
 
 /**
  * The event each `last_event` stands for (null: nothing to append). `opened` and `clicked` imply
  * the email was delivered, and say no more (no time, no link): they append `email.delivered`.
  * `queued` is behind `recorded`. A `bounced` carries no bounce type: it appends an `Undetermined`
  * bounce, which does not suppress. `canceled` (a scheduled send canceled before it went out) will
- * never be delivered: it appends `email.failed` with the reason `canceled`, a final state.
+ * never be delivered: it appends `email.failed` with the reason `canceled`, as Resend's own webhook
+ * says it, which the machine takes to the final state `canceled`.
  */
 export const LAST_EVENT_MAPPING: Record<LastEvent, string | null> = {
   queued: null,
@@ -57,7 +58,6 @@ export function observedSvixId(emailId: string, type: string): string {
 export function observedEvent(email: ResendEmail, state: DeliveryState, observedAt: Date): ObservedEvent | null {
   const type = (LAST_EVENT_MAPPING as Record<string, string | null | undefined>)[email.last_event];
   if (!type) return null;
-  if (nextDeliveryState(state, type) === state) return null;
   const learned = `learned from Resend's API (emails.get last_event ${email.last_event})`;
   const extra: Record<string, unknown> =
     type === "email.bounced"
@@ -67,6 +67,7 @@ export function observedEvent(email: ResendEmail, state: DeliveryState, observed
         : type === "email.suppressed"
           ? { suppressed: { type: "Unknown", message: learned } }
           : {};
+  if (nextDeliveryState(state, machineEventTypeOf({ type, data: extra })) === state) return null;
   return {
     svixId: observedSvixId(email.id, type),
     type,

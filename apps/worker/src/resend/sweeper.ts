@@ -4,11 +4,11 @@
 // `resend` queue; `mailstate sweep` runs one pass in its own process.
 import { notifications, type ResendCheck, type SqlPool } from "@mailstate/db";
 import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
+import { NOT_FOUND, ResendCallError, type ResendClient } from "@mailstate/resend-api";
 import type { Logger } from "@mailstate/runtime";
 import { isTerminalState } from "@mailstate/state-machine";
 import type { WorkerMetrics } from "../metrics.ts";
 import type { Reconciler } from "../reconcile/reconciler.ts";
-import { NOT_FOUND, ResendCallError, type ResendClient } from "./client.ts";
 import { observedEvent, type ResendEmail } from "./last-event.ts";
 
 /** Notifications one pass asks Resend about at most, oldest first (the worker's and `mailstate sweep`): the next pass takes the rest. */

@@ -44,6 +44,8 @@ export type EngagementCounters = Pick<Projection, "openCount" | "clickCount" | "
 export interface NotificationFilter {
   email?: string;
   resendEmailId?: string;
+  /** A Message-ID header, with or without its angle brackets: matched as messageIdKey reads it. */
+  messageId?: string;
   state?: DeliveryState;
   tenant?: string;
   /** id of the last row of the previous page */
@@ -143,6 +145,22 @@ const NOTIFICATION_COLUMNS = `id, resend_email_id AS "resendEmailId", recipients
 const PROJECTION_COLUMNS = `state::text AS "state", state_changed_at AS "stateChangedAt",
   state_event_type AS "stateEventType", state_event_id AS "stateEventId", open_count AS "openCount",
   click_count AS "clickCount", first_opened_at AS "firstOpenedAt", first_clicked_at AS "firstClickedAt"`;
+
+/**
+ * How a Message-ID is matched: without the spaces and angle brackets around it, so `<id@host>` as a
+ * forwarded email's headers carry it and `id@host` as someone copies it find the same email.
+ * notifications.message_id keeps it as Resend's events carry it (`<…@email.amazonses.com>`), since
+ * restorePayload gives it back as the events' data.message_id; MESSAGE_ID_KEY reads it the same way.
+ */
+export function messageIdKey(messageId: string): string {
+  return messageId.replace(/^[ <>]+|[ <>]+$/g, "");
+}
+
+/**
+ * messageIdKey in SQL, word for word the expression of notifications_message_id_key_idx
+ * (migration 20261207150000_message_id_index): a query must spell it so to use the index.
+ */
+const MESSAGE_ID_KEY = `btrim(message_id, ' <>')`;
 
 /** What recording one send answered: its notification, whether this record created it, and whether it attached its Resend id. */
 export interface RecordResult {
@@ -489,10 +507,19 @@ export const notifications = {
    * dropped by id rather than skipped, since it may have left the filter (its state moved on).
    */
   async list(db: DbClient, filter: NotificationFilter) {
+    // Prisma cannot spell the index's expression: the ids carrying the Message-ID (one, as a rule) come first.
+    const withMessageId =
+      filter.messageId === undefined
+        ? undefined
+        : await db.$queryRawUnsafe<{ id: string }[]>(
+            `SELECT id::text AS id FROM notifications WHERE ${MESSAGE_ID_KEY} = $1`,
+            messageIdKey(filter.messageId),
+          );
     const rows = await db.notification.findMany({
       where: {
         ...(filter.email ? { recipients: { has: filter.email } } : {}),
         ...(filter.resendEmailId ? { resendEmailId: filter.resendEmailId } : {}),
+        ...(withMessageId ? { id: { in: withMessageId.map((row) => row.id) } } : {}),
         ...(filter.state ? { state: filter.state } : {}),
         ...(filter.tenant ? { tenant: filter.tenant } : {}),
       },

@@ -1,7 +1,7 @@
 // Calls to Resend's API through the `resend` package, with a timeout, each answer sorted into what
-// the job does next: a value, "not found" (handled per call), a transient failure (429, 5xx, no
-// answer: thrown, so BullMQ retries with backoff) or a permanent one (UnrecoverableError).
-import { UnrecoverableError } from "bullmq";
+// the caller does next: a value, "not found" (handled per call), a transient failure (429, 5xx, no
+// answer: thrown, worth retrying with backoff) or a permanent one (thrown, not worth it). The
+// worker's jobs, the CLI and the API's cancel all call Resend through it.
 import { Resend } from "resend";
 
 export interface ResendClientOptions {
@@ -20,6 +20,11 @@ export class ResendCallError extends Error {
   ) {
     super(`${call}: ${status ?? "no answer"} ${message}`);
     this.name = "ResendCallError";
+  }
+
+  /** 401 or 403: Resend refused RESEND_API_KEY. */
+  get unauthorized(): boolean {
+    return this.status === 401 || this.status === 403;
   }
 
   /** 429, 5xx and no answer (a timeout, a reset) are worth retrying; the rest is not. */
@@ -57,6 +62,10 @@ export function createResendClient({ apiKey, baseUrl, timeoutMs }: ResendClientO
 
   return {
     getEmail: (id: string) => call("emails.get", (signal) => resend.emails.get(id, { signal })),
+    /** One page of the account's emails, newest first; `after` is the last email id of the page before. */
+    listEmails: (after?: string) =>
+      call("emails.list", (signal) => resend.emails.list({ limit: 100, ...(after ? { after } : {}) }, { signal })),
+    cancelEmail: (id: string) => call("emails.cancel", (signal) => resend.emails.cancel(id, { signal })),
     listWebhookEvents: (webhookId: string, after?: string) =>
       call("webhooks.events.list", (signal) =>
         resend.webhooks.events.list({ webhookId, limit: 100, ...(after ? { after } : {}) }, { signal }),
@@ -75,9 +84,3 @@ export function createResendClient({ apiKey, baseUrl, timeoutMs }: ResendClientO
 }
 
 export type ResendClient = ReturnType<typeof createResendClient>;
-
-/** In a job: a transient failure is rethrown for BullMQ's backoff, a permanent one ends the job. */
-export function asJobError(error: unknown): Error {
-  if (error instanceof ResendCallError && !error.transient) return new UnrecoverableError(error.message);
-  return error instanceof Error ? error : new Error(String(error));
-}

@@ -1,0 +1,7 @@
+export {
+  createResendClient,
+  NOT_FOUND,
+  ResendCallError,
+  type ResendClient,
+  type ResendClientOptions,
+} from "./client.ts";
