@@ -12,7 +12,10 @@
 // the whole CPU, the records included, over the webhooks (3 per email).
 // Env: BENCH_LIFECYCLE_EMAILS (2000), BENCH_LIFECYCLE_RATE (500), BENCH_INGEST_REQUESTS (6000);
 // BENCH_CPU_PROF=<dir> writes V8 CPU profiles of the API and the worker there (`--cpu-prof`), and
-// BENCH_DESIGNS (sync,tutorial,mailstate) names the designs measured, in that order.
+// BENCH_DESIGNS (sync,tutorial,mailstate,mailstate-traced-10,mailstate-traced-100) names the designs
+// measured, in that order; the traced ones are mailstate with OpenTelemetry on, keeping 10% and 100%.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { freePort, type WorkloadEvent } from "@mailstate/test-support";
 import { emailId, LIFECYCLE_EVENTS, lifecycleWebhooks, recordBodies } from "./lifecycle-workload.ts";
 import { apiRequests, fire, type LoadResult, sign } from "./load.ts";
@@ -36,7 +39,7 @@ const EMAILS = Number(env.BENCH_LIFECYCLE_EMAILS ?? 2_000);
 const RATE = Number(env.BENCH_LIFECYCLE_RATE ?? 500);
 const INGEST_REQUESTS = Number(env.BENCH_INGEST_REQUESTS ?? 6_000);
 const PROFILE_ARGS = env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${env.BENCH_CPU_PROF}`] : [];
-const DESIGNS = (env.BENCH_DESIGNS ?? "sync,tutorial,mailstate").split(",");
+const DESIGNS = (env.BENCH_DESIGNS ?? "sync,tutorial,mailstate,mailstate-traced-10,mailstate-traced-100").split(",");
 const RECORD_CONCURRENCY = 16;
 const INGEST_CONCURRENCY = 32;
 /** How a design is started, and how the bench tells it has applied the webhooks it answered. */
@@ -190,12 +193,24 @@ const designs: Design[] = [
   peer("sync", "state = 'delivered' AND open_count = 1"),
   // The tutorial keeps no open count: its row holds the last state-bearing event.
   peer("tutorial", "state = 'delivered'"),
-  {
-    name: "mailstate",
+  mailstate("mailstate", {}),
+  // The same with OpenTelemetry on (OTLP/HTTP protobuf to a receiver in this process, which drops
+  // what it gets: a collector's own CPU is not the system's), keeping 10% and 100% of the traces.
+  mailstate("mailstate-traced-10", { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" }),
+  mailstate("mailstate-traced-100", { OTEL_TRACES_SAMPLER: "parentbased_always_on" }),
+];
+
+/** mailstate's API and worker, with `extra` in their environment (tracing: with an OTLP receiver). */
+function mailstate(name: string, extra: Record<string, string>): Design {
+  return {
+    name,
     async start(run) {
       const port = await freePort();
-      const api = startProcess("api", { ...run.env, PORT: String(port) }, PROFILE_ARGS);
-      const worker = startProcess("worker", run.env, PROFILE_ARGS);
+      const tracing: Record<string, string> =
+        Object.keys(extra).length > 0 ? { OTEL_EXPORTER_OTLP_ENDPOINT: await otlpSink() } : {};
+      const appEnv: Record<string, string> = { ...run.env, ...extra, ...tracing };
+      const api = startProcess("api", { ...appEnv, PORT: String(port) }, PROFILE_ARGS);
+      const worker = startProcess("worker", appEnv, PROFILE_ARGS);
       await waitHealthy(port);
       await sleep(2_000); // the worker's boot
       return { port, processes: { api: { pid: api.pid ?? 0 }, worker: { pid: worker.pid ?? 0 } } };
@@ -203,8 +218,19 @@ const designs: Design[] = [
     queue: true,
     applied: "event_log",
     projected: "state = 'delivered' AND open_count = 1",
-  },
-];
+  };
+}
+
+/** An OTLP/HTTP endpoint that answers 200 to every export and keeps nothing; its base URL. */
+async function otlpSink(): Promise<string> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.writeHead(200, { "content-type": "application/x-protobuf" }).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  server.unref();
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
 
 const results = new Map<string, DesignResult>();
 for (const design of designs.filter((d) => DESIGNS.includes(d.name))) {
@@ -212,13 +238,20 @@ for (const design of designs.filter((d) => DESIGNS.includes(d.name))) {
   report(result);
   results.set(design.name, result);
 }
-const mailstate = results.get("mailstate");
+const untraced = results.get("mailstate");
+for (const traced of ["mailstate-traced-10", "mailstate-traced-100"]) {
+  const result = results.get(traced);
+  if (!untraced || !result) continue;
+  console.log(
+    `tracing ${traced.slice("mailstate-traced-".length)}%: lifecycle CPU ${fmt(total(result.cpu) / total(untraced.cpu))}× tracing off`,
+  );
+}
 for (const peerName of ["sync", "tutorial"]) {
   const other = results.get(peerName);
-  if (!mailstate || !other) continue;
+  if (!untraced || !other) continue;
   console.log(
-    `ratio mailstate/${peerName}: lifecycle CPU ${fmt(total(mailstate.cpu) / total(other.cpu))}×, ` +
-      `ingest ${fmt(mailstate.ingest.rps / other.ingest.rps)}×, ingest p99 ${fmt(mailstate.ingest.p99 / other.ingest.p99)}×`,
+    `ratio mailstate/${peerName}: lifecycle CPU ${fmt(total(untraced.cpu) / total(other.cpu))}×, ` +
+      `ingest ${fmt(untraced.ingest.rps / other.ingest.rps)}×, ingest p99 ${fmt(untraced.ingest.p99 / other.ingest.p99)}×`,
   );
 }
 process.exit(0);

@@ -57,6 +57,10 @@ await build({
   bundle: true,
   platform: "node",
   format: "esm",
+  // main.js starts tracing, then imports the app: split into chunks, so that the app's packages
+  // (pg, ioredis, express) are imported only then, once their instrumentations can patch them.
+  splitting: true,
+  chunkNames: "[name]-[hash]",
   target: "node22",
   sourcemap: true,
   logLevel: "warning",

@@ -94,6 +94,8 @@ describe("docker-compose.yml", () => {
   it("--profile observability: Prometheus scrapes api:3000 and worker:9464, Grafana gets the datasource and the dashboard", () => {
     expect(services.prometheus?.profiles).toEqual(["observability"]);
     expect(services.grafana?.profiles).toEqual(["observability"]);
+    expect(services.jaeger?.profiles).toEqual(["observability"]);
+    expect(services.jaeger?.environment).toMatchObject({ COLLECTOR_OTLP_ENABLED: "true" });
     const prometheus = parse(readFileSync("deploy/prometheus/prometheus.yml", "utf8")) as {
       scrape_configs: { job_name: string; dns_sd_configs: { names: string[]; port: number }[] }[];
     };

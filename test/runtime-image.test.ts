@@ -74,10 +74,11 @@ describe("the runtime image's /app (pnpm deploy --prod)", () => {
     expect(existsSync(join(app, "packages/db/node_modules/prisma/package.json"))).toBe(true);
     expect(existsSync(join(app, "apps/worker/dist/generated/client/query_compiler_bg.wasm"))).toBe(true);
     // Every file counted once per directory, as image layers store them: well under the old image's
-    // full workspace install (its node_modules alone is several hundred MB).
+    // full workspace install (its node_modules alone is several hundred MB). OpenTelemetry's SDK
+    // (loaded only when tracing is on) adds about 12 MB to each app.
     const kb = Number(spawnSync("du", ["-sk", "--count-links", app], { encoding: "utf8" }).stdout.split("\t")[0]);
     expect(kb).toBeGreaterThan(50_000);
-    expect(kb).toBeLessThan(300_000);
+    expect(kb).toBeLessThan(350_000);
   });
 
   it("migrates a fresh database with the deployed Prisma CLI (node packages/db/scripts/prisma.mjs migrate deploy)", () => {

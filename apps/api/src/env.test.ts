@@ -120,6 +120,22 @@ describe("api env", () => {
     });
   });
 
+  it("input: TRACE_URL_TEMPLATE without {traceId}, not a URL, or ftp:// → error naming it; https://jaeger.example/trace/{traceId} → kept as written", () => {
+    for (const [value, message] of [
+      ["https://jaeger.example/trace/", /TRACE_URL_TEMPLATE: must contain \{traceId\}/],
+      ["jaeger/{traceId}", /TRACE_URL_TEMPLATE: must be an http\(s\) URL with \{traceId\} in it/],
+      ["ftp://jaeger.example/{traceId}", /TRACE_URL_TEMPLATE: must be an http\(s\) URL with \{traceId\} in it/],
+    ] as const) {
+      expect(messageOf(() => loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, TRACE_URL_TEMPLATE: value }))).toMatch(
+        message,
+      );
+    }
+    const template = "https://jaeger.example/trace/{traceId}";
+    expect(loadApiEnv({ RESEND_WEBHOOK_SECRET: secret, TRACE_URL_TEMPLATE: template }).TRACE_URL_TEMPLATE).toBe(
+      template,
+    );
+  });
+
   it("input: WEBHOOK_REDIS_MEMORY_MAX_PERCENT=49 or 101 → error naming it (50 to 100); unset → 90", () => {
     for (const value of ["49", "101"]) {
       expect(

@@ -155,6 +155,14 @@ export const apiEnvSchema = z
      */
     RESEND_API_KEY: resendEnv.RESEND_API_KEY,
     RESEND_SUPPRESSION_SYNC: resendEnv.RESEND_SUPPRESSION_SYNC,
+    /**
+     * Where the support pages link an event's trace id, `{traceId}` replaced (e.g.
+     * https://jaeger.example/trace/{traceId}); unset: the id is shown, not linked.
+     */
+    TRACE_URL_TEMPLATE: z
+      .url({ protocol: /^https?$/, error: "must be an http(s) URL with {traceId} in it" })
+      .refine((value) => value.includes("{traceId}"), "must contain {traceId}, where the trace id goes")
+      .optional(),
     /** POST /v1/notifications/:id/cancel calls Resend's emails.cancel: where, and how long it waits. */
     RESEND_BASE_URL: resendEnv.RESEND_BASE_URL,
     RESEND_API_TIMEOUT_MS: resendEnv.RESEND_API_TIMEOUT_MS,

@@ -1,63 +1,11 @@
-// Boots the API: env, connections, the app; stops cleanly on SIGTERM.
-import { createDb, createSqlPool } from "@mailstate/db";
-import { createQueues, createRedis, recordInboxLayout } from "@mailstate/queue";
-import { createLogger, EnvError, onShutdown } from "@mailstate/runtime";
-import { createApiServer } from "./app.ts";
-import { type ApiEnv, loadApiEnv } from "./env.ts";
+// Entry of the api: OpenTelemetry first, when OTEL_EXPORTER_OTLP_ENDPOINT asks for it, so that its
+// instrumentations patch pg, ioredis and express before serve.ts imports them; then the api itself.
+import { startTracing } from "@mailstate/tracing";
 
-function loadEnvOrExit(): ApiEnv {
-  try {
-    return loadApiEnv();
-  } catch (error) {
-    if (!(error instanceof EnvError)) throw error;
-    console.error(`mailstate api: ${error.message}`);
-    process.exit(78); // EX_CONFIG
-  }
+try {
+  await startTracing("mailstate-api");
+} catch (error) {
+  console.error(`mailstate api: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(78); // EX_CONFIG
 }
-
-const env = loadEnvOrExit();
-const logger = createLogger("mailstate-api", env.LOG_LEVEL);
-// Two pools share DATABASE_POOL_SIZE, so the API opens as many connections as it did with one: the
-// pg pool of the record path takes the larger half, Prisma (reads, ops pages) the rest, one at least.
-const sqlPoolSize = Math.ceil(env.DATABASE_POOL_SIZE / 2);
-// Every request answers within DATABASE_TIMEOUT_MS (http/database-deadline.ts): no statement, lock
-// wait or wait for a connection outlasts it, so one stuck request does not hold the others.
-const limits = {
-  connectionTimeoutMs: env.DATABASE_TIMEOUT_MS,
-  statementTimeoutMs: env.DATABASE_TIMEOUT_MS,
-  lockTimeoutMs: Math.ceil(env.DATABASE_TIMEOUT_MS / 2),
-};
-const db = createDb({
-  databaseUrl: env.DATABASE_URL,
-  poolSize: Math.max(1, env.DATABASE_POOL_SIZE - sqlPoolSize),
-  ...limits,
-});
-const sql = createSqlPool({
-  databaseUrl: env.DATABASE_URL,
-  poolSize: sqlPoolSize,
-  ...limits,
-  onError: (error) => logger.warn({ err: error.message }, "postgres connection error"),
-});
-const redis = createRedis(env, "producer");
-redis.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
-const queues = createQueues(redis, env.QUEUE_PREFIX, {}, { inboxShards: env.INBOX_SHARDS });
-// Workers drain the shards of every INBOX_SHARDS ever written to: this one is recorded once Redis answers.
-redis.once("ready", () => {
-  recordInboxLayout(redis, env.QUEUE_PREFIX, env.INBOX_SHARDS).catch((error: Error) =>
-    logger.warn({ err: error.message }, "INBOX_SHARDS not recorded in Redis"),
-  );
-});
-const server = createApiServer({ env, db, sql, redis, queues, logger });
-
-server.listen(env.PORT, env.HOST, () => {
-  logger.info({ port: env.PORT }, "api listening");
-  if (!env.OPS_PASSWORD) logger.warn("OPS_PASSWORD is not set: Bull Board and the support pages answer 503");
-});
-
-onShutdown(logger, async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await queues.close();
-  redis.disconnect();
-  await db.$disconnect();
-  await sql.end();
-});
+await import("./serve.ts");

@@ -13,6 +13,7 @@ import {
 } from "@mailstate/db";
 import {
   eventSourceOf,
+  eventTraceIdOf,
   parseResendEvent,
   type ResendEvent,
   recipientsOf,
@@ -48,6 +49,8 @@ export interface TimelineItem {
   detail: Record<string, unknown> | null;
   /** `webhook`, or `api`: learned by the sweeper from Resend's API (emails.get). */
   source: "webhook" | "api";
+  /** The trace of the request that brought it, when tracing was on and kept it. */
+  traceId: string | null;
 }
 
 /** An event about this notification that the schema of its type rejected: kept raw, not folded. */
@@ -177,6 +180,7 @@ export async function loadTimeline(
       engagement: entry.kind === "engagement" ? (logRows.get(entry.svixId)?.engagement ?? null) : null,
       detail: detailOf(entry.event),
       source: eventSourceOf(entry.event),
+      traceId: eventTraceIdOf(entry.event),
     }),
   );
   const invalid = invalidRows.map(

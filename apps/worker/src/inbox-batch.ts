@@ -7,6 +7,7 @@
 //   did not apply (applying one again would change nothing, but it would cost the work again).
 import type { SqlPool } from "@mailstate/db";
 import { inboxEventPayload } from "@mailstate/queue";
+import { inSpan, sampledTraceId, startEventSpan } from "@mailstate/tracing";
 import type { Job } from "bullmq";
 import { reconcileOrDeadLetter, recordEventDeadLetter } from "./dead-letters.ts";
 import type { Reconciler } from "./reconcile/reconciler.ts";
@@ -21,8 +22,52 @@ async function reconcileEvent(reconciler: Reconciler, sql: SqlPool, job: Job, va
     await recordEventDeadLetter(sql, job, value, index, { cause: "unreadable_payload", error });
     return { outcome: "dead_lettered" };
   }
-  const { svixId, receivedAt, event } = parsed.data;
-  return reconcileOrDeadLetter(reconciler, sql, { svixId, receivedAt: new Date(receivedAt), raw: event }, attempt);
+  const { svixId, receivedAt, event, traceparent } = parsed.data;
+  // With tracing on, a span in the webhook's own trace (its parent the API's request).
+  const end = startEventSpan(`apply ${String(event.type)}`, traceparent, {
+    "mailstate.svix_id": svixId,
+    "mailstate.event_type": String(event.type),
+    "mailstate.email_id": emailIdOf(event),
+    "mailstate.job_id": job.id,
+  });
+  try {
+    const result = await reconcileOrDeadLetter(
+      reconciler,
+      sql,
+      { svixId, receivedAt: new Date(receivedAt), raw: withTraceId(event, traceparent) },
+      attempt,
+    );
+    end({ "mailstate.outcome": result.outcome });
+    return result;
+  } catch (error) {
+    end({ "mailstate.outcome": "retry" });
+    throw error;
+  }
+}
+
+/**
+ * The event as the log keeps it: with the trace id of the request that brought it
+ * (`mailstate.traceId`) when its trace was kept, so that the support page can link to it.
+ */
+function withTraceId(event: Record<string, unknown>, traceparent: string | undefined): Record<string, unknown> {
+  const traceId = sampledTraceId(traceparent);
+  if (!traceId) return event;
+  const mark = typeof event.mailstate === "object" && event.mailstate !== null ? event.mailstate : {};
+  return { ...event, mailstate: { ...mark, traceId } };
+}
+
+/** `data.email_id` of a raw event, when it has one. */
+function emailIdOf(event: Record<string, unknown>): string | undefined {
+  const data = event.data as { email_id?: unknown } | null | undefined;
+  return typeof data?.email_id === "string" ? data.email_id : undefined;
+}
+
+/** The traceparents the batch's events carry (with tracing on). */
+function traceparentsOf(events: unknown[]): (string | undefined)[] {
+  return events.map((value) => {
+    const traceparent = (value as { traceparent?: unknown } | null)?.traceparent;
+    return typeof traceparent === "string" ? traceparent : undefined;
+  });
 }
 
 /** Apply every event of a batch job; answers how many had each outcome, or throws to retry what is left. */
@@ -32,8 +77,14 @@ export async function reconcileBatch(
   job: Job,
   events: unknown[],
 ): Promise<BatchOutcomes> {
-  const settled = await Promise.allSettled(
-    events.map((value, index) => reconcileEvent(reconciler, sql, job, value, index)),
+  // One span for the job, linked to each webhook's trace: a batch belongs to many traces.
+  const settled = await inSpan(
+    "inbox.batch",
+    {
+      attributes: { "mailstate.job_id": job.id ?? "", "mailstate.batch_size": events.length },
+      links: traceparentsOf(events),
+    },
+    () => Promise.allSettled(events.map((value, index) => reconcileEvent(reconciler, sql, job, value, index))),
   );
   const outcomes: BatchOutcomes = {};
   const left: unknown[] = [];

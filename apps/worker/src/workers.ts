@@ -15,7 +15,8 @@ import {
 } from "@mailstate/queue";
 import { createResendClient } from "@mailstate/resend-api";
 import { type Logger, suppressionSyncOf } from "@mailstate/runtime";
-import { type Queue, Worker } from "bullmq";
+import { bullmqTelemetry } from "@mailstate/tracing";
+import { type Queue, Worker, type WorkerOptions } from "bullmq";
 import { deadLetterFailedJob, sweepFailedInbox } from "./dead-letters.ts";
 import type { WorkerEnv } from "./env.ts";
 import { createProcessor } from "./handlers.ts";
@@ -182,6 +183,8 @@ export async function startWorkers({
     lockDuration: env.WORKER_LOCK_DURATION_MS,
     stalledInterval: Math.max(1_000, Math.floor(env.WORKER_LOCK_DURATION_MS / 3)),
     maxStalledCount: 20,
+    // BullMQ's consumer spans (bullmq-otel), when tracing is on.
+    ...bullmqTelemetry<WorkerOptions["telemetry"]>(),
     settings: { backoffStrategy },
   };
   // A BullMQ worker takes jobs from an idle queue one round trip at a time, so under a steady flow

@@ -72,6 +72,7 @@ export const ops = {
         firstFailedAt: true,
         resolvedAt: true,
         resolution: true,
+        body: true,
       },
       orderBy: { firstFailedAt: "desc" },
       take: 50,

@@ -53,6 +53,8 @@ export const inboxEventPayload = z.object({
   svixId: z.string().min(1),
   receivedAt: z.iso.datetime({ offset: true }),
   event: z.custom<Record<string, unknown>>(isJsonObject, "expected a JSON object"),
+  /** With tracing on: the W3C traceparent of the API's request, so the worker's span joins its trace. */
+  traceparent: z.string().max(128).optional(),
 });
 
 /**

@@ -1,4 +1,6 @@
 // Typed producers over the catalog: the only way jobs are added.
+
+import { bullmqTelemetry } from "@mailstate/tracing";
 import { type JobsOptions, Queue, type QueueOptions } from "bullmq";
 import { JOB_SCHEDULES, JOBS, type JobName, type JobPayload, jobIdFor, QUEUE_NAMES } from "./catalog.ts";
 import type { RedisClient } from "./redis.ts";
@@ -52,6 +54,8 @@ export function createQueues(
       // BullMQ's event stream (read by QueueEvents, which mailstate does not use) keeps 10,000
       // entries by default, ~1.5 MB per queue; a short history is all a person ever reads.
       streams: { events: { maxLen: EVENT_STREAM_LENGTH } },
+      // BullMQ's producer spans (bullmq-otel), when tracing is on.
+      ...bullmqTelemetry<QueueOptions["telemetry"]>(),
       ...extra,
     });
   const shards = Array.from({ length: inboxShards }, (_, index) => {

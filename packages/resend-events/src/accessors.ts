@@ -49,3 +49,15 @@ export function eventSourceOf(payload: unknown): "webhook" | "api" {
     ? "api"
     : "webhook";
 }
+
+const TRACE_ID = /^[0-9a-f]{32}$/;
+
+/**
+ * The trace id of the request that brought the event, which the worker notes on the stored event
+ * (`mailstate.traceId`) when tracing is on and the trace was kept; null otherwise.
+ */
+export function eventTraceIdOf(payload: unknown): string | null {
+  const mark = typeof payload === "object" && payload !== null ? (payload as { mailstate?: unknown }).mailstate : null;
+  const traceId = typeof mark === "object" && mark !== null ? (mark as { traceId?: unknown }).traceId : null;
+  return typeof traceId === "string" && TRACE_ID.test(traceId) ? traceId : null;
+}

@@ -1,4 +1,12 @@
-export { emailIdOf, eventSourceOf, isEmailEvent, isKnownEvent, isOtherEvent, recipientsOf } from "./accessors.ts";
+export {
+  emailIdOf,
+  eventSourceOf,
+  eventTraceIdOf,
+  isEmailEvent,
+  isKnownEvent,
+  isOtherEvent,
+  recipientsOf,
+} from "./accessors.ts";
 export {
   CONTACT_EVENT_TYPES,
   type ContactEventType,

@@ -23,6 +23,7 @@ export interface OpsDeps {
     | "OPS_LOGIN_MAX_FAILURES_PER_IP"
     | "OPS_LOGIN_WINDOW_SECONDS"
     | "SUPPRESSION_SCOPE"
+    | "TRACE_URL_TEMPLATE"
   >;
   db: Db;
   /** The support pages' plain-SQL reads (the reputation rollups). */
@@ -75,6 +76,9 @@ export function opsRoutes({ env, db, sql, redis, queues, logger }: OpsDeps): Rou
   });
   router.use(paths, gate);
   router.use(BULL_BOARD_PATH, bullBoardRouter(queues, BULL_BOARD_PATH));
-  router.use(SUPPORT_PATH, supportRoutes({ db, sql, logger, scope: env.SUPPRESSION_SCOPE }));
+  router.use(
+    SUPPORT_PATH,
+    supportRoutes({ db, sql, logger, scope: env.SUPPRESSION_SCOPE, traceUrlTemplate: env.TRACE_URL_TEMPLATE ?? null }),
+  );
   return router;
 }

@@ -15,6 +15,7 @@ import {
   type SqlRunner,
   softBounces,
 } from "@mailstate/db";
+import { eventTraceIdOf } from "@mailstate/resend-events";
 import type { Logger, SuppressionScope } from "@mailstate/runtime";
 import { normalizeEmail } from "@mailstate/state-machine";
 import { type ErrorRequestHandler, type Response, Router } from "express";
@@ -25,7 +26,14 @@ import { fillSeries, windowStart } from "../v1/reputation.ts";
 import { text } from "../v1/schemas.ts";
 import { type Html, html } from "./html.ts";
 import { closeness, reputationPage, type TenantReputation } from "./reputation-views.ts";
-import { messagePage, notificationPage, type SearchView, SUPPORT_PATH, searchPage } from "./support-views.ts";
+import {
+  type DeadLetterView,
+  messagePage,
+  notificationPage,
+  type SearchView,
+  SUPPORT_PATH,
+  searchPage,
+} from "./support-views.ts";
 
 export interface SupportDeps {
   db: Db;
@@ -34,6 +42,22 @@ export interface SupportDeps {
   logger: Logger;
   /** Each recipient's suppression is the one that applies to the notification's tenant. */
   scope: SuppressionScope;
+  /** TRACE_URL_TEMPLATE: where the pages link an event's trace id ({traceId} replaced); null: no link. */
+  traceUrlTemplate?: string | null;
+}
+
+/** Dead letters as the pages show them: with the trace id their stored body carries, if any. */
+async function deadLetterViews(pending: ReturnType<typeof ops.deadLettersFor>): Promise<DeadLetterView[]> {
+  return (await pending).map(({ body, ...letter }) => ({ ...letter, traceId: traceIdOfBody(body) }));
+}
+
+function traceIdOfBody(body: string): string | null {
+  if (!body.includes('"traceId"')) return null;
+  try {
+    return eventTraceIdOf(JSON.parse(body));
+  } catch {
+    return null;
+  }
 }
 
 const PAGE_SIZE = 25;
@@ -100,7 +124,7 @@ async function loadTenantReputation(sql: SqlRunner, only: string | null, now = n
   return { days, tenants };
 }
 
-export function supportRoutes({ db, sql, logger, scope }: SupportDeps): Router {
+export function supportRoutes({ db, sql, logger, scope, traceUrlTemplate = null }: SupportDeps): Router {
   const router = Router();
 
   router.use((_req, res, next) => {
@@ -130,7 +154,7 @@ export function supportRoutes({ db, sql, logger, scope }: SupportDeps): Router {
   /** The dead letters of these notifications' Resend email ids, as their pages list them. */
   async function deadLettersOf(rows: Notification[]) {
     const emailIds = [...new Set(rows.flatMap((row) => (row.resendEmailId ? [row.resendEmailId] : [])))];
-    return (await Promise.all(emailIds.map((id) => ops.deadLettersFor(db, { id })))).flat();
+    return (await Promise.all(emailIds.map((id) => deadLetterViews(ops.deadLettersFor(db, { id }))))).flat();
   }
 
   router.get("/", async (req, res) => {
@@ -145,9 +169,9 @@ export function supportRoutes({ db, sql, logger, scope }: SupportDeps): Router {
       const results = (await findById(target.id)).filter((row) => tenant === "" || row.tenant === tenant);
       const [parked, deadLetters] = await Promise.all([
         results.length === 0 ? events.listUnmatched(db, { emailId: target.id, limit: 100 }) : [],
-        ops.deadLettersFor(db, { id: target.id }),
+        deadLetterViews(ops.deadLettersFor(db, { id: target.id })),
       ]);
-      view = { query: q, tenant, matchedBy: "id", results, nextPageHref: null, parked, deadLetters };
+      view = { query: q, tenant, matchedBy: "id", results, nextPageHref: null, parked, deadLetters, traceUrlTemplate };
     } else {
       const page = { cursor, limit: PAGE_SIZE + 1, ...(tenant === "" ? {} : { tenant }) };
       // A Message-ID is an email's own (no recipient's address is one): when it names some, they are the answer.
@@ -167,7 +191,7 @@ export function supportRoutes({ db, sql, logger, scope }: SupportDeps): Router {
         byMessageId.length > 0
           ? await deadLettersOf(results)
           : email
-            ? await ops.deadLettersFor(db, { address: email })
+            ? await deadLetterViews(ops.deadLettersFor(db, { address: email }))
             : [];
       view = {
         query: q,
@@ -176,6 +200,7 @@ export function supportRoutes({ db, sql, logger, scope }: SupportDeps): Router {
         results,
         nextPageHref,
         deadLetters,
+        traceUrlTemplate,
       };
     }
     send(res, 200, searchPage(view));
@@ -197,7 +222,7 @@ export function supportRoutes({ db, sql, logger, scope }: SupportDeps): Router {
       loadTimeline(db, row, { scope }),
       softBounces.countsOf(db, recipients, listOf(suppressionView)),
       auditLog.forAddresses(db, recipients, suppressionView),
-      row.resendEmailId ? ops.deadLettersFor(db, { id: row.resendEmailId }) : [],
+      row.resendEmailId ? deadLetterViews(ops.deadLettersFor(db, { id: row.resendEmailId })) : [],
     ]);
     const suppressionOf = new Map(timeline.suppressions.map((item) => [item.email, item]));
     const counterOf = new Map(counters.map((item) => [item.email, item]));
@@ -214,6 +239,7 @@ export function supportRoutes({ db, sql, logger, scope }: SupportDeps): Router {
         })),
         scope,
         deadLetters,
+        traceUrlTemplate,
       }),
     );
   });

@@ -150,6 +150,8 @@ export interface SearchView {
   parked?: { svixId: string; type: string; receivedAt: Date }[];
   /** Events of this search that could not be applied (`mailstate dead-letters`). */
   deadLetters?: DeadLetterView[];
+  /** TRACE_URL_TEMPLATE: where a trace id links to. */
+  traceUrlTemplate?: string | null;
 }
 
 export interface DeadLetterView {
@@ -163,10 +165,19 @@ export interface DeadLetterView {
   firstFailedAt: Date;
   resolvedAt: Date | null;
   resolution: string | null;
+  /** The trace of the request that brought the event, when tracing was on and kept it. */
+  traceId: string | null;
+}
+
+/** A trace id, linked to the tracing backend when TRACE_URL_TEMPLATE is set ({traceId} replaced). */
+function traceLink(traceId: string | null, template: string | null | undefined): Html {
+  if (!traceId) return html``;
+  if (!template) return html`<span class="mono">${traceId}</span>`;
+  return html`<a class="mono" href="${template.replaceAll("{traceId}", traceId)}">${traceId}</a>`;
 }
 
 /** Dead letters: events mailstate acknowledged but could not apply, with what to do about them. */
-function deadLettersSection(letters: DeadLetterView[]): Html {
+function deadLettersSection(letters: DeadLetterView[], traceUrlTemplate: string | null | undefined): Html {
   if (letters.length === 0) return html``;
   const open = letters.filter((letter) => letter.resolvedAt === null).length;
   return html`<h2 id="dead-letters">Dead letters</h2>
@@ -182,7 +193,7 @@ ${letters.map(
   <td><span class="bad">${letter.cause}${letter.errorCode ? ` ${letter.errorCode}` : ""}</span>: ${letter.error}
   ${letter.resolvedAt ? html`<br><span class="ok">retried: ${letter.resolution}</span> <span class="muted">${time(letter.resolvedAt)}</span>` : ""}</td>
   <td class="time">${time(letter.firstFailedAt)} <span class="muted">(${letter.attempts} attempts)</span></td>
-  <td class="mono">${letter.svixId}</td>
+  <td class="mono">${letter.svixId}${letter.traceId ? html`<br><span class="muted">trace</span> ${traceLink(letter.traceId, traceUrlTemplate)}` : ""}</td>
 </tr>
 `,
 )}</tbody>
@@ -282,7 +293,7 @@ A send recorded without its Resend email id can be found by recipient.</div>`;
   }
   return layout(
     matchedBy === "latest" ? "Search" : `Search: ${query}`,
-    html`${heading}${body}${deadLettersSection(view.deadLetters ?? [])}`,
+    html`${heading}${body}${deadLettersSection(view.deadLetters ?? [], view.traceUrlTemplate)}`,
     query,
     tenant,
   );
@@ -303,6 +314,8 @@ export interface NotificationView {
   scope: SuppressionScope;
   /** Events of its Resend email id that could not be applied. */
   deadLetters: DeadLetterView[];
+  /** TRACE_URL_TEMPLATE: where a trace id links to. */
+  traceUrlTemplate?: string | null;
 }
 
 function tags(record: unknown): Html {
@@ -322,7 +335,7 @@ function field(source: unknown, name: string): unknown {
   return typeof source === "object" && source !== null ? (source as Record<string, unknown>)[name] : undefined;
 }
 
-function details(item: TimelineItem, allRecipients: ReadonlySet<string>): Html {
+function details(item: TimelineItem, allRecipients: ReadonlySet<string>, traceUrlTemplate?: string | null): Html {
   const lines: Html[] = [];
   const link = item.engagement?.link;
   if (link) {
@@ -353,6 +366,7 @@ function details(item: TimelineItem, allRecipients: ReadonlySet<string>): Html {
   if (item.detail?.complaint !== undefined) lines.push(html`<li>${JSON.stringify(item.detail.complaint)}</li>`);
   if (item.source === "api")
     lines.push(html`<li class="muted">Learned from Resend's API (emails.get), at the time it asked</li>`);
+  if (item.traceId) lines.push(html`<li class="muted">Trace: ${traceLink(item.traceId, traceUrlTemplate)}</li>`);
   // Only worth a line when the event is about some of the recipients, not all of them.
   if (item.recipients.length > 0 && item.recipients.length < allRecipients.size) {
     lines.push(html`<li class="muted">To: ${item.recipients.join(", ")}</li>`);
@@ -390,7 +404,7 @@ ${items.map((item) => {
   }</td>
   <td><strong>${item.type}</strong><br><span class="muted mono svix" title="svix-id">${item.svixId}</span></td>
   <td>${stateBadge(item.stateAfter)}${item.moved ? "" : html`<br><span class="muted">${item.kind === "engagement" ? "engagement: state unchanged" : "no change"}</span>`}</td>
-  <td class="details">${details(item, allRecipients)}</td>
+  <td class="details">${details(item, allRecipients, view.traceUrlTemplate)}</td>
 </tr>
 `;
 })}</tbody>
@@ -486,7 +500,7 @@ ${recipientsTable(view)}
 <p class="muted">In event time (when Resend says it happened). “Received” is when mailstate received it (its API verified the webhook).</p>
 ${engagementNote(view)}${timelineTable(view)}
 ${invalidSection(view.timeline.invalid)}
-${deadLettersSection(view.deadLetters)}`;
+${deadLettersSection(view.deadLetters, view.traceUrlTemplate)}`;
   return layout(row.subject || "Notification", body);
 }
 

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import { createInboxWriter, type MemoryGuard, type Queues } from "@mailstate/queue";
 import { type Logger, withTimeout } from "@mailstate/runtime";
+import { annotateActiveSpan, currentTraceparent } from "@mailstate/tracing";
 import { Router } from "express";
 import getRawBody from "raw-body";
 import type { ApiEnv } from "../env.ts";
@@ -111,9 +112,17 @@ export function createWebhookHandler({
       return sendProblem(res, "queue_unavailable", full);
     }
     const started = performance.now();
+    // With tracing on: what an operator searches by, on this request's span, and its traceparent,
+    // carried with the event so that the worker's work on it joins this trace.
+    annotateActiveSpan({
+      "mailstate.svix_id": svixId,
+      "mailstate.event_type": event.type,
+      "mailstate.email_id": emailIdOf(event),
+    });
+    const traceparent = currentTraceparent();
     try {
       await withTimeout(
-        inbox.submit({ svixId, receivedAt: new Date().toISOString(), event }),
+        inbox.submit({ svixId, receivedAt: new Date().toISOString(), event, ...(traceparent ? { traceparent } : {}) }),
         env.WEBHOOK_ENQUEUE_TIMEOUT_MS,
         "enqueueing the webhook",
       );
@@ -180,6 +189,13 @@ function readOff(req: IncomingMessage): Promise<void> {
     req.once("close", resolve);
     req.resume();
   });
+}
+
+/** `data.email_id` of an event, when it has one (a span attribute: Resend's random id, never an address). */
+function emailIdOf(event: EventEnvelope): string | undefined {
+  const data = (event as { data?: unknown }).data;
+  const emailId = typeof data === "object" && data !== null ? (data as { email_id?: unknown }).email_id : undefined;
+  return typeof emailId === "string" ? emailId : undefined;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -1,0 +1,218 @@
+// OpenTelemetry traces for the API, the worker and the CLI. Off unless OTEL_EXPORTER_OTLP_ENDPOINT
+// (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set: then, and only then, the SDK and its
+// instrumentations (http, express, ioredis, pg; BullMQ's own through bullmq-otel) are loaded.
+// Each app starts it from a preload (`node --import ./dist/tracing.js`), before pg, ioredis and
+// express are imported, so that their instrumentations can patch them. The SDK reads the standard
+// variables itself: OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER(_ARG), OTEL_RESOURCE_ATTRIBUTES and the
+// exporter's endpoint, headers and timeout.
+import { type Context, context, type Link, propagation, type Span, trace } from "@opentelemetry/api";
+
+/** Set on globalThis by startTracing, so that every bundle of a process (the preload, the app) sees it. */
+const ACTIVE = Symbol.for("mailstate.tracing");
+
+interface ActiveTracing {
+  serviceName: string;
+  shutdown(): Promise<void>;
+  bullmqTelemetry(): unknown;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Whether the environment asks for traces. */
+export function tracingConfigured(env: Env = process.env): boolean {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return false;
+  return Boolean(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim());
+}
+
+/** Whether this process exports traces: the apps skip every span of their own when it does not. */
+export function tracingActive(): boolean {
+  return (globalThis as Record<symbol, unknown>)[ACTIVE] !== undefined;
+}
+
+function active(): ActiveTracing | undefined {
+  return (globalThis as Record<symbol, ActiveTracing | undefined>)[ACTIVE];
+}
+
+/** A string that reads like an email address, wherever it sits in a value. */
+const ADDRESS = /[^\s@<>"'(),;:/?&=]+@[^\s@<>"'(),;:/?&=]+/g;
+
+/** Attributes never carry an address: URLs of /v1/suppressions/:email or ?q= of the support page would. */
+export function redactAddresses(value: string): string {
+  return value.includes("@") ? value.replace(ADDRESS, "[redacted]") : value;
+}
+
+/**
+ * Start the SDK when the environment asks for it; answers whether it did. `serviceName` is the
+ * default of OTEL_SERVICE_NAME. OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL: http/protobuf (the default)
+ * or http/json; grpc is refused, naming the variable.
+ */
+export async function startTracing(serviceName: string, env: Env = process.env): Promise<boolean> {
+  if (!tracingConfigured(env) || active()) return false;
+  const protocol = (
+    env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ??
+    env.OTEL_EXPORTER_OTLP_PROTOCOL ??
+    "http/protobuf"
+  ).trim();
+  if (protocol !== "http/protobuf" && protocol !== "http/json")
+    throw new Error(
+      `OTEL_EXPORTER_OTLP_PROTOCOL: ${protocol} is not supported: use http/protobuf (the default) or http/json`,
+    );
+  // ESM imports of pg, ioredis and express reach the instrumentations through this hook.
+  const { register } = await import("node:module");
+  register("@opentelemetry/instrumentation/hook.mjs", import.meta.url);
+  const [sdkNode, traceBase, http, express, ioredis, pg, exporterModule, bullmq] = await Promise.all([
+    import("@opentelemetry/sdk-node"),
+    import("@opentelemetry/sdk-trace-base"),
+    import("@opentelemetry/instrumentation-http"),
+    import("@opentelemetry/instrumentation-express"),
+    import("@opentelemetry/instrumentation-ioredis"),
+    import("@opentelemetry/instrumentation-pg"),
+    protocol === "http/json"
+      ? import("@opentelemetry/exporter-trace-otlp-http")
+      : import("@opentelemetry/exporter-trace-otlp-proto"),
+    import("bullmq-otel"),
+  ]);
+  const exporter = new exporterModule.OTLPTraceExporter();
+  const quiet = new Set(["/healthz", "/readyz", "/metrics"]);
+  const sdk = new sdkNode.NodeSDK({
+    ...(env.OTEL_SERVICE_NAME ? {} : { serviceName }),
+    // Batches off the request path: a slow or absent receiver never slows a webhook (its queue is
+    // bounded; spans past it are dropped). Every attribute is scrubbed of addresses first.
+    spanProcessors: [new traceBase.BatchSpanProcessor(redacting(exporter))],
+    instrumentations: [
+      new http.HttpInstrumentation({
+        ignoreIncomingRequestHook: (request) => quiet.has((request.url ?? "").split("?")[0] ?? ""),
+      }),
+      new express.ExpressInstrumentation(),
+      // The command's name only: arguments hold keys and job data, addresses among them.
+      new ioredis.IORedisInstrumentation({ dbStatementSerializer: (command) => command }),
+      // Statements are parameterized: their text holds no data; the values are never recorded.
+      new pg.PgInstrumentation({ enhancedDatabaseReporting: false }),
+    ],
+  });
+  sdk.start();
+  const telemetry = new bullmq.BullMQOtel({ tracerName: serviceName });
+  (globalThis as Record<symbol, ActiveTracing>)[ACTIVE] = {
+    serviceName,
+    shutdown: () => sdk.shutdown(),
+    bullmqTelemetry: () => telemetry,
+  };
+  return true;
+}
+
+/** A receiver that does not answer holds a shutdown this long at most. */
+const SHUTDOWN_WAIT_MS = 2_000;
+
+/** Flush and stop (on shutdown), waiting 2 s at most; nothing when tracing is off. */
+export async function stopTracing(): Promise<void> {
+  const tracing = active();
+  if (!tracing) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    tracing.shutdown().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, SHUTDOWN_WAIT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+/** The `telemetry` option of BullMQ's queues and workers when tracing is on. */
+export function bullmqTelemetry<T>(): { telemetry: T } | Record<string, never> {
+  const tracing = active();
+  return tracing ? { telemetry: tracing.bullmqTelemetry() as T } : {};
+}
+
+/** The exporter, with every string attribute of every span scrubbed of addresses. */
+function redacting<E extends { export(spans: unknown[], done: (result: unknown) => void): void }>(exporter: E): E {
+  const original = exporter.export.bind(exporter);
+  exporter.export = (spans, done) => {
+    for (const span of spans as { attributes: Record<string, unknown>; name: string }[]) {
+      for (const [key, value] of Object.entries(span.attributes))
+        if (typeof value === "string" && value.includes("@")) span.attributes[key] = redactAddresses(value);
+    }
+    original(spans, done);
+  };
+  return exporter;
+}
+
+const tracer = () => trace.getTracer(active()?.serviceName ?? "mailstate");
+
+/** The W3C traceparent of the active span (the request's), to carry with a job; undefined when off. */
+export function currentTraceparent(): string | undefined {
+  if (!tracingActive()) return undefined;
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent;
+}
+
+/** Attributes an operator searches by, set on the active span (the request's); nothing when off. */
+export function annotateActiveSpan(attributes: Record<string, string | number | undefined | null>): void {
+  if (!tracingActive()) return;
+  trace.getActiveSpan()?.setAttributes(defined(attributes));
+}
+
+function defined(attributes: Record<string, string | number | undefined | null>) {
+  return Object.fromEntries(Object.entries(attributes).filter(([, value]) => value !== undefined && value !== null));
+}
+
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-([0-9a-f]{2})$/;
+
+/** The trace id of a W3C traceparent when its trace is kept (sampled), else null. */
+export function sampledTraceId(traceparent: string | undefined): string | null {
+  const match = traceparent ? TRACEPARENT.exec(traceparent) : null;
+  return match?.[1] && (Number.parseInt(match[2] ?? "0", 16) & 1) === 1 ? match[1] : null;
+}
+
+/** The context a traceparent names (a webhook's request, in the API). */
+export function contextOf(traceparent: string | undefined): Context | undefined {
+  if (!traceparent) return undefined;
+  return propagation.extract(context.active(), { traceparent });
+}
+
+/**
+ * Run `work` in a span of its own (active, so pg and ioredis spans nest in it), linked to the
+ * traces these traceparents name: a batch of webhooks, each of its own trace. Without tracing it
+ * only runs `work`.
+ */
+export async function inSpan<T>(
+  name: string,
+  options: { attributes?: Record<string, string | number>; links?: (string | undefined)[] },
+  work: (span: Span | undefined) => Promise<T>,
+): Promise<T> {
+  if (!tracingActive()) return work(undefined);
+  const links: Link[] = (options.links ?? []).flatMap((traceparent) => {
+    const linked = contextOf(traceparent);
+    const spanContext = linked ? trace.getSpanContext(linked) : undefined;
+    return spanContext ? [{ context: spanContext }] : [];
+  });
+  return tracer().startActiveSpan(name, { attributes: options.attributes ?? {}, links }, async (span) => {
+    try {
+      return await work(span);
+    } catch (error) {
+      span.recordException(error instanceof Error ? error : String(error));
+      span.setStatus({ code: 2 });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/**
+ * A span of one webhook's own trace (its parent the API's request, from the traceparent it
+ * carried), not made active: the batch's statements belong to the batch's span. Answers its end.
+ */
+export function startEventSpan(
+  name: string,
+  traceparent: string | undefined,
+  attributes: Record<string, string | number | undefined | null>,
+): (outcome: Record<string, string | number | undefined | null>) => void {
+  if (!tracingActive()) return () => {};
+  const parent = contextOf(traceparent) ?? context.active();
+  const span = tracer().startSpan(name, { attributes: defined(attributes) }, parent);
+  return (outcome) => {
+    span.setAttributes(defined(outcome));
+    span.end();
+  };
+}

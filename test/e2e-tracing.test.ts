@@ -1,0 +1,272 @@
+// OpenTelemetry traces from real processes: the API and the worker (their main.ts, as `pnpm start`
+// runs them) export over OTLP/HTTP (http/json) to a receiver this test runs. One signed webhook for
+// a recorded email yields the API's request span and the worker's work on it in one trace; the
+// batch span links to it; no address appears in any attribute. A receiver that is down or never
+// answers slows no webhook; with the variables unset nothing is sent.
+import { randomUUID } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type MailstateHarness, mailstateSystem } from "@mailstate/api/testing";
+import {
+  basicAuth,
+  createHarness,
+  freePort,
+  OPS_PASSWORD,
+  OPS_USERNAME,
+  resendEvent,
+  spawnProcess,
+  waitUntil,
+} from "@mailstate/test-support";
+import { startTracing, tracingActive, tracingConfigured } from "@mailstate/tracing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+interface ExportedSpan {
+  service: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  attributes: Record<string, unknown>;
+  links: { traceId: string; spanId: string }[];
+}
+
+/** An OTLP/HTTP receiver (http/json): every span it was sent, and how many requests came. */
+class Receiver {
+  spans: ExportedSpan[] = [];
+  requests = 0;
+  raw: string[] = [];
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<Receiver> {
+    let receiver: Receiver | undefined;
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk) => {
+        body += chunk;
+      });
+      req.on("end", () => {
+        receiver?.accept(req.url ?? "", body);
+        res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    receiver = new Receiver(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    return receiver;
+  }
+
+  private accept(path: string, body: string) {
+    this.requests += 1;
+    this.raw.push(body);
+    if (path !== "/v1/traces") return;
+    const value = (v: Record<string, unknown>) => Object.values(v)[0];
+    for (const resource of JSON.parse(body).resourceSpans ?? []) {
+      const service = String(
+        value(resource.resource.attributes.find((a: { key: string }) => a.key === "service.name")?.value ?? {}),
+      );
+      for (const scope of resource.scopeSpans ?? [])
+        for (const span of scope.spans ?? [])
+          this.spans.push({
+            service,
+            traceId: span.traceId,
+            spanId: span.spanId,
+            parentSpanId: span.parentSpanId ?? "",
+            name: span.name,
+            attributes: Object.fromEntries(
+              (span.attributes ?? []).map((a: { key: string; value: Record<string, unknown> }) => [
+                a.key,
+                value(a.value),
+              ]),
+            ),
+            links: (span.links ?? []).map((link: { traceId: string; spanId: string }) => ({
+              traceId: link.traceId,
+              spanId: link.spanId,
+            })),
+          });
+    }
+  }
+
+  close() {
+    this.server.closeAllConnections();
+    return new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+let harness: MailstateHarness;
+let receiver: Receiver;
+const otel = (endpoint: string) => ({
+  OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+  OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+  OTEL_BSP_SCHEDULE_DELAY: "100",
+});
+
+beforeAll(async () => {
+  harness = await createHarness("e2e_tracing", mailstateSystem);
+  receiver = await Receiver.start();
+});
+afterAll(async () => {
+  await harness?.close();
+  await receiver?.close();
+});
+
+/** Record a send on `api`, then post its delivered webhook; answers the address, email id and svix-id. */
+async function recordAndDeliver(api: Awaited<ReturnType<MailstateHarness["spawnApi"]>>) {
+  const address = `trace-${randomUUID().slice(0, 8)}@example.com`;
+  const emailId = randomUUID();
+  const recorded = await api.call("POST", "/v1/notifications", {
+    to: address,
+    from: "Acme <hello@acme.test>",
+    subject: `Receipt for ${address}`,
+    resendEmailId: emailId,
+  });
+  expect(recorded.status).toBe(201);
+  const svixId = await api.postWebhook(resendEvent("email.delivered", emailId, 4, address));
+  return { address, emailId, svixId, notificationId: recorded.body.notification.id as string };
+}
+
+describe("tracing", () => {
+  it("input: OTEL_EXPORTER_OTLP_ENDPOINT (http/json) on the API and the worker, one signed webhook for a recorded email → the API's request span (svix-id, email id, type) and the worker's 'apply email.delivered' span (its child, outcome applied) in one trace; the inbox.batch span links to it; the support page links the event to the trace (TRACE_URL_TEMPLATE); no attribute holds the address", async () => {
+    const api = await harness.spawnApi({
+      ...otel(receiver.url),
+      TRACE_URL_TEMPLATE: "https://jaeger.example/trace/{traceId}",
+      OPS_USERNAME,
+      OPS_PASSWORD,
+    });
+    const worker = harness.spawnWorker(otel(receiver.url));
+    try {
+      await worker.waitFor(/worker ready/);
+      const { address, emailId, svixId, notificationId } = await recordAndDeliver(api);
+      const applied = await waitUntil(
+        "the worker's span of the webhook",
+        () =>
+          receiver.spans.find(
+            (span) => span.service === "mailstate-worker" && span.attributes["mailstate.svix_id"] === svixId,
+          ),
+        20_000,
+        { detail: () => `${receiver.spans.length} spans` },
+      );
+      const request = await waitUntil(
+        "the API's request span of the webhook",
+        () =>
+          receiver.spans.find(
+            (span) => span.service === "mailstate-api" && span.attributes["mailstate.svix_id"] === svixId,
+          ),
+        20_000,
+      );
+      expect(request.attributes).toMatchObject({
+        "mailstate.event_type": "email.delivered",
+        "mailstate.email_id": emailId,
+        "url.path": "/webhooks/resend",
+      });
+      expect(applied).toMatchObject({
+        name: "apply email.delivered",
+        traceId: request.traceId,
+        parentSpanId: request.spanId,
+        attributes: { "mailstate.email_id": emailId, "mailstate.outcome": "applied" },
+      });
+      const batch = await waitUntil(
+        "the batch span linking to the webhook's trace",
+        () =>
+          receiver.spans.find(
+            (span) => span.name === "inbox.batch" && span.links.some((link) => link.traceId === request.traceId),
+          ),
+        20_000,
+      );
+      expect(batch.service).toBe("mailstate-worker");
+      // The statements of the batch nest in its span.
+      await waitUntil(
+        "a PostgreSQL span under the batch",
+        () => receiver.spans.some((span) => span.parentSpanId === batch.spanId && span.name.startsWith("pg.query")),
+        20_000,
+      );
+      // The support page shows the event's trace id, linked through TRACE_URL_TEMPLATE.
+      const page = await waitUntil(
+        "the notification page to show the delivered event",
+        async () => {
+          const answer = await fetch(`${api.baseUrl}/support/notifications/${notificationId}`, {
+            headers: { authorization: basicAuth() },
+          });
+          const body = await answer.text();
+          return body.includes(svixId) ? body : undefined;
+        },
+        10_000,
+      );
+      expect(page).toContain(
+        `<a class="mono" href="https://jaeger.example/trace/${request.traceId}">${request.traceId}</a>`,
+      );
+      // Personal data never leaves: not in any attribute or span name of anything exported.
+      const everything = receiver.raw.join("\n");
+      expect(everything).not.toContain(address);
+      expect(everything).not.toContain(address.split("@")[0]);
+    } finally {
+      await Promise.all([api.process.stop("SIGTERM"), worker.stop("SIGTERM")]);
+    }
+  });
+
+  it("input: a receiver that is down (a closed port), and one that never answers → 30 webhooks each answer 200 within 1 s; the API keeps serving", async () => {
+    const closedPort = await freePort();
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      for (const endpoint of [`http://127.0.0.1:${closedPort}`, silentUrl]) {
+        const api = await harness.spawnApi(otel(endpoint));
+        try {
+          const slowest = await Promise.all(
+            Array.from({ length: 30 }, async (_, index) => {
+              const started = performance.now();
+              await api.postWebhook(resendEvent("email.sent", randomUUID(), index % 50, "x@example.com"));
+              return performance.now() - started;
+            }),
+          );
+          expect([endpoint, Math.max(...slowest) < 1_000]).toEqual([endpoint, true]);
+          expect((await api.call("GET", "/healthz", undefined, {})).status).toBe(200);
+        } finally {
+          await api.process.stop("SIGTERM");
+        }
+      }
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it("input: the OTEL variables unset → startTracing loads nothing and answers false; a spawned API and worker handle a webhook and the receiver gets no request", async () => {
+    expect(tracingConfigured({})).toBe(false);
+    expect(tracingConfigured({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://x:4318", OTEL_SDK_DISABLED: "true" })).toBe(false);
+    expect(await startTracing("mailstate-test", {})).toBe(false);
+    expect(tracingActive()).toBe(false);
+    const before = receiver.requests;
+    const api = await harness.spawnApi({});
+    const worker = harness.spawnWorker({});
+    try {
+      await worker.waitFor(/worker ready/);
+      const { notificationId } = await recordAndDeliver(api);
+      await waitUntil(
+        "the webhook to apply",
+        async () => (await api.call("GET", `/v1/notifications/${notificationId}`)).body.state === "delivered",
+        20_000,
+      );
+      expect(receiver.requests).toBe(before);
+    } finally {
+      await Promise.all([api.process.stop("SIGTERM"), worker.stop("SIGTERM")]);
+    }
+  });
+
+  it("input: OTEL_EXPORTER_OTLP_PROTOCOL=grpc → the API exits 78 naming the variable", async () => {
+    const api = spawnProcess("node", ["--import", "tsx", mailstateSystem.api.main], {
+      ...process.env,
+      ...harness.env,
+      ...otel(receiver.url),
+      OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+    });
+    const code = await new Promise<number | null>((resolve) => api.child.on("exit", resolve));
+    expect({ code, output: api.output().trim() }).toEqual({
+      code: 78,
+      output:
+        "mailstate api: OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported: use http/protobuf (the default) or http/json",
+    });
+  });
+});
