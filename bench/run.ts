@@ -161,6 +161,13 @@ const lifecycle = lines(lifecycleOut, [
   "ratio mailstate/sync:",
   "ratio mailstate/tutorial:",
 ]);
+// OpenTelemetry's cost: mailstate with tracing on (10% and 100% of traces kept) against itself off.
+const tracing = lines(lifecycleOut, [
+  "lifecycle mailstate-traced-10:",
+  "lifecycle mailstate-traced-100:",
+  "tracing 10%:",
+  "tracing 100%:",
+]);
 const records = lines(recordOut, ["record single:", "record batch:"]);
 const clusterLines = clusterOut.split("\n").filter((l) => l.startsWith("cluster "));
 const DESIGNS = ["mailstate", "sync", "tutorial"] as const;
@@ -388,6 +395,15 @@ floors and goals are issue 27's, against the tutorial peer.
 **How the CPU is measured.** ${lifecycleCpuMethod}
 
 ${[...lifecycle, ...records].map((l) => `- ${l}`).join("\n") || "- n/a"}
+
+### Tracing
+
+The same lifecycle run of mailstate with OpenTelemetry on (\`OTEL_EXPORTER_OTLP_ENDPOINT\`, OTLP/HTTP
+protobuf to a receiver in the bench process that drops what it gets; a collector's own CPU is not
+counted), keeping 10% of traces (\`parentbased_traceidratio\`, 0.1) and all of them, against tracing off
+(the \`lifecycle mailstate:\` line above). Goals: off within noise of before, 10% under 1.1×.
+
+${tracing.map((l) => `- ${l}`).join("\n") || "- n/a"}
 
 ## Commands
 
