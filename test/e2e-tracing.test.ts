@@ -205,6 +205,73 @@ describe("tracing", () => {
     }
   });
 
+  it("input: a delivered webhook for an email not recorded yet (parked), then its send recorded, with an outbound endpoint subscribed → the replay of the parked event and the outbound POST to the endpoint are spans of the webhook's own trace", async () => {
+    const env = { ...otel(receiver.url), OUTBOUND_ALLOW_PRIVATE: "true", OUTBOUND_RELAY_INTERVAL_MS: "100" };
+    const api = await harness.spawnApi(env);
+    const worker = harness.spawnWorker(env);
+    try {
+      await worker.waitFor(/worker ready/);
+      const endpoint = await api.call("POST", "/v1/webhook-endpoints", {
+        url: `${receiver.url}/hooks`,
+        events: ["notification.state_changed"],
+      });
+      expect(endpoint.status).toBe(201);
+      const emailId = randomUUID();
+      const address = `parked-${randomUUID().slice(0, 8)}@example.com`;
+      const svixId = await api.postWebhook(resendEvent("email.delivered", emailId, 6, address));
+      await waitUntil(
+        "the webhook to be parked",
+        async () =>
+          (await harness.sql.query("SELECT status FROM event_log WHERE svix_id = $1", [svixId])).rows[0]?.status ===
+          "unmatched",
+        20_000,
+      );
+      const recorded = await api.call("POST", "/v1/notifications", {
+        to: address,
+        from: "Acme <hello@acme.test>",
+        subject: "Welcome",
+        resendEmailId: emailId,
+      });
+      expect(recorded.status).toBe(201);
+      const request = await waitUntil(
+        "the API's request span of the webhook",
+        () =>
+          receiver.spans.find(
+            (span) => span.service === "mailstate-api" && span.attributes["mailstate.svix_id"] === svixId,
+          ),
+        20_000,
+      );
+      const replay = await waitUntil(
+        "the replay's span in the webhook's trace",
+        () =>
+          receiver.spans.find(
+            (span) => span.name === "replay parked event" && span.attributes["mailstate.svix_id"] === svixId,
+          ),
+        20_000,
+        { detail: () => receiver.spans.map((span) => span.name).join(", ") },
+      );
+      expect([replay.traceId, replay.parentSpanId]).toEqual([request.traceId, request.spanId]);
+      expect(replay.attributes["mailstate.notification_id"]).toBe(recorded.body.notification.id);
+      const delivery = await waitUntil(
+        "the outbound delivery's span in the webhook's trace",
+        () =>
+          receiver.spans.find((span) => span.name === "deliver outbound webhook" && span.traceId === request.traceId),
+        20_000,
+        { detail: () => receiver.spans.map((span) => span.name).join(", ") },
+      );
+      expect(delivery.service).toBe("mailstate-worker");
+      // The POST itself (http's client span) nests in it.
+      await waitUntil(
+        "the POST's client span under the delivery span",
+        () => receiver.spans.some((span) => span.parentSpanId === delivery.spanId && span.name === "POST"),
+        20_000,
+      );
+      expect(receiver.raw.join("\n")).not.toContain(address);
+    } finally {
+      await Promise.all([api.process.stop("SIGTERM"), worker.stop("SIGTERM")]);
+    }
+  });
+
   it("input: a receiver that is down (a closed port), and one that never answers → 30 webhooks each answer 200 within 1 s; the API keeps serving", async () => {
     const closedPort = await freePort();
     const silent = createServer(() => {});
@@ -255,18 +322,23 @@ describe("tracing", () => {
     }
   });
 
-  it("input: OTEL_EXPORTER_OTLP_PROTOCOL=grpc → the API exits 78 naming the variable", async () => {
+  it.each([
+    [
+      { OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" },
+      "OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported: use http/protobuf (the default) or http/json",
+    ],
+    [
+      { OTEL_NODE_ENABLED_INSTRUMENTATIONS: "http,mongodb" },
+      "OTEL_NODE_ENABLED_INSTRUMENTATIONS: mongodb unknown: name some of http, express, ioredis, pg, bullmq",
+    ],
+  ])("input: %j → the API exits 78 naming the variable", async (bad, message) => {
     const api = spawnProcess("node", ["--import", "tsx", mailstateSystem.api.main], {
       ...process.env,
       ...harness.env,
       ...otel(receiver.url),
-      OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+      ...bad,
     });
     const code = await new Promise<number | null>((resolve) => api.child.on("exit", resolve));
-    expect({ code, output: api.output().trim() }).toEqual({
-      code: 78,
-      output:
-        "mailstate api: OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported: use http/protobuf (the default) or http/json",
-    });
+    expect({ code, output: api.output().trim() }).toEqual({ code: 78, output: `mailstate api: ${message}` });
   });
 });

@@ -34,7 +34,7 @@ async function reconcileEvent(reconciler: Reconciler, sql: SqlPool, job: Job, va
     const result = await reconcileOrDeadLetter(
       reconciler,
       sql,
-      { svixId, receivedAt: new Date(receivedAt), raw: withTraceId(event, traceparent) },
+      { svixId, receivedAt: new Date(receivedAt), raw: withTraceparent(event, traceparent) },
       attempt,
     );
     end({ "mailstate.outcome": result.outcome });
@@ -46,14 +46,14 @@ async function reconcileEvent(reconciler: Reconciler, sql: SqlPool, job: Job, va
 }
 
 /**
- * The event as the log keeps it: with the trace id of the request that brought it
- * (`mailstate.traceId`) when its trace was kept, so that the support page can link to it.
+ * The event as the log keeps it: with the traceparent of the request that brought it
+ * (`mailstate.traceparent`) when its trace was kept, so that the support page can link to the
+ * trace and later work on the event (a parked one's replay, the outbound message) can join it.
  */
-function withTraceId(event: Record<string, unknown>, traceparent: string | undefined): Record<string, unknown> {
-  const traceId = sampledTraceId(traceparent);
-  if (!traceId) return event;
+function withTraceparent(event: Record<string, unknown>, traceparent: string | undefined): Record<string, unknown> {
+  if (!traceparent || !sampledTraceId(traceparent)) return event;
   const mark = typeof event.mailstate === "object" && event.mailstate !== null ? event.mailstate : {};
-  return { ...event, mailstate: { ...mark, traceId } };
+  return { ...event, mailstate: { ...mark, traceparent } };
 }
 
 /** `data.email_id` of a raw event, when it has one. */

@@ -50,14 +50,20 @@ export function eventSourceOf(payload: unknown): "webhook" | "api" {
     : "webhook";
 }
 
-const TRACE_ID = /^[0-9a-f]{32}$/;
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /**
- * The trace id of the request that brought the event, which the worker notes on the stored event
- * (`mailstate.traceId`) when tracing is on and the trace was kept; null otherwise.
+ * The W3C traceparent of the request that brought the event, which the worker notes on the stored
+ * event (`mailstate.traceparent`) when tracing is on and the trace was kept; null otherwise.
  */
-export function eventTraceIdOf(payload: unknown): string | null {
+export function eventTraceparentOf(payload: unknown): string | null {
   const mark = typeof payload === "object" && payload !== null ? (payload as { mailstate?: unknown }).mailstate : null;
-  const traceId = typeof mark === "object" && mark !== null ? (mark as { traceId?: unknown }).traceId : null;
-  return typeof traceId === "string" && TRACE_ID.test(traceId) ? traceId : null;
+  const traceparent =
+    typeof mark === "object" && mark !== null ? (mark as { traceparent?: unknown }).traceparent : null;
+  return typeof traceparent === "string" && TRACEPARENT.test(traceparent) ? traceparent : null;
+}
+
+/** The trace id of eventTraceparentOf, for the support page's link. */
+export function eventTraceIdOf(payload: unknown): string | null {
+  return TRACEPARENT.exec(eventTraceparentOf(payload) ?? "")?.[1] ?? null;
 }

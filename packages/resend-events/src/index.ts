@@ -2,6 +2,7 @@ export {
   emailIdOf,
   eventSourceOf,
   eventTraceIdOf,
+  eventTraceparentOf,
   isEmailEvent,
   isKnownEvent,
   isOtherEvent,

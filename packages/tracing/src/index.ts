@@ -18,6 +18,9 @@ interface ActiveTracing {
 
 type Env = Record<string, string | undefined>;
 
+/** The instrumentations mailstate loads (OTEL_NODE_ENABLED_INSTRUMENTATIONS names a subset). */
+const INSTRUMENTATIONS = ["http", "express", "ioredis", "pg", "bullmq"];
+
 /** Whether the environment asks for traces. */
 export function tracingConfigured(env: Env = process.env): boolean {
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return false;
@@ -74,24 +77,38 @@ export async function startTracing(serviceName: string, env: Env = process.env):
   ]);
   const exporter = new exporterModule.OTLPTraceExporter();
   const quiet = new Set(["/healthz", "/readyz", "/metrics"]);
+  // OTEL_NODE_ENABLED_INSTRUMENTATIONS (as auto-instrumentations-node reads it): a comma-separated
+  // subset of http, express, ioredis, pg, bullmq; all of them when unset.
+  const enabled = new Set(
+    (env.OTEL_NODE_ENABLED_INSTRUMENTATIONS ?? "http,express,ioredis,pg,bullmq")
+      .split(",")
+      .map((name) => name.trim())
+      .filter(Boolean),
+  );
+  const unknown = [...enabled].filter((name) => !INSTRUMENTATIONS.includes(name));
+  if (unknown.length > 0)
+    throw new Error(
+      `OTEL_NODE_ENABLED_INSTRUMENTATIONS: ${unknown.join(", ")} unknown: name some of ${INSTRUMENTATIONS.join(", ")}`,
+    );
   const sdk = new sdkNode.NodeSDK({
     ...(env.OTEL_SERVICE_NAME ? {} : { serviceName }),
     // Batches off the request path: a slow or absent receiver never slows a webhook (its queue is
     // bounded; spans past it are dropped). Every attribute is scrubbed of addresses first.
     spanProcessors: [new traceBase.BatchSpanProcessor(redacting(exporter))],
     instrumentations: [
-      new http.HttpInstrumentation({
-        ignoreIncomingRequestHook: (request) => quiet.has((request.url ?? "").split("?")[0] ?? ""),
-      }),
-      new express.ExpressInstrumentation(),
+      enabled.has("http") &&
+        new http.HttpInstrumentation({
+          ignoreIncomingRequestHook: (request) => quiet.has((request.url ?? "").split("?")[0] ?? ""),
+        }),
+      enabled.has("express") && new express.ExpressInstrumentation(),
       // The command's name only: arguments hold keys and job data, addresses among them.
-      new ioredis.IORedisInstrumentation({ dbStatementSerializer: (command) => command }),
+      enabled.has("ioredis") && new ioredis.IORedisInstrumentation({ dbStatementSerializer: (command) => command }),
       // Statements are parameterized: their text holds no data; the values are never recorded.
-      new pg.PgInstrumentation({ enhancedDatabaseReporting: false }),
-    ],
+      enabled.has("pg") && new pg.PgInstrumentation({ enhancedDatabaseReporting: false }),
+    ].filter((instrumentation) => instrumentation !== false),
   });
   sdk.start();
-  const telemetry = new bullmq.BullMQOtel({ tracerName: serviceName });
+  const telemetry = enabled.has("bullmq") ? new bullmq.BullMQOtel({ tracerName: serviceName }) : undefined;
   (globalThis as Record<symbol, ActiveTracing>)[ACTIVE] = {
     serviceName,
     shutdown: () => sdk.shutdown(),
@@ -119,8 +136,8 @@ export async function stopTracing(): Promise<void> {
 
 /** The `telemetry` option of BullMQ's queues and workers when tracing is on. */
 export function bullmqTelemetry<T>(): { telemetry: T } | Record<string, never> {
-  const tracing = active();
-  return tracing ? { telemetry: tracing.bullmqTelemetry() as T } : {};
+  const telemetry = active()?.bullmqTelemetry();
+  return telemetry ? { telemetry: telemetry as T } : {};
 }
 
 /** The exporter, with every string attribute of every span scrubbed of addresses. */
@@ -177,16 +194,22 @@ export function contextOf(traceparent: string | undefined): Context | undefined 
  */
 export async function inSpan<T>(
   name: string,
-  options: { attributes?: Record<string, string | number>; links?: (string | undefined)[] },
+  options: {
+    attributes?: Record<string, string | number>;
+    links?: (string | undefined)[];
+    /** The span's parent, in another trace (a webhook's): the active span's otherwise. */
+    parent?: string | null;
+  },
   work: (span: Span | undefined) => Promise<T>,
 ): Promise<T> {
   if (!tracingActive()) return work(undefined);
+  const parent = contextOf(options.parent ?? undefined) ?? context.active();
   const links: Link[] = (options.links ?? []).flatMap((traceparent) => {
     const linked = contextOf(traceparent);
     const spanContext = linked ? trace.getSpanContext(linked) : undefined;
     return spanContext ? [{ context: spanContext }] : [];
   });
-  return tracer().startActiveSpan(name, { attributes: options.attributes ?? {}, links }, async (span) => {
+  return tracer().startActiveSpan(name, { attributes: options.attributes ?? {}, links }, parent, async (span) => {
     try {
       return await work(span);
     } catch (error) {

@@ -52,7 +52,7 @@ async function deadLetterViews(pending: ReturnType<typeof ops.deadLettersFor>): 
 }
 
 function traceIdOfBody(body: string): string | null {
-  if (!body.includes('"traceId"')) return null;
+  if (!body.includes('"traceparent"')) return null;
   try {
     return eventTraceIdOf(JSON.parse(body));
   } catch {

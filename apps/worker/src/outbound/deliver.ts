@@ -5,8 +5,9 @@
 import http from "node:http";
 import https from "node:https";
 import { isIP } from "node:net";
-import { type OutgoingMessage, outbox, type SqlPool } from "@mailstate/db";
+import { events, type OutgoingMessage, outbox, type SqlPool } from "@mailstate/db";
 import { assertPublicUrl, type Logger, OutboundUrlError, publicLookup } from "@mailstate/runtime";
+import { inSpan, tracingActive } from "@mailstate/tracing";
 import { type Job, UnrecoverableError } from "bullmq";
 import { Webhook } from "svix";
 import type { WorkerMetrics } from "../metrics.ts";
@@ -91,6 +92,12 @@ async function post(url: URL, body: string, headers: Record<string, string>, all
   });
 }
 
+/** The traceparent of the event a state_changed message reports (`data.event.svixId`), when it has one. */
+async function causeTraceparent(sql: SqlPool, body: string): Promise<string | null> {
+  const svixId = (JSON.parse(body) as { data?: { event?: { svixId?: unknown } } }).data?.event?.svixId;
+  return typeof svixId === "string" ? events.traceparentOf(sql, svixId).catch(() => null) : null;
+}
+
 export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
   const { sql, logger, metrics, allowPrivate, disableAfterMs } = deps;
   const now = deps.now ?? (() => new Date());
@@ -105,7 +112,15 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
       return { outcome: "endpoint_disabled" };
     }
     const url = new URL(message.url);
-    const attempt = await post(url, message.body, signatureHeaders(message, now()), allowPrivate).catch(unanswered);
+    // With tracing on, the POST is a span in the trace of the webhook whose event caused the message.
+    const attempt = await inSpan(
+      "deliver outbound webhook",
+      {
+        attributes: { "mailstate.outbound_message_id": messageId, "mailstate.endpoint_id": message.endpointId },
+        parent: tracingActive() ? await causeTraceparent(sql, message.body) : null,
+      },
+      () => post(url, message.body, signatureHeaders(message, now()), allowPrivate).catch(unanswered),
+    );
     const ok = attempt.error === null;
     const { failingSince } = await outbox.recordAttempt(sql, {
       id: messageId,

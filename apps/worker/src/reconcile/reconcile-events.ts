@@ -53,6 +53,8 @@ export interface ReconcileResult {
   invalid: { svixId: string; type: string; problem: string }[];
   /** Suppressions the batch created: what outbound sync (Resend's list, the audience) acts on. */
   suppressed: CreatedSuppression[];
+  /** Parked events this batch applied to the notification now carrying their email id. */
+  adopted: StoredEvent[];
 }
 
 /** One event of the batch: what was decoded, the row it is logged as, and whether this batch logged it first. */
@@ -280,6 +282,7 @@ async function summarise(
   );
   return {
     outcomes: new Map(batch.events.map(({ row, fresh }) => [row.svixId, fresh ? row.status : "duplicate"])),
+    adopted: batch.adopted,
     unmatched,
     invalid: batch.events.flatMap(({ decoded, fresh }) =>
       fresh && decoded.category === "invalid"
@@ -315,7 +318,7 @@ export async function replayParked(
   emailIds: string[],
   rules: SuppressionRules,
   cache: ParsedEventCache,
-): Promise<{ applied: string[]; carried: string[]; suppressed: CreatedSuppression[] }> {
+): Promise<{ applied: StoredEvent[]; carried: string[]; suppressed: CreatedSuppression[] }> {
   return withSqlTransaction(pool, async (client) => {
     const created: CreatedSuppression[] = [];
     const locked = await notifications.lockByEmailIds(client, emailIds);
@@ -331,6 +334,6 @@ export async function replayParked(
       ...(rules.scope === "tenant" ? await sideEffectsOfApplied(client, applied, rules, created) : []),
     ]);
     // The email ids a notification carries: every event parked for them is applied now.
-    return { applied: adopted.map((row) => row.svixId), carried: [...notificationOf.keys()], suppressed: created };
+    return { applied: adopted, carried: [...notificationOf.keys()], suppressed: created };
   });
 }

@@ -1,7 +1,9 @@
 // Reconciliation as the worker runs it: micro-batched transactions, then parking of the unmatched.
-import { notifications, type SqlPool } from "@mailstate/db";
+import { notifications, type SqlPool, type StoredEvent } from "@mailstate/db";
 import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
+import { eventTraceparentOf } from "@mailstate/resend-events";
 import { type BatcherOptions, type Logger, MicroBatcher } from "@mailstate/runtime";
+import { startEventSpan, tracingActive } from "@mailstate/tracing";
 import type { WorkerMetrics } from "../metrics.ts";
 import { type OutboundSync, outboundEnabled, queueOutbound } from "../resend/outbound.ts";
 import type { IncomingEvent } from "./decode.ts";
@@ -30,6 +32,22 @@ export interface Reconciler {
   reprocess(events: IncomingEvent[]): Promise<Map<string, Outcome>>;
   /** Apply now the parked events of these email ids; answers the svix-ids applied. */
   replay(emailIds: string[]): Promise<string[]>;
+}
+
+/**
+ * With tracing on: a parked event applied at last marks it in the trace of the webhook that brought
+ * it (the traceparent noted on the stored event), so its trace shows the wait and the replay.
+ */
+function traceReplayed(adopted: StoredEvent[]): void {
+  if (!tracingActive()) return;
+  for (const row of adopted) {
+    const traceparent = eventTraceparentOf(row.payload);
+    if (!traceparent) continue;
+    startEventSpan("replay parked event", traceparent, {
+      "mailstate.svix_id": row.svixId,
+      "mailstate.notification_id": row.notificationId,
+    })({ "mailstate.outcome": "applied" });
+  }
 }
 
 /** The "parking bound hit" warning, at most this often: a broadcast would otherwise flood the log. */
@@ -63,10 +81,11 @@ export function createReconciler({
     const { applied, carried, suppressed } = await replayParked(sql, emailIds, policy, cache);
     if (tellResend) await tellResend(suppressed);
     if (applied.length > 0) {
+      traceReplayed(applied);
       logger.info({ emailIds, applied: applied.length }, "parked events applied");
       await unpark(carried);
     }
-    return applied;
+    return applied.map((row) => row.svixId);
   }
 
   /** How many of these email ids the unmatched queue has room for (some may be parked already). */
@@ -115,8 +134,9 @@ export function createReconciler({
     const result: ReconcileResult =
       items.length > 0 || reprocess.length > 0
         ? await reconcileEvents(sql, items, policy, cache, { reprocess })
-        : { outcomes: new Map(), unmatched: [], invalid: [], suppressed: [] };
+        : { outcomes: new Map(), unmatched: [], invalid: [], suppressed: [], adopted: [] };
     for (const svixId of erased) result.outcomes.set(svixId, "erased");
+    traceReplayed(result.adopted);
     logger.debug({ events: items.length, ms: Math.round(performance.now() - started) }, "batch reconciled");
     metrics?.batchEvents.observe(items.length);
     for (const invalid of result.invalid) logger.warn(invalid, "event does not match its schema: logged as invalid");

@@ -108,6 +108,18 @@ export interface AppliedRef {
 
 export const events = {
   /**
+   * The traceparent noted on a logged event (`mailstate.traceparent`, with tracing on), for the
+   * work it causes later to join its trace; null when none. One index probe per partition.
+   */
+  async traceparentOf(sql: SqlRunner, svixId: string): Promise<string | null> {
+    const { rows } = await sql.query<{ traceparent: string | null }>(
+      "SELECT payload #>> '{mailstate,traceparent}' AS traceparent FROM delivery_events WHERE svix_id = $1 LIMIT 1",
+      [svixId],
+    );
+    return rows[0]?.traceparent ?? null;
+  },
+
+  /**
    * One round trip for the heart of a batch: append the events (a logged svix-id is left as it
    * is), apply the parked events of these email ids to their notification, and list the delivery
    * events these notifications had applied before this statement. All of it reads one snapshot, so
