@@ -203,6 +203,34 @@ describe("mailstate import", () => {
     );
   });
 
+  it("input: the import run on a terminal (a pty, through script(1)) with --since 1d over 150 emails → a progress bar redrawn in place, ending [##…##] 100% 150 listed, 150 imported, 0 known", async () => {
+    const emails = history(150);
+    const command = [process.execPath, "--import", "tsx", "apps/worker/src/commands/cli.ts", "import", "--since", "1d"];
+    // Asynchronously: the stand-in answering it runs in this process.
+    const child = spawn("script", ["-qefc", command.join(" "), "/dev/null"], {
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: stack.databaseUrl,
+        REDIS_URL: stack.redisUrl,
+        QUEUE_PREFIX: stack.prefix,
+        ...resendEnv(),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    const status = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const run = { status, stdout };
+    expect(run.status).toBe(0);
+    // Each page redraws the line (carriage return, clear line); the last one is full.
+    expect(run.stdout).toContain("\r\u001b[2K");
+    expect(run.stdout).toMatch(/\[#{30}\] 100% 150 listed, 150 imported, 0 known, back to \d{4}-\d{2}-\d{2}/);
+    expect(run.stdout).toContain("150 emails listed: 150 imported, 0 already known");
+    expect(await notificationsOf(emails)).toHaveLength(150);
+  });
+
   it("input: --tenant acme → the imported notification's tenant is acme", async () => {
     const [email] = history(1);
     const run = await mailstate(resendEnv(), "--tenant", "acme", "--json");

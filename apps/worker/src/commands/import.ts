@@ -97,7 +97,7 @@ export async function importHistory(context: Context, options: ImportOptions): P
           );
       }
       const [first, last] = [inRange.at(0), inRange.at(-1)];
-      progress.page(counts, first ? createdAtOf(first) : null, last ? createdAtOf(last) : null);
+      progress.page(counts, first ? createdAtOf(first) : null, last ? createdAtOf(last) : null, finished);
       if (finished) break;
     }
   } finally {
@@ -152,8 +152,8 @@ function report(io: Context["io"], counts: ImportCounts, options: ImportOptions)
 }
 
 interface Progress {
-  /** After a page: the counts so far, and the creation times of its newest and oldest emails. */
-  page(counts: ImportCounts, newestOfPage: Date | null, reached: Date | null): void;
+  /** After a page: the counts so far, the creation times of its newest and oldest emails, and whether it was the last. */
+  page(counts: ImportCounts, newestOfPage: Date | null, reached: Date | null, last: boolean): void;
   note(line: string): void;
   end(): void;
 }
@@ -170,10 +170,11 @@ function createProgress(io: Context["io"], since: Date | null): Progress {
   const describe = (counts: ImportCounts, reached: Date | null) =>
     `${counts.listed} listed, ${counts.imported} imported, ${counts.known} known` +
     (reached ? `, back to ${reached.toISOString().slice(0, 10)}` : "");
-  const bar = (reached: Date | null) => {
+  const bar = (reached: Date | null, last: boolean) => {
     if (!since || !newest || !reached) return "";
     const span = newest.getTime() - since.getTime();
-    const share = span <= 0 ? 1 : Math.min(1, Math.max(0, (newest.getTime() - reached.getTime()) / span));
+    // The list may end before --since: the last page is all of it.
+    const share = last || span <= 0 ? 1 : Math.min(1, Math.max(0, (newest.getTime() - reached.getTime()) / span));
     const filled = Math.round(share * 30);
     return `[${"#".repeat(filled)}${"-".repeat(30 - filled)}] ${String(Math.round(share * 100)).padStart(3)}% `;
   };
@@ -182,11 +183,11 @@ function createProgress(io: Context["io"], since: Date | null): Progress {
     drawn = false;
   };
   return {
-    page(counts, newestOfPage, reached) {
+    page(counts, newestOfPage, reached, last) {
       newest ??= newestOfPage;
       if (!tty) return io.err(`import: ${describe(counts, reached)}`);
       clear();
-      process.stderr.write(`${bar(reached)}${describe(counts, reached)}`);
+      process.stderr.write(`${bar(reached, last)}${describe(counts, reached)}`);
       drawn = true;
     },
     note(line) {
