@@ -181,6 +181,17 @@ describe("tracing", () => {
         () => receiver.spans.some((span) => span.parentSpanId === batch.spanId && span.name.startsWith("pg.query")),
         20_000,
       );
+      // Each instrumentation patched its module: express's routes (the record), Redis commands.
+      await waitUntil(
+        "an express span and an ioredis span",
+        () =>
+          receiver.spans.some((span) => span.service === "mailstate-api" && span.name.startsWith("request handler")) &&
+          receiver.spans.some(
+            (span) => span.attributes["db.system"] === "redis" || span.attributes["db.system.name"] === "redis",
+          ),
+        20_000,
+        { detail: () => [...new Set(receiver.spans.map((span) => span.name))].join(", ") },
+      );
       // The support page shows the event's trace id, linked through TRACE_URL_TEMPLATE.
       const page = await waitUntil(
         "the notification page to show the delivered event",

@@ -18,6 +18,9 @@ interface ActiveTracing {
 
 type Env = Record<string, string | undefined>;
 
+/** The modules the instrumentations patch, which the ESM hook wraps (and no other). */
+const HOOKED_MODULES = ["http", "https", "node:http", "node:https", "express", "router", "ioredis", "pg", "pg-pool"];
+
 /** The instrumentations mailstate loads (OTEL_NODE_ENABLED_INSTRUMENTATIONS names a subset). */
 const INSTRUMENTATIONS = ["http", "express", "ioredis", "pg", "bullmq"];
 
@@ -60,9 +63,10 @@ export async function startTracing(serviceName: string, env: Env = process.env):
     throw new Error(
       `OTEL_EXPORTER_OTLP_PROTOCOL: ${protocol} is not supported: use http/protobuf (the default) or http/json`,
     );
-  // ESM imports of pg, ioredis and express reach the instrumentations through this hook.
+  // ESM imports of pg, ioredis and express reach the instrumentations through this hook. Only the
+  // modules they patch are wrapped: every other module (the app's own among them) is left as is.
   const { register } = await import("node:module");
-  register("@opentelemetry/instrumentation/hook.mjs", import.meta.url);
+  register("@opentelemetry/instrumentation/hook.mjs", import.meta.url, { data: { include: HOOKED_MODULES } });
   const [sdkNode, traceBase, http, express, ioredis, pg, exporterModule, bullmq] = await Promise.all([
     import("@opentelemetry/sdk-node"),
     import("@opentelemetry/sdk-trace-base"),
