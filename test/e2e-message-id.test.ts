@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
 import { apiKeys } from "@mailstate/db";
-import { type Answer, deliverWebhook, resendEvent, sleep, startStack, waitUntil } from "@mailstate/test-support";
+import { type Answer, deliverWebhook, resendEvent, startStack, waitUntil } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 let stack: MailstateStack;
@@ -183,9 +183,8 @@ describe("GET /v1/notifications?messageId=", () => {
     };
     const before = await scans();
     expect(before).not.toBeNaN();
-    // A connection reports its counts when it goes idle, but at most once a second, else ten seconds
-    // later: a second's rest first lets the lookup's connection report them at once.
-    await sleep(1_100);
+    // A connection reports its counts at its next transaction a second after its last report, or
+    // after ten idle seconds: the wait below allows twice that.
     expect(ids(await asAcme(byMessageId(receiptMessageId)))).toEqual([receiptId]);
     await waitUntil(
       "the index's scan count to go up",

@@ -57,6 +57,13 @@ class Receiver {
     return receiver;
   }
 
+  /** Until a span the predicate picks is exported (20 s at most); the timeout lists what was. */
+  span(what: string, predicate: (span: ExportedSpan) => boolean): Promise<ExportedSpan> {
+    return waitUntil(what, () => this.spans.find(predicate), 20_000, {
+      detail: () => [...new Set(this.spans.map((span) => `${span.service}: ${span.name}`))].join(", "),
+    });
+  }
+
   private accept(path: string, body: string) {
     this.requests += 1;
     this.raw.push(body);
@@ -138,22 +145,13 @@ describe("tracing", () => {
     try {
       await worker.waitFor(/worker ready/);
       const { address, emailId, svixId, notificationId } = await recordAndDeliver(api);
-      const applied = await waitUntil(
+      const applied = await receiver.span(
         "the worker's span of the webhook",
-        () =>
-          receiver.spans.find(
-            (span) => span.service === "mailstate-worker" && span.attributes["mailstate.svix_id"] === svixId,
-          ),
-        20_000,
-        { detail: () => `${receiver.spans.length} spans` },
+        (span) => span.service === "mailstate-worker" && span.attributes["mailstate.svix_id"] === svixId,
       );
-      const request = await waitUntil(
+      const request = await receiver.span(
         "the API's request span of the webhook",
-        () =>
-          receiver.spans.find(
-            (span) => span.service === "mailstate-api" && span.attributes["mailstate.svix_id"] === svixId,
-          ),
-        20_000,
+        (span) => span.service === "mailstate-api" && span.attributes["mailstate.svix_id"] === svixId,
       );
       expect(request.attributes).toMatchObject({
         "mailstate.event_type": "email.delivered",
@@ -166,13 +164,9 @@ describe("tracing", () => {
         parentSpanId: request.spanId,
         attributes: { "mailstate.email_id": emailId, "mailstate.outcome": "applied" },
       });
-      const batch = await waitUntil(
+      const batch = await receiver.span(
         "the batch span linking to the webhook's trace",
-        () =>
-          receiver.spans.find(
-            (span) => span.name === "inbox.batch" && span.links.some((link) => link.traceId === request.traceId),
-          ),
-        20_000,
+        (span) => span.name === "inbox.batch" && span.links.some((link) => link.traceId === request.traceId),
       );
       expect(batch.service).toBe("mailstate-worker");
       // The statements of the batch nest in its span.
@@ -244,31 +238,19 @@ describe("tracing", () => {
         resendEmailId: emailId,
       });
       expect(recorded.status).toBe(201);
-      const request = await waitUntil(
+      const request = await receiver.span(
         "the API's request span of the webhook",
-        () =>
-          receiver.spans.find(
-            (span) => span.service === "mailstate-api" && span.attributes["mailstate.svix_id"] === svixId,
-          ),
-        20_000,
+        (span) => span.service === "mailstate-api" && span.attributes["mailstate.svix_id"] === svixId,
       );
-      const replay = await waitUntil(
+      const replay = await receiver.span(
         "the replay's span in the webhook's trace",
-        () =>
-          receiver.spans.find(
-            (span) => span.name === "replay parked event" && span.attributes["mailstate.svix_id"] === svixId,
-          ),
-        20_000,
-        { detail: () => receiver.spans.map((span) => span.name).join(", ") },
+        (span) => span.name === "replay parked event" && span.attributes["mailstate.svix_id"] === svixId,
       );
       expect([replay.traceId, replay.parentSpanId]).toEqual([request.traceId, request.spanId]);
       expect(replay.attributes["mailstate.notification_id"]).toBe(recorded.body.notification.id);
-      const delivery = await waitUntil(
+      const delivery = await receiver.span(
         "the outbound delivery's span in the webhook's trace",
-        () =>
-          receiver.spans.find((span) => span.name === "deliver outbound webhook" && span.traceId === request.traceId),
-        20_000,
-        { detail: () => receiver.spans.map((span) => span.name).join(", ") },
+        (span) => span.name === "deliver outbound webhook" && span.traceId === request.traceId,
       );
       expect(delivery.service).toBe("mailstate-worker");
       // The POST itself (http's client span) nests in it.
