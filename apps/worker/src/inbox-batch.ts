@@ -24,12 +24,12 @@ async function reconcileEvent(reconciler: Reconciler, sql: SqlPool, job: Job, va
   }
   const { svixId, receivedAt, event, traceparent } = parsed.data;
   // With tracing on, a span in the webhook's own trace (its parent the API's request).
-  const end = startEventSpan(`apply ${String(event.type)}`, traceparent, {
+  const end = startEventSpan(`apply ${String(event.type)}`, traceparent, () => ({
     "mailstate.svix_id": svixId,
     "mailstate.event_type": String(event.type),
     "mailstate.email_id": emailIdOf(event),
     "mailstate.job_id": job.id,
-  });
+  }));
   try {
     const result = await reconcileOrDeadLetter(
       reconciler,
@@ -80,10 +80,10 @@ export async function reconcileBatch(
   // One span for the job, linked to each webhook's trace: a batch belongs to many traces.
   const settled = await inSpan(
     "inbox.batch",
-    {
+    () => ({
       attributes: { "mailstate.job_id": job.id ?? "", "mailstate.batch_size": events.length },
       links: traceparentsOf(events),
-    },
+    }),
     () => Promise.allSettled(events.map((value, index) => reconcileEvent(reconciler, sql, job, value, index))),
   );
   const outcomes: BatchOutcomes = {};

@@ -121,6 +121,19 @@ export async function startTracing(serviceName: string, env: Env = process.env):
   return true;
 }
 
+/**
+ * startTracing for an entry point (the API's and the worker's main.ts, the CLI): a configuration it
+ * refuses ends the process with exit 78 (EX_CONFIG), naming the variable, prefixed with `label`.
+ */
+export async function startTracingOrExit(serviceName: string, label: string): Promise<void> {
+  try {
+    await startTracing(serviceName);
+  } catch (error) {
+    console.error(`${label}: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(78);
+  }
+}
+
 /** A receiver that does not answer holds a shutdown this long at most. */
 const SHUTDOWN_WAIT_MS = 2_000;
 
@@ -167,13 +180,18 @@ export function currentTraceparent(): string | undefined {
   return carrier.traceparent;
 }
 
-/** Attributes an operator searches by, set on the active span (the request's); nothing when off. */
-export function annotateActiveSpan(attributes: Record<string, string | number | undefined | null>): void {
+type Attributes = Record<string, string | number | undefined | null>;
+
+/**
+ * Attributes an operator searches by, set on the active span (the request's). Taken as a function:
+ * with tracing off nothing is built, on the hot path of every webhook.
+ */
+export function annotateActiveSpan(attributes: () => Attributes): void {
   if (!tracingActive()) return;
-  trace.getActiveSpan()?.setAttributes(defined(attributes));
+  trace.getActiveSpan()?.setAttributes(defined(attributes()));
 }
 
-function defined(attributes: Record<string, string | number | undefined | null>) {
+function defined(attributes: Attributes) {
   return Object.fromEntries(Object.entries(attributes).filter(([, value]) => value !== undefined && value !== null));
 }
 
@@ -194,11 +212,11 @@ export function contextOf(traceparent: string | undefined): Context | undefined 
 /**
  * Run `work` in a span of its own (active, so pg and ioredis spans nest in it), linked to the
  * traces these traceparents name: a batch of webhooks, each of its own trace. Without tracing it
- * only runs `work`.
+ * only runs `work` (and builds none of the span's options).
  */
 export async function inSpan<T>(
   name: string,
-  options: {
+  spanOptions: () => {
     attributes?: Record<string, string | number>;
     links?: (string | undefined)[];
     /** The span's parent, in another trace (a webhook's): the active span's otherwise. */
@@ -207,6 +225,7 @@ export async function inSpan<T>(
   work: (span: Span | undefined) => Promise<T>,
 ): Promise<T> {
   if (!tracingActive()) return work(undefined);
+  const options = spanOptions();
   const parent = contextOf(options.parent ?? undefined) ?? context.active();
   const links: Link[] = (options.links ?? []).flatMap((traceparent) => {
     const linked = contextOf(traceparent);
@@ -233,11 +252,11 @@ export async function inSpan<T>(
 export function startEventSpan(
   name: string,
   traceparent: string | undefined,
-  attributes: Record<string, string | number | undefined | null>,
-): (outcome: Record<string, string | number | undefined | null>) => void {
+  attributes: () => Attributes,
+): (outcome: Attributes) => void {
   if (!tracingActive()) return () => {};
   const parent = contextOf(traceparent) ?? context.active();
-  const span = tracer().startSpan(name, { attributes: defined(attributes) }, parent);
+  const span = tracer().startSpan(name, { attributes: defined(attributes()) }, parent);
   return (outcome) => {
     span.setAttributes(defined(outcome));
     span.end();

@@ -114,11 +114,11 @@ export function createWebhookHandler({
     const started = performance.now();
     // With tracing on: what an operator searches by, on this request's span, and its traceparent,
     // carried with the event so that the worker's work on it joins this trace.
-    annotateActiveSpan({
+    annotateActiveSpan(() => ({
       "mailstate.svix_id": svixId,
       "mailstate.event_type": event.type,
       "mailstate.email_id": emailIdOf(event),
-    });
+    }));
     const traceparent = currentTraceparent();
     try {
       await withTimeout(

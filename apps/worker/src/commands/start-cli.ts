@@ -1,16 +1,11 @@
 // What `pnpm mailstate <command>` runs: reads .env when present (variables already set win), starts
 // tracing when asked, runs the command, exits.
 import { existsSync } from "node:fs";
-import { startTracing, stopTracing } from "@mailstate/tracing";
+import { startTracingOrExit, stopTracing } from "@mailstate/tracing";
 
 if (existsSync(".env")) process.loadEnvFile(".env");
 // Tracing first (when OTEL_EXPORTER_OTLP_ENDPOINT asks for it), before run.ts imports pg and ioredis.
-try {
-  await startTracing("mailstate-cli");
-} catch (error) {
-  console.error(`mailstate: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(78); // EX_CONFIG
-}
+await startTracingOrExit("mailstate-cli", "mailstate");
 const { runCli } = await import("./run.ts");
 // `pnpm -s mailstate stats | head`: a reader that stops early is not an error.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {

@@ -112,13 +112,15 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
       return { outcome: "endpoint_disabled" };
     }
     const url = new URL(message.url);
-    // With tracing on, the POST is a span in the trace of the webhook whose event caused the message.
+    // With tracing on, the POST is a span in the trace of the webhook whose event caused the message
+    // (its traceparent is read from the log only then).
+    const parent = tracingActive() ? await causeTraceparent(sql, message.body) : null;
     const attempt = await inSpan(
       "deliver outbound webhook",
-      {
+      () => ({
         attributes: { "mailstate.outbound_message_id": messageId, "mailstate.endpoint_id": message.endpointId },
-        parent: tracingActive() ? await causeTraceparent(sql, message.body) : null,
-      },
+        parent,
+      }),
       () => post(url, message.body, signatureHeaders(message, now()), allowPrivate).catch(unanswered),
     );
     const ok = attempt.error === null;

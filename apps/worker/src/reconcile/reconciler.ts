@@ -43,10 +43,10 @@ function traceReplayed(adopted: StoredEvent[]): void {
   for (const row of adopted) {
     const traceparent = eventTraceparentOf(row.payload);
     if (!traceparent) continue;
-    startEventSpan("replay parked event", traceparent, {
+    startEventSpan("replay parked event", traceparent, () => ({
       "mailstate.svix_id": row.svixId,
       "mailstate.notification_id": row.notificationId,
-    })({ "mailstate.outcome": "applied" });
+    }))({ "mailstate.outcome": "applied" });
   }
 }
 
