@@ -2,7 +2,7 @@
 // real stack: 30 days of rollups for four tenants, one of them named to inject markup. The tenants
 // closest to a threshold come first, each with two SVG charts and the threshold lines; no script
 // runs; a notification's page links to its tenant's charts. Leaves a screenshot in the system's temp
-// dir (mailstate-reputation-page.png), which the README describes.
+// dir (mailstate-reputation-page.png), which docs/reputation.md describes.
 // biome-ignore-all lint/performance/useDomNodeTextContent: Playwright's innerText is the rendered text a person reads, which is what these assertions check
 
 import { stat } from "node:fs/promises";

@@ -10,7 +10,7 @@ export const REPUTATION_PATH = `${SUPPORT_PATH}/reputation`;
 export interface Threshold {
   rate: number;
   label: string;
-  /** Where the figure comes from (the README's Reputation section cites the pages). */
+  /** Where the figure comes from (docs/reputation.md cites the pages). */
   source: string;
   color: string;
 }

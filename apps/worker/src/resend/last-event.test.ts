@@ -1,4 +1,4 @@
-// The last_event mapping, as the README's table states it: every value the `resend` package
+// The last_event mapping, as the table in docs/reconciling.md states it: every value the `resend` package
 // declares, against every state a notification can be in.
 
 import { LAST_EVENTS, eventSourceOf as sourceOf } from "@mailstate/resend-events";
@@ -17,7 +17,7 @@ const email = (lastEvent: string) => ({
 const at = new Date("2026-11-23T10:00:00.000Z");
 
 describe("last_event → the event the sweeper appends", () => {
-  it("maps every value the resend package declares, as the README's table says", () => {
+  it("maps every value the resend package declares, as the table in docs/reconciling.md says", () => {
     expect(Object.keys(LAST_EVENT_MAPPING).sort()).toEqual([...LAST_EVENTS].sort());
     expect(LAST_EVENT_MAPPING).toEqual({
       queued: null,
