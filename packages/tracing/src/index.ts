@@ -6,6 +6,7 @@
 // variables itself: OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER(_ARG), OTEL_RESOURCE_ATTRIBUTES and the
 // exporter's endpoint, headers and timeout.
 import { type Context, context, type Link, propagation, type Span, trace } from "@opentelemetry/api";
+import { edgeSampling, samplerFromEnv } from "./sampling.ts";
 
 /** Set on globalThis by startTracing, so that every bundle of a process (the preload, the app) sees it. */
 const ACTIVE = Symbol.for("mailstate.tracing");
@@ -80,6 +81,7 @@ export async function startTracing(serviceName: string, env: Env = process.env):
     import("bullmq-otel"),
   ]);
   const exporter = new exporterModule.OTLPTraceExporter();
+  const edge = edgeSampling(samplerFromEnv(env, traceBase), traceBase);
   const quiet = new Set(["/healthz", "/readyz", "/metrics"]);
   // OTEL_NODE_ENABLED_INSTRUMENTATIONS (as auto-instrumentations-node reads it): a comma-separated
   // subset of http, express, ioredis, pg, bullmq; all of them when unset.
@@ -99,16 +101,28 @@ export async function startTracing(serviceName: string, env: Env = process.env):
     // Batches off the request path: a slow or absent receiver never slows a webhook (its queue is
     // bounded; spans past it are dropped). Every attribute is scrubbed of addresses first.
     spanProcessors: [new traceBase.BatchSpanProcessor(redacting(exporter))],
+    sampler: edge.sampler,
+    // Traces only. Left to itself the SDK also starts OTLP metrics and logs exporters (their
+    // default when OTEL_METRICS_EXPORTER and OTEL_LOGS_EXPORTER are unset): every request would
+    // then feed the instrumentations' duration histograms, sampled or not, at about the cost of the
+    // request itself. mailstate's metrics are its Prometheus /metrics.
+    metricReaders: [],
+    logRecordProcessors: [],
     instrumentations: [
       enabled.has("http") &&
         new http.HttpInstrumentation({
-          ignoreIncomingRequestHook: (request) => quiet.has((request.url ?? "").split("?")[0] ?? ""),
+          // Probes are never traced; every other request is traced only if the sampler keeps it.
+          ignoreIncomingRequestHook: (request) =>
+            quiet.has((request.url ?? "").split("?")[0] ?? "") || !edge.keep(request.headers),
         }),
-      enabled.has("express") && new express.ExpressInstrumentation(),
+      // The route's handlers, not each middleware layer (body parsing, auth...) of every request.
+      enabled.has("express") &&
+        new express.ExpressInstrumentation({ ignoreLayersType: [express.ExpressLayerType.MIDDLEWARE] }),
       // The command's name only: arguments hold keys and job data, addresses among them.
       enabled.has("ioredis") && new ioredis.IORedisInstrumentation({ dbStatementSerializer: (command) => command }),
       // Statements are parameterized: their text holds no data; the values are never recorded.
-      enabled.has("pg") && new pg.PgInstrumentation({ enhancedDatabaseReporting: false }),
+      // Only inside a span of the request or the batch: a suppressed request's statements make none.
+      enabled.has("pg") && new pg.PgInstrumentation({ enhancedDatabaseReporting: false, requireParentSpan: true }),
     ].filter((instrumentation) => instrumentation !== false),
   });
   sdk.start();
