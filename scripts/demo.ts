@@ -127,8 +127,16 @@ async function shutdown(code: number): Promise<void> {
   );
   process.exit(code);
 }
+// `pnpm demo` runs this with exec (package.json): no shell stands between pnpm and node to be killed
+// by Ctrl-C, so pnpm reports the exit code given here, 0 for a stop that was asked for.
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
+process.on("uncaughtException", (error) => {
+  // Ctrl-C while the demo still sends: the calls in flight fail as the API stops, which is the stop
+  // that was asked for. Anything else is a failure: said, and the API and the worker stopped too.
+  if (!stopping) console.error(`demo: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  void shutdown(1);
+});
 
 const preferredPort = Number(env.DEMO_PORT || env.PORT || 3000);
 const port = (await portFree(preferredPort)) ? preferredPort : await freePort();

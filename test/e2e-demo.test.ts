@@ -1,5 +1,7 @@
-// `pnpm demo --exit` on a database and queue prefix of its own: within a minute, notifications in
-// every state it promises, and the summary says where to look and with which credentials.
+// `pnpm demo` on a database and queue prefix of its own: with --exit, within a minute, notifications
+// in every state it promises, and the summary says where to look and with which credentials; without
+// it, Ctrl-C stops it as it stops `pnpm start`, with exit 0 and no complaint from pnpm.
+import { spawn } from "node:child_process";
 import { createQueues, createRedis } from "@mailstate/queue";
 import { DELIVERY_STATES } from "@mailstate/state-machine";
 import {
@@ -9,6 +11,7 @@ import {
   type TestDatabase,
   testQueuePrefix,
   testRedisUrl,
+  waitUntil,
 } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -28,18 +31,24 @@ afterAll(async () => {
   await database?.drop();
 });
 
+/** The demo's environment: the test's database, Redis and prefix, on `port`. */
+function demoEnv(port: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DEMO_DATABASE_URL: database.url,
+    REDIS_URL: testRedisUrl(),
+    DEMO_QUEUE_PREFIX: prefix,
+    DEMO_PORT: String(port),
+  };
+  // The demo generates what is missing, for its own processes only.
+  for (const name of ["RESEND_WEBHOOK_SECRET", "API_KEYS", "OPS_PASSWORD", "OPS_USERNAME", "PORT"]) delete env[name];
+  return env;
+}
+
 describe("pnpm demo --exit", () => {
   it("300 emails → every state shows in the summary, with the support and Bull Board URLs and generated credentials; exit 0", async () => {
     const port = await freePort();
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      DEMO_DATABASE_URL: database.url,
-      REDIS_URL: testRedisUrl(),
-      DEMO_QUEUE_PREFIX: prefix,
-      DEMO_PORT: String(port),
-    };
-    // The demo generates what is missing, for its own processes only.
-    for (const name of ["RESEND_WEBHOOK_SECRET", "API_KEYS", "OPS_PASSWORD", "OPS_USERNAME", "PORT"]) delete env[name];
+    const env = demoEnv(port);
     const demo = spawnProcess(process.execPath, ["--import", "tsx", "scripts/demo.ts", "--exit", "--seed", "7"], env);
     const code = await new Promise<number | null>((resolve) => demo.child.on("exit", resolve));
     const output = demo.output();
@@ -71,4 +80,39 @@ describe("pnpm demo --exit", () => {
     expect(output).toContain(`Bull Board:    http://localhost:${port}/admin/queues`);
     expect(output).toMatch(/credentials: {3}ops \/ \S{8,} {3}\(OPS_USERNAME \/ OPS_PASSWORD\)/);
   }, 90_000);
+});
+
+describe("pnpm demo, then Ctrl-C", () => {
+  it.each([
+    ["while it sends", "sending 60 emails"],
+    ["once it says it runs", "running; Ctrl-C to stop"],
+  ])(
+    "input: SIGINT to the process group of `pnpm demo` (as a terminal sends Ctrl-C) %s → exit 0, the API and the worker stopped, no ELIFECYCLE",
+    async (_, moment) => {
+      // A process group of its own, like a terminal's foreground job.
+      const demo = spawn("pnpm", ["demo", "--count", "60", "--seed", "7"], {
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: demoEnv(await freePort()),
+      });
+      let output = "";
+      demo.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      demo.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => demo.on("exit", (code) => resolve(code)));
+      try {
+        await waitUntil(`the demo to say "${moment}"`, () => output.includes(moment), 100_000, {
+          intervalMs: 200,
+          detail: () => output,
+        });
+      } catch (error) {
+        process.kill(-(demo.pid as number), "SIGKILL");
+        throw error;
+      }
+      process.kill(-(demo.pid as number), "SIGINT");
+      expect({ code: await exited, output }).toEqual({ code: 0, output: expect.not.stringContaining("ELIFECYCLE") });
+      // The demo stopped its processes itself: none of them ended on its own.
+      expect(output).not.toMatch(/demo: (api|worker) exited/);
+    },
+    150_000,
+  );
 });

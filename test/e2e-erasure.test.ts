@@ -313,7 +313,7 @@ describe("DELETE /v1/recipients/:email: everything about an address, erased", ()
   it("the same address again → 200, every count 0", async () => {
     const answer = await stack.call("DELETE", recipientPath(target));
     expect(answer.status).toBe(200);
-    expect(Object.values(answer.body.erased).every((count) => count === 0)).toBe(true);
+    expect(Object.entries(answer.body.erased).filter(([, count]) => count !== 0)).toEqual([]);
   });
 });
 

@@ -5,7 +5,7 @@
 // within the bound, /readyz names PostgreSQL as degraded, and once the lock goes every webhook is
 // applied by the worker, which backed off and resumed by itself.
 import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
-import { eventFor, newSvixId, signedWebhookHeaders, startStack, waitUntil } from "@mailstate/test-support";
+import { eventFor, newSvixId, signedWebhookHeaders, sleep, startStack, waitUntil } from "@mailstate/test-support";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -89,7 +89,8 @@ describe("a table locked for 30 s, as by a long migration", () => {
         const answer = await fetch(`${api.baseUrl}/readyz`);
         readyz = { status: answer.status, body: (await answer.json()) as { status: string; postgres: string } };
       }
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The pace is the load under test (a webhook every 50 ms), not a wait for anything.
+      await sleep(50);
     }
     const during = { webhooks: await Promise.all(webhooks), records: await Promise.all(records) };
     await holder.query("COMMIT");
@@ -107,7 +108,7 @@ describe("a table locked for 30 s, as by a long migration", () => {
       `LOCKED TABLE: webhooks ${JSON.stringify(statuses(during.webhooks))} p99 ${p99.toFixed(0)} ms; ` +
         `records ${JSON.stringify(statuses(during.records))} slowest ${slowestRecord.toFixed(0)} ms; readyz ${JSON.stringify(readyz)}`,
     );
-    expect(during.webhooks.every((answer) => answer.status === 200)).toBe(true);
+    expect(during.webhooks.filter((answer) => answer.status !== 200)).toEqual([]);
     expect(p99).toBeLessThan(1_000);
     for (const answer of during.records) {
       expect([201, 503]).toContain(answer.status);

@@ -350,7 +350,7 @@ describe("on a three-master Redis Cluster, INBOX_SHARDS=3, seeded with a node th
     // Side by side, as Resend delivers: each waits at most WEBHOOK_ENQUEUE_TIMEOUT_MS for Redis.
     const answers = await Promise.all(during.map((one) => post(one.event, one.svixId)));
     const refused = during.filter((_, i) => answers[i]?.status === 503);
-    expect(answers.every(({ status }) => status === 200 || status === 503)).toBe(true);
+    expect(answers.filter(({ status }) => status !== 200 && status !== 503)).toEqual([]);
     // The cluster lost a master's slots: it takes no write at all (cluster-require-full-coverage).
     expect(refused.length).toBe(during.length);
     const down = await stack.call("GET", "/readyz");

@@ -6,7 +6,14 @@ import { randomUUID } from "node:crypto";
 import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
 import { createResendStandin, type ResendStandin } from "@mailstate/resend-standin";
 import { createMailstate, type Mailstate } from "@mailstate/sdk";
-import { newSvixId, resendEvent, startStack, TEST_WEBHOOK_SECRET, waitUntil } from "@mailstate/test-support";
+import {
+  newSvixId,
+  resendEvent,
+  startStack,
+  TEST_WEBHOOK_SECRET,
+  waitForDrain,
+  waitUntil,
+} from "@mailstate/test-support";
 import { runMailstate } from "@mailstate/worker/testing";
 import { Resend } from "resend";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -215,7 +222,9 @@ describe("audience sync (RESEND_AUDIENCE_ID)", () => {
       }),
     );
     await stack.drained();
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Every bounce is reconciled and the calls it queued are on the resend queue: once it has done
+    // them, every call this test caused has been made.
+    await waitForDrain(stack.queues.resend);
     expect(updates().length - before).toBe(1);
   });
 
@@ -228,7 +237,8 @@ describe("audience sync (RESEND_AUDIENCE_ID)", () => {
         .slice(before)
         .some((request) => request.status === 404),
     );
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    // A retry would wait, delayed, on the resend queue: once the queue is drained none is left.
+    await waitForDrain(stack.queues.resend);
     expect(updates().length - before).toBe(1);
     expect((await stack.queues.resend.getJobCounts("failed", "delayed")).failed).toBe(0);
   });

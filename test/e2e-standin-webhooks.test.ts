@@ -80,7 +80,7 @@ describe("the stand-in's webhooks through the API and the worker", () => {
       ),
     );
     const results = [...batch, ...singles];
-    expect(results.every((result) => result.status === "sent")).toBe(true);
+    expect(results.filter((result) => result.status !== "sent")).toEqual([]);
     const emailIds = results.flatMap((result) => (result.status === "sent" ? [result.resendEmailId] : []));
 
     await standin.idle(20_000);

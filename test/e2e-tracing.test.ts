@@ -4,15 +4,17 @@
 // batch span links to it; no address appears in any attribute. A receiver that is down or never
 // answers slows no webhook; with the variables unset nothing is sent.
 import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type MailstateHarness, mailstateSystem } from "@mailstate/api/testing";
 import {
   basicAuth,
   createHarness,
   freePort,
+  HttpReceiver,
   OPS_PASSWORD,
   OPS_USERNAME,
+  type ReceivedRequest,
   resendEvent,
   spawnProcess,
   waitUntil,
@@ -30,79 +32,56 @@ interface ExportedSpan {
   links: { traceId: string; spanId: string }[];
 }
 
-/** An OTLP/HTTP receiver (http/json): every span it was sent, and how many requests came. */
-class Receiver {
-  spans: ExportedSpan[] = [];
-  requests = 0;
-  raw: string[] = [];
-  private constructor(
-    private readonly server: Server,
-    readonly url: string,
-  ) {}
+/** Each request's spans, parsed once. */
+const parsed = new WeakMap<ReceivedRequest, ExportedSpan[]>();
 
-  static async start(): Promise<Receiver> {
-    let receiver: Receiver | undefined;
-    const server = createServer((req, res) => {
-      let body = "";
-      req.on("data", (chunk) => {
-        body += chunk;
-      });
-      req.on("end", () => {
-        receiver?.accept(req.url ?? "", body);
-        res.writeHead(200, { "content-type": "application/json" }).end("{}");
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    receiver = new Receiver(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    return receiver;
-  }
-
-  /** Until a span the predicate picks is exported (20 s at most); the timeout lists what was. */
-  span(what: string, predicate: (span: ExportedSpan) => boolean): Promise<ExportedSpan> {
-    return waitUntil(what, () => this.spans.find(predicate), 20_000, {
-      detail: () => [...new Set(this.spans.map((span) => `${span.service}: ${span.name}`))].join(", "),
-    });
-  }
-
-  private accept(path: string, body: string) {
-    this.requests += 1;
-    this.raw.push(body);
-    if (path !== "/v1/traces") return;
-    const value = (v: Record<string, unknown>) => Object.values(v)[0];
-    for (const resource of JSON.parse(body).resourceSpans ?? []) {
-      const service = String(
-        value(resource.resource.attributes.find((a: { key: string }) => a.key === "service.name")?.value ?? {}),
-      );
-      for (const scope of resource.scopeSpans ?? [])
-        for (const span of scope.spans ?? [])
-          this.spans.push({
-            service,
-            traceId: span.traceId,
-            spanId: span.spanId,
-            parentSpanId: span.parentSpanId ?? "",
-            name: span.name,
-            attributes: Object.fromEntries(
-              (span.attributes ?? []).map((a: { key: string; value: Record<string, unknown> }) => [
-                a.key,
-                value(a.value),
-              ]),
-            ),
-            links: (span.links ?? []).map((link: { traceId: string; spanId: string }) => ({
-              traceId: link.traceId,
-              spanId: link.spanId,
-            })),
-          });
+/** The spans of OTLP/HTTP (http/json) trace exports among the requests, in arrival order. */
+function exportedSpans(requests: readonly ReceivedRequest[]): ExportedSpan[] {
+  return requests.flatMap((request) => {
+    if (request.path !== "/v1/traces") return [];
+    let spans = parsed.get(request);
+    if (!spans) {
+      spans = spansOf(request.json);
+      parsed.set(request, spans);
     }
-  }
+    return spans;
+  });
+}
 
-  close() {
-    this.server.closeAllConnections();
-    return new Promise<void>((resolve) => this.server.close(() => resolve()));
+// biome-ignore lint/suspicious/noExplicitAny: an OTLP export request, as JSON
+function spansOf(exported: any): ExportedSpan[] {
+  const value = (v: Record<string, unknown>) => Object.values(v)[0];
+  const spans: ExportedSpan[] = [];
+  for (const resource of exported?.resourceSpans ?? []) {
+    const service = String(
+      value(resource.resource.attributes.find((a: { key: string }) => a.key === "service.name")?.value ?? {}),
+    );
+    for (const scope of resource.scopeSpans ?? [])
+      for (const span of scope.spans ?? [])
+        spans.push({
+          service,
+          traceId: span.traceId,
+          spanId: span.spanId,
+          parentSpanId: span.parentSpanId ?? "",
+          name: span.name,
+          attributes: Object.fromEntries(
+            (span.attributes ?? []).map((a: { key: string; value: Record<string, unknown> }) => [
+              a.key,
+              value(a.value),
+            ]),
+          ),
+          links: (span.links ?? []).map((link: { traceId: string; spanId: string }) => ({
+            traceId: link.traceId,
+            spanId: link.spanId,
+          })),
+        });
   }
+  return spans;
 }
 
 let harness: MailstateHarness;
-let receiver: Receiver;
+/** The OTLP/HTTP receiver every test exports to: it answers 200 with an empty JSON object. */
+let receiver: HttpReceiver;
 const otel = (endpoint: string) => ({
   OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
   OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
@@ -111,12 +90,24 @@ const otel = (endpoint: string) => ({
 
 beforeAll(async () => {
   harness = await createHarness("e2e_tracing", mailstateSystem);
-  receiver = await Receiver.start();
+  receiver = await HttpReceiver.start({
+    answer: () => ({ status: 200, headers: { "content-type": "application/json" }, body: "{}" }),
+  });
 });
 afterAll(async () => {
   await harness?.close();
   await receiver?.close();
 });
+
+/** Until a span the predicate picks is exported (20 s at most); the timeout lists what was. */
+function exportedSpan(what: string, predicate: (span: ExportedSpan) => boolean): Promise<ExportedSpan> {
+  return receiver.waitFor(
+    what,
+    (requests) => exportedSpans(requests).find(predicate),
+    20_000,
+    () => [...new Set(exportedSpans(receiver.requests).map((span) => `${span.service}: ${span.name}`))].join(", "),
+  );
+}
 
 /** Record a send on `api`, then post its delivered webhook; answers the address, email id and svix-id. */
 async function recordAndDeliver(api: Awaited<ReturnType<MailstateHarness["spawnApi"]>>) {
@@ -145,11 +136,11 @@ describe("tracing", () => {
     try {
       await worker.waitFor(/worker ready/);
       const { address, emailId, svixId, notificationId } = await recordAndDeliver(api);
-      const applied = await receiver.span(
+      const applied = await exportedSpan(
         "the worker's span of the webhook",
         (span) => span.service === "mailstate-worker" && span.attributes["mailstate.svix_id"] === svixId,
       );
-      const request = await receiver.span(
+      const request = await exportedSpan(
         "the API's request span of the webhook",
         (span) => span.service === "mailstate-api" && span.attributes["mailstate.svix_id"] === svixId,
       );
@@ -164,7 +155,7 @@ describe("tracing", () => {
         parentSpanId: request.spanId,
         attributes: { "mailstate.email_id": emailId, "mailstate.outcome": "applied" },
       });
-      const batch = await receiver.span(
+      const batch = await exportedSpan(
         "the batch span linking to the webhook's trace",
         (span) => span.name === "inbox.batch" && span.links.some((link) => link.traceId === request.traceId),
       );
@@ -172,19 +163,24 @@ describe("tracing", () => {
       // The statements of the batch nest in its span.
       await waitUntil(
         "a PostgreSQL span under the batch",
-        () => receiver.spans.some((span) => span.parentSpanId === batch.spanId && span.name.startsWith("pg.query")),
+        () =>
+          exportedSpans(receiver.requests).some(
+            (span) => span.parentSpanId === batch.spanId && span.name.startsWith("pg.query"),
+          ),
         20_000,
       );
       // Each instrumentation patched its module: express's routes (the record), Redis commands.
       await waitUntil(
         "an express span and an ioredis span",
         () =>
-          receiver.spans.some((span) => span.service === "mailstate-api" && span.name.startsWith("request handler")) &&
-          receiver.spans.some(
+          exportedSpans(receiver.requests).some(
+            (span) => span.service === "mailstate-api" && span.name.startsWith("request handler"),
+          ) &&
+          exportedSpans(receiver.requests).some(
             (span) => span.attributes["db.system"] === "redis" || span.attributes["db.system.name"] === "redis",
           ),
         20_000,
-        { detail: () => [...new Set(receiver.spans.map((span) => span.name))].join(", ") },
+        { detail: () => [...new Set(exportedSpans(receiver.requests).map((span) => span.name))].join(", ") },
       );
       // The support page shows the event's trace id, linked through TRACE_URL_TEMPLATE.
       const page = await waitUntil(
@@ -202,7 +198,7 @@ describe("tracing", () => {
         `<a class="mono" href="https://jaeger.example/trace/${request.traceId}">${request.traceId}</a>`,
       );
       // Personal data never leaves: not in any attribute or span name of anything exported.
-      const everything = receiver.raw.join("\n");
+      const everything = receiver.requests.map((request) => request.body).join("\n");
       expect(everything).not.toContain(address);
       expect(everything).not.toContain(address.split("@")[0]);
     } finally {
@@ -238,17 +234,17 @@ describe("tracing", () => {
         resendEmailId: emailId,
       });
       expect(recorded.status).toBe(201);
-      const request = await receiver.span(
+      const request = await exportedSpan(
         "the API's request span of the webhook",
         (span) => span.service === "mailstate-api" && span.attributes["mailstate.svix_id"] === svixId,
       );
-      const replay = await receiver.span(
+      const replay = await exportedSpan(
         "the replay's span in the webhook's trace",
         (span) => span.name === "replay parked event" && span.attributes["mailstate.svix_id"] === svixId,
       );
       expect([replay.traceId, replay.parentSpanId]).toEqual([request.traceId, request.spanId]);
       expect(replay.attributes["mailstate.notification_id"]).toBe(recorded.body.notification.id);
-      const delivery = await receiver.span(
+      const delivery = await exportedSpan(
         "the outbound delivery's span in the webhook's trace",
         (span) => span.name === "deliver outbound webhook" && span.traceId === request.traceId,
       );
@@ -256,10 +252,13 @@ describe("tracing", () => {
       // The POST itself (http's client span) nests in it.
       await waitUntil(
         "the POST's client span under the delivery span",
-        () => receiver.spans.some((span) => span.parentSpanId === delivery.spanId && span.name === "POST"),
+        () =>
+          exportedSpans(receiver.requests).some(
+            (span) => span.parentSpanId === delivery.spanId && span.name === "POST",
+          ),
         20_000,
       );
-      expect(receiver.raw.join("\n")).not.toContain(address);
+      expect(receiver.requests.map((request) => request.body).join("\n")).not.toContain(address);
     } finally {
       await Promise.all([api.process.stop("SIGTERM"), worker.stop("SIGTERM")]);
     }
@@ -298,7 +297,7 @@ describe("tracing", () => {
     expect(tracingConfigured({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://x:4318", OTEL_SDK_DISABLED: "true" })).toBe(false);
     expect(await startTracing("mailstate-test", {})).toBe(false);
     expect(tracingActive()).toBe(false);
-    const before = receiver.requests;
+    const before = receiver.requests.length;
     const api = await harness.spawnApi({});
     const worker = harness.spawnWorker({});
     try {
@@ -309,7 +308,7 @@ describe("tracing", () => {
         async () => (await api.call("GET", `/v1/notifications/${notificationId}`)).body.state === "delivered",
         20_000,
       );
-      expect(receiver.requests).toBe(before);
+      expect(receiver.requests.length).toBe(before);
     } finally {
       await Promise.all([api.process.stop("SIGTERM"), worker.stop("SIGTERM")]);
     }

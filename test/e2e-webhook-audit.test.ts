@@ -6,7 +6,13 @@ import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
 import { ops } from "@mailstate/db";
 import { createResendStandin, type ResendStandin } from "@mailstate/resend-standin";
 import { createMailstate } from "@mailstate/sdk";
-import { startStack, TEST_WEBHOOK_SECRET, waitForPlannedStates } from "@mailstate/test-support";
+import {
+  startStack,
+  TEST_WEBHOOK_SECRET,
+  waitForPlannedStates,
+  waitForSweeperPasses,
+  waitUntil,
+} from "@mailstate/test-support";
 import { runMailstate } from "@mailstate/worker/testing";
 import { Resend } from "resend";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -76,6 +82,29 @@ async function logged(svixIds: string[]): Promise<Map<string, number>> {
   return new Map(rows.map((row) => [row.svix_id, Number(row.n)]));
 }
 
+/**
+ * Until none of these emails' notifications has changed state (or been recorded) within the last
+ * `ms`: each is then stale to a sweep whose SWEEPER_STALE_AFTER_MS is `ms`.
+ */
+async function waitUntilQuiet(emailIds: string[], ms: number): Promise<void> {
+  let recent = 0;
+  await waitUntil(
+    `every notification to be quiet for ${ms} ms`,
+    async () => {
+      const { rows } = await stack.sql.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM notifications
+          WHERE resend_email_id = ANY($1::text[])
+            AND COALESCE(state_changed_at, created_at) >= now() - make_interval(secs => $2::float8 / 1000)`,
+        [emailIds, ms],
+      );
+      recent = rows[0]?.n ?? 0;
+      return recent === 0;
+    },
+    ms + 10_000,
+    { intervalMs: 100, detail: () => `${recent} changed within the last ${ms} ms` },
+  );
+}
+
 const settled = (emailIds: string[]) =>
   waitForPlannedStates(standin, emailIds, (ids) => ops.statesByEmailId(stack.db, ids), 15_000);
 
@@ -86,7 +115,7 @@ describe("the webhook delivery audit", () => {
     expect(lost.length).toBeGreaterThan(5);
     const eventsBefore = await stack.sql.query("SELECT svix_id FROM event_log");
     // Stale after 1 s: the notifications short of a final state are asked about.
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await waitUntilQuiet(emailIds, 1_000);
     const notFinal = await stack.db.notification.count({
       where: { resendEmailId: { in: emailIds }, state: { in: ["recorded", "sent", "delivery_delayed", "delivered"] } },
     });
@@ -125,7 +154,7 @@ describe("the webhook delivery audit", () => {
     await stack.drained();
     await settled(emailIds);
     const counts = await logged(lost);
-    expect(lost.every((id) => counts.get(id) === 1)).toBe(true);
+    expect(lost.filter((id) => counts.get(id) !== 1).map((id) => [id, counts.get(id)])).toEqual([]);
     expect([...(standin.webhooks?.log.values() ?? [])].filter((entry) => entry.status === "failed")).toEqual([]);
   });
 
@@ -137,11 +166,11 @@ describe("the webhook delivery audit", () => {
     expect(lost.length).toBeGreaterThan(0);
     await settled(emailIds);
     // Three more passes: a replayed delivery is no longer failed, so none is replayed twice.
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await waitForSweeperPasses(stack.queues, 3);
     const entries = lost.map((id) => standin.webhooks?.log.get(id));
     expect(entries.map((entry) => entry?.replays)).toEqual(lost.map(() => 1));
     const counts = await logged(lost);
-    expect(lost.every((id) => counts.get(id) === 1)).toBe(true);
+    expect(lost.filter((id) => counts.get(id) !== 1).map((id) => [id, counts.get(id)])).toEqual([]);
     const replays = await worker.metrics.registry.getSingleMetric("mailstate_webhook_replays_total")?.get();
     expect(replays?.values[0]?.value).toBe(lost.length);
   });

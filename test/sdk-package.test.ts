@@ -99,10 +99,10 @@ describe("the packed SDK, installed from its tarball into an app outside the wor
       ]),
     );
     expect(
-      files.every((file) =>
-        /^package\/(dist\/[\w-]+\.(js|d\.ts)|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(file),
+      files.filter(
+        (file) => !/^package\/(dist\/[\w-]+\.(js|d\.ts)|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(file),
       ),
-    ).toBe(true);
+    ).toEqual([]);
     const manifest = JSON.parse((await run("tar", ["-xzOf", join(app, TARBALL), "package/package.json"])).stdout);
     expect(manifest).toMatchObject({
       name: "@mailstate/sdk",

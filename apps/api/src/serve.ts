@@ -1,22 +1,12 @@
 // Boots the API: env, connections, the app; stops cleanly on SIGTERM (main.ts starts tracing first).
 import { createDb, createSqlPool } from "@mailstate/db";
 import { createQueues, createRedis, recordInboxLayout } from "@mailstate/queue";
-import { createLogger, EnvError, onShutdown } from "@mailstate/runtime";
+import { createLogger, loadEnvOrExit, onShutdown } from "@mailstate/runtime";
 import { stopTracing } from "@mailstate/tracing";
 import { createApiServer } from "./app.ts";
-import { type ApiEnv, loadApiEnv } from "./env.ts";
+import { loadApiEnv } from "./env.ts";
 
-function loadEnvOrExit(): ApiEnv {
-  try {
-    return loadApiEnv();
-  } catch (error) {
-    if (!(error instanceof EnvError)) throw error;
-    console.error(`mailstate api: ${error.message}`);
-    process.exit(78); // EX_CONFIG
-  }
-}
-
-const env = loadEnvOrExit();
+const env = loadEnvOrExit(loadApiEnv, "mailstate api");
 const logger = createLogger("mailstate-api", env.LOG_LEVEL);
 // Two pools share DATABASE_POOL_SIZE, so the API opens as many connections as it did with one: the
 // pg pool of the record path takes the larger half, Prisma (reads, ops pages) the rest, one at least.

@@ -124,7 +124,7 @@ async function expectEachLoggedOnce(h: MailstateHarness, workload: Workload, cou
     workload.events.map((event) => event.svixId),
   );
   expect(logged.size).toBe(count);
-  expect([...logged.values()].every((n) => n === 1)).toBe(true);
+  expect([...logged].filter(([, n]) => n !== 1)).toEqual([]);
   expect(await wrongStates(h, workload)).toEqual([]);
 }
 
@@ -219,7 +219,7 @@ describe("a burst of webhooks while Redis dies (its own Redis, AOF fsynced on ev
     await redis.kill();
     const answers = await burst;
     const statuses = countBy(answers);
-    expect(Object.keys(statuses).every((status) => status === "200" || status === "503")).toBe(true);
+    expect(Object.keys(statuses).filter((status) => status !== "200" && status !== "503")).toEqual([]);
     expect(statuses[503] ?? 0).toBeGreaterThan(0);
 
     await redis.start();
@@ -273,7 +273,7 @@ describe("Redis at its memory limit (noeviction), the worker paused, then resume
     console.log(
       `REDIS FULL: ${JSON.stringify(statuses)} in ${seconds.toFixed(1)} s, peak ${((peak / limit) * 100).toFixed(1)}% of maxmemory`,
     );
-    expect(Object.keys(statuses).every((status) => status === "200" || status === "503")).toBe(true);
+    expect(Object.keys(statuses).filter((status) => status !== "200" && status !== "503")).toEqual([]);
     expect(statuses[503] ?? 0).toBeGreaterThan(0);
     // Redis itself never refused a write: the worker keeps the room to drain.
     expect(peak).toBeLessThan(limit);

@@ -2,26 +2,16 @@
 // (main.ts starts tracing first).
 import { createSqlPool } from "@mailstate/db";
 import { createRedis } from "@mailstate/queue";
-import { createLogger, EnvError, onShutdown } from "@mailstate/runtime";
+import { createLogger, loadEnvOrExit, onShutdown } from "@mailstate/runtime";
 import { stopTracing } from "@mailstate/tracing";
-import { loadWorkerEnv, type WorkerEnv } from "./env.ts";
+import { loadWorkerEnv } from "./env.ts";
 import { createWorkerMetrics } from "./metrics.ts";
 import { serveMetrics } from "./metrics-server.ts";
 import { registerReputationGauges } from "./reputation-metrics.ts";
 import { registerRetentionGauges } from "./retention-metrics.ts";
 import { startWorkers } from "./workers.ts";
 
-function loadEnvOrExit(): WorkerEnv {
-  try {
-    return loadWorkerEnv();
-  } catch (error) {
-    if (!(error instanceof EnvError)) throw error;
-    console.error(`mailstate worker: ${error.message}`);
-    process.exit(78); // EX_CONFIG
-  }
-}
-
-const env = loadEnvOrExit();
+const env = loadEnvOrExit(loadWorkerEnv, "mailstate worker");
 const logger = createLogger("mailstate-worker", env.LOG_LEVEL);
 // One pool, one client: every query of the worker is plain SQL over node-postgres.
 const sql = createSqlPool({

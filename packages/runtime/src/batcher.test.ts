@@ -1,5 +1,17 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MicroBatcher } from "./batcher.ts";
+
+// The batcher is driven by its maxWaitMs timer: the tests run it on vitest's fake clock, so "not
+// before maxWaitMs" and "at maxWaitMs" are exact, and no test sleeps.
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** Move the fake clock on by `ms`, running the timers due and every promise callback they lead to. */
+const tick = (ms = 5) => vi.advanceTimersByTimeAsync(ms);
 
 /** A batch function that records the batches it was given and how many ran at once, and waits to be released. */
 function recorder() {
@@ -15,16 +27,15 @@ function recorder() {
     running -= 1;
     return items.map((item) => item * 10);
   };
+  /** Release every batch, and the batches that start as they end, until none runs. */
   const releaseAll = async () => {
     while (waiting.length > 0 || running > 0) {
       for (const release of waiting.splice(0)) release();
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      await tick(0);
     }
   };
   return { run, batches, releaseAll, mostAtOnce: () => mostAtOnce, runningNow: () => running };
 }
-
-const tick = (ms = 5) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("MicroBatcher", () => {
   it("input: 2 items, then 5 more while their batch runs (one batch at a time) → batches [1,2] then [3..7], never two at once", async () => {
@@ -71,9 +82,9 @@ describe("MicroBatcher", () => {
     const r = recorder();
     const batcher = new MicroBatcher(r.run, { maxSize: 50, maxWaitMs: 20 });
     const result = batcher.submit(1);
-    await tick(5);
+    await tick(19);
     expect(r.batches).toEqual([]);
-    await tick(40);
+    await tick(1);
     expect(r.batches).toEqual([[1]]);
     await r.releaseAll();
     expect(await result).toBe(10);
@@ -89,7 +100,9 @@ describe("MicroBatcher", () => {
       },
       { maxSize: 4, maxWaitMs: 1 },
     );
-    const results = await Promise.allSettled([1, 2, 3, 4].map((item) => batcher.submit(item)));
+    const settled = Promise.allSettled([1, 2, 3, 4].map((item) => batcher.submit(item)));
+    await tick(1);
+    const results = await settled;
     expect(results.map((result) => (result.status === "fulfilled" ? result.value : result.reason.message))).toEqual([
       10,
       20,

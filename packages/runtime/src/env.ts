@@ -19,6 +19,21 @@ export function parseEnv<S extends z.ZodObject>(schema: S, source: NodeJS.Proces
 }
 
 /**
+ * An entry point's env, loaded once at boot (`load` is the app's loadApiEnv or loadWorkerEnv): a
+ * variable it refuses ends the process with exit 78 (EX_CONFIG), printed after `label` ("mailstate
+ * api") with every refused variable named. Any other error is a bug, and is thrown.
+ */
+export function loadEnvOrExit<T>(load: () => T, label: string): T {
+  try {
+    return load();
+  } catch (error) {
+    if (!(error instanceof EnvError)) throw error;
+    console.error(`${label}: ${error.message}`);
+    process.exit(78); // EX_CONFIG
+  }
+}
+
+/**
  * A whole number written in plain decimal digits, from `min` to `max`. Not `z.coerce.number()`:
  * it reads `0x50` as 80 and `1e3` as 1000, so a typo would quietly configure something else.
  */
@@ -60,6 +75,9 @@ const clusterNodes = z.string().transform((value, ctx) => {
 export const SUPPRESSION_SCOPES = ["global", "tenant"] as const;
 export type SuppressionScope = (typeof SUPPRESSION_SCOPES)[number];
 
+/** QUEUE_PREFIX's default, hash-tagged so every key of every queue lands in one Redis Cluster slot. */
+const DEFAULT_QUEUE_PREFIX = "{mailstate}";
+
 /** Variables every process reads. */
 export const commonEnv = {
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
@@ -74,7 +92,7 @@ export const commonEnv = {
   QUEUE_PREFIX: z
     .string()
     .regex(/^\{[^{}:]+\}$|^[^{}:]+$/, "must be a name, optionally hash-tagged like {mailstate}, without ':'")
-    .default("{mailstate}"),
+    .default(DEFAULT_QUEUE_PREFIX),
   /** The API checks and edits suppressions by it; the worker writes bounces and complaints by it. */
   SUPPRESSION_SCOPE: z.enum(SUPPRESSION_SCOPES, { error: "must be global or tenant" }).default("global"),
 };

@@ -3,6 +3,7 @@ export {
   commonEnv,
   EnvError,
   integer,
+  loadEnvOrExit,
   outboundEnv,
   parseEnv,
   port,

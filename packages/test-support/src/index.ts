@@ -35,9 +35,23 @@ export {
   TEST_API_KEY,
   type Vars,
 } from "./harness.ts";
+export {
+  type Answerer,
+  HttpReceiver,
+  type HttpReceiverOptions,
+  type ReceivedRequest,
+  type Reply,
+} from "./http-receiver.ts";
 export { basicAuth, OPS_ENV, OPS_PASSWORD, OPS_USERNAME } from "./ops.ts";
 export { exitOf, type Spawned, spawnProcess } from "./processes.ts";
-export { type DrainOptions, findInboxEvent, type InboxEventFound, inboxEvents, waitForDrain } from "./queues.ts";
+export {
+  type DrainOptions,
+  findInboxEvent,
+  type InboxEventFound,
+  inboxEvents,
+  waitForDrain,
+  waitForSweeperPasses,
+} from "./queues.ts";
 export { prefixMemory, testQueuePrefix, testRedisUrl } from "./redis.ts";
 export { sleep, type WaitOptions, waitForPlannedStates, waitForReady, waitUntil } from "./wait.ts";
 export {

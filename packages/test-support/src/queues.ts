@@ -1,3 +1,4 @@
+import type { Queues } from "@mailstate/queue";
 import type { Job, Queue } from "bullmq";
 import { waitUntil } from "./wait.ts";
 
@@ -32,6 +33,38 @@ export async function waitForDrain(
     { intervalMs, detail: () => `still ${JSON.stringify(counts)}${detail()}` },
   );
   return Date.now() - started;
+}
+
+/** The job of the sweeper's schedule on the maintenance queue (the worker's resend/schedule.ts). */
+const SWEEP_JOB = "maintenance.resend-sweep";
+
+/**
+ * Until `passes` runs of the sweeper's schedule, started from now on, have completed, and the
+ * `resend` queue has then done the calls they queued (polls, audits, replays): what a test that
+ * checks "nothing more happens over a few passes" waits for. The maintenance queue keeps completed
+ * jobs (RETENTION.maintenance). A run on a worker without RESEND_API_KEY does nothing (it answers
+ * `{ disabled: true }`) and is not counted.
+ */
+export async function waitForSweeperPasses(
+  queues: Pick<Queues, "maintenance" | "resend">,
+  passes: number,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const since = Date.now();
+  let seen = 0;
+  await waitUntil(
+    `${passes} passes of the sweeper`,
+    async () => {
+      const completed = (await queues.maintenance.getJobs(["completed"])).filter(Boolean);
+      seen = completed.filter(
+        (job) => job.name === SWEEP_JOB && (job.processedOn ?? 0) >= since && job.returnvalue?.disabled !== true,
+      ).length;
+      return seen >= passes;
+    },
+    timeoutMs,
+    { intervalMs: 100, detail: () => `${seen} so far` },
+  );
+  await waitForDrain(queues.resend, timeoutMs);
 }
 
 /** An event in the inbox: the job that holds it (a batch, or a job of one webhook), and the event as the job holds it. */

@@ -2,6 +2,12 @@
 // for how long, and what was last seen.
 import type { ResendStandin } from "@mailstate/resend-standin";
 
+/**
+ * A pause whose length is itself what the test sets or checks, never a guess at how long something
+ * takes: the pace of a load the test generates (a request every 50 ms), the Retry-After an answer
+ * asked for, an outage a fault test holds. What is reached eventually is waited for with
+ * `waitUntil` instead.
+ */
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface WaitOptions {

@@ -5,7 +5,7 @@ import { gzipSync } from "node:zlib";
 import { type Answer, startStack } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MailstateStack, mailstateSystem } from "../../test/testing.ts";
-import { MAX_METADATA_BYTES, MAX_METADATA_DEPTH } from "./schemas.ts";
+import { MAX_METADATA_BYTES, MAX_METADATA_DEPTH } from "./schemas/requests.ts";
 
 const OPS_PASSWORD = "ops-password-for-tests";
 
