@@ -3,7 +3,7 @@
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
-import { notifications, ops, suppressions } from "@mailstate/db";
+import { notificationRecords, ops, suppressions } from "@mailstate/db";
 import { makeEvent } from "@mailstate/resend-events";
 import {
   databaseUrl,
@@ -85,7 +85,7 @@ describe("replay-unmatched, stats, rebuild", () => {
   });
 
   it("a notification now carries one id (recorded behind the API's back) → replay-unmatched --email-id applies its 2 events at once", async () => {
-    await notifications.record(stack.sql, {
+    await notificationRecords.record(stack.sql, {
       resendEmailId: claimed,
       recipients: ["ada@example.com"],
       from: "hello@acme.test",
@@ -132,13 +132,13 @@ describe("replay-unmatched, stats, rebuild", () => {
   });
 
   it("a send Resend refused (reported by the SDK) → stats counts it under its state, recorded", async () => {
-    const { notification } = await notifications.record(stack.sql, {
+    const { notification } = await notificationRecords.record(stack.sql, {
       recipients: ["refused@example.com"],
       from: "hello@acme.test",
       subject: "Refused",
     });
     const sendError = { name: "validation_error", message: "Invalid `to` field.", statusCode: 422 };
-    await notifications.applySendOutcomes(stack.sql, [{ id: notification.id, sendError }]);
+    await notificationRecords.applySendOutcomes(stack.sql, [{ id: notification.id, sendError }]);
     const stats = JSON.parse((await cli("stats", "--json")).stdout);
     expect(stats).toMatchObject({ notificationsByState: { delivered: 1, recorded: 1 }, refusedSends: 1 });
     expect((await cli("stats")).stdout).toMatch(/of them refused by Resend \(still recorded\) {2}1/);

@@ -4,7 +4,7 @@
 // support page's search and in /metrics. Real API, worker, PostgreSQL and Redis.
 import { randomUUID } from "node:crypto";
 import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
-import { createSqlPool, notifications, type SqlPool, suppressions } from "@mailstate/db";
+import { createSqlPool, notificationReads, type SqlPool, suppressions } from "@mailstate/db";
 import {
   basicAuth,
   deliverWebhook,
@@ -129,7 +129,7 @@ describe("an event its schema rejects", () => {
         "still invalid: 1 (their schema still rejects them)",
       ].join("\n"),
     });
-    expect((await notifications.findById(stack.db, notificationId))?.state).toBe("bounced");
+    expect((await notificationReads.findById(stack.db, notificationId))?.state).toBe("bounced");
     expect(await suppressions.find(stack.db, to)).toMatchObject({ reason: "hard_bounce", sourceEventId: olderSvixId });
     const timeline = await stack.call("GET", `/v1/notifications/${notificationId}/timeline`);
     expect(timeline.body.events.map((event: { svixId: string }) => event.svixId)).toContain(olderSvixId);

@@ -4,7 +4,7 @@
 // HTTP API, with a worker running, applies the event.
 import { randomUUID } from "node:crypto";
 import { type MailstateStack, mailstateSystem } from "@mailstate/api/testing";
-import { events, notifications } from "@mailstate/db";
+import { events, notificationReads, notificationRecords } from "@mailstate/db";
 import { createRedis, jobIdFor, QUEUE_NAMES } from "@mailstate/queue";
 import {
   basicAuth,
@@ -80,7 +80,7 @@ describe("retrying a failed unmatched job from Bull Board", () => {
     expect(await stack.queues.unmatched.getJobState(jobId)).toBe("failed");
 
     // 3. The send is recorded directly in PostgreSQL: no replay is enqueued, nothing applies the event.
-    const { notification } = await notifications.record(stack.sql, {
+    const { notification } = await notificationRecords.record(stack.sql, {
       recipients: [to],
       from: "hello@acme.test",
       subject: "Your receipt",
@@ -90,7 +90,7 @@ describe("retrying a failed unmatched job from Bull Board", () => {
     // The worker has had its chance: an event of another notification, posted after the record, is
     // applied. No replay of this email id waits in the inbox, and none ran (it would have applied the
     // event: the state below says it did not).
-    const marker = await notifications.record(stack.sql, {
+    const marker = await notificationRecords.record(stack.sql, {
       recipients: [`marker-${to}`],
       from: "hello@acme.test",
       subject: "Marker",
@@ -102,11 +102,11 @@ describe("retrying a failed unmatched job from Bull Board", () => {
     );
     await waitUntil(
       "the worker to apply an event posted after the record",
-      async () => (await notifications.findById(stack.db, marker.notification.id))?.state === "delivered",
+      async () => (await notificationReads.findById(stack.db, marker.notification.id))?.state === "delivered",
       10_000,
     );
     expect(await replayJobsFor(emailId)).toEqual([]);
-    expect((await notifications.findById(stack.db, notification.id))?.state).toBe("recorded");
+    expect((await notificationReads.findById(stack.db, notification.id))?.state).toBe("recorded");
     expect((await events.findBySvixId(stack.db, svixId))?.status).toBe("unmatched");
     expect(await stack.queues.unmatched.getJobState(jobId)).toBe("failed");
 
@@ -123,7 +123,7 @@ describe("retrying a failed unmatched job from Bull Board", () => {
     const state = await waitUntil(
       "the notification to be delivered",
       async () => {
-        const row = await notifications.findById(stack.db, notification.id);
+        const row = await notificationReads.findById(stack.db, notification.id);
         return row?.state === "delivered" ? row.state : undefined;
       },
       10_000,

@@ -1,7 +1,17 @@
 // @mailstate/sdk is published on its own and depends on nothing of mailstate, so it keeps copies of
 // a few server rules. Each copy is checked here against its owner.
-import { normalizeAddress, SUPPRESSION_REASONS as SDK_SUPPRESSION_REASONS } from "@mailstate/sdk";
-import { normalizeEmail, SUPPRESSION_REASONS } from "@mailstate/state-machine";
+import { randomUUID } from "node:crypto";
+import { MAX_BATCH, MAX_CHECK } from "@mailstate/api/testing";
+import {
+  LIMITS,
+  NOTIFICATION_TAG,
+  normalizeAddress,
+  DELIVERY_STATES as SDK_DELIVERY_STATES,
+  SUPPRESSION_REASONS as SDK_SUPPRESSION_REASONS,
+} from "@mailstate/sdk";
+import { DELIVERY_STATES, normalizeEmail, SUPPRESSION_REASONS } from "@mailstate/state-machine";
+import { eventFor, newSvixId } from "@mailstate/test-support";
+import { decodeEvent } from "@mailstate/worker/testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
@@ -61,6 +71,24 @@ const trickyAddress = fc
 describe("the SDK's copies of server rules", () => {
   it("suppression reasons: the same list, in the same order, as @mailstate/state-machine's", () => {
     expect([...SDK_SUPPRESSION_REASONS]).toEqual([...SUPPRESSION_REASONS]);
+  });
+
+  it("delivery states: the same list, in the same order, as @mailstate/state-machine's", () => {
+    expect([...SDK_DELIVERY_STATES]).toEqual([...DELIVERY_STATES]);
+  });
+
+  it("batch limits: the SDK splits into calls of at most what /v1 takes (record and attach batches, checks)", () => {
+    expect(LIMITS).toEqual({ batch: MAX_BATCH, check: MAX_CHECK });
+  });
+
+  it.each([
+    ["a list of {name, value}", (id: string) => [{ name: NOTIFICATION_TAG, value: id }]],
+    ["an object", (id: string) => ({ [NOTIFICATION_TAG]: id })],
+  ])("the notification tag: the worker reads the one the SDK puts on a send, echoed as %s", (_form, tags) => {
+    const notificationId = randomUUID();
+    const raw = eventFor("email.sent", `re_${randomUUID()}`, 1, { tags: tags(notificationId) });
+    const decoded = decodeEvent({ svixId: newSvixId(), receivedAt: new Date(), raw });
+    expect(decoded.taggedNotificationId).toBe(notificationId);
   });
 
   it.each(ADDRESSES)("address normalization: %j → %j, by the owner and by the SDK", (input, expected) => {

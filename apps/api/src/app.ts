@@ -11,7 +11,7 @@ import { problemHandler, sendProblem } from "./http/problems.ts";
 import { requestLog } from "./http/request-log.ts";
 import { urlLengthCap } from "./http/url-cap.ts";
 import { opsRoutes } from "./ops/router.ts";
-import { SUPPORT_PATH } from "./ops/support-views.ts";
+import { SUPPORT_PATH } from "./ops/support-layout.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { createWebhookHandler, isWebhookRequest, type WebhookHandler, webhookRoutes } from "./routes/webhooks.ts";
 import { openApiRoutes } from "./v1/openapi.ts";

@@ -11,6 +11,7 @@ import { createApiServer } from "../src/app.ts";
 import { loadApiEnv } from "../src/env.ts";
 
 export { allowedWrite, BULL_BOARD_API_ROUTES } from "../src/ops/bull-board-policy.ts";
+export { MAX_BATCH, MAX_CHECK } from "../src/v1/schemas/requests.ts";
 
 /** createApiServer on the harness's Prisma client and pg pool and a Redis connection of its own, on an ephemeral port. */
 export const api: AppEntry<DbClients, RunningApi> = {

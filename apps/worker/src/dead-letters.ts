@@ -4,13 +4,10 @@
 // when its retries run out; either way its body is written to PostgreSQL, and only then is the job
 // removed from Redis. While PostgreSQL cannot take it, the failed job stays in Redis (inbox jobs are
 // never removed on failure by age) and the next sweep moves it.
-import { type DeadLetterCause, deadLetters, permanentDataErrorCode, type SqlPool } from "@mailstate/db";
+import { type DeadLetterCause, deadLetters, type SqlPool } from "@mailstate/db";
 import { INBOX_EVENT_JOBS, inboxBatchEvents, inboxEventPayload, type Queues } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import type { Job, Queue } from "bullmq";
-import type { IncomingEvent } from "./reconcile/decode.ts";
-import type { Outcome } from "./reconcile/reconcile-events.ts";
-import type { Reconciler } from "./reconcile/reconciler.ts";
 
 /** Failed inbox jobs moved per sweep; the next sweep takes the rest. */
 const SWEEP_PAGE = 200;
@@ -41,35 +38,6 @@ function letterOf(value: unknown, job: Job, { cause, error, errorCode = null }: 
     errorCode,
     attempts: Math.max(1, job.attemptsMade),
   };
-}
-
-/**
- * Reconcile one event; one PostgreSQL refuses for good (SQLSTATE classes 22 and 23, races aside) is
- * written to the dead-letter table instead, since retrying it would change nothing. Any other error
- * is thrown, to be retried. The worker's inbox handler and `mailstate dead-letters retry` both use it.
- */
-export async function reconcileOrDeadLetter(
-  reconciler: Reconciler,
-  sql: SqlPool,
-  incoming: IncomingEvent,
-  attempt: number,
-): Promise<{ outcome: Outcome } | { outcome: "dead_lettered"; errorCode: string }> {
-  try {
-    return { outcome: await reconciler.reconcile(incoming) };
-  } catch (error) {
-    const errorCode = permanentDataErrorCode(error);
-    if (errorCode === null) throw error;
-    await deadLetters.record(sql, {
-      svixId: incoming.svixId,
-      body: incoming.raw,
-      receivedAt: incoming.receivedAt,
-      cause: "permanent_error",
-      error: error instanceof Error ? error.message : String(error),
-      errorCode,
-      attempts: attempt,
-    });
-    return { outcome: "dead_lettered", errorCode };
-  }
 }
 
 /**

@@ -6,10 +6,11 @@
 import { events, type SqlPool } from "@mailstate/db";
 import { INBOX_EVENT_JOBS, JOBS, type JobName, type JobPayload } from "@mailstate/queue";
 import { type Job, UnrecoverableError } from "bullmq";
-import { reconcileOrDeadLetter, recordDeadLetter } from "./dead-letters.ts";
-import { reconcileBatch } from "./inbox-batch.ts";
+import { recordDeadLetter } from "./dead-letters.ts";
+import { reconcileBatchJob } from "./inbox-batch.ts";
 import type { Maintenance } from "./maintenance.ts";
 import type { Reconciler } from "./reconcile/reconciler.ts";
+import { reconcileOrDeadLetter } from "./reconcile-or-dead-letter.ts";
 import type { ResendJobs } from "./resend/jobs.ts";
 
 export interface HandlerDeps {
@@ -41,7 +42,7 @@ export class StillUnmatchedError extends Error {
 }
 
 const handlers: { [N in JobName]: Handler<N> } = {
-  "inbox.batch": async ({ events }, { sql, reconciler }, job) => reconcileBatch(reconciler, sql, job, events),
+  "inbox.batch": async ({ events }, { sql, reconciler }, job) => reconcileBatchJob(reconciler, sql, job, events),
 
   "inbox.reconcile": async ({ svixId, receivedAt, event }, { sql, reconciler }, job) =>
     reconcileOrDeadLetter(

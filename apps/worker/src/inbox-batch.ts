@@ -9,12 +9,14 @@ import type { SqlPool } from "@mailstate/db";
 import { inboxEventPayload } from "@mailstate/queue";
 import { inSpan, sampledTraceId, startEventSpan } from "@mailstate/tracing";
 import type { Job } from "bullmq";
-import { reconcileOrDeadLetter, recordEventDeadLetter } from "./dead-letters.ts";
+import { recordEventDeadLetter } from "./dead-letters.ts";
 import type { Reconciler } from "./reconcile/reconciler.ts";
+import { reconcileOrDeadLetter } from "./reconcile-or-dead-letter.ts";
 
 export type BatchOutcomes = Record<string, number>;
 
-async function reconcileEvent(reconciler: Reconciler, sql: SqlPool, job: Job, value: unknown, index: number) {
+/** One event of the job, in its own span: parsed, then through the reconciler's shared batch. */
+async function reconcileJobEvent(reconciler: Reconciler, sql: SqlPool, job: Job, value: unknown, index: number) {
   const attempt = job.attemptsMade + 1;
   const parsed = inboxEventPayload.safeParse(value);
   if (!parsed.success) {
@@ -71,7 +73,7 @@ function traceparentsOf(events: unknown[]): (string | undefined)[] {
 }
 
 /** Apply every event of a batch job; answers how many had each outcome, or throws to retry what is left. */
-export async function reconcileBatch(
+export async function reconcileBatchJob(
   reconciler: Reconciler,
   sql: SqlPool,
   job: Job,
@@ -84,7 +86,7 @@ export async function reconcileBatch(
       attributes: { "mailstate.job_id": job.id ?? "", "mailstate.batch_size": events.length },
       links: traceparentsOf(events),
     }),
-    () => Promise.allSettled(events.map((value, index) => reconcileEvent(reconciler, sql, job, value, index))),
+    () => Promise.allSettled(events.map((value, index) => reconcileJobEvent(reconciler, sql, job, value, index))),
   );
   const outcomes: BatchOutcomes = {};
   const left: unknown[] = [];

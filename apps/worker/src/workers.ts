@@ -24,8 +24,8 @@ import { createMaintenance, type Maintenance } from "./maintenance.ts";
 import { createWorkerMetrics, type WorkerMetrics } from "./metrics.ts";
 import { createWebhookDelivery } from "./outbound/deliver.ts";
 import { startRelay } from "./outbound/relay.ts";
-import { createReconciler } from "./reconcile/reconciler.ts";
-import { createResendJobs } from "./resend/jobs.ts";
+import { createReconciler, type Reconciler } from "./reconcile/reconciler.ts";
+import { createResendJobs, type ResendJobs } from "./resend/jobs.ts";
 import { scheduleSweeper } from "./resend/schedule.ts";
 
 export interface WorkerDeps {
@@ -90,24 +90,32 @@ export interface RunningWorkers {
 /** How often a worker moves failed inbox jobs that could not be dead-lettered when they failed. */
 const DEAD_LETTER_SWEEP_MS = 60_000;
 
-export async function startWorkers({
-  env,
-  sql,
-  redis,
-  logger,
-  metrics = createWorkerMetrics(),
-}: WorkerDeps): Promise<RunningWorkers> {
-  const queues = createQueues(redis, env.QUEUE_PREFIX, {}, { inboxShards: env.INBOX_SHARDS });
-  // Every shard any API wrote to (INBOX_SHARDS as it is and as it was): jobs left in the shards of an
-  // earlier count drain here. A shard left empty costs each fetcher one idle blocking read.
+type Env = WorkerDeps["env"];
+type Processor = ReturnType<typeof createProcessor>;
+/** What every worker is built with; each queue's own options override some. */
+type SharedOptions = ReturnType<typeof sharedOptions>;
+
+/**
+ * The inbox shards this process consumes: every shard any API wrote to (INBOX_SHARDS as it is and
+ * as it was), so that jobs left in the shards of an earlier count drain here. A shard left empty
+ * costs each fetcher one idle blocking read.
+ */
+async function inboxShardsInUse(redis: RedisClient, env: Env, queues: Queues): Promise<Queue[]> {
   await recordInboxLayout(redis, env.QUEUE_PREFIX, env.INBOX_SHARDS);
   const layouts = await inboxLayoutsInUse(redis, env.QUEUE_PREFIX, env.INBOX_SHARDS);
-  const inboxQueues = inboxShardsOf(env.QUEUE_PREFIX, layouts).map(
+  return inboxShardsOf(env.QUEUE_PREFIX, layouts).map(
     (shard) =>
       queues.inboxShards.find((queue) => queue.name === shard.name && queue.opts.prefix === shard.prefix) ??
       inboxShardQueue(queues.inbox, shard),
   );
-  const reconciler = createReconciler({
+}
+
+/** The reconciler, with this worker's suppression rules, parking bound and batch size. */
+function reconcilerOf(
+  env: Env,
+  { sql, queues, logger, metrics }: { sql: SqlPool; queues: Queues; logger: Logger; metrics: WorkerMetrics },
+): Reconciler {
+  return createReconciler({
     sql,
     queues,
     logger,
@@ -125,6 +133,153 @@ export async function startWorkers({
       maxInFlight: env.WORKER_BATCHES_IN_FLIGHT,
     },
   });
+}
+
+/** Calls to Resend's API; null without RESEND_API_KEY. */
+function resendJobsOf(
+  env: Env,
+  deps: { sql: SqlPool; queues: Queues; reconciler: Reconciler; metrics: WorkerMetrics; logger: Logger },
+): ResendJobs | null {
+  if (!env.RESEND_API_KEY) return null;
+  return createResendJobs({
+    ...deps,
+    client: createResendClient({
+      apiKey: env.RESEND_API_KEY,
+      baseUrl: env.RESEND_BASE_URL,
+      timeoutMs: env.RESEND_API_TIMEOUT_MS,
+    }),
+    staleAfterMs: env.SWEEPER_STALE_AFTER_MS,
+    webhookId: env.RESEND_WEBHOOK_ID,
+  });
+}
+
+function sharedOptions(env: Env, redis: RedisClient) {
+  return {
+    connection: redis,
+    prefix: env.QUEUE_PREFIX,
+    concurrency: env.WORKER_CONCURRENCY,
+    // A killed worker's jobs return to the queue once their lock lapses; a job may be orphaned by
+    // several crashes in a row before it counts as failed (every step is idempotent).
+    lockDuration: env.WORKER_LOCK_DURATION_MS,
+    stalledInterval: Math.max(1_000, Math.floor(env.WORKER_LOCK_DURATION_MS / 3)),
+    maxStalledCount: 20,
+    // BullMQ's consumer spans (bullmq-otel), when tracing is on.
+    ...bullmqTelemetry<WorkerOptions["telemetry"]>(),
+    settings: { backoffStrategy },
+  };
+}
+
+/**
+ * The inbox's fetchers. A BullMQ worker takes jobs from an idle queue one round trip at a time, so
+ * under a steady flow one fetcher bounds how fast jobs reach the batch. Several fetchers take them
+ * in parallel, each with a share of the concurrency, and all feed the same batches.
+ * With shards, each shard gets WORKER_INBOX_FETCHERS / shards of them (one at least), all feeding
+ * the same batches: one reconcile transaction may hold events of several shards.
+ */
+function startInboxFetchers(env: Env, inboxQueues: Queue[], processor: Processor, options: SharedOptions): Worker[] {
+  const fetchers = Math.min(env.WORKER_INBOX_FETCHERS, env.WORKER_CONCURRENCY);
+  const perShard = Math.max(1, Math.round(fetchers / inboxQueues.length));
+  return inboxQueues.flatMap((shard) =>
+    Array.from(
+      { length: perShard },
+      () =>
+        new Worker(shard.name, processor, {
+          ...options,
+          prefix: shard.opts.prefix ?? env.QUEUE_PREFIX,
+          ...RETENTION.inbox,
+          concurrency: Math.max(1, Math.ceil(env.WORKER_CONCURRENCY / (perShard * inboxQueues.length))),
+        }),
+    ),
+  );
+}
+
+/** The workers of the queues besides the inbox; `resend` only with RESEND_API_KEY. */
+function startQueueWorkers(env: Env, processor: Processor, options: SharedOptions, withResend: boolean) {
+  const unmatched = new Worker(QUEUE_NAMES.unmatched, processor, {
+    ...options,
+    ...RETENTION.unmatched,
+    concurrency: 4,
+  });
+  // A scrub may run for minutes: a longer lock than the inbox's, so a busy run is not taken as stalled.
+  const maintenance = new Worker(QUEUE_NAMES.maintenance, processor, {
+    ...options,
+    ...RETENTION.maintenance,
+    concurrency: 1,
+    lockDuration: Math.max(env.WORKER_LOCK_DURATION_MS, 60_000),
+  });
+  // One rate limiter for every call to Resend, shared by all workers through Redis: RESEND_API_RPS a second.
+  const resend = withResend
+    ? new Worker(QUEUE_NAMES.resend, processor, {
+        ...options,
+        ...RETENTION.resend,
+        concurrency: Math.max(1, env.RESEND_API_RPS),
+        limiter: { max: env.RESEND_API_RPS, duration: 1_000 },
+        // A call waits at most RESEND_API_TIMEOUT_MS; the lock outlasts it.
+        lockDuration: Math.max(env.WORKER_LOCK_DURATION_MS, env.RESEND_API_TIMEOUT_MS * 2),
+      })
+    : null;
+  // Endpoints answer slowly or not at all: many attempts in flight, each bounded by its timeout.
+  const webhooks = new Worker(QUEUE_NAMES.webhooks, processor, {
+    ...options,
+    ...RETENTION.webhooks,
+    concurrency: 32,
+    lockDuration: Math.max(env.WORKER_LOCK_DURATION_MS, 30_000),
+  });
+  return { unmatched, maintenance, resend, webhooks };
+}
+
+/**
+ * Failed inbox jobs go to the dead-letter table: each as it fails for good, and every
+ * DEAD_LETTER_SWEEP_MS those PostgreSQL could not take then. Answers the sweep, to run it now.
+ */
+function deadLetterFailedInbox(
+  inbox: Worker[],
+  inboxQueues: Queue[],
+  { sql, logger }: { sql: SqlPool; logger: Logger },
+): { sweepNow: () => Promise<unknown>; timer: NodeJS.Timeout } {
+  for (const fetcher of inbox) {
+    fetcher.on("failed", (job, error) => {
+      const final = job && (job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === "UnrecoverableError");
+      if (!job || !final) return;
+      deadLetterFailedJob(sql, job).catch((deadLetterError: Error) =>
+        logger.warn({ jobId: job.id, err: deadLetterError.message }, "dead letter not written yet: the sweep retries"),
+      );
+    });
+  }
+  const sweepNow = () =>
+    sweepFailedInbox(sql, inboxQueues, logger).catch((error: Error) =>
+      logger.warn({ err: error.message }, "dead-letter sweep failed"),
+    );
+  const timer = setInterval(sweepNow, DEAD_LETTER_SWEEP_MS);
+  timer.unref();
+  return { sweepNow, timer };
+}
+
+/** Every failed job is logged; a parked event still unmatched is routine until its last attempt. */
+function logFailures(running: Worker[], logger: Logger): void {
+  for (const worker of running) {
+    worker.on("failed", (job, error) => {
+      const final = job && job.attemptsMade >= (job.opts.attempts ?? 1);
+      const level = error.name === "StillUnmatchedError" && !final ? "debug" : "warn";
+      logger[level](
+        { queue: worker.name, jobId: job?.id, attempt: job?.attemptsMade, final, err: error.message },
+        "job failed",
+      );
+    });
+    worker.on("error", (error) => logger.warn({ queue: worker.name, err: error.message }, "worker error"));
+  }
+}
+
+export async function startWorkers({
+  env,
+  sql,
+  redis,
+  logger,
+  metrics = createWorkerMetrics(),
+}: WorkerDeps): Promise<RunningWorkers> {
+  const queues = createQueues(redis, env.QUEUE_PREFIX, {}, { inboxShards: env.INBOX_SHARDS });
+  const inboxQueues = await inboxShardsInUse(redis, env, queues);
+  const reconciler = reconcilerOf(env, { sql, queues, logger, metrics });
   const maintenanceJobs = createMaintenance({
     sql,
     piiDays: env.ENGAGEMENT_PII_DAYS,
@@ -136,22 +291,7 @@ export async function startWorkers({
   await ensurePartitions(sql).catch((error: Error) =>
     logger.warn({ err: error.message }, "event partitions not created yet: the retention job tries again"),
   );
-  const resendJobs = env.RESEND_API_KEY
-    ? createResendJobs({
-        sql,
-        queues,
-        reconciler,
-        client: createResendClient({
-          apiKey: env.RESEND_API_KEY,
-          baseUrl: env.RESEND_BASE_URL,
-          timeoutMs: env.RESEND_API_TIMEOUT_MS,
-        }),
-        metrics,
-        logger,
-        staleAfterMs: env.SWEEPER_STALE_AFTER_MS,
-        webhookId: env.RESEND_WEBHOOK_ID,
-      })
-    : null;
+  const resendJobs = resendJobsOf(env, { sql, queues, reconciler, metrics, logger });
   const relay = startRelay({
     sql,
     queues,
@@ -174,99 +314,16 @@ export async function startWorkers({
     resend: resendJobs,
     deliverWebhook,
   });
-  const options = {
-    connection: redis,
-    prefix: env.QUEUE_PREFIX,
-    concurrency: env.WORKER_CONCURRENCY,
-    // A killed worker's jobs return to the queue once their lock lapses; a job may be orphaned by
-    // several crashes in a row before it counts as failed (every step is idempotent).
-    lockDuration: env.WORKER_LOCK_DURATION_MS,
-    stalledInterval: Math.max(1_000, Math.floor(env.WORKER_LOCK_DURATION_MS / 3)),
-    maxStalledCount: 20,
-    // BullMQ's consumer spans (bullmq-otel), when tracing is on.
-    ...bullmqTelemetry<WorkerOptions["telemetry"]>(),
-    settings: { backoffStrategy },
-  };
-  // A BullMQ worker takes jobs from an idle queue one round trip at a time, so under a steady flow
-  // one fetcher bounds how fast jobs reach the batch. Several fetchers take them in parallel, each
-  // with a share of the concurrency, and all feed the same batches.
-  // With shards, each shard gets WORKER_INBOX_FETCHERS / shards of them (one at least), all feeding
-  // the same batches: one reconcile transaction may hold events of several shards.
-  const fetchers = Math.min(env.WORKER_INBOX_FETCHERS, env.WORKER_CONCURRENCY);
-  const perShard = Math.max(1, Math.round(fetchers / inboxQueues.length));
-  const inbox = inboxQueues.flatMap((shard) =>
-    Array.from(
-      { length: perShard },
-      () =>
-        new Worker(shard.name, processor, {
-          ...options,
-          prefix: shard.opts.prefix ?? env.QUEUE_PREFIX,
-          ...RETENTION.inbox,
-          concurrency: Math.max(1, Math.ceil(env.WORKER_CONCURRENCY / (perShard * inboxQueues.length))),
-        }),
-    ),
-  );
-  const unmatched = new Worker(QUEUE_NAMES.unmatched, processor, {
-    ...options,
-    ...RETENTION.unmatched,
-    concurrency: 4,
-  });
-  // A scrub may run for minutes: a longer lock than the inbox's, so a busy run is not taken as stalled.
-  const maintenance = new Worker(QUEUE_NAMES.maintenance, processor, {
-    ...options,
-    ...RETENTION.maintenance,
-    concurrency: 1,
-    lockDuration: Math.max(env.WORKER_LOCK_DURATION_MS, 60_000),
-  });
-  // One rate limiter for every call to Resend, shared by all workers through Redis: RESEND_API_RPS a second.
-  const resend = resendJobs
-    ? new Worker(QUEUE_NAMES.resend, processor, {
-        ...options,
-        ...RETENTION.resend,
-        concurrency: Math.max(1, env.RESEND_API_RPS),
-        limiter: { max: env.RESEND_API_RPS, duration: 1_000 },
-        // A call waits at most RESEND_API_TIMEOUT_MS; the lock outlasts it.
-        lockDuration: Math.max(env.WORKER_LOCK_DURATION_MS, env.RESEND_API_TIMEOUT_MS * 2),
-      })
-    : null;
-  // Endpoints answer slowly or not at all: many attempts in flight, each bounded by its timeout.
-  const webhooks = new Worker(QUEUE_NAMES.webhooks, processor, {
-    ...options,
-    ...RETENTION.webhooks,
-    concurrency: 32,
-    lockDuration: Math.max(env.WORKER_LOCK_DURATION_MS, 30_000),
-  });
-  for (const fetcher of inbox) {
-    fetcher.on("failed", (job, error) => {
-      const final = job && (job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === "UnrecoverableError");
-      if (!job || !final) return;
-      deadLetterFailedJob(sql, job).catch((deadLetterError: Error) =>
-        logger.warn({ jobId: job.id, err: deadLetterError.message }, "dead letter not written yet: the sweep retries"),
-      );
-    });
-  }
-  const sweepNow = () =>
-    sweepFailedInbox(sql, inboxQueues, logger).catch((error: Error) =>
-      logger.warn({ err: error.message }, "dead-letter sweep failed"),
-    );
-  const sweep = setInterval(sweepNow, DEAD_LETTER_SWEEP_MS);
-  sweep.unref();
+  const options = sharedOptions(env, redis);
+  const inbox = startInboxFetchers(env, inboxQueues, processor, options);
+  const { unmatched, maintenance, resend, webhooks } = startQueueWorkers(env, processor, options, resendJobs !== null);
+  const sweep = deadLetterFailedInbox(inbox, inboxQueues, { sql, logger });
   const running = [...inbox, unmatched, maintenance, webhooks, ...(resend ? [resend] : [])];
-  for (const worker of running) {
-    worker.on("failed", (job, error) => {
-      const final = job && job.attemptsMade >= (job.opts.attempts ?? 1);
-      const level = error.name === "StillUnmatchedError" && !final ? "debug" : "warn";
-      logger[level](
-        { queue: worker.name, jobId: job?.id, attempt: job?.attemptsMade, final, err: error.message },
-        "job failed",
-      );
-    });
-    worker.on("error", (error) => logger.warn({ queue: worker.name, err: error.message }, "worker error"));
-  }
+  logFailures(running, logger);
   await Promise.all(running.map((worker) => worker.waitUntilReady()));
   await upsertSchedules(queues);
   await scheduleSweeper(queues, resendJobs ? env.SWEEPER_INTERVAL_MS : null);
-  void sweepNow();
+  void sweep.sweepNow();
   const extraShards = inboxQueues.filter((queue) => !queues.inboxShards.includes(queue));
   return {
     inbox,
@@ -279,7 +336,7 @@ export async function startWorkers({
     queues,
     metrics,
     async close() {
-      clearInterval(sweep);
+      clearInterval(sweep.timer);
       await relay.stop();
       await Promise.all(running.map((worker) => worker.close()));
       await Promise.all([queues.close(), ...extraShards.map((queue) => queue.close())]);

@@ -1,7 +1,7 @@
 // How inbox jobs become batches: several BullMQ workers (WORKER_INBOX_FETCHERS) take jobs in
 // parallel and feed the same batches, one PostgreSQL transaction each, counted by the worker's
 // mailstate_worker_batch_events histogram.
-import { notifications } from "@mailstate/db";
+import { notificationReads } from "@mailstate/db";
 import { createHarness, eventFor } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningWorkers, recordNotification, type WorkerHarness, workerSystem } from "./testing.ts";
@@ -38,7 +38,7 @@ describe("inbox fetchers", () => {
     await Promise.all(recorded.map((_, i) => h.deliver(eventFor("email.delivered", `re_fetch_${i}`, 1))));
     await h.drained();
 
-    const states = await Promise.all(recorded.map(async (n) => (await notifications.findById(h.db, n.id))?.state));
+    const states = await Promise.all(recorded.map(async (n) => (await notificationReads.findById(h.db, n.id))?.state));
     expect(states).toEqual(recorded.map(() => "delivered"));
     const sizes = await batchSizes(worker);
     expect(sizes.sum).toBe(40);

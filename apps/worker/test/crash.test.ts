@@ -1,6 +1,6 @@
 // The worker process killed with SIGKILL in the middle of a batch, then restarted: every event is
 // applied exactly once.
-import { engagement, events, notifications } from "@mailstate/db";
+import { engagement, events, notificationReads, notificationRecords } from "@mailstate/db";
 import { createHarness, makeWorkload, waitUntil } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rebuildProjections } from "../src/reconcile/rebuild.ts";
@@ -23,7 +23,12 @@ describe("a worker killed with SIGKILL mid-batch", () => {
   it("loses nothing and applies nothing twice after a restart", async () => {
     const workload = makeWorkload({ notifications: 100, eventsPerNotification: 20, label: "crash" });
     for (const { emailId, recipients } of workload.notifications) {
-      await notifications.record(h.sql, { resendEmailId: emailId, recipients, from: "a@acme.test", subject: "s" });
+      await notificationRecords.record(h.sql, {
+        resendEmailId: emailId,
+        recipients,
+        from: "a@acme.test",
+        subject: "s",
+      });
     }
     await h.deliverAll(workload.events);
 
@@ -47,7 +52,7 @@ describe("a worker killed with SIGKILL mid-batch", () => {
     expect(await h.queues.inbox.getJobCounts("failed")).toEqual({ failed: 0 });
     let opens = 0;
     for (const [emailId, expected] of workload.expected) {
-      const row = await notifications.findByResendEmailId(h.db, emailId);
+      const row = await notificationReads.findByResendEmailId(h.db, emailId);
       expect({ emailId, state: row?.state, opens: row?.openCount }).toEqual({
         emailId,
         state: expected.state,

@@ -1,7 +1,7 @@
 // Nothing accepted is lost: text PostgreSQL refuses is cleaned, data it refuses for good is
 // dead-lettered at once, and a job whose retries run out during an outage is dead-lettered, not
 // deleted. `mailstate dead-letters` lists and retries them once the cause is fixed.
-import { deadLetters, events, notifications } from "@mailstate/db";
+import { deadLetters, events, notificationReads, notificationRecords } from "@mailstate/db";
 import { createLogger } from "@mailstate/runtime";
 import { createHarness, eventFor, waitUntil } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 async function stateOf(id: string) {
-  return (await notifications.findById(h.db, id))?.state;
+  return (await notificationReads.findById(h.db, id))?.state;
 }
 
 describe("text PostgreSQL refuses", () => {
@@ -202,7 +202,7 @@ describe("retries exhausted during a long PostgreSQL outage", () => {
     const logger = createLogger("outage-test", "silent");
     try {
       await outage.startWorker({ WORKER_CONCURRENCY: "4" });
-      const { notification } = await notifications.record(sql, {
+      const { notification } = await notificationRecords.record(sql, {
         resendEmailId: "re_outage",
         recipients: ["ada@example.com"],
         from: "hello@acme.test",
@@ -250,7 +250,7 @@ describe("retries exhausted during a long PostgreSQL outage", () => {
 
       const retried = await runMailstate({ databaseUrl, prefix }, "dead-letters", "retry", svixId);
       expect(retried).toMatchObject({ code: 0, stdout: `${svixId}  applied` });
-      expect((await notifications.findById(db, notification.id))?.state).toBe("delivered");
+      expect((await notificationReads.findById(db, notification.id))?.state).toBe("delivered");
       expect(await events.hasUnmatched(sql, "re_outage")).toBe(false);
     } finally {
       await outage.close();

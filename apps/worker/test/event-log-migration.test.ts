@@ -5,7 +5,7 @@
 
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { engagement, events, notifications } from "@mailstate/db";
+import { engagement, events, notificationReads } from "@mailstate/db";
 import { makeEvent, parseResendEvent, type ResendEventType } from "@mailstate/resend-events";
 import { databaseUrl, dropDatabase, withAdminClient } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -213,7 +213,7 @@ describe("the partitioned event log's migration, on a database filled under the 
   });
 
   it("a migrated delivery event is stored compacted and read back whole; its Message-ID is on its notification; the open the old engagement log lacked is there", async () => {
-    const notification = await notifications.findByResendEmailId(c.db, "re_mig_0_3");
+    const notification = await notificationReads.findByResendEmailId(c.db, "re_mig_0_3");
     expect(notification).toMatchObject({ messageId: "<re_mig_0_3@email.amazonses.com>", openCount: 2, clickCount: 1 });
     const stored = await events.findBySvixId(c.db, "msg_mig_0_3_1");
     expect(stored).toMatchObject({ emailId: null, payload: { created_at: expect.any(String) } });

@@ -1,6 +1,6 @@
 // The worker folds only delivery events and adds opens and clicks to the stored counters; the
 // rebuild folds the whole log. Here both meet on a shuffled, duplicated, redelivered workload.
-import { notifications } from "@mailstate/db";
+import { notificationReads } from "@mailstate/db";
 import { addJob, jobIdFor } from "@mailstate/queue";
 import { makeEvent, type ResendEvent } from "@mailstate/resend-events";
 import { createHarness, createRandom, type Random } from "@mailstate/test-support";
@@ -79,7 +79,7 @@ function shuffled<T>(items: T[], random: Random): T[] {
 }
 
 async function storedProjection(id: string) {
-  const row = await notifications.findById(h.db, id);
+  const row = await notificationReads.findById(h.db, id);
   if (!row) throw new Error(`notification ${id} is gone`);
   const { state, stateChangedAt, stateEventType, stateEventId, openCount, clickCount, firstOpenedAt, firstClickedAt } =
     row;

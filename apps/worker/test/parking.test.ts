@@ -1,7 +1,7 @@
 // What waits in Redis for a send to be recorded: tagged sends match their notification directly,
 // Broadcasts are only logged, other unknown email ids get one bounded job each.
 import { randomUUID } from "node:crypto";
-import { events, notifications, ops, type SqlPool } from "@mailstate/db";
+import { events, notificationReads, notificationRecords, ops, type SqlPool } from "@mailstate/db";
 import { jobIdFor } from "@mailstate/queue";
 import type { Logger } from "@mailstate/runtime";
 import { createHarness, eventFor, prefixMemory } from "@mailstate/test-support";
@@ -44,14 +44,14 @@ describe("tagged sends", () => {
       await h.deliver(eventFor("email.sent", "re_tagged", 1, { tags }));
       await h.deliver(eventFor("email.delivered", "re_tagged", 2, { tags: [{ name: "mailstate_id", value: n.id }] }));
       await h.drained();
-      expect(await notifications.findById(h.db, n.id)).toMatchObject({
+      expect(await notificationReads.findById(h.db, n.id)).toMatchObject({
         state: "delivered",
         resendEmailId: "re_tagged",
       });
       expect(await ops.countUnmatched(h.db, { emailId: "re_tagged" })).toBe(0);
       expect(await h.queues.unmatched.getJob(jobIdFor("unmatched", "re_tagged"))).toBeUndefined();
       // The SDK's attach afterwards is the same id: it succeeds and changes nothing.
-      const [attached] = await notifications.applySendOutcomes(h.sql, [{ id: n.id, resendEmailId: "re_tagged" }]);
+      const [attached] = await notificationRecords.applySendOutcomes(h.sql, [{ id: n.id, resendEmailId: "re_tagged" }]);
       expect(attached).toMatchObject({ kind: "applied", notification: { id: n.id, state: "delivered" } });
     } finally {
       await workers.close();
@@ -65,7 +65,7 @@ describe("tagged sends", () => {
       await h.deliver(eventFor("email.sent", "re_claims_owner", 1, { tags: { mailstate_id: owner.id } }));
       await h.deliver(eventFor("email.sent", "re_claims_nobody", 1, { tags: { mailstate_id: randomUUID() } }));
       await h.drained();
-      expect(await notifications.findById(h.db, owner.id)).toMatchObject({
+      expect(await notificationReads.findById(h.db, owner.id)).toMatchObject({
         resendEmailId: "re_owner",
         state: "recorded",
       });
@@ -99,7 +99,7 @@ describe("traffic mailstate did not send", () => {
       const n = await recordNotification(h.sql, emailIds[0] ?? "");
       await h.queues.inbox.add("inbox.replay-email", { emailId: emailIds[0] });
       await h.drained();
-      expect(await notifications.findById(h.db, n.id)).toMatchObject({ state: "delivered", openCount: 1 });
+      expect(await notificationReads.findById(h.db, n.id)).toMatchObject({ state: "delivered", openCount: 1 });
     } finally {
       await workers.close();
     }
@@ -169,7 +169,7 @@ describe("the parking bound", () => {
     const emailIds = Array.from({ length: 20 }, (_, i) => `re_bound_${i}`);
     await Promise.all(
       emailIds.map((emailId) =>
-        reconciler.reconcile({
+        reconciler.joinBatch({
           svixId: `msg_bound_${emailId}`,
           receivedAt: new Date(),
           raw: eventFor("email.sent", emailId, 1) as Record<string, unknown>,

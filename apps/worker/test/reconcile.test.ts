@@ -1,5 +1,5 @@
 // The worker end to end through the real queue, on real PostgreSQL and Redis.
-import { deadLetters, engagement, events, notifications, softBounces, suppressions } from "@mailstate/db";
+import { deadLetters, engagement, events, notificationReads, softBounces, suppressions } from "@mailstate/db";
 import { createHarness, eventFor, waitUntil } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rebuildProjections } from "../src/reconcile/rebuild.ts";
@@ -15,7 +15,7 @@ afterAll(async () => {
 });
 
 async function stateOf(id: string) {
-  return (await notifications.findById(h.db, id))?.state;
+  return (await notificationReads.findById(h.db, id))?.state;
 }
 
 describe("the seed scenario", () => {
@@ -25,7 +25,7 @@ describe("the seed scenario", () => {
     await h.deliver(eventFor("email.delivered", "re_seed_1", 2));
     await h.deliver(eventFor("email.opened", "re_seed_1", 3));
     await h.drained();
-    const row = await notifications.findById(h.db, n.id);
+    const row = await notificationReads.findById(h.db, n.id);
     expect(row).toMatchObject({ state: "delivered", stateEventType: "email.delivered", openCount: 1 });
     expect(await engagement.listForNotification(h.db, n.id)).toMatchObject([{ kind: "opened" }]);
   });
@@ -39,7 +39,7 @@ describe("the seed scenario", () => {
     // Resend retries a delivered stamped earlier; it arrives last and must not undo the bounce.
     await h.deliver(eventFor("email.delivered", "re_seed_2", 3, {}, ["bob@example.com"]));
     await h.drained();
-    expect(await notifications.findById(h.db, n.id)).toMatchObject({
+    expect(await notificationReads.findById(h.db, n.id)).toMatchObject({
       state: "bounced",
       stateEventType: "email.bounced",
     });
@@ -56,7 +56,7 @@ describe("duplicates", () => {
     // An applied open is logged in the engagement log only, once.
     expect((await engagement.listForNotification(h.db, n.id)).map((row) => row.svixId)).toEqual(["msg_dup_open"]);
     expect(await events.listForNotification(h.db, n.id)).toEqual([]);
-    expect(await notifications.findById(h.db, n.id)).toMatchObject({ openCount: 1 });
+    expect(await notificationReads.findById(h.db, n.id)).toMatchObject({ openCount: 1 });
   });
 
   it("a transient bounce redelivered does not count twice toward the threshold", async () => {
@@ -98,7 +98,7 @@ describe("events that arrive before the send is recorded", () => {
     await waitUntil(
       "the parked events, replayed within 1 s of the record, to make it delivered with one click",
       async () => {
-        const row = await notifications.findById(h.db, n.id);
+        const row = await notificationReads.findById(h.db, n.id);
         return row?.state === "delivered" && row.clickCount === 1;
       },
       1_000 - (Date.now() - recordedAt),
@@ -200,7 +200,7 @@ describe("text PostgreSQL cannot store", () => {
       status: "applied",
       payload: { data: { bounce: { message: "no such user\ufffdhere" } } },
     });
-    expect(await notifications.findById(h.db, n.id)).toMatchObject({ state: "bounced" });
+    expect(await notificationReads.findById(h.db, n.id)).toMatchObject({ state: "bounced" });
     expect(await h.queues.inbox.getJobCounts("failed")).toEqual({ failed: 0 });
   });
 
@@ -217,7 +217,7 @@ describe("text PostgreSQL cannot store", () => {
       }),
     );
     await h.drained();
-    expect(await notifications.findById(h.db, n.id)).toMatchObject({ clickCount: 1 });
+    expect(await notificationReads.findById(h.db, n.id)).toMatchObject({ clickCount: 1 });
     expect(await engagement.listForNotification(h.db, n.id)).toMatchObject([
       { kind: "clicked", link: "https://acme.test/\ufffda", userAgent: "Mozilla\ufffd/5.0" },
     ]);
@@ -240,7 +240,7 @@ describe("concurrency", () => {
       ];
       await Promise.all(bodies.map((body) => second.deliver(body)));
       await second.drained();
-      expect(await notifications.findById(second.db, n.id)).toMatchObject({ state: "delivered", openCount: 30 });
+      expect(await notificationReads.findById(second.db, n.id)).toMatchObject({ state: "delivered", openCount: 30 });
       expect(await rebuildProjections(second.db, second.sql)).toMatchObject({ differed: 0 });
     } finally {
       await second.close();

@@ -2,7 +2,7 @@
 // the facts of a notification are those of the set of its events (any order, any duplicates), and
 // concurrent batches that change the same rollup rows in opposite orders all commit, exactly.
 import { randomUUID } from "node:crypto";
-import { notifications, reputation } from "@mailstate/db";
+import { notificationRecords, reputation } from "@mailstate/db";
 import { parseResendEvent } from "@mailstate/resend-events";
 import { createHarness, eventFor } from "@mailstate/test-support";
 import fc from "fast-check";
@@ -72,7 +72,7 @@ describe("concurrent batches over two rollup rows", () => {
       const ids = { acme: [`re_ra_${round}_1`, `re_ra_${round}_2`], globex: [`re_rg_${round}_1`, `re_rg_${round}_2`] };
       for (const [tenant, emailIds] of Object.entries(ids)) {
         for (const resendEmailId of emailIds) {
-          await notifications.record(h.sql, {
+          await notificationRecords.record(h.sql, {
             resendEmailId,
             recipients: [`${resendEmailId}@example.com`],
             from: `News <news@${tenant}.test>`,

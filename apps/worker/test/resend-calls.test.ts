@@ -1,7 +1,7 @@
 // Calls to Resend's API, counted at the stand-in over HTTP: the resend queue's rate limiter holds
 // them at RESEND_API_RPS across the worker, and a 429, a 500 and a timeout are retried with backoff.
 import { randomUUID } from "node:crypto";
-import { notifications } from "@mailstate/db";
+import { notificationSweep } from "@mailstate/db";
 import { addJobs, jobIdFor } from "@mailstate/queue";
 import { createResendStandin, type ResendStandin } from "@mailstate/resend-standin";
 import { createHarness, waitUntil } from "@mailstate/test-support";
@@ -88,7 +88,7 @@ describe("the resend queue", () => {
     ]);
     await waitUntil(
       "the notification healed to sent",
-      async () => (await notifications.stateOf(harness.sql, notificationId)) === "sent",
+      async () => (await notificationSweep.stateOf(harness.sql, notificationId)) === "sent",
       30_000,
       { intervalMs: 200 },
     );
@@ -144,7 +144,7 @@ describe("the resend queue", () => {
     const askedRecently = await make("delivered", 10, 4);
     // Last event 20 h ago, asked 12 h ago (8 h old then): 12 h ≥ 8 h, asked again.
     const askedLongAgo = await make("delivered", 20, 12);
-    const candidates = await notifications.sweepCandidates(harness.sql, {
+    const candidates = await notificationSweep.sweepCandidates(harness.sql, {
       staleAfterMs: 6 * 3_600_000,
       now,
       limit: 1_000,
@@ -169,7 +169,7 @@ describe("the resend queue", () => {
        RETURNING id::text AS id`,
     );
     expect(rows).toHaveLength(1_001);
-    const candidates = await notifications.sweepCandidates(harness.sql, {
+    const candidates = await notificationSweep.sweepCandidates(harness.sql, {
       staleAfterMs: 6 * 3_600_000,
       limit: SWEEP_LIMIT,
     });

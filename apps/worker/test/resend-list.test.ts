@@ -1,6 +1,6 @@
 // Inbound suppression sync in the worker, from webhooks alone (no RESEND_API_KEY): Resend's own list
 // lands on the list every tenant obeys, whatever SUPPRESSION_SCOPE; with the sync off, nothing does.
-import { notifications, suppressions } from "@mailstate/db";
+import { notificationRecords, suppressions } from "@mailstate/db";
 import { createHarness, eventFor } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type WorkerHarness, workerSystem } from "./testing.ts";
@@ -46,7 +46,7 @@ describe("RESEND_SUPPRESSION_SYNC=inbound without an API key, SUPPRESSION_SCOPE=
 
   it("email.suppressed about acme's send → the null list (Resend's list is account-wide), source resend", async () => {
     const to = "held@resend-list.test";
-    await notifications.record(inbound.sql, {
+    await notificationRecords.record(inbound.sql, {
       resendEmailId: "re_list_1",
       recipients: [to],
       from: "hello@acme.test",

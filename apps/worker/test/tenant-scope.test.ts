@@ -1,6 +1,6 @@
 // SUPPRESSION_SCOPE=tenant in the worker, through the real queue on real PostgreSQL and Redis: a
 // bounce suppresses on its notification's tenant's list, when the event is applied to it.
-import { notifications, softBounces, suppressions } from "@mailstate/db";
+import { notificationRecords, softBounces, suppressions } from "@mailstate/db";
 import { createHarness, eventFor, waitUntil } from "@mailstate/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type WorkerHarness, workerSystem } from "./testing.ts";
@@ -17,7 +17,7 @@ afterAll(async () => {
 const view = (tenant: string | null) => ({ scope: "tenant" as const, tenant });
 
 async function record(resendEmailId: string, to: string, tenant: string | null) {
-  const { notification } = await notifications.record(h.sql, {
+  const { notification } = await notificationRecords.record(h.sql, {
     resendEmailId,
     recipients: [to],
     from: "hello@acme.test",

@@ -2,7 +2,7 @@
 // database, the worker as the harness of @mailstate/test-support starts it (in this process, or its
 // main.ts as a process), and the worker code that end-to-end and fault tests call directly.
 import { fileURLToPath } from "node:url";
-import { createDb, createSqlPool, type Db, notifications, type SqlPool } from "@mailstate/db";
+import { createDb, createSqlPool, type Db, notificationRecords, type SqlPool } from "@mailstate/db";
 import { createRedis } from "@mailstate/queue";
 import { createLogger } from "@mailstate/runtime";
 import type { AppEntry, Closable, Harness, RunningApi } from "@mailstate/test-support";
@@ -10,6 +10,7 @@ import { loadWorkerEnv } from "../src/env.ts";
 import { type RunningWorkers, startWorkers } from "../src/workers.ts";
 
 export { runCli } from "../src/commands/run.ts";
+export { decodeEvent } from "../src/reconcile/decode.ts";
 export { rebuildProjections } from "../src/reconcile/rebuild.ts";
 export type { RunningWorkers } from "../src/workers.ts";
 export { type CliRun, runMailstate } from "./cli-run.ts";
@@ -63,7 +64,7 @@ export type WorkerHarness = Harness<DbClients, RunningWorkers, RunningApi>;
 
 /** A notification recorded as the API records one, for a Resend email id (or none yet). */
 export async function recordNotification(sql: SqlPool, resendEmailId: string | null, recipients = ["ada@example.com"]) {
-  const { notification } = await notifications.record(sql, {
+  const { notification } = await notificationRecords.record(sql, {
     resendEmailId,
     recipients,
     from: "Acme <hello@acme.test>",

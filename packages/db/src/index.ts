@@ -1,11 +1,11 @@
 // @mailstate/db: the only package that talks to PostgreSQL. One module per table (src/tables) owns
-// that table's reads and writes; the Prisma client serves the API's reads and the CLI, and pg pools
-// serve the worker, whose batched statements are the only writers of the tables it owns, and the
-// API's record path.
+// that table's reads and writes; notifications, which four callers use with four kinds of client,
+// has one module per caller (src/tables/notifications). The Prisma client serves the API's reads
+// and the CLI, and pg pools serve the worker, whose batched statements are the only writers of the
+// tables it owns, and the API's record path.
 export type {
   ApiKey,
   DeliveryEvent,
-  DeliveryState,
   EngagementEvent,
   EngagementKind,
   EventStatus,
@@ -14,7 +14,8 @@ export type {
   Suppression,
   SuppressionReason,
 } from "../generated/client/index.js";
-export { Prisma } from "../generated/client/index.js";
+// The delivery states as the database's enum spells them (a test checks they are the machine's).
+export { DeliveryState, Prisma } from "../generated/client/index.js";
 export { createDb, type Db, type DbClient, type DbOptions, pingDb } from "./client.ts";
 export {
   addressForms,
@@ -86,23 +87,22 @@ export {
 } from "./tables/engagement-events.ts";
 export { erasedEmails, type Tombstone } from "./tables/erased-emails.ts";
 export { type ImportCheckpoint, type ImportedEmail, imports, type KnownEmail } from "./tables/imports.ts";
+export { type LockedNotification, notificationMatching } from "./tables/notifications/matching.ts";
 export {
   type EngagementCounters,
-  type LockedNotification,
-  messageIdKey,
-  type NewNotification,
-  type NotificationFilter,
-  notifications,
+  notificationProjections,
   type Projection,
-  type RecordResult,
-  type ResendCheck,
+} from "./tables/notifications/projection.ts";
+export { messageIdKey, type NotificationFilter, notificationReads } from "./tables/notifications/reads.ts";
+export { type NewNotification, notificationRecords, type RecordResult } from "./tables/notifications/record.ts";
+export {
   type SendError,
   type SendOutcome,
   type SendOutcomeResult,
   type StoredSendError,
-  type SweepCandidate,
   storedSendError,
-} from "./tables/notifications.ts";
+} from "./tables/notifications/send-outcomes.ts";
+export { notificationSweep, type ResendCheck, type SweepCandidate } from "./tables/notifications/sweep.ts";
 export {
   type DeliveryRow,
   type EndpointRow,

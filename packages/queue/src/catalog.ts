@@ -13,9 +13,6 @@ export const QUEUE_NAMES = {
 } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
-/** Hash-tagged so every key of every queue lands in one Redis Cluster slot. */
-export const DEFAULT_QUEUE_PREFIX = "{mailstate}";
-
 const SECOND = 1_000;
 const HOUR = 3_600 * SECOND;
 const DAY = 24 * HOUR;

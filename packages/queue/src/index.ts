@@ -1,7 +1,6 @@
 export {
   backoffStrategy,
   CAPPED_EXPONENTIAL,
-  DEFAULT_QUEUE_PREFIX,
   INBOX_EVENT_JOBS,
   type InboxEventPayload,
   inboxBatchPayload,

@@ -1,8 +1,8 @@
 // The stand-in's configuration when it runs on its own (`pnpm --filter @mailstate/resend-standin start`).
 import { EnvError, integer, parseEnv, port } from "@mailstate/runtime";
 import { z } from "zod";
-import type { StandinOptions } from "./index.ts";
 import type { WebhookRates } from "./lifecycle.ts";
+import type { StandinOptions } from "./options.ts";
 
 const rate = z.coerce.number().min(0, "must be between 0 and 1").max(1, "must be between 0 and 1").optional();
 

@@ -2,8 +2,8 @@
 // happened, and the delivery state they fold to. Pure: no timers, no I/O.
 import { fixtures, type ResendEventPayloadOf } from "@mailstate/resend-events";
 import { normalizeEmail } from "@mailstate/state-machine";
-import type { StoredEmail } from "./index.ts";
 import type { Random } from "./random.ts";
+import type { StoredEmail } from "./types.ts";
 
 /**
  * Each a probability in [0, 1]. bounce, softBounce, complaint, fail and pending pick one outcome
@@ -181,15 +181,7 @@ export function planLifecycle(
     case "bounced":
     case "soft_bounced": {
       const hard = outcome === "bounced";
-      const bounce = hard
-        ? { ...fixtures["email.bounced"].data.bounce, diagnosticCode: ["smtp; 550 5.1.1 user unknown"] }
-        : {
-            type: "Transient",
-            subType: "MailboxFull",
-            message: "The recipient's inbox is full. You might be able to send to this recipient successfully later.",
-            diagnosticCode: ["smtp; 452 4.2.2 mailbox full"],
-          };
-      push("email.bounced", at(0.3, 0.5), { bounce });
+      push("email.bounced", at(0.3, 0.5), { bounce: bounceOf(hard) });
       return { outcome, delayed, expectedState: "bounced", events, suppresses: hard ? recipients : [] };
     }
     default:
@@ -221,6 +213,18 @@ export function planLifecycle(
     return { outcome, delayed, expectedState: "complained", events, suppresses: recipients };
   }
   return { outcome, delayed, expectedState: "delivered", events, suppresses: [] };
+}
+
+/** The `bounce` of an email.bounced: hard (user unknown, `Permanent`) or soft (mailbox full, `Transient`). */
+function bounceOf(hard: boolean) {
+  return hard
+    ? { ...fixtures["email.bounced"].data.bounce, diagnosticCode: ["smtp; 550 5.1.1 user unknown"] }
+    : {
+        type: "Transient",
+        subType: "MailboxFull",
+        message: "The recipient's inbox is full. You might be able to send to this recipient successfully later.",
+        diagnosticCode: ["smtp; 452 4.2.2 mailbox full"],
+      };
 }
 
 function emailData(email: StoredEmail, random: Random) {

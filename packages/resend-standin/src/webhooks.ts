@@ -1,16 +1,19 @@
 // Posts each accepted email's lifecycle back as Svix-signed webhooks, the way Resend does it:
-// late, out of order, now and then twice, and again with backoff when the endpoint fails.
+// late, out of order, now and then twice (or lost). This plans and counts the posts; webhook-poster.ts
+// sends them (retrying with backoff), webhook-log.ts keeps the endpoint's delivery log.
 import { randomBytes } from "node:crypto";
-import { Webhook } from "svix";
-import type { StoredEmail } from "./index.ts";
 import {
   type Lifecycle,
   type LifecycleEventType,
+  type PlannedEvent,
   planLifecycle,
   resolveRates,
   type WebhookRates,
 } from "./lifecycle.ts";
-import { randomFor } from "./random.ts";
+import { type Random, randomFor } from "./random.ts";
+import type { StoredEmail } from "./types.ts";
+import { createWebhookLog, type WebhookLogEntry } from "./webhook-log.ts";
+import { type AttemptResult, createWebhookPoster, type Post } from "./webhook-poster.ts";
 
 export interface WebhookOptions {
   /** Where to post, e.g. http://127.0.0.1:3000/webhooks/resend. */
@@ -38,23 +41,6 @@ export interface WebhookOptions {
    * (an endpoint that was down past Resend's retry window). Default 0.
    */
   lossRate?: number;
-}
-
-/** Resend's statuses of one message in a webhook endpoint's delivery log. */
-export type WebhookLogStatus = "success" | "pending" | "failed" | "attempting";
-
-/** One message of the endpoint's delivery log (GET /webhooks/:id/events), with its original payload. */
-export interface WebhookLogEntry {
-  id: string;
-  type: string;
-  createdAt: string;
-  status: WebhookLogStatus;
-  body: string;
-  emailId: string | null;
-  /** Lost on purpose (lossRate): failed without a post. */
-  lost: boolean;
-  /** Times it was replayed (POST /webhooks/:id/events/:eid/replay). */
-  replays: number;
 }
 
 export interface WebhookCounters {
@@ -118,14 +104,6 @@ export interface WebhookSender {
   close(): void;
 }
 
-interface Post {
-  svixId: string;
-  type: string;
-  emailId: string;
-  body: string;
-  duplicate: boolean;
-}
-
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /** Svix message ids look like msg_2Lh9KRb0pzN4LePd3XiA4xFOqTV; random, never seeded, so reruns never collide. */
@@ -139,110 +117,24 @@ export function noWebhookCounters(): WebhookCounters {
 }
 
 export function createWebhookSender(options: WebhookOptions): WebhookSender {
-  const rates = resolveRates(options.rates);
-  const duplicateRate = options.duplicateRate ?? 0.05;
-  const maxDelayMs = options.maxDelayMs ?? 250;
-  const lifecycleMs = options.lifecycleMs ?? 400;
-  const seed = options.seed ?? randomBytes(4).readUInt32LE();
-  const retries = options.retry?.attempts ?? 5;
-  const baseDelayMs = options.retry?.baseDelayMs ?? 100;
-  const timeoutMs = options.timeoutMs ?? 5_000;
-  const lossRate = options.lossRate ?? 0;
-  if (!(lossRate >= 0 && lossRate <= 1)) throw new RangeError(`lossRate must be between 0 and 1, got ${lossRate}`);
-  const signer = new Webhook(options.secret);
-  const url = new URL(options.url).toString();
-
+  const settings = resolveSettings(options);
   const counters = noWebhookCounters();
-  const log = new Map<string, WebhookLogEntry>();
-  const posts = new Map<string, Post>();
   const plans = new Map<string, PlannedEmail>();
   const deliveries: WebhookDelivery[] = [];
   const suppressed = new Set<string>();
-  const timers = new Set<NodeJS.Timeout>();
-  const abort = new AbortController();
-  let inFlight = 0;
+  const log = createWebhookLog();
+  const poster = createWebhookPoster(settings.poster, (result) => {
+    tally(result, counters, deliveries);
+    log.attempted(result);
+  });
   let accepted = 0;
-  let closed = false;
-  const idleWaiters = new Set<() => void>();
 
-  const pending = () => timers.size + inFlight;
-  function settle(): void {
-    if (pending() > 0) return;
-    for (const resolve of idleWaiters) resolve();
-    idleWaiters.clear();
-  }
-
-  function later(ms: number, run: () => void): void {
-    if (closed) return;
-    const timer = setTimeout(
-      () => {
-        timers.delete(timer);
-        run();
-        settle();
-      },
-      Math.max(0, ms),
-    );
-    timers.add(timer);
-  }
-
-  async function attempt(post: Post, attemptNo: number): Promise<void> {
-    if (closed) return;
-    inFlight += 1;
-    let status: number | null = null;
-    try {
-      const now = new Date();
-      const response = await fetch(url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "user-agent": "Svix-Webhooks/1.63 (sender-standin; +https://www.svix.com/http-sender/)",
-          "svix-id": post.svixId,
-          "svix-timestamp": String(Math.floor(now.getTime() / 1000)),
-          "svix-signature": signer.sign(post.svixId, now, post.body),
-        },
-        body: post.body,
-        signal: AbortSignal.any([abort.signal, AbortSignal.timeout(timeoutMs)]),
-      });
-      status = response.status;
-      await response.arrayBuffer().catch(() => undefined);
-    } catch {
-      status = null;
-    } finally {
-      inFlight -= 1;
-    }
-    if (closed) return settle();
-    counters.posted += 1;
-    const ok = status !== null && status >= 200 && status < 300;
-    const entry = log.get(post.svixId);
-    if (!ok && attemptNo <= retries) {
-      counters.retried += 1;
-      if (entry && entry.status !== "success") entry.status = "attempting";
-      later(baseDelayMs * 2 ** (attemptNo - 1), () => void attempt(post, attemptNo + 1));
-    } else {
-      if (ok) counters.delivered += 1;
-      else counters.failed += 1;
-      // A message counts as delivered once any of its posts was: a duplicate's failure does not undo it.
-      if (entry && entry.status !== "success") entry.status = ok ? "success" : "failed";
-      const { body: _body, ...rest } = post;
-      deliveries.push({ ...rest, attempts: attemptNo, status, ok });
-    }
-    settle();
-  }
-
-  /** Log a message once (a duplicate post shares its svix id); a lost one is failed at once. */
-  function logMessage(post: Post, createdAt: number, lost: boolean): void {
-    posts.set(post.svixId, post);
-    if (log.has(post.svixId)) return;
-    log.set(post.svixId, {
-      id: post.svixId,
-      type: post.type,
-      createdAt: new Date(createdAt).toISOString(),
-      status: lost ? "failed" : "pending",
-      body: post.body,
-      emailId: post.emailId || null,
-      lost,
-      replays: 0,
-    });
+  /** Log a message and post it after `delayMs`; null: lost on purpose, logged as failed and never posted. */
+  function enqueue(post: Post, createdAt: number, delayMs: number | null): void {
+    counters.scheduled += 1;
+    log.record(post, createdAt, delayMs === null);
+    if (delayMs === null) counters.lost += 1;
+    else poster.send(post, delayMs);
   }
 
   return {
@@ -250,29 +142,19 @@ export function createWebhookSender(options: WebhookOptions): WebhookSender {
     plans,
     deliveries,
     suppressed,
-    log,
+    log: log.entries,
     emit(type, data, delayMs = 0) {
       const at = Date.now() + delayMs;
-      const post: Post = {
-        svixId: newMessageId(),
-        type,
-        emailId: "",
-        body: JSON.stringify({ type, created_at: new Date(at).toISOString(), data }),
-        duplicate: false,
-      };
-      counters.scheduled += 1;
-      logMessage(post, at, false);
-      later(delayMs, () => void attempt(post, 1));
+      const body = JSON.stringify({ type, created_at: new Date(at).toISOString(), data });
+      const post: Post = { svixId: newMessageId(), type, emailId: "", body, duplicate: false };
+      enqueue(post, at, delayMs);
       return post.svixId;
     },
     replay(svixId) {
-      const post = posts.get(svixId);
-      const entry = log.get(svixId);
-      if (!post || !entry) return false;
+      const post = log.replay(svixId);
+      if (!post) return false;
       counters.replayed += 1;
-      entry.replays += 1;
-      entry.status = "attempting";
-      later(0, () => void attempt({ ...post, duplicate: false }, 1));
+      poster.send({ ...post, duplicate: false }, 0);
       return true;
     },
     lastEventOf(emailId, now = Date.now()) {
@@ -282,76 +164,87 @@ export function createWebhookSender(options: WebhookOptions): WebhookSender {
       return happened.sort((a, b) => a.occurredAt - b.occurredAt).at(-1)?.type ?? null;
     },
     schedule(email) {
-      const random = randomFor(seed, accepted++);
-      const acceptedAt = Date.now();
-      const lifecycle = planLifecycle(email, { rates, random, acceptedAt, lifecycleMs, suppressed });
+      const random = randomFor(settings.seed, accepted++);
+      const { rates, lifecycleMs } = settings;
+      const lifecycle = planLifecycle(email, { rates, random, acceptedAt: Date.now(), lifecycleMs, suppressed });
       for (const address of lifecycle.suppresses) suppressed.add(address);
-      const svixIds: string[] = [];
-      for (const event of lifecycle.events) {
-        const post: Post = {
-          svixId: newMessageId(),
-          type: event.type,
-          emailId: email.id,
-          body: JSON.stringify(event.body),
-          duplicate: false,
-        };
-        svixIds.push(post.svixId);
-        const postAt = event.occurredAt + random.between(0, maxDelayMs);
-        counters.scheduled += 1;
-        // Drawn only when asked for, so a seed's outcomes and delays stay those of a run without losses.
-        const lost = lossRate > 0 && random.next() < lossRate;
-        logMessage(post, event.occurredAt, lost);
-        if (lost) {
-          counters.lost += 1;
-          continue;
-        }
-        later(postAt - Date.now(), () => void attempt(post, 1));
-        if (random.next() < duplicateRate) {
+      const svixIds = timePosts(lifecycle.events, random, settings).map(({ event, postAt, lost, duplicateAt }) => {
+        const body = JSON.stringify(event.body);
+        const post: Post = { svixId: newMessageId(), type: event.type, emailId: email.id, body, duplicate: false };
+        enqueue(post, event.occurredAt, lost ? null : postAt - Date.now());
+        if (duplicateAt !== null) {
           counters.scheduled += 1;
           counters.duplicates += 1;
-          later(
-            postAt + random.between(0, maxDelayMs) - Date.now(),
-            () => void attempt({ ...post, duplicate: true }, 1),
-          );
+          poster.send({ ...post, duplicate: true }, duplicateAt - Date.now());
         }
-      }
+        return post.svixId;
+      });
       const plan: PlannedEmail = { ...lifecycle, emailId: email.id, svixIds };
       plans.set(email.id, plan);
       return plan;
     },
-    pending,
-    idle(timeout) {
-      if (pending() === 0) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const done = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer =
-          timeout === undefined
-            ? undefined
-            : setTimeout(() => {
-                idleWaiters.delete(done);
-                reject(new Error(`webhooks still pending after ${timeout} ms: ${pending()}`));
-              }, timeout);
-        idleWaiters.add(done);
-      });
-    },
+    pending: () => poster.pending(),
+    idle: (timeoutMs) => poster.idle(timeoutMs),
     reset() {
       plans.clear();
-      log.clear();
-      posts.clear();
+      log.reset();
       deliveries.length = 0;
       suppressed.clear();
       for (const key of Object.keys(counters) as (keyof WebhookCounters)[]) counters[key] = 0;
     },
-    close() {
-      closed = true;
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-      abort.abort();
-      for (const resolve of idleWaiters) resolve();
-      idleWaiters.clear();
+    close: () => poster.close(),
+  };
+}
+
+/** The options with their defaults, each rate checked (a RangeError names the one out of range). */
+function resolveSettings(options: WebhookOptions) {
+  const rates = resolveRates(options.rates);
+  const lossRate = options.lossRate ?? 0;
+  if (!(lossRate >= 0 && lossRate <= 1)) throw new RangeError(`lossRate must be between 0 and 1, got ${lossRate}`);
+  return {
+    rates,
+    lossRate,
+    duplicateRate: options.duplicateRate ?? 0.05,
+    maxDelayMs: options.maxDelayMs ?? 250,
+    lifecycleMs: options.lifecycleMs ?? 400,
+    seed: options.seed ?? randomBytes(4).readUInt32LE(),
+    poster: {
+      url: options.url,
+      secret: options.secret,
+      timeoutMs: options.timeoutMs ?? 5_000,
+      retries: options.retry?.attempts ?? 5,
+      baseDelayMs: options.retry?.baseDelayMs ?? 100,
     },
   };
+}
+
+/**
+ * When each event's webhook is posted (a random wait after the event), whether it is lost, and when
+ * its duplicate follows (null: none). Drawn in event order, from the email's own stream.
+ */
+function timePosts(
+  events: PlannedEvent[],
+  random: Random,
+  { maxDelayMs, lossRate, duplicateRate }: { maxDelayMs: number; lossRate: number; duplicateRate: number },
+) {
+  return events.map((event) => {
+    const postAt = event.occurredAt + random.between(0, maxDelayMs);
+    // Drawn only when asked for, so a seed's outcomes and delays stay those of a run without losses.
+    const lost = lossRate > 0 && random.next() < lossRate;
+    const duplicateAt = !lost && random.next() < duplicateRate ? postAt + random.between(0, maxDelayMs) : null;
+    return { event, postAt, lost, duplicateAt };
+  });
+}
+
+/** Count one answered try; a post's last try (delivered or given up) is a delivery. */
+function tally(result: AttemptResult, counters: WebhookCounters, deliveries: WebhookDelivery[]): void {
+  counters.posted += 1;
+  if (result.retrying) {
+    counters.retried += 1;
+    return;
+  }
+  if (result.ok) counters.delivered += 1;
+  else counters.failed += 1;
+  const { body: _body, ...rest } = result.post;
+  deliveries.push({ ...rest, attempts: result.attempt, status: result.status, ok: result.ok });
 }

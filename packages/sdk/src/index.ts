@@ -1,4 +1,4 @@
-export { createMailstate, createNoopMailstate, type Mailstate, type MailstateOptions } from "./client.ts";
+export { createMailstate, createNoopMailstate, type MailstateOptions } from "./client.ts";
 export { type FieldError, MailstateError, type MailstateErrorCode } from "./errors.ts";
 export {
   GUARD_CACHE_MS,
@@ -7,17 +7,9 @@ export {
   type RefusalReason,
 } from "./guard.ts";
 export { LIMITS } from "./limits.ts";
-export {
-  type EmailLike,
-  NOTIFICATION_TAG,
-  normalizeAddress,
-  type ResendBatchLike,
-  type ResendErrorLike,
-  type ResendLike,
-  type SendOptions,
-  type SendResult,
-  type SuppressedRecipient,
-} from "./send.ts";
+export type { Mailstate, SendOptions, SendResult, SuppressedRecipient } from "./mailstate.ts";
+export type { EmailLike, ResendBatchLike, ResendErrorLike, ResendLike } from "./resend-like.ts";
+export { NOTIFICATION_TAG, normalizeAddress } from "./send.ts";
 export type {
   AttachResult,
   CancelResult,
@@ -42,7 +34,7 @@ export type {
   Timeline,
   TimelineEntry,
 } from "./types.ts";
-export { SUPPRESSION_REASONS } from "./types.ts";
+export { DELIVERY_STATES, SUPPRESSION_REASONS } from "./types.ts";
 export {
   type MailstateWebhooks,
   type NotificationStateChanged,

@@ -1,89 +1,11 @@
 // The suppression-aware send path: check every recipient, record first, send through Resend with the
 // same idempotency key, then attach Resend's id. mailstate trouble never stops a send unless asked.
-import type { Mailstate } from "./client.ts";
 import { MailstateError } from "./errors.ts";
-import type { Guard, GuardRefusal } from "./guard.ts";
+import type { Guard } from "./guard.ts";
 import { chunks, LIMITS } from "./limits.ts";
+import type { Mailstate, SendOptions, SendResult } from "./mailstate.ts";
+import type { EmailLike, ResendBatchLike, ResendErrorLike, ResendLike } from "./resend-like.ts";
 import type { RecordInput, SendOutcome, SuppressionReason } from "./types.ts";
-
-/** The parts of an email mailstate reads; Resend's own `CreateEmailOptions` fits. */
-export interface EmailLike {
-  from?: string;
-  to: string | string[];
-  cc?: string | string[];
-  bcc?: string | string[];
-  subject?: string;
-  tags?: { name: string; value: string }[];
-}
-
-/** The error half of Resend's `{ data, error }` answers. */
-export interface ResendErrorLike {
-  name: string;
-  message: string;
-  statusCode?: number | null;
-}
-
-type ResendAnswer<T> = { data: T; error: null } | { data: null; error: ResendErrorLike };
-
-/** What `send` needs of a Resend client: `new Resend(key)` fits. */
-export interface ResendLike<E extends EmailLike> {
-  emails: { send(email: E, options?: { idempotencyKey?: string }): Promise<ResendAnswer<{ id: string }>> };
-}
-
-/** What `sendBatch` needs of a Resend client: `new Resend(key)` fits. */
-export interface ResendBatchLike<E extends EmailLike> {
-  batch: {
-    send(emails: E[], options?: { idempotencyKey?: string }): Promise<ResendAnswer<{ data: { id: string }[] }>>;
-  };
-}
-
-export interface SendOptions {
-  /**
-   * Send even to suppressed recipients (password reset, verification); recorded as suppressionBypassed.
-   * It also passes the reputation guard: a send that must go out goes out.
-   */
-  bypassSuppression?: boolean;
-  /** Shared by the record and Resend's send, so a retried call neither records nor sends twice. Generated when absent. */
-  idempotencyKey?: string;
-  tenant?: string;
-  category?: string;
-  /** Added to the email's own Resend tags on the notification. */
-  tags?: Record<string, string>;
-  metadata?: Record<string, unknown>;
-  /**
-   * When mailstate cannot be reached before the send: false (default) sends anyway, unchecked and
-   * unrecorded, and reports it in `warnings`; true refuses to send (`status: "failed"`).
-   */
-  strict?: boolean;
-}
-
-export interface SuppressedRecipient {
-  email: string;
-  reason: SuppressionReason;
-}
-
-export type SendResult =
-  | {
-      status: "sent";
-      /** null when nothing was recorded (no-op client, or mailstate unreachable). */
-      notificationId: string | null;
-      resendEmailId: string;
-      /** mailstate errors that did not stop the send. */
-      warnings: MailstateError[];
-    }
-  | { status: "suppressed"; notificationId: null; suppressed: SuppressedRecipient[] }
-  | {
-      status: "failed";
-      source: "resend";
-      /** The notification, which carries the refusal as `sendError`. */
-      notificationId: string | null;
-      error: ResendErrorLike;
-      /** mailstate errors met while recording the refusal. */
-      warnings: MailstateError[];
-    }
-  | { status: "failed"; source: "mailstate"; notificationId: null; error: MailstateError }
-  /** The reputation guard (createMailstate's `guard`) refused it: nothing recorded, nothing sent. */
-  | GuardRefusal;
 
 function asList(value: string | string[] | undefined): string[] {
   if (value === undefined) return [];
@@ -282,40 +204,9 @@ export async function sendBatchWith<E extends EmailLike>(
   });
 
   for (const [chunkIndex, indexes] of chunks(sendable, LIMITS.batch).entries()) {
-    const chunkWarnings = [...warnings];
-    let notificationIds: (string | null)[] = indexes.map(() => null);
-    try {
-      const recorded = await api.recordBatch(
-        indexes.map((index) => recordInputFor(emails[index] as E, options, `${baseKey}-${index}`)),
-      );
-      notificationIds = recorded.map((item) => item.notification?.id ?? null);
-    } catch (error) {
-      if (options.strict) {
-        const failure = toMailstateError(error);
-        for (const index of indexes)
-          results[index] = { status: "failed", source: "mailstate", notificationId: null, error: failure };
-        continue;
-      }
-      chunkWarnings.push(toMailstateError(error));
-    }
-
-    const batch = indexes.map((index, position) => tagged(emails[index] as E, notificationIds[position] ?? null));
-    let answer: Awaited<ReturnType<ResendBatchLike<E>["batch"]["send"]>>;
-    try {
-      answer = await resend.batch.send(batch, { idempotencyKey: `${baseKey}-batch-${chunkIndex}` });
-    } catch (error) {
-      answer = { data: null, error: thrownByResend(error) };
-    }
-    const ids = indexes.map((_, position) => (answer.error ? null : (answer.data.data[position]?.id ?? null)));
-    const refusal = answer.error ?? MISSING_ID;
-    const noted = await reportOutcomes(api, notificationIds, ids, refusalIn(answer.error));
+    const sent = await sendChunk(api, resend, emails, indexes, { chunkIndex, baseKey, options, warnings });
     indexes.forEach((index, position) => {
-      const resendEmailId = ids[position];
-      const notificationId = notificationIds[position] ?? null;
-      const emailWarnings = [...chunkWarnings, ...(noted[position] ?? [])];
-      results[index] = resendEmailId
-        ? { status: "sent", notificationId, resendEmailId, warnings: emailWarnings }
-        : { status: "failed", source: "resend", notificationId, error: refusal, warnings: emailWarnings };
+      results[index] = sent[position];
     });
   }
   return results.map(
@@ -327,6 +218,57 @@ export async function sendBatchWith<E extends EmailLike>(
         error: new MailstateError("internal", "the email was skipped"),
       },
   );
+}
+
+/**
+ * One call of Resend's batch endpoint, for the emails at `indexes`: recorded first, sent tagged with
+ * their notifications, then what came of each reported. One result per index, in order.
+ */
+async function sendChunk<E extends EmailLike>(
+  api: Mailstate,
+  resend: ResendBatchLike<E>,
+  emails: E[],
+  indexes: number[],
+  {
+    chunkIndex,
+    baseKey,
+    options,
+    warnings,
+  }: { chunkIndex: number; baseKey: string; options: SendOptions; warnings: MailstateError[] },
+): Promise<SendResult[]> {
+  const chunkWarnings = [...warnings];
+  let notificationIds: (string | null)[] = indexes.map(() => null);
+  try {
+    const recorded = await api.recordBatch(
+      indexes.map((index) => recordInputFor(emails[index] as E, options, `${baseKey}-${index}`)),
+    );
+    notificationIds = recorded.map((item) => item.notification?.id ?? null);
+  } catch (error) {
+    if (options.strict) {
+      const failure = toMailstateError(error);
+      return indexes.map(() => ({ status: "failed", source: "mailstate", notificationId: null, error: failure }));
+    }
+    chunkWarnings.push(toMailstateError(error));
+  }
+
+  const batch = indexes.map((index, position) => tagged(emails[index] as E, notificationIds[position] ?? null));
+  let answer: Awaited<ReturnType<ResendBatchLike<E>["batch"]["send"]>>;
+  try {
+    answer = await resend.batch.send(batch, { idempotencyKey: `${baseKey}-batch-${chunkIndex}` });
+  } catch (error) {
+    answer = { data: null, error: thrownByResend(error) };
+  }
+  const ids = indexes.map((_, position) => (answer.error ? null : (answer.data.data[position]?.id ?? null)));
+  const refusal = answer.error ?? MISSING_ID;
+  const noted = await reportOutcomes(api, notificationIds, ids, refusalIn(answer.error));
+  return indexes.map((_, position): SendResult => {
+    const resendEmailId = ids[position];
+    const notificationId = notificationIds[position] ?? null;
+    const emailWarnings = [...chunkWarnings, ...(noted[position] ?? [])];
+    return resendEmailId
+      ? { status: "sent", notificationId, resendEmailId, warnings: emailWarnings }
+      : { status: "failed", source: "resend", notificationId, error: refusal, warnings: emailWarnings };
+  });
 }
 
 /** Resend answered a batch without an id for this email. */

@@ -1,16 +1,19 @@
 // The shapes the mailstate API answers with, declared here so the SDK depends on nothing of the server.
 
-export type DeliveryState =
-  | "recorded"
-  | "scheduled"
-  | "sent"
-  | "delivery_delayed"
-  | "delivered"
-  | "bounced"
-  | "complained"
-  | "failed"
-  | "canceled"
-  | "suppressed";
+/** A notification's delivery states. A copy of the server's list (the SDK depends on nothing of mailstate); a test checks they agree. */
+export const DELIVERY_STATES = [
+  "recorded",
+  "scheduled",
+  "sent",
+  "delivery_delayed",
+  "delivered",
+  "bounced",
+  "complained",
+  "failed",
+  "canceled",
+  "suppressed",
+] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
 /** Why an address is suppressed. A copy of the server's list (the SDK depends on nothing of mailstate); a test checks they agree. */
 export const SUPPRESSION_REASONS = ["hard_bounce", "soft_bounce_threshold", "complaint", "manual"] as const;

@@ -7,7 +7,7 @@ import { describeInboxBatch, describeInboxEvent, inboxBatchEvents, type Queues }
 import type { Queue } from "bullmq";
 import { Router } from "express";
 import { bullBoardHooks, bullBoardWriteGuard } from "./bull-board-policy.ts";
-import { SUPPORT_PATH } from "./support-views.ts";
+import { SUPPORT_PATH } from "./support-layout.ts";
 
 export const QUEUE_DESCRIPTIONS = {
   inbox:

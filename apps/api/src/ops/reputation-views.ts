@@ -3,7 +3,7 @@
 // Every value goes through the `html` template, inside the SVG too; nothing runs in the browser.
 import type { RollupCounts } from "@mailstate/db";
 import { type Html, html, trusted } from "./html.ts";
-import { layout, SUPPORT_PATH } from "./support-views.ts";
+import { layout, SUPPORT_PATH } from "./support-layout.ts";
 
 export const REPUTATION_PATH = `${SUPPORT_PATH}/reputation`;
 

@@ -10,8 +10,8 @@ import { requireBasicAuth } from "./basic-auth.ts";
 import { bullBoardRouter } from "./bull-board.ts";
 import { opsSecurityHeaders, refuseCrossSiteWrites } from "./cross-site.ts";
 import { createLoginThrottle } from "./login-throttle.ts";
+import { BULL_BOARD_PATH, bareMessagePage, SUPPORT_PATH } from "./support-layout.ts";
 import { supportRoutes } from "./support-routes.ts";
-import { BULL_BOARD_PATH, bareMessagePage, SUPPORT_PATH } from "./support-views.ts";
 
 export interface OpsDeps {
   env: Pick<

@@ -8,7 +8,7 @@ import {
   listOf,
   messageIdKey,
   type Notification,
-  notifications,
+  notificationReads,
   ops,
   type RollupCounts,
   reputation,
@@ -23,17 +23,13 @@ import { z } from "zod";
 import { clientProblem } from "../http/problems.ts";
 import { loadTimeline } from "../timeline.ts";
 import { fillSeries, windowStart } from "../v1/reputation.ts";
-import { text } from "../v1/schemas.ts";
+import { text } from "../v1/schemas/fields.ts";
 import { type Html, html } from "./html.ts";
 import { closeness, reputationPage, type TenantReputation } from "./reputation-views.ts";
-import {
-  type DeadLetterView,
-  messagePage,
-  notificationPage,
-  type SearchView,
-  SUPPORT_PATH,
-  searchPage,
-} from "./support-views.ts";
+import type { DeadLetterView } from "./support-fragments.ts";
+import { messagePage, SUPPORT_PATH } from "./support-layout.ts";
+import { notificationPage } from "./support-notification-page.ts";
+import { type SearchView, searchPage } from "./support-search-page.ts";
 
 export interface SupportDeps {
   db: Db;
@@ -142,8 +138,8 @@ export function supportRoutes({ db, sql, logger, scope, traceUrlTemplate = null 
   async function findById(id: string): Promise<Notification[]> {
     // Resend's email ids are UUIDs too, so a UUID may be either kind: ask for both.
     const [byId, byEmailId] = await Promise.all([
-      isUuid(id) ? notifications.findById(db, id) : null,
-      notifications.findByResendEmailId(db, id),
+      isUuid(id) ? notificationReads.findById(db, id) : null,
+      notificationReads.findByResendEmailId(db, id),
     ]);
     return [byId, byEmailId].filter(
       (row, index, rows): row is Notification =>
@@ -177,10 +173,10 @@ export function supportRoutes({ db, sql, logger, scope, traceUrlTemplate = null 
       // A Message-ID is an email's own (no recipient's address is one): when it names some, they are the answer.
       const byMessageId =
         target.kind === "address" && target.messageId !== ""
-          ? await notifications.list(db, { ...page, messageId: target.messageId })
+          ? await notificationReads.list(db, { ...page, messageId: target.messageId })
           : [];
       const email = target.kind === "address" && byMessageId.length === 0 ? target.email : undefined;
-      const rows = byMessageId.length > 0 ? byMessageId : await notifications.list(db, { ...page, email });
+      const rows = byMessageId.length > 0 ? byMessageId : await notificationReads.list(db, { ...page, email });
       const results = rows.slice(0, PAGE_SIZE);
       const last = results.at(-1);
       const nextPageHref =
@@ -208,7 +204,7 @@ export function supportRoutes({ db, sql, logger, scope, traceUrlTemplate = null 
 
   router.get("/notifications/:id", async (req, res) => {
     const parsed = pageParams.safeParse(req.params);
-    const row = parsed.success ? await notifications.findById(db, parsed.data.id) : null;
+    const row = parsed.success ? await notificationReads.findById(db, parsed.data.id) : null;
     if (!row) {
       return send(
         res,

@@ -15,7 +15,7 @@ import getRawBody from "raw-body";
 import type { ApiEnv } from "../env.ts";
 import type { ApiMetrics } from "../http/metrics.ts";
 import { type ProblemCode, sendJson, sendProblem } from "../http/problems.ts";
-import { createWebhookVerifier, type VerifyFailureReason } from "../webhooks/verify.ts";
+import { createWebhookVerifier, type VerifyFailureReason, type WebhookVerifier } from "../webhooks/verify.ts";
 
 export const WEBHOOK_PATH = "/webhooks/resend";
 
@@ -57,6 +57,111 @@ export function isWebhookRequest(req: IncomingMessage): boolean {
   return req.url === WEBHOOK_PATH && req.method === "POST";
 }
 
+/** What answering a webhook needs, built once per handler. */
+interface Ingest {
+  env: WebhookDeps["env"];
+  verify: WebhookVerifier;
+  log: Logger;
+  metrics: ApiMetrics;
+  memory: MemoryGuard | undefined;
+  now: () => Date;
+  inbox: ReturnType<typeof createInboxWriter>;
+}
+
+/** A webhook whose signature verified and whose body reads as an event. */
+interface Received {
+  svixId: string;
+  event: EventEnvelope;
+}
+
+/**
+ * Step 1: read the raw body, verify its signature, parse it. Answers the event, or undefined once
+ * the request has been answered with why not.
+ */
+async function receive(
+  { env, verify, log, metrics, now }: Ingest,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<Received | undefined> {
+  const body = await readRawBody(req, env.WEBHOOK_BODY_LIMIT);
+  if (!body.ok) {
+    const svixId = header(req, "svix-id") ?? header(req, "webhook-id");
+    if (body.reason === "entity.too.large") {
+      metrics.webhookOutcome("too_large");
+      log.warn({ svixId, reason: "body_too_large" }, "webhook rejected");
+      sendProblem(res, "payload_too_large", `the body is over ${env.WEBHOOK_BODY_LIMIT}`);
+      return undefined;
+    }
+    // Aborted uploads, compressed bodies: nothing to verify.
+    metrics.webhookOutcome("body_invalid");
+    log.warn({ svixId, reason: body.reason }, "webhook rejected");
+    sendProblem(res, "webhook_body_invalid", "the body could not be read as sent");
+    return undefined;
+  }
+  const raw = body.raw;
+  const verified = verify(raw, req.headers, now());
+  if (!verified.ok) {
+    const { problem, outcome } = REJECTIONS[verified.reason];
+    metrics.webhookOutcome(outcome);
+    // An unverified request is never logged beyond the reason and the svix-id.
+    log.warn({ svixId: verified.svixId, reason: verified.reason }, "webhook rejected");
+    sendProblem(res, problem);
+    return undefined;
+  }
+  const { svixId } = verified;
+
+  const event = parseEvent(raw);
+  if (event === undefined) {
+    metrics.webhookOutcome("body_invalid");
+    log.warn({ svixId, reason: "body_invalid" }, "webhook rejected");
+    sendProblem(res, "webhook_body_invalid", "expected a JSON object with a string `type`");
+    return undefined;
+  }
+  return { svixId, event };
+}
+
+/** Step 2: into Redis, and answer once the job holding it is there (503 when Redis cannot take it). */
+async function enqueue(
+  { env, log, metrics, memory, inbox }: Ingest,
+  res: ServerResponse,
+  { svixId, event }: Received,
+): Promise<void> {
+  // Redis near its maxmemory: refused before it is full, so the worker keeps the room to drain it.
+  const full = memory?.full();
+  if (full) {
+    metrics.webhookOutcome("queue_unavailable");
+    log.warn({ svixId, type: event.type, reason: full }, "webhook not enqueued");
+    res.setHeader("Retry-After", "5");
+    return sendProblem(res, "queue_unavailable", full);
+  }
+  const started = performance.now();
+  // With tracing on: what an operator searches by, on this request's span, and its traceparent,
+  // carried with the event so that the worker's work on it joins this trace.
+  annotateActiveSpan(() => ({
+    "mailstate.svix_id": svixId,
+    "mailstate.event_type": event.type,
+    "mailstate.email_id": emailIdOf(event),
+  }));
+  const traceparent = currentTraceparent();
+  try {
+    await withTimeout(
+      inbox.submit({ svixId, receivedAt: new Date().toISOString(), event, ...(traceparent ? { traceparent } : {}) }),
+      env.WEBHOOK_ENQUEUE_TIMEOUT_MS,
+      "enqueueing the webhook",
+    );
+  } catch (error) {
+    // If the add lands after the timeout, Resend's retry carries the same svix-id and dedupes onto it.
+    metrics.webhookOutcome("queue_unavailable");
+    log.error({ svixId, type: event.type, err: errorMessage(error) }, "webhook not enqueued");
+    res.setHeader("Retry-After", "5");
+    return sendProblem(res, "queue_unavailable");
+  }
+  metrics.enqueueSeconds((performance.now() - started) / 1_000);
+  metrics.webhookOutcome("queued");
+  log.info({ svixId, type: event.type }, "webhook queued");
+  sendJson(res, 200, { status: "queued", svixId });
+}
+
 export function createWebhookHandler({
   env,
   queues,
@@ -65,90 +170,27 @@ export function createWebhookHandler({
   memory,
   now = () => new Date(),
 }: WebhookDeps): WebhookHandler {
-  const verify = createWebhookVerifier(env.RESEND_WEBHOOK_SECRET);
-  const log = logger.child({ route: WEBHOOK_PATH });
-  // Webhooks that arrive within WEBHOOK_BATCH_WAIT_MS of each other (WEBHOOK_BATCH_SIZE go at once) go to Redis as one
-  // job per inbox shard, and each request answers only once the job holding it is in Redis.
-  const inbox = createInboxWriter(queues, { maxWaitMs: env.WEBHOOK_BATCH_WAIT_MS, maxSize: env.WEBHOOK_BATCH_SIZE });
-
-  async function ingest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readRawBody(req, env.WEBHOOK_BODY_LIMIT);
-    if (!body.ok) {
-      const svixId = header(req, "svix-id") ?? header(req, "webhook-id");
-      if (body.reason === "entity.too.large") {
-        metrics.webhookOutcome("too_large");
-        log.warn({ svixId, reason: "body_too_large" }, "webhook rejected");
-        return sendProblem(res, "payload_too_large", `the body is over ${env.WEBHOOK_BODY_LIMIT}`);
-      }
-      // Aborted uploads, compressed bodies: nothing to verify.
-      metrics.webhookOutcome("body_invalid");
-      log.warn({ svixId, reason: body.reason }, "webhook rejected");
-      return sendProblem(res, "webhook_body_invalid", "the body could not be read as sent");
-    }
-    const raw = body.raw;
-    const verified = verify(raw, req.headers, now());
-    if (!verified.ok) {
-      const { problem, outcome } = REJECTIONS[verified.reason];
-      metrics.webhookOutcome(outcome);
-      // An unverified request is never logged beyond the reason and the svix-id.
-      log.warn({ svixId: verified.svixId, reason: verified.reason }, "webhook rejected");
-      return sendProblem(res, problem);
-    }
-    const { svixId } = verified;
-
-    const event = parseEvent(raw);
-    if (event === undefined) {
-      metrics.webhookOutcome("body_invalid");
-      log.warn({ svixId, reason: "body_invalid" }, "webhook rejected");
-      return sendProblem(res, "webhook_body_invalid", "expected a JSON object with a string `type`");
-    }
-
-    // Redis near its maxmemory: refused before it is full, so the worker keeps the room to drain it.
-    const full = memory?.full();
-    if (full) {
-      metrics.webhookOutcome("queue_unavailable");
-      log.warn({ svixId, type: event.type, reason: full }, "webhook not enqueued");
-      res.setHeader("Retry-After", "5");
-      return sendProblem(res, "queue_unavailable", full);
-    }
-    const started = performance.now();
-    // With tracing on: what an operator searches by, on this request's span, and its traceparent,
-    // carried with the event so that the worker's work on it joins this trace.
-    annotateActiveSpan(() => ({
-      "mailstate.svix_id": svixId,
-      "mailstate.event_type": event.type,
-      "mailstate.email_id": emailIdOf(event),
-    }));
-    const traceparent = currentTraceparent();
+  const ingest: Ingest = {
+    env,
+    verify: createWebhookVerifier(env.RESEND_WEBHOOK_SECRET),
+    log: logger.child({ route: WEBHOOK_PATH }),
+    metrics,
+    memory,
+    now,
+    // Webhooks that arrive within WEBHOOK_BATCH_WAIT_MS of each other (WEBHOOK_BATCH_SIZE go at once) go to Redis as one
+    // job per inbox shard, and each request answers only once the job holding it is in Redis.
+    inbox: createInboxWriter(queues, { maxWaitMs: env.WEBHOOK_BATCH_WAIT_MS, maxSize: env.WEBHOOK_BATCH_SIZE }),
+  };
+  return async (req, res) => {
     try {
-      await withTimeout(
-        inbox.submit({ svixId, receivedAt: new Date().toISOString(), event, ...(traceparent ? { traceparent } : {}) }),
-        env.WEBHOOK_ENQUEUE_TIMEOUT_MS,
-        "enqueueing the webhook",
-      );
-    } catch (error) {
-      // If the add lands after the timeout, Resend's retry carries the same svix-id and dedupes onto it.
-      metrics.webhookOutcome("queue_unavailable");
-      log.error({ svixId, type: event.type, err: errorMessage(error) }, "webhook not enqueued");
-      res.setHeader("Retry-After", "5");
-      return sendProblem(res, "queue_unavailable");
-    }
-    metrics.enqueueSeconds((performance.now() - started) / 1_000);
-    metrics.webhookOutcome("queued");
-    log.info({ svixId, type: event.type }, "webhook queued");
-    sendJson(res, 200, { status: "queued", svixId });
-  }
-
-  const handler: WebhookHandler = async (req, res) => {
-    try {
-      await ingest(req, res);
+      const received = await receive(ingest, req, res);
+      if (received) await enqueue(ingest, res, received);
     } catch (error) {
       // What express's error handler would have done with it.
       logger.error({ err: error }, "unhandled error");
       if (!res.headersSent) sendProblem(res, "internal");
     }
   };
-  return handler;
 }
 
 /** The express route: the spellings of the URL that the server's exact match leaves to express. */

@@ -3,14 +3,14 @@
 // which the worker folds to the final state `canceled`. The event goes through the inbox like a
 // webhook, so the log stays the one source of truth and the outbound `notification.state_changed`,
 // the timeline and the rollups see it as they see any event.
-import { type Db, type Notification, notifications } from "@mailstate/db";
+import { type Db, type Notification, notificationReads } from "@mailstate/db";
 import { addInboxBatch, type Queues } from "@mailstate/queue";
 import { createResendClient, NOT_FOUND, ResendCallError, type ResendClient } from "@mailstate/resend-api";
 import { type Logger, withTimeout } from "@mailstate/runtime";
 import { Router } from "express";
 import { AppError } from "../http/problems.ts";
 import { canSee, principalOf } from "./principal.ts";
-import { notificationIdParams } from "./schemas.ts";
+import { notificationIdParams } from "./schemas/requests.ts";
 import { parseRequest } from "./validate.ts";
 
 export interface CancelRouteDeps {
@@ -58,7 +58,7 @@ export function cancelRoutes({ db, queues, logger, resend }: CancelRouteDeps): R
 
   router.post("/notifications/:id/cancel", async (req, res) => {
     const { id } = parseRequest(notificationIdParams, req.params, "params");
-    const row = await notifications.findById(db, id);
+    const row = await notificationReads.findById(db, id);
     if (!row || !canSee(principalOf(res), row.tenant)) throw new AppError("not_found", `no notification has id ${id}`);
     if (!client)
       throw new AppError("resend_not_configured", "cancelling a send calls Resend's API: set RESEND_API_KEY");

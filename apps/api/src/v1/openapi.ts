@@ -1,50 +1,63 @@
-// The OpenAPI 3.1 document of /v1, generated from the same zod schemas the routes parse with.
+// The OpenAPI 3.1 document of /v1, rendered from the route table (route-table.ts) and from the same
+// zod schemas the routes parse with.
 import { Router } from "express";
 import { z } from "zod";
 import { PROBLEMS, type ProblemCode } from "../http/problems.ts";
-import {
-  components,
-  listNotificationsQuery,
-  listSuppressionsQuery,
-  reputationQuery,
-  tenantQuery,
-  timelineQuery,
-} from "./schemas.ts";
+import type { Answer, V1Operation } from "./route-group.ts";
+import { V1_ROUTES } from "./route-table.ts";
+import { componentId, componentRef, components, componentUri } from "./schemas/fields.ts";
+import { OUTBOUND_MESSAGES } from "./schemas/outbound.ts";
+import { problemSchema } from "./schemas/responses.ts";
 
 type JsonSchema = Record<string, unknown>;
 
-/** Request bodies are documented as accepted (before transforms); everything else as answered. */
-const REQUEST_SCHEMAS = new Set([
-  "RecordNotification",
-  "RecordNotificationBatch",
-  "SendOutcome",
-  "SendOutcomeBatch",
-  "SendError",
-  "AddSuppression",
-  "CheckSuppressions",
-  "CreateWebhookEndpoint",
-]);
+/** Every `$ref` inside a JSON Schema. */
+function refsIn(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(refsIn);
+  if (typeof value !== "object" || value === null) return [];
+  return Object.entries(value).flatMap(([key, inner]) =>
+    key === "$ref" && typeof inner === "string" ? [inner] : refsIn(inner),
+  );
+}
 
-const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+/**
+ * The request bodies of the route table and the named schemas inside them (by id): documented as
+ * accepted (before transforms), where everything else is documented as answered.
+ */
+function acceptedSchemas(input: Record<string, JsonSchema>): Set<string> {
+  const pending = V1_ROUTES.flatMap((group) => group.operations).flatMap(({ body }) =>
+    body ? [componentId(body)] : [],
+  );
+  const accepted = new Set<string>();
+  for (let id = pending.pop(); id !== undefined; id = pending.pop()) {
+    if (accepted.has(id)) continue;
+    accepted.add(id);
+    pending.push(...refsIn(input[id]).map((uri) => uri.slice(componentUri("").length)));
+  }
+  return accepted;
+}
 
 function componentSchemas(): Record<string, JsonSchema> {
-  const options = { target: "draft-2020-12", uri: (id: string) => `#/components/schemas/${id}` } as const;
+  const options = { target: "draft-2020-12", uri: componentUri } as const;
   const input = z.toJSONSchema(components, { ...options, io: "input" }).schemas;
   // Request schemas transform (addresses are normalized), which has no output JSON Schema; their
   // output form is never used, so "any" only silences the complaint.
   const output = z.toJSONSchema(components, { ...options, io: "output", unrepresentable: "any" }).schemas;
+  const accepted = acceptedSchemas(input);
   const result: Record<string, JsonSchema> = {};
   for (const id of Object.keys(output)) {
-    const { $schema: _schema, $id: _id, ...schema } = (REQUEST_SCHEMAS.has(id) ? input[id] : output[id]) ?? {};
+    const { $schema: _schema, $id: _id, ...schema } = (accepted.has(id) ? input[id] : output[id]) ?? {};
     result[id] = schema;
   }
   return result;
 }
 
 const json = (schema: JsonSchema) => ({ "application/json": { schema } });
+const problemContent = () => ({ "application/problem+json": { schema: componentRef(problemSchema) } });
 
-function answer(description: string, schema?: JsonSchema) {
-  return schema ? { description, content: json(schema) } : { description };
+function answer({ description, schema, inline }: Answer) {
+  const body = schema ? componentRef(schema) : inline;
+  return body ? { description, content: json(body) } : { description };
 }
 
 /** The problem answers of these codes, one entry per status (400 has several causes). */
@@ -55,70 +68,12 @@ function problems(...codes: ProblemCode[]) {
     byStatus.set(status, [...(byStatus.get(status) ?? []), PROBLEMS[code].title]);
   }
   return Object.fromEntries(
-    [...byStatus].map(([status, titles]) => [
-      status,
-      { description: titles.join("; "), content: { "application/problem+json": { schema: ref("Problem") } } },
-    ]),
+    [...byStatus].map(([status, titles]) => [status, { description: titles.join("; "), content: problemContent() }]),
   );
 }
 
-const idParameter = {
-  name: "id",
-  in: "path",
-  required: true,
-  schema: { type: "string", format: "uuid" },
-  description: "The notification's id.",
-};
-const endpointIdParameter = {
-  name: "id",
-  in: "path",
-  required: true,
-  schema: { type: "string", format: "uuid" },
-  description: "The webhook endpoint's id.",
-};
-
-/** The Standard Webhooks headers every outbound message carries. */
-const SIGNATURE_HEADERS = {
-  "webhook-id": {
-    description: "The message id (`msg_…`): the same on every retry and replay; deduplicate on it.",
-    schema: { type: "string" },
-  },
-  "webhook-timestamp": { description: "Unix seconds of this attempt.", schema: { type: "string" } },
-  "webhook-signature": {
-    description:
-      "`v1,<base64 HMAC-SHA256>`, space-separated when a rotation's previous secret signs too. Verify with svix's Webhook.verify or the SDK's webhooks.verify().",
-    schema: { type: "string" },
-  },
-};
-
-function outboundMessage(id: string, summary: string) {
-  return {
-    post: {
-      summary,
-      parameters: Object.entries(SIGNATURE_HEADERS).map(([name, header]) => ({
-        name,
-        in: "header",
-        required: true,
-        ...header,
-      })),
-      requestBody: { required: true, content: json(ref(id)) },
-      responses: {
-        "2XX": { description: "Received: not sent again (unless replayed, with the same webhook-id)" },
-        default: { description: "Retried with exponential backoff for about a day, then the endpoint is disabled" },
-      },
-    },
-  };
-}
-
-const emailParameter = {
-  name: "email",
-  in: "path",
-  required: true,
-  schema: { type: "string" },
-  description: "An email address (URL-encoded); normalized (trimmed, lowercased).",
-};
-
-function queryParameters(schema: z.ZodObject) {
+function queryParameters(schema: z.ZodObject | undefined) {
+  if (!schema) return [];
   const { properties = {}, required = [] } = z.toJSONSchema(schema, { io: "input" }) as {
     properties?: Record<string, JsonSchema>;
     required?: string[];
@@ -131,17 +86,14 @@ function queryParameters(schema: z.ZodObject) {
   }));
 }
 
-/** Why a route answers 404: its own reason, or, where it names nothing, an unknown path. */
-function notFound(description: string) {
-  return { "404": { description, content: { "application/problem+json": { schema: ref("Problem") } } } };
-}
-
 const NO_ROUTE = "Not found: no /v1 route has this method and path (the route itself never answers 404)";
 
-export function buildOpenApiDocument(): JsonSchema {
-  // Every route: a key that is missing, unknown or revoked (401); a tenant's key naming another
-  // tenant (403); the key over its rate limit (429, with Retry-After); and the body and database troubles.
-  const common = {
+/**
+ * What every route may answer: a key that is missing, unknown or revoked (401); a tenant's key naming
+ * another tenant (403); the key over its rate limit (429, with Retry-After); the body and database troubles.
+ */
+function commonAnswers() {
+  return {
     ...problems(
       "unauthorized",
       "validation_failed",
@@ -157,12 +109,81 @@ export function buildOpenApiDocument(): JsonSchema {
       headers: {
         "Retry-After": { description: "Seconds to wait before the next request.", schema: { type: "integer" } },
       },
-      content: { "application/problem+json": { schema: ref("Problem") } },
+      content: problemContent(),
     },
   };
-  const unknownNotification = notFound(
-    "No notification has this id, or it is another tenant's (a tenant's key sees only its own)",
-  );
+}
+
+function renderOperation(operation: V1Operation, common: JsonSchema) {
+  const answers = Object.fromEntries(Object.entries(operation.answers).map(([status, each]) => [status, answer(each)]));
+  return {
+    operationId: operation.operationId,
+    summary: operation.summary,
+    ...(operation.description ? { description: operation.description } : {}),
+    ...(operation.query ? { parameters: queryParameters(operation.query) } : {}),
+    ...(operation.body ? { requestBody: { required: true, content: json(componentRef(operation.body)) } } : {}),
+    responses: {
+      ...answers,
+      ...common,
+      "404": { description: operation.notFound ?? NO_ROUTE, content: problemContent() },
+      ...problems(...(operation.problems ?? [])),
+    },
+  };
+}
+
+/** Every path of the table with its operations; the parameters of a path are written once, on it. */
+function paths(): Record<string, Record<string, unknown>> {
+  const common = commonAnswers();
+  const result: Record<string, Record<string, unknown>> = {};
+  for (const operation of V1_ROUTES.flatMap((group) => group.operations)) {
+    const item = result[operation.path] ?? {};
+    result[operation.path] = item;
+    if (operation.path.includes("{") && !operation.pathParameters) {
+      throw new Error(`route table: ${operation.operationId} does not describe the parameter of ${operation.path}`);
+    }
+    if (operation.pathParameters && !item.parameters) {
+      const { parameter, query } = operation.pathParameters;
+      item.parameters = [parameter, ...queryParameters(query)];
+    }
+    item[operation.method] = renderOperation(operation, common);
+  }
+  return result;
+}
+
+/** The Standard Webhooks headers every outbound message carries. */
+const SIGNATURE_HEADERS = {
+  "webhook-id": {
+    description: "The message id (`msg_…`): the same on every retry and replay; deduplicate on it.",
+    schema: { type: "string" },
+  },
+  "webhook-timestamp": { description: "Unix seconds of this attempt.", schema: { type: "string" } },
+  "webhook-signature": {
+    description:
+      "`v1,<base64 HMAC-SHA256>`, space-separated when a rotation's previous secret signs too. Verify with svix's Webhook.verify or the SDK's webhooks.verify().",
+    schema: { type: "string" },
+  },
+};
+
+function outboundMessage(schema: z.ZodType, summary: string) {
+  return {
+    post: {
+      summary,
+      parameters: Object.entries(SIGNATURE_HEADERS).map(([name, header]) => ({
+        name,
+        in: "header",
+        required: true,
+        ...header,
+      })),
+      requestBody: { required: true, content: json(componentRef(schema)) },
+      responses: {
+        "2XX": { description: "Received: not sent again (unless replayed, with the same webhook-id)" },
+        default: { description: "Retried with exponential backoff for about a day, then the endpoint is disabled" },
+      },
+    },
+  };
+}
+
+export function buildOpenApiDocument(): JsonSchema {
   return {
     openapi: "3.1.0",
     info: {
@@ -173,285 +194,13 @@ export function buildOpenApiDocument(): JsonSchema {
     },
     jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
     security: [{ apiKey: [] }],
-    paths: {
-      "/v1/notifications": {
-        post: {
-          operationId: "recordNotification",
-          summary: "Record a send (idempotent on idempotencyKey, per tenant, and on resendEmailId)",
-          requestBody: { required: true, content: json(ref("RecordNotification")) },
-          responses: {
-            "201": answer("Recorded", ref("RecordResult")),
-            "200": answer("Already recorded with this idempotencyKey or resendEmailId", ref("RecordResult")),
-            ...common,
-            ...notFound(NO_ROUTE),
-            ...problems("conflict"),
-          },
-        },
-        get: {
-          operationId: "listNotifications",
-          summary: "A page of notifications, newest first",
-          description:
-            "The filters given all apply: a recipient (email), Resend's email id (resendEmailId), the Message-ID of the email's headers (messageId: `<id@host>` or `id@host`, matched without the angle brackets), a state. A tenant's key lists only its own tenant's notifications; another tenant's are not found.",
-          parameters: queryParameters(listNotificationsQuery),
-          responses: {
-            "200": answer("A page; pass nextCursor as cursor for the next", ref("NotificationPage")),
-            ...common,
-            ...notFound(NO_ROUTE),
-          },
-        },
-      },
-      "/v1/notifications/batch": {
-        post: {
-          operationId: "recordNotificationBatch",
-          summary: "Record up to 100 sends",
-          requestBody: { required: true, content: json(ref("RecordNotificationBatch")) },
-          responses: {
-            "201": answer("At least one recorded", ref("RecordBatchResult")),
-            "200": answer("All were already recorded", ref("RecordBatchResult")),
-            ...common,
-            ...notFound(NO_ROUTE),
-            ...problems("conflict"),
-          },
-        },
-        patch: {
-          operationId: "reportSendOutcomeBatch",
-          summary:
-            "After a batch send (up to 100): attach each Resend email id (parked events are replayed) or record Resend's refusal",
-          requestBody: { required: true, content: json(ref("SendOutcomeBatch")) },
-          responses: {
-            "200": answer(
-              "One status per item, in order: attached, refusal_recorded, conflict or not_found (another tenant's notification is not_found)",
-              ref("AttachBatchResult"),
-            ),
-            ...common,
-            ...notFound(NO_ROUTE),
-          },
-        },
-      },
-      "/v1/notifications/{id}": {
-        parameters: [idParameter],
-        get: {
-          operationId: "getNotification",
-          summary: "A notification with its delivery state",
-          responses: { "200": answer("The notification", ref("Notification")), ...common, ...unknownNotification },
-        },
-        patch: {
-          operationId: "reportSendOutcome",
-          summary:
-            "After the send: attach Resend's email id (parked events are replayed), or record Resend's refusal of it",
-          requestBody: { required: true, content: json(ref("SendOutcome")) },
-          responses: {
-            "200": answer(
-              "The notification: Resend's id attached (or already attached), or Resend's refusal recorded",
-              ref("Notification"),
-            ),
-            ...common,
-            ...unknownNotification,
-            ...problems("conflict"),
-          },
-        },
-      },
-      "/v1/notifications/{id}/cancel": {
-        parameters: [idParameter],
-        post: {
-          operationId: "cancelNotification",
-          summary:
-            "Cancel a scheduled send at Resend (emails.cancel); its state becomes the final `canceled` once the worker applies the cancel (it goes through the inbox, as a webhook does)",
-          responses: {
-            "202": answer("Cancelled at Resend (or already cancelled): the cancel is recorded", {
-              type: "object",
-              required: ["id", "resendEmailId", "canceled"],
-              properties: {
-                id: { type: "string", format: "uuid" },
-                resendEmailId: { type: "string" },
-                canceled: { type: "boolean", const: true },
-              },
-            }),
-            ...common,
-            ...unknownNotification,
-            ...problems(
-              "conflict",
-              "resend_not_configured",
-              "resend_unavailable",
-              "resend_refused",
-              "queue_unavailable",
-            ),
-          },
-        },
-      },
-      "/v1/notifications/{id}/timeline": {
-        parameters: [idParameter],
-        get: {
-          operationId: "getTimeline",
-          summary:
-            "Every delivery event of the notification and one page of its opens and clicks, in order, with the state after each",
-          parameters: queryParameters(timelineQuery),
-          responses: {
-            "200": answer(
-              "The timeline; pass nextEngagementCursor as engagementCursor for the next page of opens and clicks",
-              ref("Timeline"),
-            ),
-            ...common,
-            ...unknownNotification,
-          },
-        },
-      },
-      "/v1/reputation": {
-        get: {
-          operationId: "getReputation",
-          summary:
-            "Bounce and complaint rates of the notifications recorded in a window (24h, 7d, 30d), with hourly or daily points",
-          parameters: queryParameters(reputationQuery),
-          responses: {
-            "200": answer(
-              "bounceRate = bounced / sent, complaintRate = complained / delivered, per window and per point",
-              ref("Reputation"),
-            ),
-            ...common,
-            ...notFound(NO_ROUTE),
-            ...problems("tenant_forbidden"),
-          },
-        },
-      },
-      "/v1/suppressions": {
-        get: {
-          operationId: "listSuppressions",
-          summary:
-            "A page of active suppressions, newest first: those that apply to the key's tenant (an admin key: every list, or one tenant's)",
-          parameters: queryParameters(listSuppressionsQuery),
-          responses: {
-            "200": answer("A page; pass nextCursor as cursor for the next", ref("SuppressionPage")),
-            ...common,
-            ...notFound(NO_ROUTE),
-          },
-        },
-        post: {
-          operationId: "addSuppression",
-          summary:
-            "Suppress an address by hand (reason manual), on the key's tenant's list in tenant scope; recorded with the key in the audit log",
-          requestBody: { required: true, content: json(ref("AddSuppression")) },
-          responses: {
-            "201": answer("Suppressed", ref("Suppression")),
-            "200": answer("Already suppressed on this list; the first reason stands", ref("Suppression")),
-            ...common,
-            ...notFound(NO_ROUTE),
-          },
-        },
-      },
-      "/v1/suppressions/check": {
-        post: {
-          operationId: "checkSuppressions",
-          summary: "Which of these addresses are suppressed for the key's tenant's sends, and why",
-          requestBody: { required: true, content: json(ref("CheckSuppressions")) },
-          responses: {
-            "200": answer("The status of each address", ref("CheckSuppressionsResult")),
-            ...common,
-            ...notFound(NO_ROUTE),
-          },
-        },
-      },
-      "/v1/suppressions/{email}": {
-        parameters: [emailParameter, ...queryParameters(tenantQuery)],
-        get: {
-          operationId: "getSuppression",
-          summary:
-            "The suppression of an address that applies to the key's tenant, with who added and removed it by hand",
-          responses: {
-            "200": answer("Suppressed", ref("SuppressionWithHistory")),
-            ...common,
-            ...notFound(
-              "Not suppressed for this tenant (another tenant's suppression is not shown); `history` says who removed it, when someone did",
-            ),
-          },
-        },
-        delete: {
-          operationId: "removeSuppression",
-          summary:
-            "Remove an address from the key's tenant's list (and its soft-bounce count); recorded with the key in the audit log",
-          responses: {
-            "204": answer("Removed"),
-            ...common,
-            ...notFound("Not on this tenant's list (another tenant's suppression is not shown)"),
-          },
-        },
-      },
-      "/v1/recipients/{email}": {
-        parameters: [emailParameter, ...queryParameters(tenantQuery)],
-        delete: {
-          operationId: "eraseRecipient",
-          summary:
-            "Erase an address: its notifications with their events, parked events, click links, dead letters, outbound messages and jobs; its audit entries keep its sha256 instead. Its suppression rows stay. A tenant's key erases within its tenant; an admin key everywhere, or within ?tenant=. Recorded in the audit log under the address's sha256",
-          responses: {
-            "200": answer("Erased (an address with no data: every count 0)", ref("Erasure")),
-            ...common,
-            ...notFound(NO_ROUTE),
-            ...problems("queue_unavailable"),
-          },
-        },
-      },
-      "/v1/webhook-endpoints": {
-        post: {
-          operationId: "createWebhookEndpoint",
-          summary:
-            "Register an endpoint for outbound webhooks (the key's tenant's; an admin key naming no tenant makes a global one, which hears of every tenant)",
-          requestBody: { required: true, content: json(ref("CreateWebhookEndpoint")) },
-          responses: {
-            "201": answer("Registered; the secret is shown this once", ref("CreatedWebhookEndpoint")),
-            ...common,
-            ...notFound(NO_ROUTE),
-            ...problems("endpoint_url_refused"),
-          },
-        },
-        get: {
-          operationId: "listWebhookEndpoints",
-          summary: "The key's tenant's endpoints (an admin key: every endpoint), never their secrets",
-          responses: {
-            "200": answer("The endpoints", {
-              type: "object",
-              properties: { data: { type: "array", items: ref("WebhookEndpoint") } },
-            }),
-            ...common,
-            ...notFound(NO_ROUTE),
-          },
-        },
-      },
-      "/v1/webhook-endpoints/{id}": {
-        parameters: [endpointIdParameter],
-        delete: {
-          operationId: "deleteWebhookEndpoint",
-          summary: "Delete an endpoint and its delivery log",
-          responses: {
-            "204": answer("Deleted"),
-            ...common,
-            ...notFound("No endpoint has this id, or it is another tenant's"),
-          },
-        },
-      },
-      "/v1/webhook-endpoints/{id}/rotate-secret": {
-        parameters: [endpointIdParameter],
-        post: {
-          operationId: "rotateWebhookEndpointSecret",
-          summary:
-            "A new secret; for 24 hours messages are signed with the previous one too, so either verifies while the receiver is redeployed",
-          responses: {
-            "200": answer("The new secret, shown this once", ref("RotatedWebhookSecret")),
-            ...common,
-            ...notFound("No endpoint has this id, or it is another tenant's"),
-          },
-        },
-      },
-    },
-    webhooks: {
-      "notification.state_changed": outboundMessage(
-        "NotificationStateChangedMessage",
-        "A notification's folded delivery state changed",
-      ),
-      "suppression.created": outboundMessage("SuppressionChangedMessage", "An address was suppressed"),
-      "suppression.removed": outboundMessage(
-        "SuppressionChangedMessage",
-        "An address was taken off a suppression list",
-      ),
-    },
+    paths: paths(),
+    webhooks: Object.fromEntries(
+      Object.entries(OUTBOUND_MESSAGES).map(([event, { schema, summary }]) => [
+        event,
+        outboundMessage(schema, summary),
+      ]),
+    ),
     components: {
       securitySchemes: {
         apiKey: {

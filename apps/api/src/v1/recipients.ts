@@ -6,7 +6,8 @@ import { eraseJobs, type Queues, type RedisClient } from "@mailstate/queue";
 import { Router } from "express";
 import { AppError } from "../http/problems.ts";
 import { actingTenant, actorOf, principalOf } from "./principal.ts";
-import { type ErasureJson, emailParams, tenantQuery } from "./schemas.ts";
+import { emailParams, tenantQuery } from "./schemas/requests.ts";
+import type { ErasureJson } from "./schemas/responses.ts";
 import { parseRequest } from "./validate.ts";
 
 export function recipientRoutes({

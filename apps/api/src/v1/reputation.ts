@@ -3,7 +3,7 @@
 import { type Bucket, type ReputationPoint, type RollupCounts, reputation, type SqlRunner } from "@mailstate/db";
 import { Router } from "express";
 import { actingTenant, principalOf } from "./principal.ts";
-import { type ReputationJson, type ReputationWindow, reputationQuery } from "./schemas.ts";
+import { type ReputationJson, type ReputationWindow, reputationQuery } from "./schemas/reputation.ts";
 import { parseRequest } from "./validate.ts";
 
 const HOUR_MS = 3_600_000;

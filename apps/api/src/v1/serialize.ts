@@ -1,6 +1,6 @@
 // Database rows as the /v1 JSON the schemas describe.
 import { type AuditEntry, type Notification, onResendList, type Suppression, storedSendError } from "@mailstate/db";
-import type { AuditEntryJson, NotificationJson, SuppressionJson, SuppressionStatusJson } from "./schemas.ts";
+import type { AuditEntryJson, NotificationJson, SuppressionJson, SuppressionStatusJson } from "./schemas/responses.ts";
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 

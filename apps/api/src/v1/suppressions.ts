@@ -13,7 +13,7 @@ import {
   emailParams,
   listSuppressionsQuery,
   tenantQuery,
-} from "./schemas.ts";
+} from "./schemas/requests.ts";
 import { auditEntryJson, suppressionJson, suppressionStatuses } from "./serialize.ts";
 import { parseRequest } from "./validate.ts";
 

@@ -7,7 +7,7 @@ import { assertPublicUrl, OutboundUrlError } from "@mailstate/runtime";
 import { type Response, Router } from "express";
 import { AppError } from "../http/problems.ts";
 import { actingTenant, canSee, principalOf } from "./principal.ts";
-import { createWebhookEndpointBody, type WebhookEndpointJson, webhookEndpointParams } from "./schemas.ts";
+import { createWebhookEndpointBody, type WebhookEndpointJson, webhookEndpointParams } from "./schemas/outbound.ts";
 import { parseRequest } from "./validate.ts";
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);

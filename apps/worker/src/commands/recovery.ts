@@ -4,10 +4,10 @@
 import { type DeadLetterRow, deadLetters, events } from "@mailstate/db";
 import { safeParseResendEvent, wellFormedJson } from "@mailstate/resend-events";
 import { createLogger, suppressionSyncOf } from "@mailstate/runtime";
-import { reconcileOrDeadLetter } from "../dead-letters.ts";
 import type { IncomingEvent } from "../reconcile/decode.ts";
 import type { Outcome } from "../reconcile/reconcile-events.ts";
 import { createReconciler, type Reconciler } from "../reconcile/reconciler.ts";
+import { reconcileOrDeadLetter } from "../reconcile-or-dead-letter.ts";
 import { type Context, EXIT, fromDb } from "./context.ts";
 
 /** Events reconciled per transaction. */
@@ -31,7 +31,7 @@ export async function reconcilerFor(context: Context): Promise<Reconciler> {
 
 /** What a dry run passes for a reconciler: it never reconciles. */
 export const noReconciler: Reconciler = {
-  reconcile: () => Promise.reject(new Error("dry run: nothing is reconciled")),
+  joinBatch: () => Promise.reject(new Error("dry run: nothing is reconciled")),
   reprocess: () => Promise.reject(new Error("dry run: nothing is reconciled")),
   replay: () => Promise.reject(new Error("dry run: nothing is reconciled")),
 };

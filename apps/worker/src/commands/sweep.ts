@@ -1,7 +1,7 @@
 // `mailstate sweep [--dry-run] [--json]`: one pass of the sweeper (and of the webhook delivery
 // audit) by hand, in this process, at RESEND_API_RPS. --dry-run asks Resend but writes nothing and
 // replays nothing: it says what a pass would heal and replay.
-import { notifications } from "@mailstate/db";
+import { notificationSweep } from "@mailstate/db";
 import { createResendClient, ResendCallError } from "@mailstate/resend-api";
 import { createLogger } from "@mailstate/runtime";
 import { createWorkerMetrics } from "../metrics.ts";
@@ -48,7 +48,7 @@ export async function sweep(context: Context, { dryRun, json }: { dryRun: boolea
   const pace = paced(env.RESEND_API_RPS);
   const candidates = await fromDb(
     context,
-    notifications.sweepCandidates(deps.sql, { staleAfterMs: env.SWEEPER_STALE_AFTER_MS, limit: SWEEP_LIMIT }),
+    notificationSweep.sweepCandidates(deps.sql, { staleAfterMs: env.SWEEPER_STALE_AFTER_MS, limit: SWEEP_LIMIT }),
   );
   const report: SweepReport = {
     dryRun,

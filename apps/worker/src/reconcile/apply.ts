@@ -5,7 +5,7 @@ import {
   type AppliedRef,
   type BatchWrite,
   type EngagementCounters,
-  notifications,
+  notificationProjections,
   outbox,
   reputation,
   type SqlClient,
@@ -62,7 +62,7 @@ export async function notificationWrites(
   // The events applied now are in `parsed` (projectLocked folded them): what they change of the rollups.
   const changes = rollupChanges(touched, deliveryBefore, applied, parsed);
   return [
-    notifications.projectionUpdate(projections, {
+    notificationProjections.projectionUpdate(projections, {
       messageIds: messageIdsOf(applied),
       firstEventAt: firstEventsOf(applied),
     }),

@@ -50,10 +50,13 @@ export async function withoutErased(
     const occurredAt = tryParseResendTimestamp(parsed.data.created_at)?.date ?? item.receivedAt;
     return [{ svixId: item.svixId, event: parsed.data, occurredAt, list }];
   });
-  const suppressed: CreatedSuppression[] = [];
-  if (suppressing.length > 0)
-    await withSqlTransaction(sql, async (client) =>
-      writeTogether(client, await applySuppressionPolicy(client, suppressing, rules, suppressed)),
-    );
+  const suppressed =
+    suppressing.length > 0
+      ? await withSqlTransaction(sql, async (client) => {
+          const { created, writes } = await applySuppressionPolicy(client, suppressing, rules);
+          await writeTogether(client, writes);
+          return created;
+        })
+      : [];
   return { kept, erased: dropped.map((item) => item.svixId), suppressed };
 }

@@ -109,7 +109,7 @@ export function withStoredEngagement(folded: Projection, stored: EngagementCount
  * The worker's projection of notifications it holds locked: the fold of their delivery events
  * (`deliveryBefore`, as events.appendAndAdopt lists them) and of the events applied in this transaction,
  * with the engagement counters carried over from the stored row (`stored`, read with the lock:
- * notifications.lockMatches, lockByEmailIds). It reads no open or click the notification had
+ * notificationMatching.lockMatches, lockByEmailIds). It reads no open or click the notification had
  * before, so an event costs the same on a notification with 10,000 opens. Also answers the parsed
  * events, for what else the batch derives from them (the reputation rollups).
  */

@@ -1,7 +1,8 @@
 // Recompute every projection and the reputation rollups from the event log and report the drift: zero when healthy.
 import {
   type Db,
-  notifications,
+  notificationProjections,
+  notificationReads,
   type Projection,
   type RollupRow,
   reputation,
@@ -50,7 +51,7 @@ export async function rebuildProjections(
   const report: RebuildReport = { checked: 0, differed: 0, examples: [] };
   let afterId: string | undefined;
   for (;;) {
-    const page = await notifications.listProjections(db, { afterId, limit: pageSize, ...(since ? { since } : {}) });
+    const page = await notificationReads.listProjections(db, { afterId, limit: pageSize, ...(since ? { since } : {}) });
     if (page.length === 0) break;
     const computed = await computeProjections(
       sql,
@@ -72,10 +73,10 @@ export async function rebuildProjections(
 /** Whether the notification's projection still differs from its log once locked; repaired when `write`. */
 async function driftsUnderLock(sql: SqlPool, id: string, write: boolean): Promise<boolean> {
   return withSqlTransaction(sql, async (client) => {
-    const stored = await notifications.lockedProjection(client, id, write ? "update" : "share");
+    const stored = await notificationProjections.lockedProjection(client, id, write ? "update" : "share");
     const fresh = (await computeProjections(client, [id])).get(id);
     if (!stored || !fresh || !projectionsDiffer(stored, fresh)) return false;
-    if (write) await notifications.saveProjections(client, new Map([[id, fresh]]));
+    if (write) await notificationProjections.saveProjections(client, new Map([[id, fresh]]));
     return true;
   });
 }

@@ -9,7 +9,8 @@ import {
   type EventRow,
   events,
   type LockedNotification,
-  notifications,
+  notificationMatching,
+  notificationRecords,
   type SqlClient,
   type SqlPool,
   type StoredEvent,
@@ -23,12 +24,19 @@ import type { ParsedEventCache } from "./event-cache.ts";
 import {
   applySuppressionPolicy,
   type CreatedSuppression,
+  combineEffects,
   type ListedEvent,
+  noEffects,
+  type PolicyEffects,
   type SuppressionRules,
   speaksOfResendList,
 } from "./side-effects.ts";
 
-/** `erased`: an event of an erased email, dropped before it was logged (reconcile/erased.ts). */
+/**
+ * What became of an event; the same word as its status in the log where it has one. `applied`:
+ * logged attached to its notification, and folded into it. `erased`: an event of an erased email,
+ * dropped before it was logged (reconcile/erased.ts).
+ */
 export type Outcome = "applied" | "unmatched" | "ignored" | "invalid" | "duplicate" | "erased";
 
 /** An event no notification carries yet, with what ops need to recognise it. */
@@ -70,7 +78,7 @@ interface LoggedBatch {
   events: BatchEvent[];
   /** Parked events of the email ids now carried, applied to their notification by this batch. */
   adopted: StoredEvent[];
-  /** The delivery events the batch's notifications had applied before it. */
+  /** The delivery events the batch's notifications had applied before it (appendAndAdopt's `applied`). */
   deliveryBefore: AppliedRef[];
   /** The engagement counters of the batch's notifications, read when they were locked. */
   counters: Map<string, EngagementCounters>;
@@ -90,8 +98,8 @@ function lockedMaps(locked: LockedNotification[]): Locked {
   };
 }
 
-/** A parked event that has just been adopted; it was decoded successfully when it was logged. */
-function toApplied(row: StoredEvent): AppliedEvent {
+/** A parked event just adopted, as the apply step takes it; it was decoded successfully when it was logged. */
+function adoptedEvent(row: StoredEvent): AppliedEvent {
   const event = parseResendEvent(row.payload);
   const occurredAt = tryParseResendTimestamp(event.created_at)?.date ?? new Date(0);
   return { svixId: row.svixId, event, occurredAt, notificationId: row.notificationId };
@@ -142,7 +150,7 @@ function unmatchedEvent(event: DecodedEvent & { emailId: string }): UnmatchedEve
 async function matchNotifications(client: SqlClient, decoded: DecodedEvent[]): Promise<Locked> {
   const withEmailId = decoded.filter((event): event is DecodedEvent & { emailId: string } => event.emailId !== null);
   const tagged = withEmailId.filter((event) => isAboutSentEmail(event) && event.taggedNotificationId !== null);
-  const locked = await notifications.lockMatches(
+  const locked = await notificationMatching.lockMatches(
     client,
     [...new Set(withEmailId.map((event) => event.emailId))],
     [...new Set(tagged.map((event) => event.taggedNotificationId as string))],
@@ -156,7 +164,7 @@ async function matchNotifications(client: SqlClient, decoded: DecodedEvent[]): P
     // One email id per notification: a second one in the batch stays unmatched.
     if (![...toAttach.values()].includes(id)) toAttach.set(event.emailId, id);
   }
-  const attached = await notifications.attachEmailIds(
+  const attached = await notificationMatching.attachEmailIds(
     client,
     [...toAttach].map(([emailId, id]) => ({ id, emailId })),
   );
@@ -173,7 +181,11 @@ async function logEvents(client: SqlClient, decoded: DecodedEvent[], reprocess: 
   await events.removeInvalid(client, reprocess);
   const { notificationOf, counters } = await matchNotifications(client, decoded);
   const rows = decoded.map((event) => ({ decoded: event, row: rowOf(event, notificationOf) }));
-  const { inserted, adopted, applied } = await events.appendAndAdopt(
+  const {
+    inserted,
+    adopted,
+    applied: deliveryBefore,
+  } = await events.appendAndAdopt(
     client,
     rows.map(({ row }) => row),
     { emailIds: [...notificationOf.keys()], notificationIds: [...notificationOf.values()] },
@@ -181,54 +193,56 @@ async function logEvents(client: SqlClient, decoded: DecodedEvent[], reprocess: 
   return {
     events: rows.map((event) => ({ ...event, fresh: inserted.has(event.row.svixId) })),
     adopted,
-    deliveryBefore: applied,
+    deliveryBefore,
     counters,
   };
 }
 
 /**
- * Step 2, apply: the new events attached to a notification, and the adopted ones, fold into it.
- * Answers the writes that record it (engagement rows, projections).
+ * What this transaction applies: the events it logged first, attached to a notification (status
+ * `applied`), and the parked events it adopted.
  */
-async function applyEvents(client: SqlClient, batch: LoggedBatch, cache: ParsedEventCache): Promise<BatchWrite[]> {
-  const applied = batch.events.flatMap(({ decoded: { svixId, event, occurredAt }, row, fresh }) =>
+function newlyApplied(batch: LoggedBatch): AppliedEvent[] {
+  const logged = batch.events.flatMap(({ decoded: { svixId, event, occurredAt }, row, fresh }) =>
     fresh && event && row.status === "applied" && row.notificationId
       ? [{ svixId, event, occurredAt, notificationId: row.notificationId }]
       : [],
   );
-  return notificationWrites(
-    client,
-    [...applied, ...batch.adopted.map(toApplied)],
-    batch.deliveryBefore,
-    cache,
-    batch.counters,
-  );
+  return [...logged, ...batch.adopted.map(adoptedEvent)];
+}
+
+/**
+ * Step 2, apply: the newly applied events fold into their notifications. Answers the writes that
+ * record it (projections, the outbox's state changes, the reputation rollups).
+ */
+function applyEvents(
+  client: SqlClient,
+  batch: LoggedBatch,
+  applying: AppliedEvent[],
+  cache: ParsedEventCache,
+): Promise<BatchWrite[]> {
+  return notificationWrites(client, applying, batch.deliveryBefore, cache, batch.counters);
 }
 
 /**
  * Step 3, side effects: the suppression policy runs once on every new event that parsed. In global
  * scope that is when it is logged, matched or not: the address is what bounced. In tenant scope an
  * event's list is its notification's tenant, so it runs when the event is applied to it: logged
- * matched, or adopted once its send is recorded. Answers the write it leaves for the end
- * (soft-bounce resets).
+ * matched, or adopted once its send is recorded. Answers the suppressions created and the write it
+ * leaves for the end (soft-bounce resets).
  */
 async function runSideEffects(
   client: SqlClient,
   batch: LoggedBatch,
+  applying: AppliedEvent[],
   rules: SuppressionRules,
-  created: CreatedSuppression[],
-): Promise<BatchWrite[]> {
+): Promise<PolicyEffects> {
   if (rules.scope === "global") {
     const logged: ListedEvent[] = batch.events.flatMap(({ decoded: { svixId, event, occurredAt }, fresh }) =>
       fresh && event ? [{ svixId, event, occurredAt, list: null }] : [],
     );
-    return applySuppressionPolicy(client, logged, rules, created);
+    return applySuppressionPolicy(client, logged, rules);
   }
-  const applied = batch.events.flatMap(({ decoded: { svixId, event, occurredAt }, row, fresh }) =>
-    fresh && event && row.status === "applied" && row.notificationId
-      ? [{ svixId, event, occurredAt, notificationId: row.notificationId }]
-      : [],
-  );
   // suppression.* belong to no notification: Resend's list is account-wide, the null list's.
   const resendList: ListedEvent[] = rules.resendList
     ? batch.events.flatMap(({ decoded: { svixId, event, occurredAt }, row, fresh }) =>
@@ -237,28 +251,28 @@ async function runSideEffects(
           : [],
       )
     : [];
-  return [
-    ...(await sideEffectsOfApplied(client, [...applied, ...batch.adopted.map(toApplied)], rules, created)),
-    ...(resendList.length > 0 ? await applySuppressionPolicy(client, resendList, rules, created) : []),
-  ];
+  const onTenantLists = await sideEffectsOfApplied(client, applying, rules);
+  if (resendList.length === 0) return onTenantLists;
+  return combineEffects(onTenantLists, await applySuppressionPolicy(client, resendList, rules));
 }
 
 /** Tenant scope: the side effects of events now applied to their notifications, on their tenants' lists. */
 async function sideEffectsOfApplied(
   client: SqlClient,
-  applied: AppliedEvent[],
+  applying: AppliedEvent[],
   rules: SuppressionRules,
-  created: CreatedSuppression[] = [],
-): Promise<BatchWrite[]> {
-  if (applied.length === 0) return [];
-  const tenantOf = await notifications.tenantsOf(client, [...new Set(applied.map((event) => event.notificationId))]);
-  const logged = applied.map(({ svixId, event, occurredAt, notificationId }) => ({
+): Promise<PolicyEffects> {
+  if (applying.length === 0) return noEffects();
+  const tenantOf = await notificationRecords.tenantsOf(client, [
+    ...new Set(applying.map((event) => event.notificationId)),
+  ]);
+  const listed = applying.map(({ svixId, event, occurredAt, notificationId }) => ({
     svixId,
     event,
     occurredAt,
     list: tenantOf.get(notificationId) ?? null,
   }));
-  return applySuppressionPolicy(client, logged, rules, created);
+  return applySuppressionPolicy(client, listed, rules);
 }
 
 /**
@@ -304,36 +318,47 @@ export async function reconcileEvents(
   const decoded = [...new Map(incoming.map((item) => [item.svixId, decodeEvent(item)])).values()];
   return withSqlTransaction(pool, async (client) => {
     const batch = await logEvents(client, decoded, reprocess);
-    const applied = await applyEvents(client, batch, cache);
-    const created: CreatedSuppression[] = [];
-    const sideEffects = await runSideEffects(client, batch, rules, created);
-    await writeTogether(client, [...applied, ...sideEffects]);
-    return summarise(client, batch, created);
+    const applying = newlyApplied(batch);
+    const applyWrites = await applyEvents(client, batch, applying, cache);
+    const sideEffects = await runSideEffects(client, batch, applying, rules);
+    await writeTogether(client, [...applyWrites, ...sideEffects.writes]);
+    return summarise(client, batch, sideEffects.created);
   });
 }
 
-/** Apply at once the events parked for these email ids, now that notifications carry them. */
-export async function replayParked(
+/** What adopting the parked events of some email ids did. */
+export interface AdoptedParked {
+  /** The parked events now applied to the notifications carrying their email ids. */
+  adopted: StoredEvent[];
+  /** The email ids a notification carries: every event parked for them is applied now. */
+  carried: string[];
+  /** Suppressions their side effects created (tenant scope). */
+  suppressed: CreatedSuppression[];
+}
+
+/**
+ * Apply at once, in one transaction, the events parked for these email ids now that notifications
+ * carry them: each is adopted by its notification, as a batch adopts those of the email ids it
+ * matches.
+ */
+export async function adoptParkedEvents(
   pool: SqlPool,
   emailIds: string[],
   rules: SuppressionRules,
   cache: ParsedEventCache,
-): Promise<{ applied: StoredEvent[]; carried: string[]; suppressed: CreatedSuppression[] }> {
+): Promise<AdoptedParked> {
   return withSqlTransaction(pool, async (client) => {
-    const created: CreatedSuppression[] = [];
-    const locked = await notifications.lockByEmailIds(client, emailIds);
+    const locked = await notificationMatching.lockByEmailIds(client, emailIds);
     const { notificationOf, counters } = lockedMaps(locked);
     const { adopted, applied: deliveryBefore } = await events.appendAndAdopt(client, [], {
       emailIds: [...notificationOf.keys()],
       notificationIds: [...notificationOf.values()],
     });
-    const applied = adopted.map(toApplied);
-    await writeTogether(client, [
-      ...(await notificationWrites(client, applied, deliveryBefore, cache, counters)),
-      // Their side effects ran when they were logged, unless the list is the notification's tenant's.
-      ...(rules.scope === "tenant" ? await sideEffectsOfApplied(client, applied, rules, created) : []),
-    ]);
-    // The email ids a notification carries: every event parked for them is applied now.
-    return { applied: adopted, carried: [...notificationOf.keys()], suppressed: created };
+    const applying = adopted.map(adoptedEvent);
+    const applyWrites = await notificationWrites(client, applying, deliveryBefore, cache, counters);
+    // Their side effects ran when they were logged, unless the list is the notification's tenant's.
+    const sideEffects = rules.scope === "tenant" ? await sideEffectsOfApplied(client, applying, rules) : noEffects();
+    await writeTogether(client, [...applyWrites, ...sideEffects.writes]);
+    return { adopted, carried: [...notificationOf.keys()], suppressed: sideEffects.created };
   });
 }

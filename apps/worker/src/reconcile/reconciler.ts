@@ -1,6 +1,6 @@
 // Reconciliation as the worker runs it: micro-batched transactions, then parking of the unmatched.
-import { notifications, type SqlPool, type StoredEvent } from "@mailstate/db";
-import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
+import type { SqlPool, StoredEvent } from "@mailstate/db";
+import type { Queues } from "@mailstate/queue";
 import { eventTraceparentOf } from "@mailstate/resend-events";
 import { type BatcherOptions, type Logger, MicroBatcher } from "@mailstate/runtime";
 import { startEventSpan, tracingActive } from "@mailstate/tracing";
@@ -9,8 +9,8 @@ import { type OutboundSync, outboundEnabled, queueOutbound } from "../resend/out
 import type { IncomingEvent } from "./decode.ts";
 import { withoutErased } from "./erased.ts";
 import { ParsedEventCache } from "./event-cache.ts";
-import { choosePark, type ParkingPolicy, parkedJob } from "./parking.ts";
-import { type Outcome, type ReconcileResult, reconcileEvents, replayParked } from "./reconcile-events.ts";
+import { createParking, type ParkingPolicy, unpark } from "./parking.ts";
+import { adoptParkedEvents, type Outcome, type ReconcileResult, reconcileEvents } from "./reconcile-events.ts";
 import type { CreatedSuppression, SuppressionRules } from "./side-effects.ts";
 
 export interface ReconcilerDeps {
@@ -27,7 +27,11 @@ export interface ReconcilerDeps {
 }
 
 export interface Reconciler {
-  reconcile(event: IncomingEvent): Promise<Outcome>;
+  /**
+   * Add the event to the batch being gathered (the events of many jobs, reconciled in one
+   * transaction) and wait for that batch: answers what became of this event in it.
+   */
+  joinBatch(event: IncomingEvent): Promise<Outcome>;
   /** Take these invalid events out of the log and reconcile them again (after a schema change). */
   reprocess(events: IncomingEvent[]): Promise<Map<string, Outcome>>;
   /** Apply now the parked events of these email ids; answers the svix-ids applied. */
@@ -50,9 +54,6 @@ function traceReplayed(adopted: StoredEvent[]): void {
   }
 }
 
-/** The "parking bound hit" warning, at most this often: a broadcast would otherwise flood the log. */
-const BOUND_WARNING_EVERY_MS = 60_000;
-
 export function createReconciler({
   sql,
   queues,
@@ -64,67 +65,23 @@ export function createReconciler({
   metrics,
 }: ReconcilerDeps): Reconciler {
   const cache = new ParsedEventCache();
-  let boundWarnedAt = 0;
   const tellResend =
     outbound && outboundEnabled(outbound)
       ? (created: CreatedSuppression[]) => queueOutbound(queues, logger, outbound, created)
       : null;
 
-  /** Parking jobs of email ids now applied have nothing left to do: remove them so ops see none stale. */
-  async function unpark(emailIds: string[]): Promise<void> {
-    await Promise.all(
-      emailIds.map((emailId) => queues.unmatched.remove(jobIdFor("unmatched", emailId)).catch(() => 0)),
-    );
-  }
-
   async function replay(emailIds: string[]): Promise<string[]> {
-    const { applied, carried, suppressed } = await replayParked(sql, emailIds, policy, cache);
+    const { adopted, carried, suppressed } = await adoptParkedEvents(sql, emailIds, policy, cache);
     if (tellResend) await tellResend(suppressed);
-    if (applied.length > 0) {
-      traceReplayed(applied);
-      logger.info({ emailIds, applied: applied.length }, "parked events applied");
-      await unpark(carried);
+    if (adopted.length > 0) {
+      traceReplayed(adopted);
+      logger.info({ emailIds, applied: adopted.length }, "parked events applied");
+      await unpark(queues, carried);
     }
-    return applied.map((row) => row.svixId);
+    return adopted.map((row) => row.svixId);
   }
 
-  /** How many of these email ids the unmatched queue has room for (some may be parked already). */
-  async function parkingRoom(wanted: number): Promise<number> {
-    const counts = await queues.unmatched.getJobCounts("waiting", "delayed", "prioritized", "active", "failed");
-    const parked = Object.values(counts).reduce((sum, count) => sum + count, 0);
-    const room = Math.max(0, parking.maxParkedEmails - parked);
-    if (room >= wanted) return wanted;
-    if (Date.now() - boundWarnedAt >= BOUND_WARNING_EVERY_MS) {
-      boundWarnedAt = Date.now();
-      logger.warn(
-        { parked, PARK_MAX_EMAILS: parking.maxParkedEmails },
-        "parking bound hit: events of unknown email ids are logged in PostgreSQL but not parked in Redis; " +
-          "recording their send or `mailstate replay-unmatched` still applies them",
-      );
-    }
-    return room;
-  }
-
-  async function park(result: ReconcileResult): Promise<void> {
-    if (result.unmatched.length === 0) return;
-    const candidates = choosePark(result.unmatched, parking);
-    const toPark = candidates.length > 0 ? candidates.slice(0, await parkingRoom(candidates.length)) : [];
-    if (toPark.length > 0) {
-      const parkedAt = new Date();
-      // An email id parked already keeps its job: adding the same job id again is a no-op.
-      await addJobs(
-        queues,
-        "unmatched.retry",
-        toPark.map((event) => ({ payload: parkedJob(event, parkedAt), jobId: jobIdFor("unmatched", event.emailId) })),
-      );
-    }
-    // The send may have been recorded while this batch was committing; if so, apply now rather
-    // than after the first backoff. The API asks the log the other way round once a record commits
-    // (replayParked in apps/api/src/v1/notifications.ts): whichever commits second, its check sees
-    // the other's row.
-    const recorded = await notifications.carrying(sql, [...new Set(result.unmatched.map((event) => event.emailId))]);
-    if (recorded.length > 0) await replay(recorded);
-  }
+  const parkUnmatched = createParking({ sql, queues, logger, parking, replay });
 
   async function reconciled(incoming: IncomingEvent[], reprocess: string[] = []) {
     const started = performance.now();
@@ -141,7 +98,7 @@ export function createReconciler({
     metrics?.batchEvents.observe(items.length);
     for (const invalid of result.invalid) logger.warn(invalid, "event does not match its schema: logged as invalid");
     if (tellResend) await tellResend(result.suppressed);
-    await park(result);
+    await parkUnmatched(result.unmatched);
     return result.outcomes;
   }
 
@@ -157,7 +114,7 @@ export function createReconciler({
   }, batch ?? { maxSize: 50, maxWaitMs: 2 });
 
   return {
-    reconcile: (event) => batcher.submit(event),
+    joinBatch: (event) => batcher.submit(event),
     reprocess: (events) =>
       reconciled(
         events,

@@ -173,20 +173,37 @@ async function runStep(
   return null;
 }
 
+/** What the policy did to a batch's addresses. */
+export interface PolicyEffects {
+  /** The suppressions it created, for outbound sync to act on after the commit. */
+  created: CreatedSuppression[];
+  /**
+   * The write it leaves to the caller (the resets of addresses that were only delivered to), to run
+   * with the batch's other writes.
+   */
+  writes: BatchWrite[];
+}
+
+/** The effects of a run with nothing to do. */
+export const noEffects = (): PolicyEffects => ({ created: [], writes: [] });
+
+/** The effects of several runs of the policy in one transaction, in the order they ran. */
+export function combineEffects(...runs: PolicyEffects[]): PolicyEffects {
+  return { created: runs.flatMap((run) => run.created), writes: runs.flatMap((run) => run.writes) };
+}
+
 /**
  * Bounces and complaints suppress their recipients whether or not a notification is recorded yet:
- * the address is what bounced. Answers the write it leaves to the caller (the resets of addresses
- * that were only delivered to), to run with the batch's other writes. Every address the batch touches is locked first, in one order for
+ * the address is what bounced. Every address the batch touches is locked first, in one order for
  * all batches, so two batches over the same addresses queue rather than deadlock.
  */
 export async function applySuppressionPolicy(
   client: SqlClient,
   logged: ListedEvent[],
   policy: SuppressionRules,
-  created: CreatedSuppression[] = [],
-): Promise<BatchWrite[]> {
+): Promise<PolicyEffects> {
   const steps = stepsOf(logged, policy);
-  if (steps.length === 0) return [];
+  if (steps.length === 0) return noEffects();
   await suppressions.lockAddresses(
     client,
     steps.map((step) => step.email),
@@ -195,6 +212,7 @@ export async function applySuppressionPolicy(
   // together, with the batch's last writes (no other step touches them); the others step by step, in order.
   const countedHere = new Set(steps.filter((step) => step.kind !== "reset").map(runKey));
   const resetOnly = new Map<string, SoftBounceReset>();
+  const created: CreatedSuppression[] = [];
   for (const step of steps) {
     if (countedHere.has(runKey(step))) {
       const made = await runStep(client, step, policy);
@@ -205,7 +223,6 @@ export async function applySuppressionPolicy(
         resetOnly.set(runKey(step), { email: step.email, tenant: step.source.list, at: step.source.occurredAt });
     }
   }
-  const resets = [...resetOnly.values()];
-  const write = softBounces.resetting(resets);
-  return write ? [write] : [];
+  const write = softBounces.resetting([...resetOnly.values()]);
+  return { created, writes: write ? [write] : [] };
 }

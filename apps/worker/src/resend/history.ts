@@ -101,7 +101,7 @@ export async function importPage(
     return observedEvent({ ...email, subject: email.subject ?? "" }, state, at) ?? [];
   });
   await Promise.all(
-    heals.map((heal) => deps.reconciler.reconcile({ svixId: heal.svixId, receivedAt: at, raw: heal.payload })),
+    heals.map((heal) => deps.reconciler.joinBatch({ svixId: heal.svixId, receivedAt: at, raw: heal.payload })),
   );
   // Webhooks that came before the import were parked: they apply now.
   if (inserted.size > 0) await deps.reconciler.replay([...inserted.keys()]);

@@ -2,7 +2,7 @@
 // webhooks seem lost and appends what it learns to the log; the audit replays the webhook
 // deliveries Resend logged as failed. The worker runs each call as a job of the rate-limited
 // `resend` queue; `mailstate sweep` runs one pass in its own process.
-import { notifications, type ResendCheck, type SqlPool } from "@mailstate/db";
+import { notificationSweep, type ResendCheck, type SqlPool } from "@mailstate/db";
 import { addJobs, jobIdFor, type Queues } from "@mailstate/queue";
 import { NOT_FOUND, ResendCallError, type ResendClient } from "@mailstate/resend-api";
 import type { Logger } from "@mailstate/runtime";
@@ -42,7 +42,7 @@ export async function checkEmail(
   { notificationId, emailId }: { notificationId: string; emailId: string },
   { dryRun = false }: { dryRun?: boolean } = {},
 ): Promise<CheckResult> {
-  const state = await notifications.stateOf(deps.sql, notificationId);
+  const state = await notificationSweep.stateOf(deps.sql, notificationId);
   // Final notifications are never asked about (one may have become final since the pass queued it).
   if (state === null || isTerminalState(state)) return { notificationId, emailId, outcome: "skipped", lastEvent: null };
   deps.metrics.sweeperPolls.inc();
@@ -50,7 +50,7 @@ export async function checkEmail(
   const at = new Date();
   if (email === NOT_FOUND) {
     if (!dryRun)
-      await notifications.recordResendCheck(deps.sql, notificationId, {
+      await notificationSweep.recordResendCheck(deps.sql, notificationId, {
         at: at.toISOString(),
         outcome: "not_found",
         lastEvent: null,
@@ -70,14 +70,14 @@ export async function checkEmail(
   };
   if (!dryRun) {
     if (observed) {
-      await deps.reconciler.reconcile({ svixId: observed.svixId, receivedAt: at, raw: observed.payload });
+      await deps.reconciler.joinBatch({ svixId: observed.svixId, receivedAt: at, raw: observed.payload });
       deps.metrics.sweeperHeals.inc({ event: observed.type });
       deps.logger.info(
         { notificationId, emailId, from: state, lastEvent: email.last_event, appended: observed.type },
         "healed from Resend's API",
       );
     }
-    await notifications.recordResendCheck(deps.sql, notificationId, check);
+    await notificationSweep.recordResendCheck(deps.sql, notificationId, check);
   }
   return { notificationId, emailId, ...check };
 }
@@ -142,7 +142,7 @@ export async function queueSweep(
   { sql, queues, logger }: { sql: SqlPool; queues: Queues; logger: Logger },
   { staleAfterMs, webhookId }: { staleAfterMs: number; webhookId: string | undefined },
 ): Promise<{ polls: number; audit: boolean }> {
-  const candidates = await notifications.sweepCandidates(sql, { staleAfterMs, limit: SWEEP_LIMIT });
+  const candidates = await notificationSweep.sweepCandidates(sql, { staleAfterMs, limit: SWEEP_LIMIT });
   await addJobs(
     queues,
     "resend.get-email",

@@ -12,7 +12,7 @@ const isEngagement = (type: string) => `${type} IN ('email.opened', 'email.click
 /**
  * An applied event's payload as stored: without what its own columns hold (type, data.email_id), what
  * its notification holds (data.from, data.to, data.subject, data.tags, data.message_id: see
- * notifications.projectionUpdate) and data.created_at (when the email was created, which no reader
+ * notificationProjections.projectionUpdate) and data.created_at (when the email was created, which no reader
  * uses). Four fifths of a delivery event's payload; restorePayload puts them back for reading. The
  * fold needs none of them: it reads the type, the event's own created_at and what Resend said
  * (bounce, failed, suppressed).
@@ -132,9 +132,9 @@ export const events = {
    *   reads their recipients).
    * - `applied` is every applied row here: opens and clicks are not here, so however many a
    *   notification has, its fold reads only its delivery events (its engagement counters are added
-   *   up incrementally, see notifications.lockMatches). It reads the partitions from the
+   *   up incrementally, see notificationMatching.lockMatches). It reads the partitions from the
    *   notification's first_event_at on, which the projection update of the events applied keeps
-   *   in the same transaction (notifications.projectionUpdate): one with none has no applied event.
+   *   in the same transaction (notificationProjections.projectionUpdate): one with none has no applied event.
    */
   async appendAndAdopt(
     client: SqlClient,

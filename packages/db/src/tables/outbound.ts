@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import type { OutboundStatus, Prisma } from "../../generated/client/index.js";
 import type { DbClient } from "../client.ts";
 import { type BatchWrite, execute, type Runner, type SqlRunner } from "../sql.ts";
-import { type Projection, projectionRecords } from "./notifications.ts";
+import { type Projection, projectionRecords } from "./notifications/projection.ts";
 
 export const OUTBOUND_EVENT_TYPES = [
   "notification.state_changed",

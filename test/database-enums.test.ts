@@ -1,0 +1,11 @@
+// The database's enums (prisma/schema.prisma, as the generated client spells them) must be the
+// machine's lists: a state the machine folds to and PostgreSQL refuses would fail every write of it.
+import { DeliveryState } from "@mailstate/db";
+import { DELIVERY_STATES } from "@mailstate/state-machine";
+import { describe, expect, it } from "vitest";
+
+describe("the database's copies of the machine's lists", () => {
+  it("DeliveryState: the machine's states, in the same order", () => {
+    expect(Object.values(DeliveryState)).toEqual([...DELIVERY_STATES]);
+  });
+});
