@@ -16,6 +16,7 @@ import {
   OPS_USERNAME,
   type ReceivedRequest,
   resendEvent,
+  signedWebhookHeaders,
   spawnProcess,
   waitUntil,
 } from "@mailstate/test-support";
@@ -314,7 +315,72 @@ describe("tracing", () => {
     }
   });
 
+  it("input: OTEL_TRACES_SAMPLER=parentbased_always_off, a send recorded and 10 webhooks without a traceparent, then one carrying a sampled traceparent → only that webhook's trace is exported (its request span, its worker span); the dropped requests export no span at all, not even a Redis command or a statement", async () => {
+    const own = await HttpReceiver.start({
+      answer: () => ({ status: 200, headers: { "content-type": "application/json" }, body: "{}" }),
+    });
+    const env = { ...otel(own.url), OTEL_TRACES_SAMPLER: "parentbased_always_off" };
+    const api = await harness.spawnApi(env);
+    const worker = harness.spawnWorker(env);
+    try {
+      await worker.waitFor(/worker ready/);
+      const dropped = await Promise.all(Array.from({ length: 10 }, () => recordAndDeliver(api)));
+      await waitUntil(
+        "the 10 dropped webhooks to apply",
+        async () => {
+          const states = await Promise.all(
+            dropped.map(
+              async ({ notificationId }) => (await api.call("GET", `/v1/notifications/${notificationId}`)).body.state,
+            ),
+          );
+          return states.every((state) => state === "delivered");
+        },
+        20_000,
+      );
+      const traceId = randomUUID().replaceAll("-", "");
+      const emailId = randomUUID();
+      const recorded = await api.call("POST", "/v1/notifications", {
+        to: "kept@example.com",
+        from: "Acme <hello@acme.test>",
+        subject: "Kept",
+        resendEmailId: emailId,
+      });
+      expect(recorded.status).toBe(201);
+      const body = JSON.stringify(resendEvent("email.delivered", emailId, 9, "kept@example.com"));
+      const svixId = `msg_${randomUUID()}`;
+      const kept = await fetch(`${api.baseUrl}/webhooks/resend`, {
+        method: "POST",
+        headers: { ...signedWebhookHeaders(svixId, body), traceparent: `00-${traceId}-b7ad6b7169203331-01` },
+        body,
+      });
+      expect(kept.status).toBe(200);
+      const spansOfOwn = () => exportedSpans(own.requests);
+      const found = (service: string) => (span: ExportedSpan) =>
+        span.service === service && span.attributes["mailstate.svix_id"] === svixId;
+      await own.waitFor(
+        "the kept webhook's API and worker spans",
+        () => spansOfOwn().some(found("mailstate-api")) && spansOfOwn().some(found("mailstate-worker")),
+        20_000,
+      );
+      // Spans leave each process in the order they end: the dropped requests' would have come first.
+      const foreign = spansOfOwn().filter((span) => span.traceId !== traceId);
+      expect(foreign.map((span) => `${span.service}: ${span.name}`)).toEqual([]);
+      expect(spansOfOwn().find(found("mailstate-api"))?.parentSpanId).toBe("b7ad6b7169203331");
+    } finally {
+      await Promise.all([api.process.stop("SIGTERM"), worker.stop("SIGTERM")]);
+      await own.close();
+    }
+  });
+
   it.each([
+    [
+      { OTEL_TRACES_SAMPLER: "jaeger_remote" },
+      "OTEL_TRACES_SAMPLER: jaeger_remote is not supported: use one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio",
+    ],
+    [
+      { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "10%" },
+      "OTEL_TRACES_SAMPLER_ARG: 10% is not a ratio: give a number from 0 to 1 (0.1 keeps 10%)",
+    ],
     [
       { OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" },
       "OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported: use http/protobuf (the default) or http/json",
