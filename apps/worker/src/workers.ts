@@ -14,7 +14,7 @@ import {
   upsertSchedules,
 } from "@mailstate/queue";
 import { createResendClient } from "@mailstate/resend-api";
-import { type Logger, suppressionSyncOf } from "@mailstate/runtime";
+import type { Logger } from "@mailstate/runtime";
 import { bullmqTelemetry } from "@mailstate/tracing";
 import { type Queue, Worker, type WorkerOptions } from "bullmq";
 import { deadLetterFailedJob, sweepFailedInbox } from "./dead-letters.ts";
@@ -25,6 +25,7 @@ import { createWorkerMetrics, type WorkerMetrics } from "./metrics.ts";
 import { createWebhookDelivery } from "./outbound/deliver.ts";
 import { startRelay } from "./outbound/relay.ts";
 import { createReconciler, type Reconciler } from "./reconcile/reconciler.ts";
+import { reconcilerRulesOf } from "./reconcile/rules-from-env.ts";
 import { createResendJobs, type ResendJobs } from "./resend/jobs.ts";
 import { scheduleSweeper } from "./resend/schedule.ts";
 
@@ -119,14 +120,8 @@ function reconcilerOf(
     sql,
     queues,
     logger,
-    policy: {
-      softBounceThreshold: env.SOFT_BOUNCE_THRESHOLD,
-      scope: env.SUPPRESSION_SCOPE,
-      resendList: suppressionSyncOf(env) !== "off",
-    },
-    outbound: { pushToResend: suppressionSyncOf(env) === "both", audienceId: env.RESEND_AUDIENCE_ID },
+    ...reconcilerRulesOf(env),
     metrics,
-    parking: { parkUntagged: env.PARK_UNTAGGED, maxParkedEmails: env.PARK_MAX_EMAILS },
     batch: {
       maxSize: env.WORKER_BATCH_SIZE,
       maxWaitMs: env.WORKER_BATCH_WAIT_MS,

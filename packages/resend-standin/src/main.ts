@@ -2,21 +2,15 @@
 
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { EnvError, standinOptionsFromEnv } from "./env.ts";
+import { loadEnvOrExit } from "@mailstate/runtime";
+import { standinOptionsFromEnv } from "./env.ts";
 import { createResendStandin, type ResendStandin } from "./index.ts";
 
 // The repository's .env (for RESEND_WEBHOOK_SECRET); variables already set win.
 const dotenv = fileURLToPath(new URL("../../../.env", import.meta.url));
 if (existsSync(dotenv)) process.loadEnvFile(dotenv);
 
-let options: ReturnType<typeof standinOptionsFromEnv>;
-try {
-  options = standinOptionsFromEnv();
-} catch (error) {
-  if (!(error instanceof EnvError)) throw error;
-  console.error(`resend stand-in: ${error.message}`);
-  process.exit(78); // EX_CONFIG
-}
+const options = loadEnvOrExit(standinOptionsFromEnv, "resend stand-in");
 
 let standin: ResendStandin;
 try {

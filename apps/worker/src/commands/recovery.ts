@@ -3,10 +3,11 @@
 // event became.
 import { type DeadLetterRow, deadLetters, events } from "@mailstate/db";
 import { safeParseResendEvent, wellFormedJson } from "@mailstate/resend-events";
-import { createLogger, suppressionSyncOf } from "@mailstate/runtime";
+import { createLogger } from "@mailstate/runtime";
 import type { IncomingEvent } from "../reconcile/decode.ts";
 import type { Outcome } from "../reconcile/reconcile-events.ts";
 import { createReconciler, type Reconciler } from "../reconcile/reconciler.ts";
+import { reconcilerRulesOf } from "../reconcile/rules-from-env.ts";
 import { reconcileOrDeadLetter } from "../reconcile-or-dead-letter.ts";
 import { type Context, EXIT, fromDb } from "./context.ts";
 
@@ -14,18 +15,11 @@ import { type Context, EXIT, fromDb } from "./context.ts";
 const PAGE = 100;
 
 export async function reconcilerFor(context: Context): Promise<Reconciler> {
-  const { env } = context;
   return createReconciler({
     sql: context.sql(),
     queues: await context.queues(),
     logger: createLogger("mailstate-cli", "silent"),
-    policy: {
-      softBounceThreshold: env.SOFT_BOUNCE_THRESHOLD,
-      scope: env.SUPPRESSION_SCOPE,
-      resendList: suppressionSyncOf(env) !== "off",
-    },
-    parking: { parkUntagged: env.PARK_UNTAGGED, maxParkedEmails: env.PARK_MAX_EMAILS },
-    outbound: { pushToResend: suppressionSyncOf(env) === "both", audienceId: env.RESEND_AUDIENCE_ID },
+    ...reconcilerRulesOf(context.env),
   });
 }
 
