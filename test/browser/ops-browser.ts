@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { OPS_PASSWORD, OPS_USERNAME } from "@mailstate/test-support";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 
-export const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",

@@ -21,11 +21,12 @@ import { rebuildProjections } from "@mailstate/worker/testing";
 const runEnv = process.env;
 
 /** `FAULTS_SCALE=ci` runs every fault test smaller and shorter; anything else is the full size. */
-export const CI_SCALE = runEnv.FAULTS_SCALE === "ci";
+const CI_SCALE = runEnv.FAULTS_SCALE === "ci";
 export const scaled = <T>(full: T, ci: T): T => (CI_SCALE ? ci : full);
 
 export const WEBHOOK_SECRET = TEST_WEBHOOK_SECRET;
-export const SOFT_BOUNCE_THRESHOLD = 3;
+const SOFT_BOUNCE_THRESHOLD = 3;
+
 export { sleep };
 
 /** One line of figures per test, easy to grep out of the run: `FAULT <test>: k=v …`. */
@@ -146,7 +147,7 @@ const RESEND_RETRIES_MS = 180_000;
  * Post every event at about `rate` per second, `concurrency` in flight, and keep retrying any that
  * is not answered 200 (as Resend does, here after 250 ms) until it is. Answers the statuses seen.
  */
-export async function postAll(
+async function postAll(
   baseUrl: string,
   events: WorkloadEvent[],
   {

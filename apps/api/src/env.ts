@@ -51,7 +51,7 @@ const bodyLimit = z
  * what passes here is what `app.set("trust proxy", …)` accepts. `true` is refused: it believes
  * every client's X-Forwarded-For, so anyone could pick the address the login throttle counts.
  */
-export type TrustProxy = false | number | string[];
+type TrustProxy = false | number | string[];
 
 function trustProxyAccepted(value: TrustProxy): boolean {
   try {
@@ -87,7 +87,7 @@ const trustProxy = z
 
 const list = z.string().transform((value) => value.split(/[\s,]+/).filter(Boolean));
 
-export const apiEnvSchema = z
+const apiEnvSchema = z
   .object({
     ...commonEnv,
     PORT: port(3000),

@@ -22,7 +22,7 @@ import {
 import type { SuppressionScope } from "@mailstate/runtime";
 import { type DeliveryState, type EventClass, normalizeEmail, timeline } from "@mailstate/state-machine";
 
-export interface EngagementDetail {
+interface EngagementDetail {
   link: string | null;
   userAgent: string | null;
   ipAddress: string | null;
@@ -54,7 +54,7 @@ export interface TimelineItem {
 }
 
 /** An event about this notification that the schema of its type rejected: kept raw, not folded. */
-export interface InvalidItem {
+interface InvalidItem {
   svixId: string;
   type: string;
   occurredAt: Date;
@@ -89,7 +89,7 @@ export interface EngagementCursor {
 }
 
 /** Opaque to clients: base64url of JSON, so a svix-id may hold any character. */
-export function encodeEngagementCursor({ occurredAt, svixId }: EngagementCursor): string {
+function encodeEngagementCursor({ occurredAt, svixId }: EngagementCursor): string {
   return Buffer.from(JSON.stringify([occurredAt.toISOString(), svixId])).toString("base64url");
 }
 

@@ -53,7 +53,7 @@ export const workerEnvFields = z.object({
   OUTBOUND_RELAY_INTERVAL_MS: integer(50, 3_600_000).default(1_000),
 });
 
-export const workerEnvSchema = workerEnvFields.superRefine(requireResendKey);
+const workerEnvSchema = workerEnvFields.superRefine(requireResendKey);
 
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 

@@ -34,7 +34,7 @@ const lastAttempt = (job: Job) => job.attemptsMade + 1 >= (job.opts.attempts ?? 
 
 type Handler<N extends JobName> = (payload: JobPayload<N>, deps: HandlerDeps, job: Job) => Promise<unknown>;
 
-export class StillUnmatchedError extends Error {
+class StillUnmatchedError extends Error {
   constructor(emailId: string) {
     super(`no notification carries email id ${emailId} yet`);
     this.name = "StillUnmatchedError";

@@ -2,7 +2,7 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 
 /** What reconciling answers for each inbox event; a closed set, so the label stays low-cardinality. */
-export const EVENT_OUTCOMES = ["applied", "unmatched", "ignored", "invalid", "duplicate", "erased"] as const;
+const EVENT_OUTCOMES = ["applied", "unmatched", "ignored", "invalid", "duplicate", "erased"] as const;
 
 export interface WorkerMetrics {
   registry: Registry;

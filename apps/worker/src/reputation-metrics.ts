@@ -8,7 +8,7 @@ import { Gauge, type Registry } from "prom-client";
 /** Tenants with a label of their own; the others are summed into tenant="other". */
 export const TOP_TENANTS = 20;
 /** The label of sends recorded without a tenant. */
-export const NO_TENANT_LABEL = "none";
+const NO_TENANT_LABEL = "none";
 const WINDOW_MS = 24 * 3_600_000;
 
 type TenantCounts = RollupCounts & { tenant: string };

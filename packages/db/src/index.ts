@@ -117,7 +117,6 @@ export {
 } from "./tables/outbound.ts";
 export {
   type Bucket,
-  fromDomainOf,
   fromDomainSql,
   type ReputationFilter,
   type ReputationPoint,

@@ -42,7 +42,7 @@ export function partitionName(table: string, day: string): string {
 }
 
 /** The UTC day of a time, `YYYY-MM-DD`. */
-export function utcDay(at: Date): string {
+function utcDay(at: Date): string {
   return at.toISOString().slice(0, 10);
 }
 

@@ -52,7 +52,6 @@ export {
 } from "./queues.ts";
 export {
   createRedis,
-  isCluster,
   pingRedis,
   type RedisClient,
   type RedisOverrides,
@@ -60,7 +59,6 @@ export {
   type RedisTarget,
 } from "./redis.ts";
 export {
-  forgetInboxLayouts,
   type InboxShard,
   inboxLayoutsInUse,
   inboxRoutingKey,

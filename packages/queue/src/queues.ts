@@ -177,8 +177,6 @@ export async function addJobs<N extends JobName>(
   return added.flat();
 }
 
-export { jobIdFor };
-
 /**
  * Mirror a change of mailstate's suppression list on Resend's (RESEND_SUPPRESSION_SYNC=both): one
  * job on the rate-limited resend queue, retried there. The same address's pending job is not queued

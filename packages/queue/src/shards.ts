@@ -88,8 +88,3 @@ export async function inboxLayoutsInUse(redis: RedisClient, prefix: string, curr
   const recorded = (await redis.smembers(layoutsKey(prefix))).map(Number).filter((n) => Number.isInteger(n) && n > 0);
   return [...new Set([current, ...recorded])].sort((a, b) => a - b);
 }
-
-/** Forget the layouts other than `keep` (`mailstate inbox-shards --forget-drained` once their shards are empty). */
-export async function forgetInboxLayouts(redis: RedisClient, prefix: string, drop: number[]): Promise<void> {
-  if (drop.length > 0) await redis.srem(layoutsKey(prefix), ...drop.map(String));
-}

@@ -17,7 +17,7 @@ const RATE_VARIABLES = {
   click: "RESEND_STANDIN_CLICK_RATE",
 } as const satisfies Record<keyof WebhookRates, string>;
 
-export const standinEnvSchema = z
+const standinEnvSchema = z
   .object({
     RESEND_STANDIN_PORT: port(3100),
     RESEND_STANDIN_HOST: z.string().default("127.0.0.1"),

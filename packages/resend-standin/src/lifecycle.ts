@@ -241,7 +241,7 @@ function emailData(email: StoredEmail, random: Random) {
 }
 
 /** Resend writes both `…00.123Z` and `…00.123456+00:00`; half of the events get each. */
-export function resendTimestamp(ms: number, random: Random): string {
+function resendTimestamp(ms: number, random: Random): string {
   const iso = new Date(ms).toISOString();
   if (random.next() < 0.5) return iso;
   return `${iso.slice(0, -1)}${String(random.int(0, 999)).padStart(3, "0")}+00:00`;

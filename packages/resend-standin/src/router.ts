@@ -10,7 +10,7 @@ export interface Reply {
 }
 
 /** What a handler is given. */
-export interface Context {
+interface Context {
   body: unknown;
   idempotencyKey: string | undefined;
   params: Record<string, string>;

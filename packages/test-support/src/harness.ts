@@ -95,7 +95,7 @@ export interface HarnessOptions {
   connectionTimeoutMs?: number;
 }
 
-export interface HarnessBase<Worker extends Closable, Api extends RunningApi> {
+interface HarnessBase<Worker extends Closable, Api extends RunningApi> {
   label: string;
   databaseUrl: string;
   redisUrl: string;

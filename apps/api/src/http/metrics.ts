@@ -6,7 +6,7 @@ import { Router } from "express";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /** Every answer the webhook route can give; a closed set, so the label stays low-cardinality. */
-export const WEBHOOK_OUTCOMES = [
+const WEBHOOK_OUTCOMES = [
   "queued",
   "headers_invalid",
   "timestamp_out_of_tolerance",
@@ -15,7 +15,7 @@ export const WEBHOOK_OUTCOMES = [
   "too_large",
   "queue_unavailable",
 ] as const;
-export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
+type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
 const DEPTH_STATES = ["waiting", "active", "delayed", "failed"] as const;
 

@@ -22,7 +22,7 @@ export interface AllowedWrite {
   why: string;
 }
 
-export const ALLOWED_BULL_BOARD_WRITES: readonly AllowedWrite[] = [
+const ALLOWED_BULL_BOARD_WRITES: readonly AllowedWrite[] = [
   {
     method: "put",
     route: "/api/queues/:queueName/:jobId/retry",

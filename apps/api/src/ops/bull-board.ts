@@ -9,7 +9,7 @@ import { Router } from "express";
 import { bullBoardHooks, bullBoardWriteGuard } from "./bull-board-policy.ts";
 import { SUPPORT_PATH } from "./support-layout.ts";
 
-export const QUEUE_DESCRIPTIONS = {
+const QUEUE_DESCRIPTIONS = {
   inbox:
     "Verified Resend webhooks, one job per batch: the webhooks the API received within a few " +
     "milliseconds of each other (WEBHOOK_BATCH_WAIT_MS, at most WEBHOOK_BATCH_SIZE) that hash to this queue. Each job " +

@@ -5,7 +5,7 @@ import type { RollupCounts } from "@mailstate/db";
 import { type Html, html, trusted } from "./html.ts";
 import { layout, SUPPORT_PATH } from "./support-layout.ts";
 
-export const REPUTATION_PATH = `${SUPPORT_PATH}/reputation`;
+const REPUTATION_PATH = `${SUPPORT_PATH}/reputation`;
 
 export interface Threshold {
   rate: number;
@@ -17,8 +17,8 @@ export interface Threshold {
 
 /** The lines drawn on the charts. */
 /** Resend's review lines: what "closest to a threshold" is measured against. */
-export const RESEND_BOUNCE_REVIEW = 0.04;
-export const RESEND_COMPLAINT_REVIEW = 0.0008;
+const RESEND_BOUNCE_REVIEW = 0.04;
+const RESEND_COMPLAINT_REVIEW = 0.0008;
 
 export const THRESHOLDS = {
   bounce: [{ rate: RESEND_BOUNCE_REVIEW, label: "Resend review 4%", source: "Resend", color: "#cf222e" }],
@@ -28,7 +28,7 @@ export const THRESHOLDS = {
   ],
 } satisfies Record<string, Threshold[]>;
 
-export interface DayPoint extends RollupCounts {
+interface DayPoint extends RollupCounts {
   at: Date;
 }
 
@@ -39,8 +39,8 @@ export interface TenantReputation {
   days: DayPoint[];
 }
 
-export const bounceRateOf = (c: RollupCounts) => (c.sent > 0 ? (c.hardBounced + c.softBounced) / c.sent : null);
-export const complaintRateOf = (c: RollupCounts) => (c.delivered > 0 ? c.complained / c.delivered : null);
+const bounceRateOf = (c: RollupCounts) => (c.sent > 0 ? (c.hardBounced + c.softBounced) / c.sent : null);
+const complaintRateOf = (c: RollupCounts) => (c.delivered > 0 ? c.complained / c.delivered : null);
 
 /** How near the tenant is to its nearest threshold: the larger of rate / Resend's limit, for either rate. */
 export function closeness(total: RollupCounts): number {
@@ -49,7 +49,7 @@ export function closeness(total: RollupCounts): number {
   return Math.max(bounce, complaint);
 }
 
-export function percent(rate: number | null): string {
+function percent(rate: number | null): string {
   if (rate === null) return "—";
   const value = rate * 100;
   const digits = value === 0 ? 0 : value < 0.1 ? 3 : value < 1 ? 2 : 1;

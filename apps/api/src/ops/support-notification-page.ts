@@ -54,7 +54,7 @@ ${invalid.map(
 </table>`;
 }
 
-export interface RecipientView {
+interface RecipientView {
   email: string;
   suppression: Suppression | null;
   softBounces: { count: number; lastBounceAt: Date | null } | null;

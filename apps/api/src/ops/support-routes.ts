@@ -71,7 +71,7 @@ const reputationParams = z.object({ tenant: text().trim().max(200, "is too long"
 /** Tenants charted on /support/reputation; the others are listed in its table. */
 const CHARTED_TENANTS = 12;
 
-export type SearchTarget =
+type SearchTarget =
   | { kind: "none" }
   | { kind: "address"; email: string; messageId: string }
   | { kind: "id"; id: string };
@@ -80,7 +80,7 @@ export type SearchTarget =
  * One search box: something with an @ is a recipient's address or a Message-ID (`<id@host>`, with
  * or without the brackets), which look alike, so both are asked; anything else is an id of either kind.
  */
-export function readSearch(query: string): SearchTarget {
+function readSearch(query: string): SearchTarget {
   if (query === "") return { kind: "none" };
   if (query.includes("@")) return { kind: "address", email: normalizeEmail(query), messageId: messageIdKey(query) };
   return { kind: "id", id: query };

@@ -29,7 +29,7 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
  * What a write to the queue's keys gets: "writable", or why not. PING passes on a Redis that
  * refuses writes (maxmemory reached under noeviction: OOM; a read-only replica: READONLY; an ACL).
  */
-export async function probeWrite(redis: RedisClient, key: string): Promise<string> {
+async function probeWrite(redis: RedisClient, key: string): Promise<string> {
   try {
     await withTimeout(redis.set(key, "1", "PX", 10_000), CHECK_TIMEOUT_MS, "a write to Redis");
     return "writable";
@@ -39,7 +39,7 @@ export async function probeWrite(redis: RedisClient, key: string): Promise<strin
 }
 
 /** Redis's maxmemory-policy: from CONFIG GET, else INFO memory (managed Redis often refuses CONFIG), else undefined. */
-export async function evictionPolicy(redis: RedisClient): Promise<string | undefined> {
+async function evictionPolicy(redis: RedisClient): Promise<string | undefined> {
   try {
     const answer = (await withTimeout(redis.config("GET", "maxmemory-policy"), CHECK_TIMEOUT_MS, "CONFIG GET")) as
       | string[]

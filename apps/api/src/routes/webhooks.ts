@@ -17,7 +17,7 @@ import type { ApiMetrics } from "../http/metrics.ts";
 import { type ProblemCode, sendJson, sendProblem } from "../http/problems.ts";
 import { createWebhookVerifier, type VerifyFailureReason, type WebhookVerifier } from "../webhooks/verify.ts";
 
-export const WEBHOOK_PATH = "/webhooks/resend";
+const WEBHOOK_PATH = "/webhooks/resend";
 
 /** What the route needs to know of an event: a JSON object with a non-empty string `type`. The rest is the worker's business, and unknown types are kept. */
 type EventEnvelope = Record<string, unknown> & { type: string };

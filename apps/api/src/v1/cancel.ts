@@ -25,7 +25,7 @@ const CANCELLABLE = new Set(["recorded", "scheduled"]);
 const ENQUEUE_TIMEOUT_MS = 5_000;
 
 /** The svix-id of the cancel's event: one per email, so a repeated cancel logs it once. */
-export const cancelSvixId = (emailId: string) => `mailstate-cancel_${emailId}`;
+const cancelSvixId = (emailId: string) => `mailstate-cancel_${emailId}`;
 
 /** The event that records a cancel: what Resend's own webhook for it carries, marked as mailstate's. */
 function canceledEvent(row: Notification & { resendEmailId: string }, at: Date): Record<string, unknown> {

@@ -8,11 +8,11 @@ import type { Logger } from "@mailstate/runtime";
 import type { Principal } from "./principal.ts";
 
 /** How long a lookup is believed: a revoked key is refused within this (the issue asks for one second). */
-export const KEY_CACHE_MS = 500;
+const KEY_CACHE_MS = 500;
 /** Keys (found or not) remembered at once; the oldest goes first. */
 const KEY_CACHE_SIZE = 10_000;
 /** last_used_at is this precise: one write per key per minute per process, not one per request. */
-export const LAST_USE_PRECISION_MS = 60_000;
+const LAST_USE_PRECISION_MS = 60_000;
 
 const sha256 = (value: string) => createHash("sha256").update(value, "utf8").digest();
 

@@ -183,7 +183,7 @@ function outboundMessage(schema: z.ZodType, summary: string) {
   };
 }
 
-export function buildOpenApiDocument(): JsonSchema {
+function buildOpenApiDocument(): JsonSchema {
   return {
     openapi: "3.1.0",
     info: {

@@ -12,7 +12,7 @@ import { AppError } from "../http/problems.ts";
 import { principalOf } from "./principal.ts";
 
 /** How often the burst reserve refills. */
-export const BURST_WINDOW_SECONDS = 60;
+const BURST_WINDOW_SECONDS = 60;
 
 export interface RateLimitOptions {
   redis: RedisClient;

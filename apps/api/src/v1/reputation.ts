@@ -10,7 +10,7 @@ const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
 /** Each window's points: how many, and how long each is. */
-export const WINDOWS: Record<ReputationWindow, { bucket: Bucket; points: number; ms: number }> = {
+const WINDOWS: Record<ReputationWindow, { bucket: Bucket; points: number; ms: number }> = {
   "24h": { bucket: "hour", points: 24, ms: HOUR_MS },
   "7d": { bucket: "day", points: 7, ms: DAY_MS },
   "30d": { bucket: "day", points: 30, ms: DAY_MS },
@@ -23,9 +23,9 @@ export function windowStart(window: ReputationWindow, now: Date): Date {
   return new Date(current - (points - 1) * ms);
 }
 
-export const ratio = (part: number, whole: number): number | null => (whole > 0 ? part / whole : null);
+const ratio = (part: number, whole: number): number | null => (whole > 0 ? part / whole : null);
 
-export function withRates(counts: RollupCounts) {
+function withRates(counts: RollupCounts) {
   const bounced = counts.hardBounced + counts.softBounced;
   return {
     sent: counts.sent,
@@ -65,7 +65,7 @@ export function fillSeries(
   });
 }
 
-export interface ReputationQuery {
+interface ReputationQuery {
   window: ReputationWindow;
   /** undefined: every tenant; '' the notifications of no tenant. */
   tenant?: string;
@@ -74,11 +74,7 @@ export interface ReputationQuery {
 }
 
 /** The answer of GET /v1/reputation, for the support page too. */
-export async function loadReputation(
-  sql: SqlRunner,
-  query: ReputationQuery,
-  now = new Date(),
-): Promise<ReputationJson> {
+async function loadReputation(sql: SqlRunner, query: ReputationQuery, now = new Date()): Promise<ReputationJson> {
   const since = windowStart(query.window, now);
   const points = await reputation.series(
     sql,

@@ -5,7 +5,7 @@ import { AppError } from "../http/problems.ts";
 
 export type Location = "body" | "query" | "params";
 
-export interface FieldError {
+interface FieldError {
   location: Location;
   path: string;
   message: string;

@@ -12,7 +12,7 @@ import { parseRequest } from "./validate.ts";
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
-export function webhookEndpointJson(row: EndpointRow): WebhookEndpointJson {
+function webhookEndpointJson(row: EndpointRow): WebhookEndpointJson {
   return {
     id: row.id,
     url: row.url,

@@ -5,7 +5,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { Webhook } from "svix";
 
 /** Svix's own replay window: a timestamp further than this from now is refused. */
-export const WEBHOOK_TOLERANCE_SECONDS = 5 * 60;
+const WEBHOOK_TOLERANCE_SECONDS = 5 * 60;
 
 /** Longest svix-id taken at all; Svix's are ~30 characters (`msg_…`). */
 const MAX_ID_LENGTH = 256;

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { workerEnvFields } from "../env.ts";
 
 /** The worker's own rules apply when a command reconciles events (dead-letter retry, reprocess). */
-export const cliEnvSchema = z
+const cliEnvSchema = z
   .object({
     ...commonEnv,
     ...workerEnvFields.pick({
@@ -117,7 +117,7 @@ export function messageOf(error: unknown): string {
 }
 
 /** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = "***";

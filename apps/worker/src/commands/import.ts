@@ -19,7 +19,7 @@ export interface ImportOptions {
 }
 
 /** What the run counted (with the counts of the run it resumed). */
-export interface ImportCounts {
+interface ImportCounts {
   listed: number;
   imported: number;
   known: number;

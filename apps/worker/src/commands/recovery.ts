@@ -113,7 +113,7 @@ export async function retryDeadLetters(
   return failed.length > 0 ? EXIT.problem : EXIT.ok;
 }
 
-export interface ReprocessReport {
+interface ReprocessReport {
   checked: number;
   reprocessed: number;
   outcomes: Partial<Record<Outcome, number>>;

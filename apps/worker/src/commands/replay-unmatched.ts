@@ -5,7 +5,7 @@ import { addJob, jobIdFor } from "@mailstate/queue";
 import type { Job } from "bullmq";
 import { type Context, EXIT, fromDb } from "./context.ts";
 
-export interface ReplayReport {
+interface ReplayReport {
   parked: number;
   emailIds: number;
   promoted: number;

@@ -16,7 +16,7 @@ import { listSuppressions, removeSuppression } from "./suppressions.ts";
 import { sweep } from "./sweep.ts";
 import { listDeliveries, replayMessage } from "./webhooks.ts";
 
-export const USAGE = `usage: pnpm mailstate <command> [options]
+const USAGE = `usage: pnpm mailstate <command> [options]
 
 commands:
   stats [--json]                            queue depths per state (inbox, unmatched), parked events in the log,
@@ -246,7 +246,7 @@ const GROUPS: Record<string, string> = {
  * A point in the past: an ISO-8601 date or date-time (2026-01-31, 2026-01-31T12:00:00Z), or a number
  * of days back from `now` (30d).
  */
-export function sinceOption(now: Date) {
+function sinceOption(now: Date) {
   return z
     .string()
     .trim()

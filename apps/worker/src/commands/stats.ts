@@ -10,7 +10,7 @@ const JOB_STATES = ["waiting", "active", "delayed", "prioritized", "waiting-chil
 
 type Counts = Record<(typeof JOB_STATES)[number], number>;
 
-export interface Stats {
+interface Stats {
   queuePrefix: string;
   /** `inbox`: the sum over every inbox shard. */
   queues: Record<"inbox" | "unmatched" | "maintenance", Counts>;
@@ -50,7 +50,7 @@ async function lastRetentionPass(queue: Queue): Promise<Stats["retention"]["last
   return { cutoff, removed, partitionsDropped, finishedAt: new Date(newest.finishedOn ?? 0).toISOString() };
 }
 
-export async function collectStats(context: Context): Promise<Stats> {
+async function collectStats(context: Context): Promise<Stats> {
   const queues = await context.queues();
   const counts = async (queue: Queue) => {
     const raw = await queue.getJobCounts(...JOB_STATES);
@@ -143,7 +143,7 @@ export async function stats(context: Context, { json }: { json: boolean }): Prom
   return 0;
 }
 
-export function table(out: (line: string) => void, counts: Record<string, number>): void {
+function table(out: (line: string) => void, counts: Record<string, number>): void {
   const rows = Object.entries(counts).sort(([, a], [, b]) => b - a);
   if (rows.length === 0) {
     out("  (none)");

@@ -17,7 +17,7 @@ import { CliError, type Context, EXIT, fromDb, messageOf } from "./context.ts";
 import { paced } from "./pace.ts";
 import { noReconciler, reconcilerFor } from "./recovery.ts";
 
-export interface SweepReport {
+interface SweepReport {
   dryRun: boolean;
   candidates: number;
   healed: CheckResult[];

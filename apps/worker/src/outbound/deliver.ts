@@ -34,7 +34,7 @@ export interface WebhookDeliveryDeps {
  * The Standard Webhooks headers, signed with every secret that signs now: the current one, and
  * during a rotation's overlap the previous one too (space-separated, as the scheme allows).
  */
-export function signatureHeaders(message: Pick<OutgoingMessage, "id" | "body" | "secrets">, at: Date) {
+function signatureHeaders(message: Pick<OutgoingMessage, "id" | "body" | "secrets">, at: Date) {
   const signature = message.secrets.map((secret) => new Webhook(secret).sign(message.id, at, message.body)).join(" ");
   return {
     "webhook-id": message.id,

@@ -24,7 +24,7 @@ const shown = (text: string | null) => (text === null ? null : text.slice(0, SHO
 const BOUND_WARNING_EVERY_MS = 60_000;
 
 /** The events to park: the earliest of each email id that may still be recorded. */
-export function choosePark(events: UnmatchedEvent[], policy: ParkingPolicy): UnmatchedEvent[] {
+function choosePark(events: UnmatchedEvent[], policy: ParkingPolicy): UnmatchedEvent[] {
   if (!policy.parkUntagged) return [];
   const earliest = new Map<string, UnmatchedEvent>();
   for (const event of events) {
@@ -36,7 +36,7 @@ export function choosePark(events: UnmatchedEvent[], policy: ParkingPolicy): Unm
 }
 
 /** The job of a parked email id, as ops read it in Bull Board. */
-export function parkedJob(event: UnmatchedEvent, parkedAt: Date): JobPayload<"unmatched.retry"> {
+function parkedJob(event: UnmatchedEvent, parkedAt: Date): JobPayload<"unmatched.retry"> {
   return {
     emailId: event.emailId,
     type: event.type,

@@ -32,7 +32,7 @@ export function projectionOf(inputs: LoggedEvent[]): Projection {
  * The events of these refs, parsed: from the cache, else read from the log and parsed again (the
  * log holds the raw payload). Answers svix-id → event.
  */
-export async function parseRefs(
+async function parseRefs(
   client: SqlClient | SqlPool,
   refs: AppliedRef[],
   cache: ParsedEventCache,
@@ -56,7 +56,7 @@ export async function parseRefs(
 }
 
 /** Fold the given applied events of each notification, parsed already; answers id → projection. */
-export function projectParsed(
+function projectParsed(
   notificationIds: Iterable<string>,
   refs: AppliedRef[],
   parsed: ReadonlyMap<string, ResendEvent>,
@@ -94,7 +94,7 @@ function earlier(a: Date | null, b: Date | null): Date | null {
  * stored counters. Adding is exact because an event flips to applied once; the first open (click)
  * is the earlier of the stored one and the new ones, as the fold's event-time order makes it.
  */
-export function withStoredEngagement(folded: Projection, stored: EngagementCounters | undefined): Projection {
+function withStoredEngagement(folded: Projection, stored: EngagementCounters | undefined): Projection {
   if (!stored) return folded;
   return {
     ...folded,

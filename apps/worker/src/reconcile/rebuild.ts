@@ -34,7 +34,7 @@ function same(a: unknown, b: unknown): boolean {
   return a === b;
 }
 
-export function projectionsDiffer(stored: Projection, computed: Projection): boolean {
+function projectionsDiffer(stored: Projection, computed: Projection): boolean {
   return FIELDS.some((field) => !same(stored[field], computed[field]));
 }
 
@@ -96,7 +96,7 @@ const rollupValue = (row: RollupRow) =>
   [row.sent, row.delivered, row.hardBounced, row.softBounced, row.complained].join(",");
 
 /** The keys whose stored and recomputed rollups differ. */
-export function rollupsDiffer(stored: RollupRow[], computed: RollupRow[]): string[] {
+function rollupsDiffer(stored: RollupRow[], computed: RollupRow[]): string[] {
   const have = new Map(stored.map((row) => [rollupKey(row), rollupValue(row)]));
   const want = new Map(computed.map((row) => [rollupKey(row), rollupValue(row)]));
   return [...new Set([...have.keys(), ...want.keys()])].filter((key) => have.get(key) !== want.get(key)).sort();

@@ -29,11 +29,6 @@ export interface RollupRow extends RollupCounts {
 export const fromDomainSql = (column: string) =>
   `COALESCE(lower(substring(${column} from '@([^@<>[:space:]]+)>?[[:space:]]*$')), '')`;
 
-/** The same, in TypeScript, for callers that hold a `from` (the SDK's guard, the support pages). */
-export function fromDomainOf(from: string): string {
-  return /@([^@<>\s]+)>?\s*$/.exec(from)?.[1]?.toLowerCase() ?? "";
-}
-
 /** The key of a notification's rollup row: its recording hour (UTC), tenant, category and domain. */
 const KEY_SQL = `date_trunc('hour', n.created_at, 'UTC'), COALESCE(n.tenant, ''), COALESCE(n.category, ''), ${fromDomainSql('n."from"')}`;
 

@@ -11,7 +11,7 @@ export interface SendError {
   message: string;
   statusCode?: number | null;
 }
-export type SendRefusal = { id: string; sendError: SendError };
+type SendRefusal = { id: string; sendError: SendError };
 /** A refusal as stored on the notification: Resend's error and when it was reported. */
 export type StoredSendError = Required<SendError> & { at: string };
 
