@@ -16,12 +16,14 @@ COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
 COPY packages/db/package.json packages/db/
 COPY packages/queue/package.json packages/queue/
+COPY packages/resend-api/package.json packages/resend-api/
 COPY packages/resend-events/package.json packages/resend-events/
 COPY packages/resend-standin/package.json packages/resend-standin/
 COPY packages/runtime/package.json packages/runtime/
 COPY packages/sdk/package.json packages/sdk/
 COPY packages/state-machine/package.json packages/state-machine/
 COPY packages/test-support/package.json packages/test-support/
+COPY packages/tracing/package.json packages/tracing/
 RUN pnpm install --frozen-lockfile
 
 FROM deps AS build

@@ -3,7 +3,7 @@
 // commands that `pnpm build` produces, healthchecks on /readyz and the worker's /healthz, the
 // migration finishing before the API and the worker start, and Prometheus scraping both.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -77,6 +77,17 @@ describe("docker-compose.yml", () => {
     expect(dockerfile).toContain('CMD ["node", "--enable-source-maps", "apps/api/dist/main.js"]');
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toContain('ENTRYPOINT ["/usr/bin/tini", "--"]');
+  });
+
+  it("the Dockerfile's deps stage copies the package.json of every workspace package before its frozen install (one it misses gets no dependencies, and the build fails in the image only)", () => {
+    const dockerfile = readFileSync("Dockerfile", "utf8");
+    const packages = ["apps", "packages"].flatMap((dir) =>
+      readdirSync(dir)
+        .map((name) => `${dir}/${name}`)
+        .filter((path) => existsSync(join(path, "package.json"))),
+    );
+    const missing = packages.filter((path) => !dockerfile.includes(`COPY ${path}/package.json ${path}/\n`));
+    expect(missing).toEqual([]);
   });
 
   it("healthchecks: the API on /readyz, the worker on its /healthz at WORKER_METRICS_PORT; the migration finishes before either starts", () => {

@@ -96,4 +96,3 @@ export function standinOptionsFromEnv(source: NodeJS.ProcessEnv = process.env): 
   };
 }
 
-export { EnvError };
