@@ -1,5 +1,5 @@
 // The stand-in's configuration when it runs on its own (`pnpm --filter @mailstate/resend-standin start`).
-import { EnvError, integer, parseEnv, port } from "@mailstate/runtime";
+import { integer, parseEnv, port } from "@mailstate/runtime";
 import { z } from "zod";
 import type { WebhookRates } from "./lifecycle.ts";
 import type { StandinOptions } from "./options.ts";
@@ -95,4 +95,3 @@ export function standinOptionsFromEnv(source: NodeJS.ProcessEnv = process.env): 
       : {}),
   };
 }
-
