@@ -5,8 +5,8 @@
 // express are imported, so that their instrumentations can patch them. The SDK reads the standard
 // variables itself: OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER(_ARG), OTEL_RESOURCE_ATTRIBUTES and the
 // exporter's endpoint, headers and timeout.
-import { type Context, context, type Link, propagation, type Span, trace } from "@opentelemetry/api";
-import { edgeSampling, samplerFromEnv } from "./sampling.ts";
+import { type Context, context, type Link, propagation, ROOT_CONTEXT, type Span, trace } from "@opentelemetry/api";
+import { edgeSampling, sampledOnlyContextManager, samplerFromEnv } from "./sampling.ts";
 
 /** Set on globalThis by startTracing, so that every bundle of a process (the preload, the app) sees it. */
 const ACTIVE = Symbol.for("mailstate.tracing");
@@ -68,9 +68,11 @@ export async function startTracing(serviceName: string, env: Env = process.env):
   // modules they patch are wrapped: every other module (the app's own among them) is left as is.
   const { register } = await import("node:module");
   register("@opentelemetry/instrumentation/hook.mjs", import.meta.url, { data: { include: HOOKED_MODULES } });
-  const [sdkNode, traceBase, http, express, ioredis, pg, exporterModule, bullmq] = await Promise.all([
+  const [sdkNode, traceBase, contexts, core, http, express, ioredis, pg, exporterModule, bullmq] = await Promise.all([
     import("@opentelemetry/sdk-node"),
     import("@opentelemetry/sdk-trace-base"),
+    import("@opentelemetry/context-async-hooks"),
+    import("@opentelemetry/core"),
     import("@opentelemetry/instrumentation-http"),
     import("@opentelemetry/instrumentation-express"),
     import("@opentelemetry/instrumentation-ioredis"),
@@ -102,6 +104,7 @@ export async function startTracing(serviceName: string, env: Env = process.env):
     // bounded; spans past it are dropped). Every attribute is scrubbed of addresses first.
     spanProcessors: [new traceBase.BatchSpanProcessor(redacting(exporter))],
     sampler: edge.sampler,
+    contextManager: sampledOnlyContextManager(contexts, core),
     // Traces only. Left to itself the SDK also starts OTLP metrics and logs exporters (their
     // default when OTEL_METRICS_EXPORTER and OTEL_LOGS_EXPORTER are unset): every request would
     // then feed the instrumentations' duration histograms, sampled or not, at about the cost of the
@@ -115,14 +118,23 @@ export async function startTracing(serviceName: string, env: Env = process.env):
           ignoreIncomingRequestHook: (request) =>
             quiet.has((request.url ?? "").split("?")[0] ?? "") || !edge.keep(request.headers),
         }),
-      // The route's handlers, not each middleware layer (body parsing, auth...) of every request.
+      // The route's handler, not each middleware layer (body parsing, auth...) nor each router it
+      // passes: a kept request costs about three untraced ones, mostly in the spans it makes.
       enabled.has("express") &&
-        new express.ExpressInstrumentation({ ignoreLayersType: [express.ExpressLayerType.MIDDLEWARE] }),
+        new express.ExpressInstrumentation({
+          ignoreLayersType: [express.ExpressLayerType.MIDDLEWARE, express.ExpressLayerType.ROUTER],
+        }),
       // The command's name only: arguments hold keys and job data, addresses among them.
       enabled.has("ioredis") && new ioredis.IORedisInstrumentation({ dbStatementSerializer: (command) => command }),
       // Statements are parameterized: their text holds no data; the values are never recorded.
       // Only inside a span of the request or the batch: a suppressed request's statements make none.
-      enabled.has("pg") && new pg.PgInstrumentation({ enhancedDatabaseReporting: false, requireParentSpan: true }),
+      // Statements only: a span for each pool checkout would double them and say nothing.
+      enabled.has("pg") &&
+        new pg.PgInstrumentation({
+          enhancedDatabaseReporting: false,
+          requireParentSpan: true,
+          ignoreConnectSpans: true,
+        }),
     ].filter((instrumentation) => instrumentation !== false),
   });
   sdk.start();
@@ -217,10 +229,13 @@ export function sampledTraceId(traceparent: string | undefined): string | null {
   return match?.[1] && (Number.parseInt(match[2] ?? "0", 16) & 1) === 1 ? match[1] : null;
 }
 
-/** The context a traceparent names (a webhook's request, in the API). */
+/**
+ * The context a traceparent names (a webhook's request, in the API): from the root, so that a span
+ * made in it is that trace's, not suppressed with the dropped batch or job it runs in.
+ */
 export function contextOf(traceparent: string | undefined): Context | undefined {
   if (!traceparent) return undefined;
-  return propagation.extract(context.active(), { traceparent });
+  return propagation.extract(ROOT_CONTEXT, { traceparent });
 }
 
 /**

@@ -77,3 +77,28 @@ export function edgeSampling(configured: Sampler, samplers: SamplerModule) {
   };
   return { keep, sampler };
 }
+
+type ContextManagerModule = typeof import("@opentelemetry/context-async-hooks");
+type CoreModule = typeof import("@opentelemetry/core");
+
+/**
+ * The SDK's context manager, except that a span the sampler dropped is never the active one: the
+ * work inside it runs with tracing suppressed. The pg, ioredis and express instrumentations trace
+ * whatever runs under an active span, recording or not; under a dropped BullMQ job or batch they
+ * would make (and throw away) a span per statement and per Redis command. Spans given an explicit
+ * parent from a kept trace (a webhook's `apply` span) are made from that parent, not from here.
+ */
+export function sampledOnlyContextManager(contexts: ContextManagerModule, core: CoreModule) {
+  return new (class extends contexts.AsyncLocalStorageContextManager {
+    override with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+      active: Context,
+      fn: F,
+      thisArg?: ThisParameterType<F>,
+      ...args: A
+    ): ReturnType<F> {
+      const span = trace.getSpan(active);
+      const entered = span && !span.isRecording() ? core.suppressTracing(trace.deleteSpan(active)) : active;
+      return super.with(entered, fn, thisArg, ...args);
+    }
+  })();
+}
