@@ -39,7 +39,10 @@ live backends and the backends that ended meanwhile (its reaped-children counter
 it, is all of that over the 6,000 webhooks, the 2,000 records included; per email lifecycle, over the 2,000 emails
 (three times as much, the same ratios). A warm-up of 200 lifecycles runs first; the load generator's own CPU is not
 counted. The ingest row then fires 6,000 more webhooks as fast as 32 connections go, for sends already recorded,
-with the worker running (mailstate) or the transaction inside the request (the peers).`;
+with the worker running (mailstate) or the transaction inside the request (the peers). Every design is measured in
+rounds (BENCH_ROUNDS, 3 unless set), one design after the other in each round: a design's line is listed once per
+round, and each figure of the table and each ratio is the median of its rounds' (this shared box moves one
+run's CPU by up to a third).`;
 
 export function benchmarksMarkdown(
   machine: Machine,

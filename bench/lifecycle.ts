@@ -13,7 +13,8 @@
 // Env: BENCH_LIFECYCLE_EMAILS (2000), BENCH_LIFECYCLE_RATE (500), BENCH_INGEST_REQUESTS (6000);
 // BENCH_CPU_PROF=<dir> writes V8 CPU profiles of the API and the worker there (`--cpu-prof`), and
 // BENCH_DESIGNS (sync,tutorial,mailstate,mailstate-traced-10,mailstate-traced-100) names the designs
-// measured, in that order; the traced ones are mailstate with OpenTelemetry on, keeping 10% and 100%.
+// measured, in that order; the traced ones are mailstate with OpenTelemetry on, keeping 10% and 100%;
+// BENCH_ROUNDS (1) measures them all that many times over, and each ratio is the median of the rounds'.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { freePort, type WorkloadEvent } from "@mailstate/test-support";
@@ -39,6 +40,7 @@ const EMAILS = Number(env.BENCH_LIFECYCLE_EMAILS ?? 2_000);
 const RATE = Number(env.BENCH_LIFECYCLE_RATE ?? 500);
 const INGEST_REQUESTS = Number(env.BENCH_INGEST_REQUESTS ?? 6_000);
 const PROFILE_ARGS = env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${env.BENCH_CPU_PROF}`] : [];
+const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 1));
 const DESIGNS = (env.BENCH_DESIGNS ?? "sync,tutorial,mailstate,mailstate-traced-10,mailstate-traced-100").split(",");
 const RECORD_CONCURRENCY = 16;
 const INGEST_CONCURRENCY = 32;
@@ -232,26 +234,50 @@ async function otlpSink(): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-const results = new Map<string, DesignResult>();
-for (const design of designs.filter((d) => DESIGNS.includes(d.name))) {
-  const result = await measure(design);
-  report(result);
-  results.set(design.name, result);
+// BENCH_ROUNDS (1) rounds of every design, one after the other: this box's noise moves one run's
+// CPU by up to a third, so with several rounds each ratio below is the median of its rounds'.
+const rounds: Map<string, DesignResult>[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  const results = new Map<string, DesignResult>();
+  for (const design of designs.filter((d) => DESIGNS.includes(d.name))) {
+    const result = await measure(design);
+    report(result);
+    results.set(design.name, result);
+  }
+  rounds.push(results);
 }
-const untraced = results.get("mailstate");
+
+/** `of(a) / of(b)` in each round that has both, and the median of those. */
+function ratio(a: string, b: string, of: (result: DesignResult) => number): { median: number; each: number[] } | null {
+  const each = rounds.flatMap((results) => {
+    const [x, y] = [results.get(a), results.get(b)];
+    return x && y ? [of(x) / of(y)] : [];
+  });
+  if (each.length === 0) return null;
+  const sorted = [...each].sort((p, q) => p - q);
+  const mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  return { median, each };
+}
+const roundsOf = (r: { each: number[] }) =>
+  r.each.length > 1 ? ` (median of ${r.each.map((each) => fmt(each)).join(", ")})` : "";
+const lifecycleCpu = (result: DesignResult) => total(result.cpu);
+
 for (const traced of ["mailstate-traced-10", "mailstate-traced-100"]) {
-  const result = results.get(traced);
-  if (!untraced || !result) continue;
+  const cpu = ratio(traced, "mailstate", lifecycleCpu);
+  if (!cpu) continue;
   console.log(
-    `tracing ${traced.slice("mailstate-traced-".length)}%: lifecycle CPU ${fmt(total(result.cpu) / total(untraced.cpu))}× tracing off`,
+    `tracing ${traced.slice("mailstate-traced-".length)}%: lifecycle CPU ${fmt(cpu.median)}× tracing off${roundsOf(cpu)}`,
   );
 }
 for (const peerName of ["sync", "tutorial"]) {
-  const other = results.get(peerName);
-  if (!untraced || !other) continue;
+  const cpu = ratio("mailstate", peerName, lifecycleCpu);
+  const rps = ratio("mailstate", peerName, (result) => result.ingest.rps);
+  const p99 = ratio("mailstate", peerName, (result) => result.ingest.p99);
+  if (!cpu || !rps || !p99) continue;
   console.log(
-    `ratio mailstate/${peerName}: lifecycle CPU ${fmt(total(untraced.cpu) / total(other.cpu))}×, ` +
-      `ingest ${fmt(untraced.ingest.rps / other.ingest.rps)}×, ingest p99 ${fmt(untraced.ingest.p99 / other.ingest.p99)}×`,
+    `ratio mailstate/${peerName}: lifecycle CPU ${fmt(cpu.median)}×, ` +
+      `ingest ${fmt(rps.median)}×, ingest p99 ${fmt(p99.median)}×${roundsOf(cpu)}`,
   );
 }
 process.exit(0);
