@@ -2,18 +2,20 @@
 // a few server rules. Each copy is checked here against its owner.
 import { randomUUID } from "node:crypto";
 import { MAX_BATCH, MAX_CHECK } from "@mailstate/api/testing";
+import { OUTBOUND_EVENT_TYPES, type OutboundEventType } from "@mailstate/db";
 import {
   LIMITS,
   NOTIFICATION_TAG,
   normalizeAddress,
   DELIVERY_STATES as SDK_DELIVERY_STATES,
   SUPPRESSION_REASONS as SDK_SUPPRESSION_REASONS,
+  type WebhookEventType,
 } from "@mailstate/sdk";
 import { DELIVERY_STATES, normalizeEmail, SUPPRESSION_REASONS } from "@mailstate/state-machine";
 import { eventFor, newSvixId } from "@mailstate/test-support";
 import { decodeEvent } from "@mailstate/worker/testing";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 
 // Written by hand: what an address normalizes to, whichever copy does it.
 const ADDRESSES: readonly (readonly [string, string])[] = [
@@ -75,6 +77,16 @@ describe("the SDK's copies of server rules", () => {
 
   it("delivery states: the same list, in the same order, as @mailstate/state-machine's", () => {
     expect([...SDK_DELIVERY_STATES]).toEqual([...DELIVERY_STATES]);
+  });
+
+  it("outbound event names: the SDK's WebhookEventType is the server's OUTBOUND_EVENT_TYPES (a type: pnpm typecheck fails on a difference)", () => {
+    expectTypeOf<WebhookEventType>().toEqualTypeOf<OutboundEventType>();
+    const sdkTypes: Record<WebhookEventType, true> = {
+      "notification.state_changed": true,
+      "suppression.created": true,
+      "suppression.removed": true,
+    };
+    expect(Object.keys(sdkTypes).sort()).toEqual([...OUTBOUND_EVENT_TYPES].sort());
   });
 
   it("batch limits: the SDK splits into calls of at most what /v1 takes (record and attach batches, checks)", () => {

@@ -12,10 +12,10 @@ export type {
   Notification,
   OutboundStatus,
   Suppression,
-  SuppressionReason,
 } from "../generated/client/index.js";
-// The delivery states as the database's enum spells them (a test checks they are the machine's).
-export { DeliveryState, Prisma } from "../generated/client/index.js";
+// The delivery states and suppression reasons as the database's enums spell them (a test checks
+// they are the machine's).
+export { DeliveryState, Prisma, SuppressionReason } from "../generated/client/index.js";
 export { createDb, type Db, type DbClient, type DbOptions, pingDb } from "./client.ts";
 export {
   addressForms,
