@@ -19,7 +19,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { freePort, type WorkloadEvent } from "@mailstate/test-support";
 import { emailId, LIFECYCLE_EVENTS, lifecycleWebhooks, recordBodies } from "./lifecycle-workload.ts";
-import { apiRequests, fire, type LoadResult, sign } from "./load.ts";
+import { apiRequests, fire, type LoadResult, median, sign } from "./load.ts";
 import { cpuBetween, type ProcessSet, parentOf, sampleCpu } from "./proc-cpu.ts";
 import {
   type BenchRun,
@@ -253,11 +253,7 @@ function ratio(a: string, b: string, of: (result: DesignResult) => number): { me
     const [x, y] = [results.get(a), results.get(b)];
     return x && y ? [of(x) / of(y)] : [];
   });
-  if (each.length === 0) return null;
-  const sorted = [...each].sort((p, q) => p - q);
-  const mid = Math.floor(sorted.length / 2);
-  const median = sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-  return { median, each };
+  return each.length === 0 ? null : { median: median(each), each };
 }
 const roundsOf = (r: { each: number[] }) =>
   r.each.length > 1 ? ` (median of ${r.each.map((each) => fmt(each)).join(", ")})` : "";

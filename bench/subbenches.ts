@@ -1,6 +1,7 @@
 // The benchmarks `pnpm bench` spawns (each is also a `pnpm bench:*` of its own), run one after the
 // other, and the figures read from the lines they print.
 import { spawn } from "node:child_process";
+import { median } from "./load.ts";
 
 export const WORKER_ARGS = ["--events", "20000", "--notifications", "2000", "--rate", "1000", "--seconds", "10"];
 
@@ -33,12 +34,7 @@ function everyLine(output: string, prefixes: string[]): string[] {
 
 /** The median of a figure over the lines that start with `prefix` (one per round). */
 function medianOf(output: string, prefix: string, pattern: RegExp): number {
-  const values = everyLine(output, [prefix])
-    .map((l) => num(l, pattern))
-    .sort((a, b) => a - b);
-  const mid = Math.floor(values.length / 2);
-  if (values.length === 0) return Number.NaN;
-  return values.length % 2 ? (values[mid] ?? Number.NaN) : ((values[mid - 1] ?? 0) + (values[mid] ?? 0)) / 2;
+  return median(everyLine(output, [prefix]).map((l) => num(l, pattern)));
 }
 
 function num(text: string, pattern: RegExp): number {
