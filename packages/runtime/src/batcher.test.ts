@@ -90,6 +90,32 @@ describe("MicroBatcher", () => {
     expect(await result).toBe(10);
   });
 
+  it("input: maxInFlight 2, maxWaitMs 50; 3 items, then 1 more 2 ms after their batch went, which ends at once → the 4th waits its own 50 ms, not sent alone", async () => {
+    // The API's inbox writer: a slot is free when the first write ends, but the webhook that came
+    // meanwhile must wait for the ones that follow it, or half the jobs hold one webhook each.
+    const r = recorder();
+    const batcher = new MicroBatcher(r.run, { maxSize: 32, maxWaitMs: 50, maxInFlight: 2 });
+    const first = [1, 2, 3].map((item) => batcher.submit(item));
+    await tick(50);
+    expect(r.batches).toEqual([[1, 2, 3]]);
+    await tick(2);
+    const fourth = batcher.submit(4);
+    await r.releaseAll();
+    expect(await Promise.all(first)).toEqual([10, 20, 30]);
+    expect(r.batches).toEqual([[1, 2, 3]]); // the first batch ended; the 4th has waited 0 of its 50 ms
+    await tick(30);
+    const fifth = batcher.submit(5);
+    await tick(19);
+    expect(r.batches).toEqual([[1, 2, 3]]);
+    await tick(1);
+    expect(r.batches).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ]); // 50 ms after the 4th came
+    await r.releaseAll();
+    expect(await Promise.all([fourth, fifth])).toEqual([40, 50]);
+  });
+
   it("input: a batch of 4 in which item 3 fails → retried one by one: 1, 2 and 4 answered, 3 rejected with its error", async () => {
     const batches: number[][] = [];
     const batcher = new MicroBatcher(
