@@ -11,6 +11,7 @@ import {
   RETENTION,
   type RedisClient,
   recordInboxLayout,
+  resendLimiter,
   upsertSchedules,
 } from "@mailstate/queue";
 import { createResendClient } from "@mailstate/resend-api";
@@ -202,13 +203,14 @@ function startQueueWorkers(env: Env, processor: Processor, options: SharedOption
     concurrency: 1,
     lockDuration: Math.max(env.WORKER_LOCK_DURATION_MS, 60_000),
   });
-  // One rate limiter for every call to Resend, shared by all workers through Redis: RESEND_API_RPS a second.
+  // One rate limiter for every call to Resend, shared through Redis by all workers and the CLI's
+  // calls (rateLimitSlot): RESEND_API_RPS a second.
   const resend = withResend
     ? new Worker(QUEUE_NAMES.resend, processor, {
         ...options,
         ...RETENTION.resend,
         concurrency: Math.max(1, env.RESEND_API_RPS),
-        limiter: { max: env.RESEND_API_RPS, duration: 1_000 },
+        limiter: resendLimiter(env.RESEND_API_RPS),
         // A call waits at most RESEND_API_TIMEOUT_MS; the lock outlasts it.
         lockDuration: Math.max(env.WORKER_LOCK_DURATION_MS, env.RESEND_API_TIMEOUT_MS * 2),
       })

@@ -50,6 +50,7 @@ export {
   upsertSchedules,
   withInboxShardsInUse,
 } from "./queues.ts";
+export { rateLimitSlot, resendLimiter } from "./rate-limit.ts";
 export {
   createRedis,
   pingRedis,

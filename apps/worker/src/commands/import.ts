@@ -1,12 +1,13 @@
 // `mailstate import [--since <date | Nd>] [--tenant <t>] [--dry-run] [--json]`: the emails the
 // account sent through Resend before mailstate was adopted become notifications (resend/history.ts).
-// Pages of emails.list, newest first, at RESEND_API_RPS with backoff on 429 and 5xx. After each
-// page it writes where it got to: Ctrl-C stops after the page in hand, and the next run resumes.
+// Pages of emails.list, newest first, within RESEND_API_RPS (the limiter the worker's `resend` queue
+// uses, so the two together stay within it) with backoff on 429 and 5xx. After each page it writes
+// where it got to: Ctrl-C stops after the page in hand, and the next run resumes.
 import { imports, type SqlPool } from "@mailstate/db";
 import { createResendClient, ResendCallError } from "@mailstate/resend-api";
 import { createdAtOf, importPage, listPage, UnreadablePageError } from "../resend/history.ts";
 import { CliError, type Context, EXIT, fromDb } from "./context.ts";
-import { paced, withBackoff } from "./pace.ts";
+import { resendPace, withBackoff } from "./pace.ts";
 import { noReconciler, reconcilerFor } from "./recovery.ts";
 
 export interface ImportOptions {
@@ -55,7 +56,7 @@ export async function importHistory(context: Context, options: ImportOptions): P
     progress.note("stopping after this page (Ctrl-C again to stop now)");
   };
   process.on("SIGINT", onSigint);
-  const pace = paced(env.RESEND_API_RPS);
+  const pace = await resendPace(context);
   let cursor = after;
   try {
     for (;;) {

@@ -1,17 +1,17 @@
-// How the CLI's commands call Resend: no faster than RESEND_API_RPS, and again after a transient
-// failure (429, 5xx, no answer) with exponential backoff, as the worker's `resend` queue does.
+// How the CLI's commands call Resend: within RESEND_API_RPS, taking each call's slot from the rate
+// limiter of the worker's `resend` queue (in Redis), so that a command run beside the workers does
+// not add its calls to theirs; and again after a transient failure (429, 5xx, no answer) with
+// exponential backoff, as the worker's `resend` queue does.
+import { rateLimitSlot, resendLimiter } from "@mailstate/queue";
 import { ResendCallError } from "@mailstate/resend-api";
+import type { Context } from "./context.ts";
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Waits so that calls go out no faster than `rps` a second. */
-export function paced(rps: number): () => Promise<void> {
-  let next = 0;
-  return async () => {
-    const wait = next - Date.now();
-    if (wait > 0) await sleep(wait);
-    next = Math.max(Date.now(), next) + 1_000 / rps;
-  };
+/** Waits for a slot of the `resend` queue's limiter, shared with every worker and command. */
+export async function resendPace(context: Context): Promise<() => Promise<void>> {
+  const [redis, queues] = [await context.redis(), await context.queues()];
+  return rateLimitSlot(redis, queues.resend, resendLimiter(context.env.RESEND_API_RPS));
 }
 
 export interface BackoffOptions {

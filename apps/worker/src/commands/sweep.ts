@@ -1,6 +1,6 @@
 // `mailstate sweep [--dry-run] [--json]`: one pass of the sweeper (and of the webhook delivery
-// audit) by hand, in this process, at RESEND_API_RPS. --dry-run asks Resend but writes nothing and
-// replays nothing: it says what a pass would heal and replay.
+// audit) by hand, in this process, within RESEND_API_RPS (shared with the workers). --dry-run asks
+// Resend but writes nothing and replays nothing: it says what a pass would heal and replay.
 import { notificationSweep } from "@mailstate/db";
 import { createResendClient, ResendCallError } from "@mailstate/resend-api";
 import { createLogger } from "@mailstate/runtime";
@@ -14,7 +14,7 @@ import {
   type SweeperDeps,
 } from "../resend/sweeper.ts";
 import { CliError, type Context, EXIT, fromDb, messageOf } from "./context.ts";
-import { paced } from "./pace.ts";
+import { resendPace } from "./pace.ts";
 import { noReconciler, reconcilerFor } from "./recovery.ts";
 
 interface SweepReport {
@@ -45,7 +45,7 @@ export async function sweep(context: Context, { dryRun, json }: { dryRun: boolea
     staleAfterMs: env.SWEEPER_STALE_AFTER_MS,
     webhookId: env.RESEND_WEBHOOK_ID,
   };
-  const pace = paced(env.RESEND_API_RPS);
+  const pace = await resendPace(context);
   const candidates = await fromDb(
     context,
     notificationSweep.sweepCandidates(deps.sql, { staleAfterMs: env.SWEEPER_STALE_AFTER_MS, limit: SWEEP_LIMIT }),
