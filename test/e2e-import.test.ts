@@ -37,6 +37,38 @@ const mailstate = (env: Record<string, string>, ...args: string[]) =>
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}");
 
+/** `mailstate import …` as a process of its own (Ctrl-C is a signal to a process), at RESEND_API_RPS=1. */
+function spawnImport(...args: string[]) {
+  const child = spawn(process.execPath, ["--import", "tsx", "apps/worker/src/commands/cli.ts", "import", ...args], {
+    env: {
+      PATH: process.env.PATH,
+      DATABASE_URL: stack.databaseUrl,
+      REDIS_URL: stack.redisUrl,
+      QUEUE_PREFIX: stack.prefix,
+      ...resendEnv({ RESEND_API_RPS: "1" }),
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output = { stdout: "", stderr: "" };
+  child.stderr.on("data", (chunk) => {
+    output.stderr += chunk;
+  });
+  child.stdout.on("data", (chunk) => {
+    output.stdout += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, output, exited };
+}
+
+/** Ctrl-C once the first page's progress line is out; answers the exit code and what it wrote. */
+async function interruptAfterFirstPage(run: ReturnType<typeof spawnImport>) {
+  await waitUntil("the first page's progress line", () => run.output.stderr.includes("import: 100 listed"), 30_000, {
+    detail: () => run.output.stderr,
+  });
+  run.child.kill("SIGINT");
+  return { code: await run.exited, ...run.output };
+}
+
 const LAST_EVENTS = [
   ["delivered", "delivered"],
   ["opened", "delivered"],
@@ -130,6 +162,15 @@ describe("mailstate import", () => {
       )
     ).rows;
     expect(heal.payload).toMatchObject({ data: { bounce: { type: "Undetermined" } }, mailstate: { source: "api" } });
+    // An imported complaint does suppress, as its webhook would.
+    const complainedRecipients = emails
+      .filter((email, index) => LAST_EVENTS[index % LAST_EVENTS.length]?.[0] === "complained" && !appIds.has(email.id))
+      .flatMap((email) => email.to);
+    expect(complainedRecipients.length).toBeGreaterThan(0);
+    const complaints = await stack.db.suppression.findMany({ where: { email: { in: complainedRecipients } } });
+    expect(complaints.map((row) => [row.email, row.reason]).sort()).toEqual(
+      complainedRecipients.map((email) => [email, "complaint"]).sort(),
+    );
 
     const again = await mailstate(resendEnv(), "--json");
     expect(again.code).toBe(0);
@@ -294,30 +335,8 @@ describe("mailstate import", () => {
 
   it("input: Ctrl-C (SIGINT) to `mailstate import` after its first page of 350 → exit 130, 'run the same command again to resume'; the next run resumes after the last page written and ends with every email imported once", async () => {
     const emails = history(350);
-    const child = spawn(process.execPath, ["--import", "tsx", "apps/worker/src/commands/cli.ts", "import", "--json"], {
-      env: {
-        PATH: process.env.PATH,
-        DATABASE_URL: stack.databaseUrl,
-        REDIS_URL: stack.redisUrl,
-        QUEUE_PREFIX: stack.prefix,
-        ...resendEnv({ RESEND_API_RPS: "1" }),
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    let stdout = "";
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    await waitUntil("the first page's progress line", () => stderr.includes("import: 100 listed"), 30_000, {
-      detail: () => stderr,
-    });
-    child.kill("SIGINT");
-    expect(await exited).toBe(130);
+    const { code, stdout, stderr } = await interruptAfterFirstPage(spawnImport("--json"));
+    expect(code).toBe(130);
     expect(stderr).toContain("run the same command again to resume");
     const stopped = lastJson(stdout);
     expect(stopped.listed).toBeGreaterThanOrEqual(100);
@@ -335,5 +354,42 @@ describe("mailstate import", () => {
     expect(rows).toHaveLength(350);
     expect(new Set(rows.map((row) => row.resendEmailId)).size).toBe(350);
     expect((await stack.sql.query("SELECT * FROM resend_imports")).rows).toEqual([]);
+  });
+
+  it("input: Ctrl-C to `mailstate import --since 1d` after its first page of 350 emails, an email created just after that run's cutoff, then `--since 1d` again → the rerun resumes after the last page written, with the cutoff of the run that stopped (so it imports that email, though 1 day back from the rerun is later), and ends with every email imported once", async () => {
+    const emails = history(350);
+    const { code, stdout } = await interruptAfterFirstPage(spawnImport("--since", "1d", "--json"));
+    expect(code).toBe(130);
+    const stopped = lastJson(stdout);
+    expect(stopped.listed).toBeLessThan(350);
+    const [checkpoint] = (await stack.sql.query("SELECT since, since_option, after_email_id FROM resend_imports")).rows;
+    expect(checkpoint).toMatchObject({ since_option: "1d", after_email_id: emails[stopped.listed - 1]?.id });
+    expect(checkpoint.since).toBeInstanceOf(Date);
+    // Past the first run's cutoff by half a second: the oldest email of the list.
+    const edge = standin.addHistory({
+      to: `edge-${randomUUID().slice(0, 8)}@example.com`,
+      createdAt: new Date(checkpoint.since.getTime() + 500),
+    });
+    expect(Date.now() - 86_400_000).toBeGreaterThan(checkpoint.since.getTime() + 500);
+
+    const resumed = await mailstate(resendEnv(), "--since", "1d", "--json");
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toContain(`resuming after email ${emails[stopped.listed - 1]?.id}`);
+    expect(lastJson(resumed.stdout)).toEqual({ listed: 351, imported: 351, known: 0 });
+    expect(await notificationsOf([...emails, edge])).toHaveLength(351);
+    expect((await stack.sql.query("SELECT * FROM resend_imports")).rows).toEqual([]);
+  });
+
+  it("input: an imported email whose recipient is then erased (DELETE /v1/recipients/:email), and the import run again → that email is counted as known and not imported again; the other is known too", async () => {
+    const [erased, kept] = history(2) as [StoredEmail, StoredEmail];
+    expect(lastJson((await mailstate(resendEnv(), "--json")).stdout)).toEqual({ listed: 2, imported: 2, known: 0 });
+    const address = erased.to[0] ?? "";
+    const answer = await stack.call("DELETE", `/v1/recipients/${encodeURIComponent(address)}`);
+    expect(answer.status).toBe(200);
+    expect((await notificationsOf([erased])).length).toBe(0);
+
+    const again = await mailstate(resendEnv(), "--json");
+    expect(lastJson(again.stdout)).toEqual({ listed: 2, imported: 0, known: 2 });
+    expect((await notificationsOf([erased, kept])).map((row) => row.resendEmailId)).toEqual([kept.id]);
   });
 });

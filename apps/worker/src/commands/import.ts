@@ -2,7 +2,7 @@
 // account sent through Resend before mailstate was adopted become notifications (resend/history.ts).
 // Pages of emails.list, newest first, within RESEND_API_RPS (the limiter the worker's `resend` queue
 // uses, so the two together stay within it) with backoff on 429 and 5xx. After each page it writes
-// where it got to: Ctrl-C stops after the page in hand, and the next run resumes.
+// where it got to: Ctrl-C stops after the page in hand, and the next run with the same --since resumes.
 import { imports, type SqlPool } from "@mailstate/db";
 import { createResendClient, ResendCallError } from "@mailstate/resend-api";
 import { createdAtOf, importPage, listPage, UnreadablePageError } from "../resend/history.ts";
@@ -11,8 +11,8 @@ import { resendPace, withBackoff } from "./pace.ts";
 import { noReconciler, reconcilerFor } from "./recovery.ts";
 
 export interface ImportOptions {
-  /** Only emails created at or after it (the list stops there). */
-  since: Date | null;
+  /** Only emails created at or after `at` (the list stops there); `option` as written (30d). */
+  since: { option: string; at: Date } | null;
   /** The tenant the notifications belong to (null: none). */
   tenant: string | null;
   dryRun: boolean;
@@ -42,8 +42,8 @@ export async function importHistory(context: Context, options: ImportOptions): P
     timeoutMs: env.RESEND_API_TIMEOUT_MS,
   });
   const sql = context.sql();
-  const progress = createProgress(io, options.since);
-  const { counts, after, resumed } = await startingPoint(context, sql, options);
+  const { counts, after, resumed, since } = await startingPoint(context, sql, options);
+  const progress = createProgress(io, since);
   if (resumed) progress.note(`resuming after email ${after}: ${counts.listed} listed by the run that stopped`);
   // Only a run that writes reconciles (and needs Redis for parking).
   const deps = { sql, reconciler: options.dryRun ? noReconciler : await reconcilerFor(context) };
@@ -73,9 +73,7 @@ export async function importHistory(context: Context, options: ImportOptions): P
       const page = await withBackoff(pace, () => listPageOrStop(client, cursor), {
         onRetry: (error, delayMs) => progress.note(`${error.message}: trying again in ${delayMs} ms`),
       });
-      const inRange = options.since
-        ? page.data.filter((email) => createdAtOf(email) >= (options.since as Date))
-        : page.data;
+      const inRange = since ? page.data.filter((email) => createdAtOf(email) >= since) : page.data;
       const outcome = await fromDb(
         context,
         importPage(deps, inRange, { tenant: options.tenant, dryRun: options.dryRun }),
@@ -91,7 +89,8 @@ export async function importHistory(context: Context, options: ImportOptions): P
           await fromDb(
             context,
             imports.saveCheckpoint(sql, options.tenant, {
-              since: options.since,
+              since,
+              sinceOption: options.since?.option ?? null,
               afterEmailId: cursor as string,
               ...counts,
             }),
@@ -126,18 +125,24 @@ async function listPageOrStop(client: ReturnType<typeof createResendClient>, aft
   }
 }
 
-/** Where this run starts: after the checkpoint of a run that stopped with the same --since, else at the newest email. */
+/**
+ * Where this run starts, and the cutoff it keeps to: after the checkpoint of a run that stopped with
+ * --since written the same (`7d` again: with the cutoff that run computed, not 7 days back from now),
+ * else at the newest email.
+ */
 async function startingPoint(
   context: Context,
   sql: SqlPool,
   options: ImportOptions,
-): Promise<{ counts: ImportCounts; after: string | undefined; resumed: boolean }> {
-  const fresh = { counts: { listed: 0, imported: 0, known: 0 }, after: undefined, resumed: false };
+): Promise<{ counts: ImportCounts; after: string | undefined; resumed: boolean; since: Date | null }> {
+  const since = options.since?.at ?? null;
+  const fresh = { counts: { listed: 0, imported: 0, known: 0 }, after: undefined, resumed: false, since };
   if (options.dryRun) return fresh;
   const saved = await fromDb(context, imports.checkpoint(sql, options.tenant));
-  if (!saved || (saved.since?.getTime() ?? null) !== (options.since?.getTime() ?? null)) return fresh;
+  if (!saved || saved.sinceOption !== (options.since?.option ?? null) || (saved.since === null) !== (since === null))
+    return fresh;
   const { listed, imported, known, afterEmailId } = saved;
-  return { counts: { listed, imported, known }, after: afterEmailId, resumed: true };
+  return { counts: { listed, imported, known }, after: afterEmailId, resumed: true, since: saved.since };
 }
 
 function report(io: Context["io"], counts: ImportCounts, options: ImportOptions): void {

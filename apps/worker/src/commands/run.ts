@@ -244,7 +244,7 @@ const GROUPS: Record<string, string> = {
 
 /**
  * A point in the past: an ISO-8601 date or date-time (2026-01-31, 2026-01-31T12:00:00Z), or a number
- * of days back from `now` (30d).
+ * of days back from `now` (30d); with the option as written, which an interrupted import keeps.
  */
 function sinceOption(now: Date) {
   return z
@@ -268,7 +268,7 @@ function sinceOption(now: Date) {
         context.addIssue({ code: "custom", message: `${value} is in the future: nothing was sent since then` });
         return z.NEVER;
       }
-      return at;
+      return { option: value, at };
     });
 }
 

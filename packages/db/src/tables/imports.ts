@@ -25,7 +25,10 @@ export interface KnownEmail {
 
 /** Where an interrupted run stopped, and what it had counted. */
 export interface ImportCheckpoint {
+  /** The cutoff the run computed from --since (null: none). */
   since: Date | null;
+  /** --since as the run was given it (`30d`, `2026-01-31`): a rerun given the same resumes, with `since`. */
+  sinceOption: string | null;
   afterEmailId: string;
   listed: number;
   imported: number;
@@ -82,7 +85,7 @@ export const imports = {
 
   async checkpoint(sql: SqlRunner, tenant: string | null): Promise<ImportCheckpoint | null> {
     const { rows } = await sql.query<ImportCheckpoint>(
-      `SELECT since, after_email_id AS "afterEmailId", listed, imported, known
+      `SELECT since, since_option AS "sinceOption", after_email_id AS "afterEmailId", listed, imported, known
          FROM resend_imports WHERE scope = $1`,
       [scopeOf(tenant)],
     );
@@ -93,13 +96,14 @@ export const imports = {
   async saveCheckpoint(sql: SqlRunner, tenant: string | null, checkpoint: ImportCheckpoint): Promise<void> {
     await execute(
       sql,
-      `INSERT INTO resend_imports (scope, since, after_email_id, listed, imported, known)
-       VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (scope) DO UPDATE SET since = $2, after_email_id = $3, listed = $4, imported = $5, known = $6,
-                                         updated_at = now()`,
+      `INSERT INTO resend_imports (scope, since, since_option, after_email_id, listed, imported, known)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (scope) DO UPDATE SET since = $2, since_option = $3, after_email_id = $4, listed = $5,
+                                         imported = $6, known = $7, updated_at = now()`,
       [
         scopeOf(tenant),
         checkpoint.since,
+        checkpoint.sinceOption,
         checkpoint.afterEmailId,
         checkpoint.listed,
         checkpoint.imported,
