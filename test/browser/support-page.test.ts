@@ -1,7 +1,8 @@
 // The support page in headless Chromium (Debian's package, driven by playwright-core) against the
 // real stack: search by recipient and by Message-ID, open a notification, read its timeline —
 // parked-then-replayed, delivery, engagement with the clicked link — and its recipients'
-// suppressions. Leaves a screenshot in test-results/support-timeline.png.
+// suppressions; a cancelled send's canceled state. Leaves a screenshot in
+// test-results/support-timeline.png.
 // biome-ignore-all lint/performance/useDomNodeTextContent: Playwright's innerText is the rendered text a person reads, which is what these assertions check
 
 import { randomUUID } from "node:crypto";
@@ -259,6 +260,53 @@ describe("the support page in Chromium", () => {
     const rows = await page.locator("table.results tbody tr").allInnerTexts();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toContain("Your receipt for order #4242");
+  });
+
+  it("a scheduled send cancelled (Resend's email.failed, reason canceled) → its search row and its page show the canceled badge; its timeline goes scheduled → canceled", async () => {
+    const canceledEmailId = `re_${randomUUID()}`;
+    const hedy = `hedy.lamarr+${run}@example.com`;
+    const recorded = await stack.call("POST", "/v1/notifications", {
+      to: hedy,
+      from: "Acme <hello@acme.test>",
+      subject: "Your renewal reminder",
+      resendEmailId: canceledEmailId,
+    });
+    expect(recorded.status).toBe(201);
+    const id: string = recorded.body.notification.id;
+    await deliverWebhook(stack.baseUrl, resendEvent("email.scheduled", canceledEmailId, 1, hedy));
+    await deliverWebhook(
+      stack.baseUrl,
+      resendEvent("email.failed", canceledEmailId, 2, hedy, { failed: { reason: "canceled" } }),
+    );
+    await waitUntil(
+      "the send to be canceled",
+      async () => (await stack.db.notification.findUnique({ where: { id } }))?.state === "canceled",
+      10_000,
+    );
+
+    await page.goto(`${stack.baseUrl}/support?q=${encodeURIComponent(hedy)}`);
+    const rows = page.locator("table.results tbody tr");
+    await expect(rows.count()).resolves.toBe(1);
+    await expect(rows.locator(".badge.state-canceled").innerText()).resolves.toBe("Canceled before sending");
+
+    await Promise.all([
+      page.waitForURL(new RegExp(`/support/notifications/${id}$`)),
+      page.click("text=Your renewal reminder"),
+    ]);
+    await expect(page.locator("h1").innerText()).resolves.toMatch(/Your renewal reminder\s+Canceled before sending/);
+    await expect(page.locator("h1 .badge.state-canceled").count()).resolves.toBe(1);
+    const events = await page
+      .locator("table.timeline tbody tr")
+      .evaluateAll((timelineRows) =>
+        timelineRows.map((row) => [
+          row.querySelector("td:nth-child(3) strong")?.textContent,
+          row.querySelector(".badge")?.textContent,
+        ]),
+      );
+    expect(events).toEqual([
+      ["email.scheduled", "Scheduled"],
+      ["email.failed", "Canceled before sending"],
+    ]);
   });
 
   it("an unknown notification → a readable 404 page", async () => {
