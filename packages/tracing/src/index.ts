@@ -48,12 +48,24 @@ export function redactAddresses(value: string): string {
   return value.includes("@") ? value.replace(ADDRESS, "[redacted]") : value;
 }
 
+export interface TracingOptions {
+  /**
+   * Trace requests only (the API): work outside a request the sampler kept makes no span. A
+   * dropped request then costs nearly nothing (sampledOnlyContextManager).
+   */
+  requestsOnly?: boolean;
+}
+
 /**
  * Start the SDK when the environment asks for it; answers whether it did. `serviceName` is the
  * default of OTEL_SERVICE_NAME. OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL: http/protobuf (the default)
  * or http/json; grpc is refused, naming the variable.
  */
-export async function startTracing(serviceName: string, env: Env = process.env): Promise<boolean> {
+export async function startTracing(
+  serviceName: string,
+  env: Env = process.env,
+  { requestsOnly = false }: TracingOptions = {},
+): Promise<boolean> {
   if (!tracingConfigured(env) || active()) return false;
   const protocol = (
     env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ??
@@ -104,7 +116,7 @@ export async function startTracing(serviceName: string, env: Env = process.env):
     // bounded; spans past it are dropped). Every attribute is scrubbed of addresses first.
     spanProcessors: [new traceBase.BatchSpanProcessor(redacting(exporter))],
     sampler: edge.sampler,
-    contextManager: sampledOnlyContextManager(contexts, core),
+    contextManager: sampledOnlyContextManager(contexts, core, { requestsOnly }),
     // Traces only. Left to itself the SDK also starts OTLP metrics and logs exporters (their
     // default when OTEL_METRICS_EXPORTER and OTEL_LOGS_EXPORTER are unset): every request would
     // then feed the instrumentations' duration histograms, sampled or not, at about the cost of the
@@ -151,9 +163,13 @@ export async function startTracing(serviceName: string, env: Env = process.env):
  * startTracing for an entry point (the API's and the worker's main.ts, the CLI): a configuration it
  * refuses ends the process with exit 78 (EX_CONFIG), naming the variable, prefixed with `label`.
  */
-export async function startTracingOrExit(serviceName: string, label: string): Promise<void> {
+export async function startTracingOrExit(
+  serviceName: string,
+  label: string,
+  options: TracingOptions = {},
+): Promise<void> {
   try {
-    await startTracing(serviceName);
+    await startTracing(serviceName, process.env, options);
   } catch (error) {
     console.error(`${label}: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(78);

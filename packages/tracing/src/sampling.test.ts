@@ -1,11 +1,13 @@
 // The edge's sampling decision, asked of the sampler OTEL_TRACES_SAMPLER names before any span of
 // a request exists, and the sampler the SDK then uses. Each case states the variables and headers
 // tried and what came back.
-import { propagation, ROOT_CONTEXT, SpanKind } from "@opentelemetry/api";
+import { propagation, ROOT_CONTEXT, SpanKind, trace } from "@opentelemetry/api";
+import * as contexts from "@opentelemetry/context-async-hooks";
+import * as core from "@opentelemetry/core";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import * as samplers from "@opentelemetry/sdk-trace-base";
 import { beforeAll, describe, expect, it } from "vitest";
-import { edgeSampling, samplerFromEnv } from "./sampling.ts";
+import { edgeSampling, sampledOnlyContextManager, samplerFromEnv } from "./sampling.ts";
 
 const SAMPLED = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 const NOT_SAMPLED = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
@@ -84,5 +86,39 @@ describe("edge sampling", () => {
     ],
   ])("input: %j → refused with an error naming the variable", (env, message) => {
     expect(() => samplerFromEnv(env, samplers)).toThrow(message);
+  });
+});
+
+describe("sampledOnlyContextManager", () => {
+  const kept = new samplers.BasicTracerProvider().getTracer("test").startSpan("kept");
+  const dropped = trace.wrapSpanContext({
+    traceId: "0af7651916cd43dd8448eb211c80319c",
+    spanId: "b7ad6b7169203331",
+    traceFlags: 0,
+  });
+  const suppressedIn = (manager: ReturnType<typeof sampledOnlyContextManager>, active = ROOT_CONTEXT) =>
+    manager.with(active, () => core.isTracingSuppressed(manager.active()));
+
+  it("input: requestsOnly (the API) → outside any context tracing is suppressed; in a kept span's context it is not; in a dropped span's it is", () => {
+    const manager = sampledOnlyContextManager(contexts, core, { requestsOnly: true }).enable();
+    try {
+      expect(core.isTracingSuppressed(manager.active())).toBe(true);
+      expect(suppressedIn(manager)).toBe(true);
+      expect(suppressedIn(manager, trace.setSpan(ROOT_CONTEXT, kept))).toBe(false);
+      expect(suppressedIn(manager, trace.setSpan(ROOT_CONTEXT, dropped))).toBe(true);
+    } finally {
+      manager.disable();
+    }
+  });
+
+  it("input: no option (the worker, whose jobs start root spans) → outside any context tracing is on; a dropped span's context still suppressed", () => {
+    const manager = sampledOnlyContextManager(contexts, core).enable();
+    try {
+      expect(core.isTracingSuppressed(manager.active())).toBe(false);
+      expect(suppressedIn(manager, trace.setSpan(ROOT_CONTEXT, kept))).toBe(false);
+      expect(suppressedIn(manager, trace.setSpan(ROOT_CONTEXT, dropped))).toBe(true);
+    } finally {
+      manager.disable();
+    }
   });
 });

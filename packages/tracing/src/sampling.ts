@@ -88,8 +88,25 @@ type CoreModule = typeof import("@opentelemetry/core");
  * would make (and throw away) a span per statement and per Redis command. Spans given an explicit
  * parent from a kept trace (a webhook's `apply` span) are made from that parent, not from here.
  */
-export function sampledOnlyContextManager(contexts: ContextManagerModule, core: CoreModule) {
+export function sampledOnlyContextManager(
+  contexts: ContextManagerModule,
+  core: CoreModule,
+  { requestsOnly = false }: { requestsOnly?: boolean } = {},
+) {
+  const untraced = core.suppressTracing(ROOT_CONTEXT);
   return new (class extends contexts.AsyncLocalStorageContextManager {
+    /**
+     * `requestsOnly` (the API): work outside any context, a request the edge dropped among it, runs
+     * with tracing suppressed. Such a request then needs no context of its own: the http
+     * instrumentation serves it as it comes (patches/@opentelemetry__instrumentation-http@0.301.2.patch)
+     * instead of entering a suppressed context and binding the request and response to it, which
+     * wraps every listener either gets.
+     */
+    override active(): Context {
+      const active = super.active();
+      return requestsOnly && active === ROOT_CONTEXT ? untraced : active;
+    }
+
     override with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
       active: Context,
       fn: F,
