@@ -28,11 +28,15 @@ export async function openBenchRun(label: string, { poolSize = 2 } = {}): Promis
   const prefix = `{mailstate-bench-${label}-${suffix}}`;
   const databaseUrl = await createMigratedDatabase(database);
   const redis = createRedis(REDIS_URL, "worker");
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
+  // closeRun drops the database WITH (FORCE): a client still closing then is told "terminating
+  // connection due to administrator command", which must not end the benchmark (it did, once).
+  pool.on("error", () => {});
   return {
     database,
     databaseUrl,
     prefix,
-    pool: new pg.Pool({ connectionString: databaseUrl, max: poolSize }),
+    pool,
     redis,
     queues: createQueues(redis, prefix),
     env: benchAppEnv({ DATABASE_URL: databaseUrl, REDIS_URL, QUEUE_PREFIX: prefix }),
