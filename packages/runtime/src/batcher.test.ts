@@ -116,6 +116,21 @@ describe("MicroBatcher", () => {
     expect(await Promise.all([fourth, fifth])).toEqual([40, 50]);
   });
 
+  it("input: one batch at a time; an item comes while it runs, then the wall clock steps back an hour → the item goes at most maxWaitMs after the batch ends, not an hour later", async () => {
+    const r = recorder();
+    const batcher = new MicroBatcher(r.run, { maxSize: 32, maxWaitMs: 50 });
+    const first = batcher.submit(1);
+    await tick(50);
+    expect(r.batches).toEqual([[1]]);
+    const second = batcher.submit(2); // waits for the running batch, with no timer of its own
+    vi.setSystemTime(Date.now() - 3_600_000);
+    await r.releaseAll(); // the first batch ends: the second's wait is worked out now, on the stepped clock
+    await tick(50);
+    expect(r.batches).toEqual([[1], [2]]);
+    await r.releaseAll();
+    expect(await Promise.all([first, second])).toEqual([10, 20]);
+  });
+
   it("input: a batch of 4 in which item 3 fails → retried one by one: 1, 2 and 4 answered, 3 rejected with its error", async () => {
     const batches: number[][] = [];
     const batcher = new MicroBatcher(

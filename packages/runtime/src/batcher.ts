@@ -50,7 +50,8 @@ export class MicroBatcher<I, O> {
     if (this.inFlight >= this.maxInFlight) return; // the running batch's end schedules the next one
     const oldest = this.queue[0];
     if (!oldest) return;
-    const wait = oldest.at + this.options.maxWaitMs - Date.now();
+    // Never longer than maxWaitMs, should the wall clock step back meanwhile.
+    const wait = Math.min(oldest.at + this.options.maxWaitMs - Date.now(), this.options.maxWaitMs);
     if (this.queue.length >= this.options.maxSize || wait <= 0) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), wait);
   }
