@@ -307,7 +307,8 @@ describe("on a three-master Redis Cluster, INBOX_SHARDS=3, seeded with a node th
         10_000,
       );
       expect(await loggedCount(svixIds)).toBe(20);
-      expect(worker.output()).toMatch(/"inbox":\["inbox","inbox-0","inbox-1","inbox-2"\]/);
+      // The worker's log goes out asynchronously: its line may reach the pipe after its work is done.
+      await worker.waitFor(/"inbox":\["inbox","inbox-0","inbox-1","inbox-2"\]/, 10_000);
       const stats = await runMailstate(stack, "stats", "--json");
       const parsed = JSON.parse(stats.stdout) as { inboxShards: Record<string, { waiting: number }> };
       expect(Object.keys(parsed.inboxShards)).toEqual(["inbox", "inbox-0", "inbox-1", "inbox-2"]);
