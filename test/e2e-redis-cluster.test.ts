@@ -307,7 +307,8 @@ describe("on a three-master Redis Cluster, INBOX_SHARDS=3, seeded with a node th
         10_000,
       );
       expect(await loggedCount(svixIds)).toBe(20);
-      // The worker's log goes out asynchronously: its line may reach the pipe after its work is done.
+      // The worker logs "worker ready" (with its inbox queues) after its queue workers have started:
+      // on a busy box they may have logged the 20 events before that line is written.
       await worker.waitFor(/"inbox":\["inbox","inbox-0","inbox-1","inbox-2"\]/, 10_000);
       const stats = await runMailstate(stack, "stats", "--json");
       const parsed = JSON.parse(stats.stdout) as { inboxShards: Record<string, { waiting: number }> };
