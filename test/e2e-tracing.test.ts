@@ -372,6 +372,75 @@ describe("tracing", () => {
     }
   });
 
+  it("input: 20 sends recorded at once through an API with DATABASE_POOL_SIZE=1, every trace kept → each record's trace holds exactly one insert statement, its own (a query that waited for the pool's one client is not traced in the trace of the request that handed the client over)", async () => {
+    const own = await HttpReceiver.start({
+      answer: () => ({ status: 200, headers: { "content-type": "application/json" }, body: "{}" }),
+    });
+    const api = await harness.spawnApi({ ...otel(own.url), DATABASE_POOL_SIZE: "1" });
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, index) =>
+          api.call("POST", "/v1/notifications", {
+            to: `pool-${index}@example.com`,
+            from: "Acme <hello@acme.test>",
+            subject: "Pool",
+            resendEmailId: randomUUID(),
+          }),
+        ),
+      );
+      expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(201));
+      const isRecord = (span: ExportedSpan) => span.name === "POST /v1/notifications";
+      const isInsert = (span: ExportedSpan) => span.name.startsWith("pg.query:notifications-insert-new");
+      await own.waitFor(
+        "20 record spans and 20 insert spans",
+        () =>
+          exportedSpans(own.requests).filter(isRecord).length >= 20 &&
+          exportedSpans(own.requests).filter(isInsert).length >= 20,
+        20_000,
+      );
+      const spans = exportedSpans(own.requests);
+      const insertsPerRecord = spans
+        .filter(isRecord)
+        .map((record) => spans.filter((span) => isInsert(span) && span.traceId === record.traceId).length);
+      expect(insertsPerRecord).toEqual(Array(20).fill(1));
+    } finally {
+      await api.process.stop("SIGTERM");
+      await own.close();
+    }
+  });
+
+  it("input: the API keeping no trace (parentbased_always_off), the worker every one it starts (parentbased_always_on), 5 recorded sends and their webhooks → the worker makes no span for the inbox jobs (they carry no trace): no 'process inbox', 'inbox.batch' or 'apply' span, though the events apply", async () => {
+    const own = await HttpReceiver.start({
+      answer: () => ({ status: 200, headers: { "content-type": "application/json" }, body: "{}" }),
+    });
+    const api = await harness.spawnApi({ ...otel(own.url), OTEL_TRACES_SAMPLER: "parentbased_always_off" });
+    const worker = harness.spawnWorker({ ...otel(own.url), OTEL_TRACES_SAMPLER: "parentbased_always_on" });
+    try {
+      await worker.waitFor(/worker ready/);
+      const sent = await Promise.all(Array.from({ length: 5 }, () => recordAndDeliver(api)));
+      await waitUntil(
+        "the 5 webhooks to apply",
+        async () =>
+          (
+            await harness.sql.query("SELECT count(*)::int AS n FROM event_log WHERE svix_id = ANY($1)", [
+              sent.map(({ svixId }) => svixId),
+            ])
+          ).rows[0]?.n === 5,
+        20_000,
+      );
+      // Stopped, the worker has flushed every span it made.
+      await worker.stop("SIGTERM");
+      const jobSpans = ["process inbox", "complete inbox", "inbox.batch"];
+      const inboxSpans = exportedSpans(own.requests).filter(
+        (span) => jobSpans.includes(span.name) || span.name.startsWith("apply "),
+      );
+      expect(inboxSpans.map((span) => `${span.service}: ${span.name}`)).toEqual([]);
+    } finally {
+      await Promise.all([api.process.stop("SIGTERM"), worker.stop("SIGTERM")]);
+      await own.close();
+    }
+  });
+
   it.each([
     [
       { OTEL_TRACES_SAMPLER: "jaeger_remote" },

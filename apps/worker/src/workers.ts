@@ -183,6 +183,9 @@ function startInboxFetchers(env: Env, inboxQueues: Queue[], processor: Processor
           ...options,
           prefix: shard.opts.prefix ?? env.QUEUE_PREFIX,
           ...RETENTION.inbox,
+          // An inbox job is traced only as part of the trace it carries (its batch's first webhook's,
+          // when the API kept it): the API's sampler decides, once.
+          ...bullmqTelemetry<WorkerOptions["telemetry"]>({ joinOnly: true }),
           concurrency: Math.max(1, Math.ceil(env.WORKER_CONCURRENCY / (perShard * inboxQueues.length))),
         }),
     ),

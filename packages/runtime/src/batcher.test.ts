@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MicroBatcher } from "./batcher.ts";
 
@@ -151,5 +152,33 @@ describe("MicroBatcher", () => {
       40,
     ]);
     expect(batches).toEqual([[1, 2, 3, 4], [1], [2], [3], [4]]);
+  });
+
+  it("input: items submitted in async contexts a, b (batch 1, running), then c, d while it runs, then one that fails → batch 1 runs in a (its oldest item's), batch 2 in c (not in a, where the batch before it ended), each retried item in its own", async () => {
+    const context = new AsyncLocalStorage<string>();
+    const seen: string[] = [];
+    const r = recorder();
+    const batcher = new MicroBatcher(
+      async (items: string[]) => {
+        seen.push(`${items.join("")} in ${context.getStore() ?? "none"}`);
+        if (items.length > 1 && items.includes("x")) throw new Error("x is refused");
+        return r.run(items.map((item) => item.length));
+      },
+      { maxSize: 50, maxWaitMs: 1 },
+    );
+    const first = ["a", "b"].map((item) => context.run(item, () => batcher.submit(item)));
+    await tick();
+    const more = ["c", "d"].map((item) => context.run(item, () => batcher.submit(item)));
+    await r.releaseAll(); // batch 1 ends; c and d wait out their maxWaitMs
+    await tick();
+    await r.releaseAll();
+    await Promise.all([...first, ...more]);
+    expect(seen).toEqual(["ab in a", "cd in c"]);
+    seen.length = 0;
+    const retried = ["x", "y"].map((item) => context.run(item, () => batcher.submit(item)));
+    await tick();
+    await r.releaseAll();
+    await Promise.allSettled(retried);
+    expect(seen).toEqual(["xy in x", "x in x", "y in y"]);
   });
 });

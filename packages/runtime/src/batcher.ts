@@ -10,6 +10,12 @@
 // ends never sends the items that came after it early: with a slot free, they wait out their own
 // `maxWaitMs` (the API's 50 ms window holds ~25 webhooks at 500/s, not the one that arrived in the
 // 2 ms the previous write took).
+//
+// A batch runs in the async context of its oldest item (AsyncLocalStorage), and an item retried
+// alone in its own: not in that of the timer or of the batch that ended before it, which would
+// chain one request's context (its trace, with tracing on) into every batch after it.
+import { AsyncLocalStorage } from "node:async_hooks";
+
 export interface BatcherOptions {
   maxSize: number;
   maxWaitMs: number;
@@ -23,6 +29,8 @@ interface Pending<I, O> {
   at: number;
   resolve: (value: O) => void;
   reject: (error: unknown) => void;
+  /** Runs a function in the async context the item was submitted in. */
+  inContext: <R>(work: () => R) => R;
 }
 
 export class MicroBatcher<I, O> {
@@ -40,7 +48,7 @@ export class MicroBatcher<I, O> {
 
   submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      this.queue.push({ item, at: Date.now(), resolve, reject });
+      this.queue.push({ item, at: Date.now(), resolve, reject, inContext: AsyncLocalStorage.snapshot() });
       this.schedule();
     });
   }
@@ -63,11 +71,13 @@ export class MicroBatcher<I, O> {
     if (this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
     const batch = this.queue.splice(0, this.options.maxSize);
     this.inFlight += 1;
-    void this.settle(batch).finally(() => {
-      this.inFlight -= 1;
-      // What arrived meanwhile goes at once if it has waited maxWaitMs already, else when it has.
-      this.schedule();
-    });
+    void (batch[0] as Pending<I, O>)
+      .inContext(() => this.settle(batch))
+      .finally(() => {
+        this.inFlight -= 1;
+        // What arrived meanwhile goes at once if it has waited maxWaitMs already, else when it has.
+        this.schedule();
+      });
     this.schedule();
   }
 
@@ -80,7 +90,7 @@ export class MicroBatcher<I, O> {
         batch[0]?.reject(error);
         return;
       }
-      await Promise.all(batch.map((pending) => this.settle([pending])));
+      await Promise.all(batch.map((pending) => pending.inContext(() => this.settle([pending]))));
     }
   }
 }

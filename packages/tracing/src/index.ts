@@ -6,7 +6,7 @@
 // variables itself: OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER(_ARG), OTEL_RESOURCE_ATTRIBUTES and the
 // exporter's endpoint, headers and timeout.
 import { type Context, context, type Link, propagation, ROOT_CONTEXT, type Span, trace } from "@opentelemetry/api";
-import { edgeSampling, sampledOnlyContextManager, samplerFromEnv } from "./sampling.ts";
+import { edgeSampling, sampledOnlyContextManager } from "./sampling.ts";
 
 /** Set on globalThis by startTracing, so that every bundle of a process (the preload, the app) sees it. */
 const ACTIVE = Symbol.for("mailstate.tracing");
@@ -14,7 +14,7 @@ const ACTIVE = Symbol.for("mailstate.tracing");
 interface ActiveTracing {
   serviceName: string;
   shutdown(): Promise<void>;
-  bullmqTelemetry(): unknown;
+  bullmqTelemetry(joinOnly: boolean): unknown;
 }
 
 type Env = Record<string, string | undefined>;
@@ -95,7 +95,7 @@ export async function startTracing(
     import("bullmq-otel"),
   ]);
   const exporter = new exporterModule.OTLPTraceExporter();
-  const edge = edgeSampling(samplerFromEnv(env, traceBase), traceBase);
+  const edge = edgeSampling(env, traceBase);
   const quiet = new Set(["/healthz", "/readyz", "/metrics"]);
   // OTEL_NODE_ENABLED_INSTRUMENTATIONS (as auto-instrumentations-node reads it): a comma-separated
   // subset of http, express, ioredis, pg, bullmq; all of them when unset.
@@ -127,8 +127,9 @@ export async function startTracing(
       enabled.has("http") &&
         new http.HttpInstrumentation({
           // Probes are never traced; every other request is traced only if the sampler keeps it.
+          // The edge's draw first: it drops most requests before their URL is looked at.
           ignoreIncomingRequestHook: (request) =>
-            quiet.has((request.url ?? "").split("?")[0] ?? "") || !edge.keep(request.headers),
+            !edge.keep(request.headers) || quiet.has((request.url ?? "").split("?")[0] ?? ""),
         }),
       // The route's handler, not each middleware layer (body parsing, auth...) nor each router it
       // passes: a kept request costs about three untraced ones, mostly in the spans it makes.
@@ -151,10 +152,11 @@ export async function startTracing(
   });
   sdk.start();
   const telemetry = enabled.has("bullmq") ? new bullmq.BullMQOtel({ tracerName: serviceName }) : undefined;
+  const joining = telemetry && joiningOnly(telemetry, core.suppressTracing(ROOT_CONTEXT));
   (globalThis as Record<symbol, ActiveTracing>)[ACTIVE] = {
     serviceName,
     shutdown: () => sdk.shutdown(),
-    bullmqTelemetry: () => telemetry,
+    bullmqTelemetry: (joinOnly) => (joinOnly ? joining : telemetry),
   };
   return true;
 }
@@ -193,10 +195,43 @@ export async function stopTracing(): Promise<void> {
   clearTimeout(timer);
 }
 
-/** The `telemetry` option of BullMQ's queues and workers when tracing is on. */
-export function bullmqTelemetry<T>(): { telemetry: T } | Record<string, never> {
-  const telemetry = active()?.bullmqTelemetry();
+/**
+ * The `telemetry` option of BullMQ's queues and workers when tracing is on. `joinOnly` (the inbox's
+ * workers): a job's spans join the trace the job carries, and a job that carries none makes none.
+ */
+export function bullmqTelemetry<T>({ joinOnly = false } = {}): { telemetry: T } | Record<string, never> {
+  const telemetry = active()?.bullmqTelemetry(joinOnly);
   return telemetry ? { telemetry: telemetry as T } : {};
+}
+
+type BullMQOtel = InstanceType<typeof import("bullmq-otel").BullMQOtel>;
+
+/**
+ * bullmq-otel, except that it only joins traces. An inbox job carries the trace of the API's request
+ * that opened its batch when the API kept that trace, and nothing when it dropped it: left to
+ * itself, BullMQ would start a trace of its own for such a job, which the sampler keeps at its
+ * ratio again, so that about twice the share of batches would be traced (their statements and
+ * Redis commands with them). With this, a job the API's sampler dropped makes no span, and neither
+ * does the work inside it; the webhooks in it that were kept still get their own `apply` spans.
+ */
+function joiningOnly(base: BullMQOtel, untraced: Context) {
+  const inTrace = (within: Context) => (trace.getSpan(within) ? within : untraced);
+  const active = () => inTrace(context.active());
+  return {
+    tracer: {
+      startSpan: (name: string, options: unknown, parent?: Context) =>
+        base.tracer.startSpan(name, options as Parameters<BullMQOtel["tracer"]["startSpan"]>[1], parent ?? active()),
+    },
+    contextManager: {
+      active,
+      with: <F extends (...args: never[]) => unknown>(within: Context, fn: F) => base.contextManager.with(within, fn),
+      getMetadata: (within: Context) => base.contextManager.getMetadata(within),
+      // The job's trace, from the root (not inside the suppressed context of the fetch). A job the
+      // API added in a dropped trace carries "{}": no trace, so none is started for it.
+      fromMetadata: (_active: Context, metadata: string) =>
+        inTrace(base.contextManager.fromMetadata(ROOT_CONTEXT, metadata)),
+    },
+  };
 }
 
 /** The exporter, with every string attribute of every span scrubbed of addresses. */
@@ -290,18 +325,22 @@ export async function inSpan<T>(
   });
 }
 
+/** What startEventSpan answers for a webhook whose trace was not kept. */
+const NO_SPAN = () => {};
+
 /**
  * A span of one webhook's own trace (its parent the API's request, from the traceparent it
  * carried), not made active: the batch's statements belong to the batch's span. Answers its end.
+ * Only for a webhook whose trace was kept (its traceparent sampled): a trace the API dropped gets no
+ * span anywhere, not even under a batch the worker kept, and a dropped webhook costs nothing here.
  */
 export function startEventSpan(
   name: string,
   traceparent: string | undefined,
   attributes: () => Attributes,
 ): (outcome: Attributes) => void {
-  if (!tracingActive()) return () => {};
-  const parent = contextOf(traceparent) ?? context.active();
-  const span = tracer().startSpan(name, { attributes: defined(attributes()) }, parent);
+  if (!tracingActive() || sampledTraceId(traceparent) === null) return NO_SPAN;
+  const span = tracer().startSpan(name, { attributes: defined(attributes()) }, contextOf(traceparent));
   return (outcome) => {
     span.setAttributes(defined(outcome));
     span.end();

@@ -13,7 +13,7 @@ const SAMPLED = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 const NOT_SAMPLED = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
 
 function edge(env: Record<string, string>) {
-  return edgeSampling(samplerFromEnv(env, samplers), samplers);
+  return edgeSampling(env, samplers);
 }
 
 /** How many of `n` requests without a traceparent the edge keeps. */
@@ -57,6 +57,24 @@ describe("edge sampling", () => {
     const { keep } = edge({ OTEL_TRACES_SAMPLER: "parentbased_always_off" });
     expect(keep({})).toBe(false);
     expect(keep({ traceparent: SAMPLED })).toBe(true);
+  });
+
+  it("input: a traceparent that does not parse ('garbage', a 31-digit trace id, an all-zero one) → treated as none: kept under parentbased_always_on, dropped under parentbased_always_off, about a tenth kept at traceidratio 0.1", () => {
+    const bad = [
+      "garbage",
+      "00-0af7651916cd43dd8448eb211c8031-b7ad6b7169203331-01",
+      `00-${"0".repeat(32)}-b7ad6b7169203331-01`,
+    ];
+    const on = edge({});
+    const off = edge({ OTEL_TRACES_SAMPLER: "parentbased_always_off" });
+    for (const traceparent of bad) {
+      expect(on.keep({ traceparent })).toBe(true);
+      expect(off.keep({ traceparent })).toBe(false);
+    }
+    const { keep } = edge({ OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" });
+    const kept = Array.from({ length: 10_000 }, () => keep({ traceparent: "garbage" })).filter(Boolean).length;
+    expect(kept).toBeGreaterThan(800);
+    expect(kept).toBeLessThan(1_200);
   });
 
   it("the SDK's sampler: a server span (one the edge kept) is sampled; any other root span is the configured sampler's (always_off → dropped)", () => {

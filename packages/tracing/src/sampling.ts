@@ -45,26 +45,33 @@ function ratioFromEnv(env: Env): number {
   return ratio;
 }
 
-/** A random trace id, for asking a ratio sampler about a request that carries none. */
-function randomTraceId(): string {
-  let id = "";
-  for (let i = 0; i < 4; i++)
-    id += Math.floor(Math.random() * 0x1_0000_0000)
-      .toString(16)
-      .padStart(8, "0");
-  return id;
+/**
+ * The share of traces a request without a traceparent starts that the sampler keeps: the root
+ * sampler's ratio (a parentbased_ sampler asks its root when there is no parent).
+ */
+function rootRatio(env: Env): number {
+  const name = (env.OTEL_TRACES_SAMPLER ?? "parentbased_always_on").trim();
+  return name.endsWith("always_on") ? 1 : name.endsWith("always_off") ? 0 : ratioFromEnv(env);
 }
 
 /**
- * The edge's decision and the sampler that honours it. `keep(headers)` asks the configured sampler
- * about an incoming request before any span exists (with the caller's traceparent, if it sent one);
- * `sampler` is what the SDK then uses: a server span exists only for a request the edge kept, so it
- * is kept; every other span is the configured sampler's to decide.
+ * The edge's decision and the sampler that honours it, for OTEL_TRACES_SAMPLER(_ARG) as `env` names
+ * them. `keep(headers)` decides about an incoming request before any span exists: with the
+ * caller's traceparent, the configured sampler is asked about it; without one (every webhook from
+ * Resend) the request starts a trace, which the root sampler keeps at its ratio, so a draw against
+ * that ratio decides it without making up a trace id to ask about (the server span the SDK then
+ * starts gets an id of its own). `sampler` is what the SDK then uses: a server span exists only for
+ * a request the edge kept, so it is kept; every other span is the configured sampler's to decide.
  */
-export function edgeSampling(configured: Sampler, samplers: SamplerModule) {
+export function edgeSampling(env: Env, samplers: SamplerModule) {
+  const configured = samplerFromEnv(env, samplers);
+  const ratio = rootRatio(env);
   const keep = (headers: Record<string, string | string[] | undefined>): boolean => {
-    const parent: Context = headers.traceparent ? propagation.extract(ROOT_CONTEXT, headers) : ROOT_CONTEXT;
-    const traceId = trace.getSpanContext(parent)?.traceId ?? randomTraceId();
+    if (headers.traceparent === undefined) return Math.random() < ratio;
+    const parent: Context = propagation.extract(ROOT_CONTEXT, headers);
+    const traceId = trace.getSpanContext(parent)?.traceId;
+    // A traceparent that does not parse: the request starts a trace of its own, as without one.
+    if (traceId === undefined) return Math.random() < ratio;
     const { decision } = configured.shouldSample(parent, traceId, "edge", SpanKind.SERVER, {}, []);
     return decision === samplers.SamplingDecision.RECORD_AND_SAMPLED;
   };
