@@ -5,7 +5,16 @@
 // express are imported, so that their instrumentations can patch them. The SDK reads the standard
 // variables itself: OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER(_ARG), OTEL_RESOURCE_ATTRIBUTES and the
 // exporter's endpoint, headers and timeout.
-import { type Context, context, type Link, propagation, ROOT_CONTEXT, type Span, trace } from "@opentelemetry/api";
+import {
+  type Context,
+  context,
+  type Link,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  type Tracer,
+  trace,
+} from "@opentelemetry/api";
 import { edgeSampling, sampledOnlyContextManager } from "./sampling.ts";
 
 /** Set on globalThis by startTracing, so that every bundle of a process (the preload, the app) sees it. */
@@ -239,15 +248,19 @@ function redacting<E extends { export(spans: unknown[], done: (result: unknown) 
   const original = exporter.export.bind(exporter);
   exporter.export = (spans, done) => {
     for (const span of spans as { attributes: Record<string, unknown>; name: string }[]) {
-      for (const [key, value] of Object.entries(span.attributes))
+      for (const key in span.attributes) {
+        const value = span.attributes[key];
         if (typeof value === "string" && value.includes("@")) span.attributes[key] = redactAddresses(value);
+      }
     }
     original(spans, done);
   };
   return exporter;
 }
 
-const tracer = () => trace.getTracer(active()?.serviceName ?? "mailstate");
+let cachedTracer: Tracer | undefined;
+/** mailstate's own tracer (asked for once: the SDK builds a key and looks it up on each call). */
+const tracer = () => (cachedTracer ??= trace.getTracer(active()?.serviceName ?? "mailstate"));
 
 /** The W3C traceparent of the active span (the request's), to carry with a job; undefined when off. */
 export function currentTraceparent(): string | undefined {
@@ -268,8 +281,14 @@ export function annotateActiveSpan(attributes: () => Attributes): void {
   trace.getActiveSpan()?.setAttributes(defined(attributes()));
 }
 
-function defined(attributes: Attributes) {
-  return Object.fromEntries(Object.entries(attributes).filter(([, value]) => value !== undefined && value !== null));
+/** The attributes that have a value (a plain loop: it runs for every kept request and event). */
+function defined(attributes: Attributes): Record<string, string | number> {
+  const kept: Record<string, string | number> = {};
+  for (const key in attributes) {
+    const value = attributes[key];
+    if (value !== undefined && value !== null) kept[key] = value;
+  }
+  return kept;
 }
 
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-([0-9a-f]{2})$/;
