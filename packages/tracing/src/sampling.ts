@@ -20,21 +20,41 @@ const SAMPLERS = [
   "parentbased_traceidratio",
 ];
 
+interface SamplerSetting {
+  /** OTEL_TRACES_SAMPLER, one of SAMPLERS. */
+  name: string;
+  /**
+   * The share of the traces a request without a traceparent starts that the sampler keeps: its
+   * root's (a parentbased_ sampler asks its root when there is no parent); 1 for always_on.
+   */
+  rootRatio: number;
+}
+
 /**
- * The sampler OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG name, as the specification defines
- * them (default parentbased_always_on). Where the SDK would log a value it cannot read and go on
- * with its default, this refuses it, naming the variable.
+ * OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG as the specification defines them (default
+ * parentbased_always_on). Where the SDK would log a value it cannot read and go on with its
+ * default, this refuses it, naming the variable.
  */
-export function samplerFromEnv(env: Env, samplers: SamplerModule): Sampler {
+function samplerSetting(env: Env): SamplerSetting {
   const name = (env.OTEL_TRACES_SAMPLER ?? "parentbased_always_on").trim();
   if (!SAMPLERS.includes(name))
     throw new Error(`OTEL_TRACES_SAMPLER: ${name} is not supported: use one of ${SAMPLERS.join(", ")}`);
-  const root = name.endsWith("always_on")
-    ? new samplers.AlwaysOnSampler()
-    : name.endsWith("always_off")
-      ? new samplers.AlwaysOffSampler()
-      : new samplers.TraceIdRatioBasedSampler(ratioFromEnv(env));
+  const rootRatio = name.endsWith("always_on") ? 1 : name.endsWith("always_off") ? 0 : ratioFromEnv(env);
+  return { name, rootRatio };
+}
+
+function samplerOf({ name, rootRatio }: SamplerSetting, samplers: SamplerModule): Sampler {
+  const root = name.endsWith("traceidratio")
+    ? new samplers.TraceIdRatioBasedSampler(rootRatio)
+    : rootRatio === 1
+      ? new samplers.AlwaysOnSampler()
+      : new samplers.AlwaysOffSampler();
   return name.startsWith("parentbased_") ? new samplers.ParentBasedSampler({ root }) : root;
+}
+
+/** The sampler OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG name (samplerSetting). */
+export function samplerFromEnv(env: Env, samplers: SamplerModule): Sampler {
+  return samplerOf(samplerSetting(env), samplers);
 }
 
 function ratioFromEnv(env: Env): number {
@@ -43,15 +63,6 @@ function ratioFromEnv(env: Env): number {
   if (raw === "" || !Number.isFinite(ratio) || ratio < 0 || ratio > 1)
     throw new Error(`OTEL_TRACES_SAMPLER_ARG: ${raw} is not a ratio: give a number from 0 to 1 (0.1 keeps 10%)`);
   return ratio;
-}
-
-/**
- * The share of traces a request without a traceparent starts that the sampler keeps: the root
- * sampler's ratio (a parentbased_ sampler asks its root when there is no parent).
- */
-function rootRatio(env: Env): number {
-  const name = (env.OTEL_TRACES_SAMPLER ?? "parentbased_always_on").trim();
-  return name.endsWith("always_on") ? 1 : name.endsWith("always_off") ? 0 : ratioFromEnv(env);
 }
 
 /**
@@ -64,14 +75,13 @@ function rootRatio(env: Env): number {
  * a request the edge kept, so it is kept; every other span is the configured sampler's to decide.
  */
 export function edgeSampling(env: Env, samplers: SamplerModule) {
-  const configured = samplerFromEnv(env, samplers);
-  const ratio = rootRatio(env);
+  const setting = samplerSetting(env);
+  const configured = samplerOf(setting, samplers);
   const keep = (headers: Record<string, string | string[] | undefined>): boolean => {
-    if (headers.traceparent === undefined) return Math.random() < ratio;
-    const parent: Context = propagation.extract(ROOT_CONTEXT, headers);
-    const traceId = trace.getSpanContext(parent)?.traceId;
-    // A traceparent that does not parse: the request starts a trace of its own, as without one.
-    if (traceId === undefined) return Math.random() < ratio;
+    const parent = headers.traceparent === undefined ? undefined : propagation.extract(ROOT_CONTEXT, headers);
+    const traceId = parent && trace.getSpanContext(parent)?.traceId;
+    // No traceparent, or one that does not parse: the request starts a trace of its own.
+    if (!parent || !traceId) return Math.random() < setting.rootRatio;
     const { decision } = configured.shouldSample(parent, traceId, "edge", SpanKind.SERVER, {}, []);
     return decision === samplers.SamplingDecision.RECORD_AND_SAMPLED;
   };
