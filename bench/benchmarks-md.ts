@@ -123,6 +123,7 @@ ${tracing.map((l) => `- ${l}`).join("\n") || "- n/a"}
 | one event on a notification with 10,000 opens | \`pnpm bench:heavy\` (\`apps/worker/bench/heavy-notification.ts\`) |
 | one Redis vs a local 3-master Redis Cluster, INBOX_SHARDS 1 and 3 | \`pnpm bench:cluster\` (\`bench/cluster.ts\`) |
 | PostgreSQL bytes per email lifecycle, per table | \`pnpm bench:storage\` (\`bench/storage.ts\`) |
+| what tracing costs, its variants (off, 0%, 10%, 100%) running side by side and loaded in turn | \`pnpm bench:tracing\` (\`bench/tracing-cost.ts\`) |
 | RSS of the API and the worker at 400 webhooks/s for 3 minutes | \`pnpm bench:soak\` (\`bench/soak.ts\`) |
 | end to end and the synchronous design | \`BENCH_SKIP_SUBBENCH=1 pnpm bench\` (\`bench/run.ts\`, \`bench/sync-server.ts\`) |
 

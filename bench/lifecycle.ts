@@ -13,24 +13,28 @@
 // Env: BENCH_LIFECYCLE_EMAILS (2000), BENCH_LIFECYCLE_RATE (500), BENCH_INGEST_REQUESTS (6000);
 // BENCH_CPU_PROF=<dir> writes V8 CPU profiles of the API and the worker there (`--cpu-prof`), and
 // BENCH_DESIGNS (sync,tutorial,mailstate,mailstate-traced-10,mailstate-traced-100) names the designs
-// measured, in that order; the traced ones are mailstate with OpenTelemetry on, keeping 10% and 100%;
+// measured, in that order; the traced ones are mailstate with OpenTelemetry on, keeping 10% and 100%
+// (and, only when named, mailstate-traced-0: on, keeping nothing);
 // BENCH_ROUNDS (1) measures them all that many times over, and each ratio is the median of the rounds'.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { freePort, type WorkloadEvent } from "@mailstate/test-support";
 import { emailId, LIFECYCLE_EVENTS, lifecycleWebhooks, recordBodies } from "./lifecycle-workload.ts";
 import { apiRequests, fire, type LoadResult, median, sign } from "./load.ts";
-import { cpuBetween, type ProcessSet, parentOf, sampleCpu } from "./proc-cpu.ts";
+import { cpuBetween, type ProcessSet, sampleCpu } from "./proc-cpu.ts";
 import {
+  appliedEvents,
   type BenchRun,
   closeRun,
   insertSends,
   openBenchRun,
   type SyncDesign,
+  sharedServers,
   sleep,
   startProcess,
   startSyncServer,
   stopProcesses,
+  waitApplied,
   waitHealthy,
 } from "./processes.ts";
 
@@ -51,26 +55,9 @@ interface Design {
   /** Mailstate: an event counts once in the log with the inbox empty. */
   queue: boolean;
   /** The relation with a row per webhook applied. */
-  applied: "event_log" | "processed_events";
+  table: "event_log" | "processed_events";
   /** What a notification's row says once its sent, delivered and opened are applied (SQL). */
   projected: string;
-}
-
-async function appliedEvents(run: BenchRun, design: Design): Promise<number> {
-  return Number((await run.pool.query(`SELECT count(*) FROM ${design.applied}`)).rows[0]?.count ?? 0);
-}
-
-/** Until `count` webhooks are applied and (mailstate) the inbox holds no job; answers how long it took. */
-async function waitApplied(run: BenchRun, design: Design, count: number): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    const applied = await appliedEvents(run, design);
-    const pending = design.queue ? await run.queues.inbox.count() : 0;
-    const active = design.queue ? await run.queues.inbox.getActiveCount() : 0;
-    if (applied >= count && pending + active === 0) return Date.now() - started;
-    if (Date.now() - started > 300_000) throw new Error(`only ${applied} of ${count} events applied`);
-    await sleep(200);
-  }
 }
 
 /** Notifications whose projection is not what their webhooks say. */
@@ -94,13 +81,6 @@ interface DesignResult {
   ingestDrainMs: number;
 }
 
-/** The box's shared servers: Redis (its own pid, from INFO) and PostgreSQL (the postmaster and every backend). */
-async function sharedServers(run: BenchRun): Promise<ProcessSet> {
-  const redisPid = Number(/process_id:(\d+)/.exec(await run.redis.info("server"))?.[1]);
-  const backend = (await run.pool.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid ?? 0;
-  return { redis: { pid: redisPid }, postgres: { pid: parentOf(backend), children: true } };
-}
-
 async function measure(design: Design): Promise<DesignResult> {
   const { name } = design;
   const label = name.slice(0, 4);
@@ -112,7 +92,7 @@ async function measure(design: Design): Promise<DesignResult> {
   const warm = `${label}w`;
   await fire(port, apiRequests("/v1/notifications", recordBodies(warm, 200)), { concurrency: RECORD_CONCURRENCY });
   await fire(port, sign(lifecycleWebhooks(warm, 200)), { concurrency: 32 });
-  await waitApplied(run, design, 600);
+  await waitApplied(run, 600, design);
   // PostgreSQL's checkpointer (one of the backends counted) writes out what came before: the
   // warm-up's pages and the previous design's. Done now, that work is nobody's measured CPU.
   await run.pool.query("CHECKPOINT").catch(() => undefined);
@@ -127,7 +107,7 @@ async function measure(design: Design): Promise<DesignResult> {
   // What was refused (a 503 while Redis stalled, say) is sent again, as Resend retries it.
   const again = webhooks.refused.map((index) => events[index] as WorkloadEvent);
   if (again.length > 0) await fire(port, sign(again), { concurrency: 8 });
-  await waitApplied(run, design, 600 + EMAILS * LIFECYCLE_EVENTS.length);
+  await waitApplied(run, 600 + EMAILS * LIFECYCLE_EVENTS.length, design);
   const end = sampleCpu(all);
   const cpu = cpuBetween(before, end);
   const recordsCpu = cpuBetween(before, afterRecords);
@@ -139,11 +119,11 @@ async function measure(design: Design): Promise<DesignResult> {
     run.pool,
     Array.from({ length: ingestEmails }, (_, i) => emailId(ingestLabel, i)),
   );
-  const applied = await appliedEvents(run, design);
+  const applied = await appliedEvents(run, design.table);
   const ingest = await fire(port, sign(lifecycleWebhooks(ingestLabel, ingestEmails)), {
     concurrency: INGEST_CONCURRENCY,
   });
-  const ingestDrainMs = await waitApplied(run, design, applied + INGEST_REQUESTS);
+  const ingestDrainMs = await waitApplied(run, applied + INGEST_REQUESTS, design);
 
   await stopProcesses();
   await closeRun(run);
@@ -191,7 +171,7 @@ const peer = (name: SyncDesign, projected: string): Design => ({
     return { port: server.port, processes: { server: { pid: server.child.pid ?? 0 } } };
   },
   queue: false,
-  applied: name === "tutorial" ? "processed_events" : "event_log",
+  table: name === "tutorial" ? "processed_events" : "event_log",
   projected,
 });
 const designs: Design[] = [
@@ -202,6 +182,7 @@ const designs: Design[] = [
   // The same with OpenTelemetry on (OTLP/HTTP protobuf to a receiver in this process, which drops
   // what it gets: a collector's own CPU is not the system's), keeping 10% and 100% of the traces.
   mailstate("mailstate-traced-10", { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" }),
+  mailstate("mailstate-traced-0", { OTEL_TRACES_SAMPLER: "parentbased_always_off" }),
   mailstate("mailstate-traced-100", { OTEL_TRACES_SAMPLER: "parentbased_always_on" }),
 ];
 
@@ -221,7 +202,7 @@ function mailstate(name: string, extra: Record<string, string>): Design {
       return { port, processes: { api: { pid: api.pid ?? 0 }, worker: { pid: worker.pid ?? 0 } } };
     },
     queue: true,
-    applied: "event_log",
+    table: "event_log",
     projected: "state = 'delivered' AND open_count = 1",
   };
 }

@@ -5,6 +5,7 @@ import { createQueues, createRedis, type Queues, type RedisClient } from "@mails
 import { createMigratedDatabase, dropDatabase } from "@mailstate/test-support";
 import pg from "pg";
 import { BENCH_API_KEY, BENCH_SECRET } from "./load.ts";
+import { type ProcessSet, parentOf } from "./proc-cpu.ts";
 
 /** Read once here: the run's knob, not a build input. */
 const env = process.env;
@@ -138,6 +139,38 @@ export async function waitHealthy(port: number, path: "/healthz" | "/readyz" = "
     await sleep(100);
   }
   throw new Error(`API on ${port} never answered ${path}`);
+}
+
+/** Rows in `table`: the events applied (mailstate's event_log, or the tutorial peer's processed_events). */
+export async function appliedEvents(run: Pick<BenchRun, "pool">, table = "event_log"): Promise<number> {
+  return Number((await run.pool.query(`SELECT count(*) FROM ${table}`)).rows[0]?.count ?? 0);
+}
+
+/**
+ * Until `count` events are applied and, with `queue` (mailstate), the inbox holds no job waiting or
+ * active; five minutes at most. Answers how long it took.
+ */
+export async function waitApplied(
+  run: Pick<BenchRun, "pool" | "queues">,
+  count: number,
+  { table = "event_log", queue = true }: { table?: string; queue?: boolean } = {},
+): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const applied = await appliedEvents(run, table);
+    const pending = queue ? await run.queues.inbox.count() : 0;
+    const active = queue ? await run.queues.inbox.getActiveCount() : 0;
+    if (applied >= count && pending + active === 0) return Date.now() - started;
+    if (Date.now() - started > 300_000) throw new Error(`only ${applied} of ${count} events applied`);
+    await sleep(200);
+  }
+}
+
+/** The box's shared servers: Redis (its own pid, from INFO) and PostgreSQL (the postmaster and every backend). */
+export async function sharedServers(run: Pick<BenchRun, "redis" | "pool">): Promise<ProcessSet> {
+  const redisPid = Number(/process_id:(\d+)/.exec(await run.redis.info("server"))?.[1]);
+  const backend = (await run.pool.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid ?? 0;
+  return { redis: { pid: redisPid }, postgres: { pid: parentOf(backend), children: true } };
 }
 
 /** SIGTERM every process started here, and wait for each to exit. */
