@@ -16,8 +16,6 @@
 // measured, in that order; the traced ones are mailstate with OpenTelemetry on, keeping 10% and 100%
 // (and, only when named, mailstate-traced-0: on, keeping nothing);
 // BENCH_ROUNDS (1) measures them all that many times over, and each ratio is the median of the rounds'.
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { freePort, type WorkloadEvent } from "@mailstate/test-support";
 import { emailId, LIFECYCLE_EVENTS, lifecycleWebhooks, recordBodies } from "./lifecycle-workload.ts";
 import { apiRequests, fire, type LoadResult, median, sign } from "./load.ts";
@@ -28,6 +26,7 @@ import {
   closeRun,
   insertSends,
   openBenchRun,
+  otlpSink,
   type SyncDesign,
   sharedServers,
   sleep,
@@ -205,17 +204,6 @@ function mailstate(name: string, extra: Record<string, string>): Design {
     table: "event_log",
     projected: "state = 'delivered' AND open_count = 1",
   };
-}
-
-/** An OTLP/HTTP endpoint that answers 200 to every export and keeps nothing; its base URL. */
-async function otlpSink(): Promise<string> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => res.writeHead(200, { "content-type": "application/x-protobuf" }).end());
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  server.unref();
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 // BENCH_ROUNDS (1) rounds of every design, one after the other: this box's noise moves one run's

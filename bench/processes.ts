@@ -1,6 +1,8 @@
 // The API and the worker as real processes, as `pnpm start` runs them, for the benchmarks.
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { createQueues, createRedis, type Queues, type RedisClient } from "@mailstate/queue";
 import { createMigratedDatabase, dropDatabase } from "@mailstate/test-support";
 import pg from "pg";
@@ -171,6 +173,20 @@ export async function sharedServers(run: Pick<BenchRun, "redis" | "pool">): Prom
   const redisPid = Number(/process_id:(\d+)/.exec(await run.redis.info("server"))?.[1]);
   const backend = (await run.pool.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid ?? 0;
   return { redis: { pid: redisPid }, postgres: { pid: parentOf(backend), children: true } };
+}
+
+/**
+ * An OTLP/HTTP endpoint that answers 200 to every export and keeps nothing; its base URL. The traced
+ * variants of the benchmarks export to it: a collector's own CPU is not the system's.
+ */
+export async function otlpSink(): Promise<string> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.writeHead(200, { "content-type": "application/x-protobuf" }).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  server.unref();
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 /** SIGTERM every process started here, and wait for each to exit. */

@@ -16,8 +16,6 @@
 // falls in them, so the CPU per email is higher than `bench:lifecycle`'s: compare the ratios.
 // Env: BENCH_TRACING_EMAILS (500 per slice), BENCH_TRACING_RATE (500 webhooks/s), BENCH_ROUNDS (8),
 // BENCH_TRACING_VARIANTS (off,0,10,100: off, or the percentage of traces kept).
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { freePort } from "@mailstate/test-support";
 import { LIFECYCLE_EVENTS, lifecycleWebhooks, recordBodies } from "./lifecycle-workload.ts";
 import { apiRequests, fire, median, sign } from "./load.ts";
@@ -26,6 +24,7 @@ import {
   type BenchRun,
   closeRun,
   openBenchRun,
+  otlpSink,
   sharedServers,
   sleep,
   startProcess,
@@ -50,17 +49,6 @@ function variantEnv(name: string): Record<string, string> | null {
   if (percent === 0) return { OTEL_TRACES_SAMPLER: "parentbased_always_off" };
   if (percent === 100) return { OTEL_TRACES_SAMPLER: "parentbased_always_on" };
   return { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: String(percent / 100) };
-}
-
-/** An OTLP/HTTP endpoint that answers 200 to every export and keeps nothing; its base URL. */
-async function otlpSink(): Promise<string> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => res.writeHead(200, { "content-type": "application/x-protobuf" }).end());
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  server.unref();
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 interface Variant {
