@@ -1,5 +1,5 @@
-// `pnpm bench:tracing`: what tracing costs the whole system, measured so that this box's drift
-// cancels out. On a shared box the CPU one run takes moves by a fifth or more from minute to minute,
+// `pnpm bench:tracing`: what tracing costs the whole system, measured so that less of this box's
+// drift falls between the variants compared. On a shared box the CPU one run takes moves by a fifth or more from minute to minute,
 // and `bench:lifecycle` measures one design for a minute, then the next: it needs many rounds to
 // tell 1.1x from 1.2x. Here every variant (tracing off; on and keeping nothing; keeping 10%;
 // keeping all) is a full mailstate, its API and worker with a database and a queue prefix of its
@@ -44,7 +44,7 @@ const WARM_UP_EMAILS = 200;
 /** The environment of each variant: tracing off, or on with a sampler keeping that share of traces. */
 function variantEnv(name: string): Record<string, string> | null {
   if (name === "off") return {};
-  const percent = Number(name);
+  const percent = name === "" ? Number.NaN : Number(name);
   if (!Number.isFinite(percent) || percent < 0 || percent > 100) return null;
   if (percent === 0) return { OTEL_TRACES_SAMPLER: "parentbased_always_off" };
   if (percent === 100) return { OTEL_TRACES_SAMPLER: "parentbased_always_on" };
