@@ -61,9 +61,7 @@ interface Variant {
   applied: number;
 }
 
-async function startVariant(name: string): Promise<Variant> {
-  const extra = variantEnv(name);
-  if (!extra) throw new Error(`BENCH_TRACING_VARIANTS: ${name} is not off or a percentage from 0 to 100`);
+async function startVariant(name: string, extra: Record<string, string>): Promise<Variant> {
   const run = await openBenchRun(`trace${name}`, { poolSize: 1 });
   const port = await freePort();
   const tracing: Record<string, string> = name === "off" ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: await otlpSink() };
@@ -92,8 +90,14 @@ console.log(
   `tracing, variants side by side: ${VARIANTS.join(", ")}; ${ROUNDS} rounds, each a slice of ${EMAILS} emails ` +
     `(recorded 16 in flight, then sent, delivered, opened at ${RATE}/s) to every variant in turn`,
 );
+// Every name is checked before any process starts: a bad one must not leave the others running.
+const envs = VARIANTS.map((name) => {
+  const extra = variantEnv(name);
+  if (!extra) throw new Error(`BENCH_TRACING_VARIANTS: ${name} is not off or a percentage from 0 to 100`);
+  return extra;
+});
 const variants: Variant[] = [];
-for (const name of VARIANTS) variants.push(await startVariant(name));
+for (const [i, name] of VARIANTS.entries()) variants.push(await startVariant(name, envs[i] ?? {}));
 for (const v of variants) await waitHealthy(v.port);
 await sleep(2_000); // the workers' boot
 // Warm-up, not measured: the same path, so the JIT and the pools are as in production.
