@@ -18,8 +18,8 @@
 // BENCH_ROUNDS (1) measures them all that many times over, and each ratio is the median of the rounds'.
 import { freePort, type WorkloadEvent } from "@mailstate/test-support";
 import { emailId, LIFECYCLE_EVENTS, lifecycleWebhooks, recordBodies } from "./lifecycle-workload.ts";
-import { apiRequests, fire, type LoadResult, median, sign } from "./load.ts";
-import { cpuBetween, type ProcessSet, sampleCpu } from "./proc-cpu.ts";
+import { apiRequests, fire, fmt, type LoadResult, median, sign } from "./load.ts";
+import { cpuBetween, type ProcessSet, sampleCpu, totalCpu } from "./proc-cpu.ts";
 import {
   appliedEvents,
   type BenchRun,
@@ -129,16 +129,13 @@ async function measure(design: Design): Promise<DesignResult> {
   return { name, cpu, recordsCpu, records, webhooks, wrong, ingest, ingestDrainMs };
 }
 
-const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
-const total = (cpu: Record<string, number>) => Object.values(cpu).reduce((sum, s) => sum + s, 0);
-
 function report(result: DesignResult): void {
   const perEmail = (seconds: number) => (seconds * 1_000) / EMAILS;
   const parts = Object.entries(result.cpu)
     .map(([process, seconds]) => `${process} ${fmt(perEmail(seconds))}`)
     .join(", ");
-  const all = perEmail(total(result.cpu));
-  const recording = perEmail(total(result.recordsCpu));
+  const all = perEmail(totalCpu(result.cpu));
+  const recording = perEmail(totalCpu(result.recordsCpu));
   const recordingParts = Object.entries(result.recordsCpu)
     .map(([process, seconds]) => `${process} ${fmt(perEmail(seconds))}`)
     .join(", ");
@@ -229,7 +226,7 @@ function ratio(a: string, b: string, of: (result: DesignResult) => number): { me
 }
 const roundsOf = (r: { each: number[] }) =>
   r.each.length > 1 ? ` (median of ${r.each.map((each) => fmt(each)).join(", ")})` : "";
-const lifecycleCpu = (result: DesignResult) => total(result.cpu);
+const lifecycleCpu = (result: DesignResult) => totalCpu(result.cpu);
 
 for (const traced of ["mailstate-traced-10", "mailstate-traced-100"]) {
   const cpu = ratio(traced, "mailstate", lifecycleCpu);

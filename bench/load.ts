@@ -73,6 +73,9 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
+/** A figure for a report: `digits` decimals, or "n/a" when there is none (NaN, a ratio over 0). */
+export const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+
 /** The middle value (the mean of the two middle ones for an even count); NaN for none. */
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -76,3 +76,8 @@ export function sampleCpu(processes: ProcessSet): Record<string, number> {
 export function cpuBetween(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(after).map(([name, seconds]) => [name, seconds - (before[name] ?? 0)]));
 }
+
+/** All the CPU seconds of a sample or a difference, every process together. */
+export function totalCpu(cpu: Record<string, number>): number {
+  return Object.values(cpu).reduce((sum, seconds) => sum + seconds, 0);
+}

@@ -1,7 +1,7 @@
 // `pnpm bench:tracing`: what tracing costs the whole system, measured so that less of this box's
-// drift falls between the variants compared. On a shared box the CPU one run takes moves by a fifth or more from minute to minute,
-// and `bench:lifecycle` measures one design for a minute, then the next: it needs many rounds to
-// tell 1.1x from 1.2x. Here every variant (tracing off; on and keeping nothing; keeping 10%;
+// drift falls between the variants compared. On a shared box the CPU one run takes moves by a fifth
+// or more from minute to minute, and `bench:lifecycle` measures one design for a minute, then the
+// next: it needs many rounds to tell 1.1x from 1.2x. Here every variant (tracing off; on and keeping nothing; keeping 10%;
 // keeping all) is a full mailstate, its API and worker with a database and a queue prefix of its
 // own, all started at once and kept running; the load goes to one variant at a time in short
 // slices, and the variants take turns, in a new order each round. Each slice is a lifecycle as
@@ -18,8 +18,8 @@
 // BENCH_TRACING_VARIANTS (off,0,10,100: off, or the percentage of traces kept).
 import { freePort } from "@mailstate/test-support";
 import { LIFECYCLE_EVENTS, lifecycleWebhooks, recordBodies } from "./lifecycle-workload.ts";
-import { apiRequests, fire, median, sign } from "./load.ts";
-import { cpuBetween, type ProcessSet, sampleCpu } from "./proc-cpu.ts";
+import { apiRequests, fire, fmt, median, sign } from "./load.ts";
+import { cpuBetween, type ProcessSet, sampleCpu, totalCpu } from "./proc-cpu.ts";
 import {
   type BenchRun,
   closeRun,
@@ -84,8 +84,6 @@ async function slice(v: Variant, tag: string, emails: number): Promise<Record<st
   return cpuBetween(before, sampleCpu(v.processes));
 }
 
-const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
-
 console.log(
   `tracing, variants side by side: ${VARIANTS.join(", ")}; ${ROUNDS} rounds, each a slice of ${EMAILS} emails ` +
     `(recorded 16 in flight, then sent, delivered, opened at ${RATE}/s) to every variant in turn`,
@@ -103,7 +101,6 @@ await sleep(2_000); // the workers' boot
 // Warm-up, not measured: the same path, so the JIT and the pools are as in production.
 for (const v of variants) await slice(v, "w", WARM_UP_EMAILS);
 
-const total = (cpu: Record<string, number>) => Object.values(cpu).reduce((sum, seconds) => sum + seconds, 0);
 /** Per variant, per round: ms of CPU per email, by process. */
 const perEmail = new Map<string, Record<string, number>[]>();
 for (let r = 1; r <= ROUNDS; r++) {
@@ -119,12 +116,14 @@ for (let r = 1; r <= ROUNDS; r++) {
       variants
         .map((v) => {
           const ms = perEmail.get(v.name)?.at(-1) ?? {};
-          return `${v.name} ${fmt(total(ms))} (${[ms.api, ms.worker, ms.redis, ms.postgres].map((x) => fmt(x ?? Number.NaN)).join(", ")})`;
+          return `${v.name} ${fmt(totalCpu(ms))} (${[ms.api, ms.worker, ms.redis, ms.postgres].map((x) => fmt(x ?? Number.NaN)).join(", ")})`;
         })
         .join(" | "),
   );
 }
 
+/** How a variant is named in the report: "off", or the share it keeps ("10%"). */
+const named = (name: string) => (name === "off" ? "off" : `${name}%`);
 const baseName = VARIANTS[0] ?? "off";
 const base = perEmail.get(baseName) ?? [];
 const ratioOf = (rounds: Record<string, number>[], of: (ms: Record<string, number>) => number) =>
@@ -133,10 +132,10 @@ const ratioOf = (rounds: Record<string, number>[], of: (ms: Record<string, numbe
 const own = (ms: Record<string, number>) => (ms.api ?? 0) + (ms.worker ?? 0);
 for (const name of VARIANTS) {
   const rounds = perEmail.get(name) ?? [];
-  const ratios = rounds.map((ms, i) => total(ms) / total(base[i] ?? ms));
+  const ratios = rounds.map((ms, i) => totalCpu(ms) / totalCpu(base[i] ?? ms));
   console.log(
-    `tracing ${name === "off" ? "off" : `${name}%`}: whole-system CPU ${fmt(median(rounds.map(total)))} ms per email, ` +
-      `${fmt(median(ratios))}× tracing ${baseName === "off" ? "off" : `${baseName}%`} ` +
+    `tracing ${named(name)}: whole-system CPU ${fmt(median(rounds.map(totalCpu)))} ms per email, ` +
+      `${fmt(median(ratios))}× tracing ${named(baseName)} ` +
       `(api + worker ${fmt(ratioOf(rounds, own))}×: api ${fmt(ratioOf(rounds, (ms) => ms.api ?? 0))}×, ` +
       `worker ${fmt(ratioOf(rounds, (ms) => ms.worker ?? 0))}×; ` +
       `rounds ${ratios.map((ratio) => fmt(ratio)).join(", ")})`,
