@@ -3,6 +3,7 @@
 // what fills it. The API therefore stops taking webhooks at a share of maxmemory below the limit
 // (WEBHOOK_REDIS_MEMORY_MAX_PERCENT), which leaves the worker room to drain and memory to free.
 import { sharedReading } from "@mailstate/runtime";
+import { detached } from "@mailstate/tracing";
 import { isCluster, type RedisClient } from "./redis.ts";
 
 export interface NodeMemory {
@@ -77,7 +78,8 @@ export function createMemoryGuard(
   return {
     full() {
       if (maxPercent >= 100) return null;
-      if (Date.now() - readAt >= refreshMs) void refresh();
+      // Outside the trace of the request that happens to start the reading (it serves every caller).
+      if (Date.now() - readAt >= refreshMs) void detached(refresh);
       return verdict;
     },
     refresh: () => (maxPercent >= 100 ? Promise.resolve(null) : refresh()),

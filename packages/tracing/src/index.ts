@@ -262,6 +262,15 @@ let cachedTracer: Tracer | undefined;
 /** mailstate's own tracer (asked for once: the SDK builds a key and looks it up on each call). */
 const tracer = () => (cachedTracer ??= trace.getTracer(active()?.serviceName ?? "mailstate"));
 
+/**
+ * Run `work` outside any trace: housekeeping that a request happens to set off (the memory guard's
+ * INFO reading, shared by every webhook until the next one) is no part of that request's work, and
+ * its Redis command makes no span (ioredis's spans need a parent). Without tracing it only runs `work`.
+ */
+export function detached<T>(work: () => T): T {
+  return tracingActive() ? context.with(ROOT_CONTEXT, work) : work();
+}
+
 /** The W3C traceparent of the active span (the request's), to carry with a job; undefined when off. */
 export function currentTraceparent(): string | undefined {
   if (!tracingActive()) return undefined;
