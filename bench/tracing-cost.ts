@@ -4,9 +4,13 @@
 // next: it needs many rounds to tell 1.1x from 1.2x. Here every variant (tracing off; on and keeping nothing; keeping 10%;
 // keeping all) is a full mailstate, its API and worker with a database and a queue prefix of its
 // own, all started at once and kept running; the load goes to one variant at a time in short
-// slices, and the variants take turns, in a new order each round. Each slice is a lifecycle as
+// slices, and the variants take turns, in an order drawn anew each round (seeded by the round: a
+// run can be repeated), so that no variant always follows the same one and pays for what that
+// one's load leaves behind (PostgreSQL's background work among it). Each slice is a lifecycle as
 // `bench:lifecycle` runs it: EMAILS sends recorded (16 in flight), then their webhooks (sent,
-// delivered, opened) at RATE/s, until every one is applied. Its CPU is the loaded variant's API and
+// delivered, opened) at RATE/s, until every one is applied. With BENCH_TRACING_WORKLOAD=webhooks
+// the sends are written to the table before the slice (not measured) and only the webhooks are:
+// the CPU per webhook the issue names, without the recording path's. Its CPU is the loaded variant's API and
 // worker, Redis, and PostgreSQL's postmaster and backends, read from /proc before and after (the
 // idle variants' own processes are not counted; what they ask of Redis and PostgreSQL meanwhile is,
 // alike for every variant). A variant's ratio is the median over the rounds of its slice's CPU over
@@ -14,15 +18,19 @@
 // for the API and the worker alone (tracing adds no statement and no Redis command). The slices are
 // short and the idle variants' background (their workers' polling, the bench's own drain checks)
 // falls in them, so the CPU per email is higher than `bench:lifecycle`'s: compare the ratios.
+// A round's ratio moves by a fifth or more on this box; the report gives the middle half of the
+// rounds' ratios beside their median, so that a reader sees how far to trust it.
 // Env: BENCH_TRACING_EMAILS (500 per slice), BENCH_TRACING_RATE (500 webhooks/s), BENCH_ROUNDS (8),
-// BENCH_TRACING_VARIANTS (off,0,10,100: off, or the percentage of traces kept).
-import { freePort } from "@mailstate/test-support";
+// BENCH_TRACING_VARIANTS (off,0,10,100: off, or the percentage of traces kept),
+// BENCH_TRACING_WORKLOAD (lifecycle, or webhooks).
+import { freePort, shuffle } from "@mailstate/test-support";
 import { LIFECYCLE_EVENTS, lifecycleWebhooks, recordBodies } from "./lifecycle-workload.ts";
-import { apiRequests, fire, fmt, median, sign } from "./load.ts";
+import { apiRequests, fire, fmt, median, percentile, sign } from "./load.ts";
 import { cpuBetween, type ProcessSet, sampleCpu, totalCpu } from "./proc-cpu.ts";
 import {
   type BenchRun,
   closeRun,
+  insertSends,
   openBenchRun,
   otlpSink,
   sharedServers,
@@ -39,6 +47,9 @@ const EMAILS = Number(env.BENCH_TRACING_EMAILS ?? 500);
 const RATE = Number(env.BENCH_TRACING_RATE ?? 500);
 const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 8));
 const VARIANTS = (env.BENCH_TRACING_VARIANTS ?? "off,0,10,100").split(",").map((name) => name.trim());
+const WORKLOAD = env.BENCH_TRACING_WORKLOAD ?? "lifecycle";
+if (WORKLOAD !== "lifecycle" && WORKLOAD !== "webhooks")
+  throw new Error(`BENCH_TRACING_WORKLOAD: ${WORKLOAD} is not lifecycle or webhooks`);
 const WARM_UP_EMAILS = 200;
 
 /** The environment of each variant: tracing off, or on with a sampler keeping that share of traces. */
@@ -75,8 +86,14 @@ async function startVariant(name: string, extra: Record<string, string>): Promis
 /** One lifecycle slice of `emails` into one variant; answers the CPU seconds of each of its processes. */
 async function slice(v: Variant, tag: string, emails: number): Promise<Record<string, number>> {
   const label = `tr${v.name}${tag}`;
+  const sends = recordBodies(label, emails);
+  if (WORKLOAD === "webhooks")
+    await insertSends(
+      v.run.pool,
+      sends.map((send) => send.resendEmailId),
+    );
   const before = sampleCpu(v.processes);
-  await fire(v.port, apiRequests("/v1/notifications", recordBodies(label, emails)), { concurrency: 16 });
+  if (WORKLOAD === "lifecycle") await fire(v.port, apiRequests("/v1/notifications", sends), { concurrency: 16 });
   const result = await fire(v.port, sign(lifecycleWebhooks(label, emails)), { rate: RATE, concurrency: 64 });
   if (result.refused.length > 0) throw new Error(`${v.name}: ${result.refused.length} webhooks refused`);
   v.applied += emails * LIFECYCLE_EVENTS.length;
@@ -86,7 +103,8 @@ async function slice(v: Variant, tag: string, emails: number): Promise<Record<st
 
 console.log(
   `tracing, variants side by side: ${VARIANTS.join(", ")}; ${ROUNDS} rounds, each a slice of ${EMAILS} emails ` +
-    `(recorded 16 in flight, then sent, delivered, opened at ${RATE}/s) to every variant in turn`,
+    `(${WORKLOAD === "lifecycle" ? "recorded 16 in flight, then" : "their sends written beforehand, not measured;"} ` +
+    `sent, delivered, opened at ${RATE}/s) to every variant in turn, in a new order each round`,
 );
 // Every name is checked before any process starts: a bad one must not leave the others running.
 const envs = VARIANTS.map((name) => {
@@ -104,8 +122,8 @@ for (const v of variants) await slice(v, "w", WARM_UP_EMAILS);
 /** Per variant, per round: ms of CPU per email, by process. */
 const perEmail = new Map<string, Record<string, number>[]>();
 for (let r = 1; r <= ROUNDS; r++) {
-  // A new order each round: no variant always follows the same one.
-  const order = variants.map((_, i) => variants[(i + r) % variants.length] as Variant);
+  const order = [...variants];
+  shuffle(order, r);
   for (const v of order) {
     const cpu = await slice(v, `r${r}`, EMAILS);
     const ms = Object.fromEntries(Object.entries(cpu).map(([name, seconds]) => [name, (seconds * 1_000) / EMAILS]));
@@ -133,9 +151,11 @@ const own = (ms: Record<string, number>) => (ms.api ?? 0) + (ms.worker ?? 0);
 for (const name of VARIANTS) {
   const rounds = perEmail.get(name) ?? [];
   const ratios = rounds.map((ms, i) => totalCpu(ms) / totalCpu(base[i] ?? ms));
+  const sorted = [...ratios].sort((a, b) => a - b);
   console.log(
     `tracing ${named(name)}: whole-system CPU ${fmt(median(rounds.map(totalCpu)))} ms per email, ` +
       `${fmt(median(ratios))}× tracing ${named(baseName)} ` +
+      `(the middle half of the rounds ${fmt(percentile(sorted, 25))}–${fmt(percentile(sorted, 75))}) ` +
       `(api + worker ${fmt(ratioOf(rounds, own))}×: api ${fmt(ratioOf(rounds, (ms) => ms.api ?? 0))}×, ` +
       `worker ${fmt(ratioOf(rounds, (ms) => ms.worker ?? 0))}×; ` +
       `rounds ${ratios.map((ratio) => fmt(ratio)).join(", ")})`,

@@ -62,4 +62,4 @@ export {
   signedWebhookHeaders,
   TEST_WEBHOOK_SECRET,
 } from "./webhooks.ts";
-export { makeWorkload, type Workload, type WorkloadEvent } from "./workload.ts";
+export { makeWorkload, shuffle, type Workload, type WorkloadEvent } from "./workload.ts";

@@ -58,8 +58,8 @@ export function makeWorkload({
   return workload;
 }
 
-/** Fisher-Yates with the stand-in's seeded generator: the same seed, the same order. */
-function shuffle<T>(items: T[], seed: number): void {
+/** Fisher-Yates with the stand-in's seeded generator, in place: the same seed, the same order. */
+export function shuffle<T>(items: T[], seed: number): void {
   const random = createRandom(seed);
   for (let i = items.length - 1; i > 0; i -= 1) {
     const j = Math.floor(random.next() * (i + 1));
