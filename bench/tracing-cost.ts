@@ -1,25 +1,26 @@
 // `pnpm bench:tracing`: what tracing costs the whole system, measured so that less of this box's
 // drift falls between the variants compared. On a shared box the CPU one run takes moves by a fifth
 // or more from minute to minute, and `bench:lifecycle` measures one design for a minute, then the
-// next: it needs many rounds to tell 1.1x from 1.2x. Here every variant (tracing off; on and keeping nothing; keeping 10%;
-// keeping all) is a full mailstate, its API and worker with a database and a queue prefix of its
-// own, all started at once and kept running; the load goes to one variant at a time in short
-// slices, and the variants take turns, in an order drawn anew each round (seeded by the round: a
-// run can be repeated), so that no variant always follows the same one and pays for what that
-// one's load leaves behind (PostgreSQL's background work among it). Each slice is a lifecycle as
-// `bench:lifecycle` runs it: EMAILS sends recorded (16 in flight), then their webhooks (sent,
-// delivered, opened) at RATE/s, until every one is applied. With BENCH_TRACING_WORKLOAD=webhooks
-// the sends are written to the table before the slice (not measured) and only the webhooks are:
-// the CPU per webhook the issue names, without the recording path's. Its CPU is the loaded variant's API and
-// worker, Redis, and PostgreSQL's postmaster and backends, read from /proc before and after (the
-// idle variants' own processes are not counted; what they ask of Redis and PostgreSQL meanwhile is,
-// alike for every variant). A variant's ratio is the median over the rounds of its slice's CPU over
-// the tracing-off slice of the same round, a few seconds apart; it is given for the whole system and
-// for the API and the worker alone (tracing adds no statement and no Redis command). The slices are
-// short and the idle variants' background (their workers' polling, the bench's own drain checks)
-// falls in them, so the CPU per email is higher than `bench:lifecycle`'s: compare the ratios.
-// A round's ratio moves by a fifth or more on this box; the report gives the middle half of the
-// rounds' ratios beside their median, so that a reader sees how far to trust it.
+// next: it needs many rounds to tell 1.1x from 1.2x. Here every variant (tracing off; on and
+// keeping nothing; keeping 10%; keeping all) is a full mailstate, its API and worker with a
+// database and a queue prefix of its own, all started at once and kept running; the load goes to
+// one variant at a time in short slices, and the variants take turns, in an order drawn anew each
+// round (seeded by the round: a run can be repeated), so that no variant always follows the same
+// one and pays for what that one's load leaves behind (PostgreSQL's background work among it). Each
+// slice is a lifecycle as `bench:lifecycle` runs it: EMAILS sends recorded (16 in flight), then
+// their webhooks (sent, delivered, opened) at RATE/s, until every one is applied. With
+// BENCH_TRACING_WORKLOAD=webhooks the sends are written to the table before the slice (not
+// measured) and only the webhooks are: the CPU per webhook the issue names, without the recording
+// path's. A slice's CPU is the loaded variant's API and worker, Redis, and PostgreSQL's postmaster
+// and backends, read from /proc before and after (the idle variants' own processes are not counted;
+// what they ask of Redis and PostgreSQL meanwhile is, alike for every variant). A variant's ratio
+// is the median over the rounds of its slice's CPU over the tracing-off slice of the same round, a
+// few seconds apart; it is given for the whole system and for the API and the worker alone (tracing
+// adds no statement and no Redis command). The slices are short and the idle variants' background
+// (their workers' polling, the bench's own drain checks) falls in them, so the CPU per email is
+// higher than `bench:lifecycle`'s: compare the ratios. A round's ratio moves by a fifth or more on
+// this box; the report gives the middle half of the rounds' ratios beside their median, so that a
+// reader sees how far to trust it.
 // Env: BENCH_TRACING_EMAILS (500 per slice), BENCH_TRACING_RATE (500 webhooks/s), BENCH_ROUNDS (8),
 // BENCH_TRACING_VARIANTS (off,0,10,100: off, or the percentage of traces kept),
 // BENCH_TRACING_WORKLOAD (lifecycle, or webhooks).
@@ -83,7 +84,7 @@ async function startVariant(name: string, extra: Record<string, string>): Promis
   return { name, run, port, processes, applied: 0 };
 }
 
-/** One lifecycle slice of `emails` into one variant; answers the CPU seconds of each of its processes. */
+/** One slice of `emails` (their lifecycle, or their webhooks alone) into one variant; answers the CPU seconds of each of its processes. */
 async function slice(v: Variant, tag: string, emails: number): Promise<Record<string, number>> {
   const label = `tr${v.name}${tag}`;
   const sends = recordBodies(label, emails);
@@ -154,8 +155,8 @@ for (const name of VARIANTS) {
   const sorted = [...ratios].sort((a, b) => a - b);
   console.log(
     `tracing ${named(name)}: whole-system CPU ${fmt(median(rounds.map(totalCpu)))} ms per email, ` +
-      `${fmt(median(ratios))}× tracing ${named(baseName)} ` +
-      `(the middle half of the rounds ${fmt(percentile(sorted, 25))}–${fmt(percentile(sorted, 75))}) ` +
+      `${fmt(median(ratios))}× tracing ${named(baseName)}, ` +
+      `the middle half of the rounds ${fmt(percentile(sorted, 25))}–${fmt(percentile(sorted, 75))} ` +
       `(api + worker ${fmt(ratioOf(rounds, own))}×: api ${fmt(ratioOf(rounds, (ms) => ms.api ?? 0))}×, ` +
       `worker ${fmt(ratioOf(rounds, (ms) => ms.worker ?? 0))}×; ` +
       `rounds ${ratios.map((ratio) => fmt(ratio)).join(", ")})`,
